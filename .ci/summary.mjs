@@ -1,0 +1,25 @@
+// Prints "N passed, N failed, N skipped" from vitest's JSON report (CI does not read vitest's own summary).
+import { readFileSync } from "node:fs";
+
+const file = process.argv[2] ?? "reports/vitest.json";
+let report;
+try {
+  report = JSON.parse(readFileSync(file, "utf8"));
+} catch (error) {
+  console.log(`no test report at ${file}: ${error.message}`);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+const passed = report.numPassedTests ?? 0;
+// Suites that failed to load count as failures too: vitest reports them as failed test files.
+const failed =
+  (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0) - countFailedSuitesWithFailedTests(report);
+const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 ? 1 : 0);
+
+function countFailedSuitesWithFailedTests(r) {
+  return (r.testResults ?? []).filter(
+    (suite) => suite.status === "failed" && (suite.assertionResults ?? []).some((a) => a.status === "failed"),
+  ).length;
+}

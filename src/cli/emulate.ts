@@ -1,0 +1,44 @@
+/** `camgate emulate`: run emulated cameras until Ctrl-C or SIGTERM. */
+import { isProfileName, PROFILES, parseSmtpUrl, startEmulator } from "../emulator/index.ts";
+import { parseListen } from "./listen.ts";
+
+export interface EmulateFlags {
+  profile: string;
+  listen: string;
+  username: string;
+  password: string;
+  count: string;
+  smtp?: string;
+  motionEvery?: string;
+}
+
+export async function runEmulate(
+  flags: EmulateFlags,
+  out: NodeJS.WritableStream,
+): Promise<() => Promise<void>> {
+  if (!isProfileName(flags.profile)) {
+    throw new Error(`unknown profile "${flags.profile}"; choose one of: ${Object.keys(PROFILES).join(", ")}`);
+  }
+  const { host, port } = parseListen(flags.listen);
+  const count = Number(flags.count);
+  if (!Number.isInteger(count) || count < 1 || count > 64)
+    throw new Error("--count must be a whole number from 1 to 64");
+  const motionEvery = flags.motionEvery === undefined ? 0 : Number(flags.motionEvery);
+  const emulator = await startEmulator({
+    profile: flags.profile,
+    host,
+    port,
+    count,
+    username: flags.username,
+    password: flags.password,
+    ...(flags.smtp ? { smtp: parseSmtpUrl(flags.smtp) } : {}),
+    motionCycle:
+      motionEvery > 0
+        ? { everyMs: motionEvery * 1000, durationMs: Math.min(5000, motionEvery * 500) }
+        : false,
+  });
+  for (const camera of emulator.cameras) {
+    out.write(`emulated ${flags.profile} ${camera.serial} on ${camera.url} (user ${flags.username})\n`);
+  }
+  return () => emulator.close();
+}

@@ -1,0 +1,486 @@
+/**
+ * One emulated Amcrest/Dahua camera: an HTTP server that authenticates and answers like the device family of
+ * its profile, with the device's limits (connection count, lockout) and faults on demand for tests.
+ */
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { getAtPath, type JsonObject, type JsonValue, parsePath, setAtPath } from "../protocol/kv.ts";
+import { type SmtpTarget, sendAlarmMail } from "./alarm-mail.ts";
+import { AuthGuard } from "./auth-guard.ts";
+import { handleConfigBackup, handleConfigManager } from "./cgi-config.ts";
+import { handleGlobal, handleLog, handleMagicBox } from "./cgi-device.ts";
+import { handleEventManager } from "./cgi-events.ts";
+import { handleMjpeg, handleSnapshot } from "./cgi-media.ts";
+import { handlePtz } from "./cgi-ptz.ts";
+import { type CameraHandler, parseDeviceQuery, replyBody, replyUnsupported } from "./cgi-request.ts";
+import { buildConfigTree } from "./config-tree.ts";
+import type { CameraEvent } from "./event-framing.ts";
+import { EventHub, type MotionCycle, wallClock } from "./event-hub.ts";
+import { FrameRenderer, type FrameScene, type RenderedFrame } from "./frame-renderer.ts";
+import { FrameSource } from "./frame-source.ts";
+import { LogBook } from "./log-book.ts";
+import { defaultMachineName, PROFILES, type Profile, type ProfileName, serialFor } from "./profiles.ts";
+import { PtzState } from "./ptz.ts";
+
+export interface AlarmMailTarget extends SmtpTarget {
+  from?: string;
+  to?: string[];
+}
+
+export interface EmulatedCameraOptions {
+  profile: ProfileName;
+  host?: string;
+  /** 0 for an ephemeral port. */
+  port?: number;
+  username?: string;
+  password?: string;
+  /** Which unit of a `--count` group this is; changes serial and name. */
+  unit?: number;
+  /** Send alarm mails here (also enables `Email.Enable`). */
+  smtp?: AlarmMailTarget;
+  /** The device's `maxConnectNum` (IP2M-841B SNMP walk: 10). */
+  maxConnections?: number;
+  /** How long a reusable nonce lives before the camera answers `stale=TRUE`. */
+  nonceLifetimeMs?: number;
+  /** Overrides `General.LoginFailLockTime` (seconds on the device) for tests. */
+  lockDurationMs?: number;
+  /** Periodic motion while MotionDetect is enabled; false for none (the default in tests). */
+  motionCycle?: MotionCycle | false;
+  rebootDurationMs?: number;
+  /** Config paths to override at start, e.g. `{"Encode[0].ExtraFormat[0].Video.FPS": 25}`. */
+  config?: Record<string, JsonValue>;
+  /** Machine name override (default derived from the serial, as devices ship). */
+  name?: string;
+}
+
+export interface EmulatorCounters {
+  connections: number;
+  peakConnections: number;
+  requests: number;
+  requestsByPath: Record<string, number>;
+  challenges: number;
+  authFailures: number;
+  logins: number;
+  refusedOverLimit: number;
+  refusedLocked: number;
+}
+
+export class EmulatedCamera {
+  readonly profile: Profile;
+  readonly serial: string;
+  readonly username: string;
+  readonly config: JsonObject;
+  readonly ptz: PtzState;
+  readonly log = new LogBook();
+  readonly events: EventHub;
+  readonly auth: AuthGuard;
+  readonly host: string;
+  port: number;
+  bootedAt = Date.now();
+  reboots = 0;
+
+  /** Faults: see the control methods below. */
+  stalled = false;
+  blackFrames = false;
+  responseDelayMs = 0;
+  dropStreamsAfterFrames: number | undefined;
+
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly sources = new Map<string, FrameSource>();
+  private readonly renderers = new Map<string, FrameRenderer>();
+  private snapshotChain: Promise<unknown> = Promise.resolve();
+  private clockOffsetMs = 0;
+  private listening = false;
+  private rebootTimer: NodeJS.Timeout | undefined;
+  private up: Promise<void> = Promise.resolve();
+  private counters: EmulatorCounters = emptyCounters();
+  private readonly smtp: AlarmMailTarget | undefined;
+  readonly mailErrors: Error[] = [];
+  mailsSent = 0;
+  private readonly pendingMails = new Set<Promise<void>>();
+
+  constructor(readonly options: EmulatedCameraOptions) {
+    this.profile = PROFILES[options.profile];
+    const unit = options.unit ?? 0;
+    this.serial = serialFor(this.profile, unit);
+    this.username = options.username ?? "admin";
+    this.host = options.host ?? "127.0.0.1";
+    this.port = options.port ?? 0;
+    this.smtp = options.smtp;
+    this.config = buildConfigTree({
+      profile: this.profile,
+      machineName: options.name ?? defaultMachineName(this.serial),
+      ipAddress: this.host,
+      macAddress: `9c:8e:cd:0a:${(unit >> 8).toString(16).padStart(2, "0")}:${(unit & 255).toString(16).padStart(2, "0")}`,
+      httpPort: this.port,
+    });
+    if (options.smtp) {
+      this.setConfigValue("Email.Enable", true);
+      this.setConfigValue("Email.Address", options.smtp.host);
+      this.setConfigValue("Email.Port", options.smtp.port);
+      this.setConfigValue("Email.UserName", options.smtp.username);
+      this.setConfigValue("Email.Password", options.smtp.password);
+    }
+    for (const [path, value] of Object.entries(options.config ?? {})) this.setConfigValue(path, value);
+    this.ptz = new PtzState();
+    this.auth = new AuthGuard({
+      scheme: this.profile.auth,
+      noncePolicy: this.profile.noncePolicy,
+      // Basic-only 2014 firmware says "Device_CGI"; Digest firmware says "Login to <serial>" (reference §1.2).
+      realm: this.profile.auth === "basic" ? "Device_CGI" : `Login to ${this.serial}`,
+      username: this.username,
+      password: options.password ?? "admin",
+      nonceLifetimeMs: options.nonceLifetimeMs ?? 10 * 60_000,
+      lockLoginTimes: () =>
+        this.configValue("General.LockLoginEnable") === false
+          ? Number.POSITIVE_INFINITY
+          : Number(this.configValue("General.LockLoginTimes") ?? 5),
+      lockDurationMs: () =>
+        options.lockDurationMs ?? Number(this.configValue("General.LoginFailLockTime") ?? 300) * 1000,
+    });
+    this.events = new EventHub({
+      framing: this.profile.eventFraming,
+      channels: this.profile.channels,
+      motionCycle: options.motionCycle ?? false,
+      motionEnabled: (channel) => this.configValue(`MotionDetect[${channel}].Enable`) === true,
+      isStalled: () => this.stalled,
+      cameraTime: () => this.cameraTime(),
+      onEvent: (event) => this.afterEvent(event),
+    });
+    this.server = createServer((req, res) => this.handle(req, res));
+    this.server.on("connection", (socket) => this.trackSocket(socket));
+  }
+
+  get url(): string {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  get realm(): string {
+    return this.profile.auth === "basic" ? "Device_CGI" : `Login to ${this.serial}`;
+  }
+
+  async listen(): Promise<void> {
+    if (this.listening) return;
+    this.server.listen(this.port, this.host);
+    await once(this.server, "listening");
+    const address = this.server.address();
+    if (address && typeof address === "object") this.port = address.port;
+    this.setConfigValue("Web.Port", this.port);
+    this.listening = true;
+    this.events.start();
+  }
+
+  /** Stops listening and drops every connection; the camera keeps its state (a "stop listening" fault). */
+  async stopListening(): Promise<void> {
+    this.events.stop();
+    for (const source of this.sources.values()) source.close();
+    this.sources.clear();
+    if (!this.listening) return;
+    this.listening = false;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.rebootTimer) clearTimeout(this.rebootTimer);
+    this.rebootTimer = undefined;
+    await this.stopListening();
+    await Promise.allSettled([...this.pendingMails]);
+  }
+
+  /**
+   * Reboots: every connection drops, the port refuses connections for `downMs`, and the camera comes back
+   * with a new uptime, new nonces and a reboot entry in its log. Resolves when it is reachable again.
+   */
+  reboot(downMs = this.options.rebootDurationMs ?? 3000): Promise<void> {
+    this.reboots++;
+    this.up = (async () => {
+      await this.stopListening();
+      await new Promise<void>((resolve) => {
+        this.rebootTimer = setTimeout(resolve, downMs);
+      });
+      this.rebootTimer = undefined;
+      this.auth.resetNonces();
+      this.ptz.stop();
+      this.bootedAt = Date.now();
+      this.addLog("Reboot", "System", { Reason: "Reboot by user" });
+      await this.listen();
+    })();
+    return this.up;
+  }
+
+  whenUp(): Promise<void> {
+    return this.up;
+  }
+
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  getCounters(): EmulatorCounters {
+    return {
+      ...this.counters,
+      requestsByPath: { ...this.counters.requestsByPath },
+      connections: this.sockets.size,
+    };
+  }
+
+  resetCounters(): void {
+    this.counters = emptyCounters();
+    this.counters.peakConnections = this.sockets.size;
+  }
+
+  cameraTime(): Date {
+    return new Date(Date.now() + this.clockOffsetMs);
+  }
+
+  setCameraTime(time: Date): void {
+    this.clockOffsetMs = time.getTime() - Date.now();
+  }
+
+  configValue(path: string): JsonValue | undefined {
+    return getAtPath(this.config, parsePath(path));
+  }
+
+  setConfigValue(path: string, value: JsonValue): void {
+    setAtPath(this.config, parsePath(path), value);
+  }
+
+  machineName(): string {
+    return String(this.configValue("General.MachineName") ?? this.serial);
+  }
+
+  addLog(type: string, user: string, detail: Record<string, string>): void {
+    this.log.add({ time: wallClock(this.cameraTime()), type, user, level: 0, detail });
+  }
+
+  // --- media ---------------------------------------------------------------------------------------------
+
+  /** The Encode format behind (channel 1-based, subtype 0 main / n extra n), or undefined. */
+  streamFormat(channel: number, subtype: number): JsonObject | undefined {
+    const path =
+      subtype === 0
+        ? `Encode[${channel - 1}].MainFormat[0]`
+        : `Encode[${channel - 1}].ExtraFormat[${subtype - 1}]`;
+    const format = this.configValue(path);
+    return format !== null && typeof format === "object" && !Array.isArray(format) ? format : undefined;
+  }
+
+  frameSource(channel: number, subtype: number): FrameSource {
+    const key = `${channel}/${subtype}`;
+    let source = this.sources.get(key);
+    if (!source) {
+      const video = () => (this.streamFormat(channel, subtype)?.Video ?? {}) as JsonObject;
+      source = new FrameSource({
+        renderer: () => this.renderer(Number(video().Width ?? 640), Number(video().Height ?? 480)),
+        fps: () => Number(video().FPS ?? 15),
+        scene: () => this.scene(channel),
+      });
+      this.sources.set(key, source);
+    }
+    return source;
+  }
+
+  /** One snapshot at the main stream's size; renders are serialised because a renderer reuses its buffer. */
+  snapshot(channel: number): Promise<RenderedFrame> {
+    const video = (this.streamFormat(channel, 0)?.Video ?? {}) as JsonObject;
+    const renderer = this.renderer(Number(video.Width ?? 1280), Number(video.Height ?? 720), "snapshot");
+    const result = this.snapshotChain.then(() => renderer.render(this.scene(channel)));
+    this.snapshotChain = result.catch(() => undefined);
+    return result;
+  }
+
+  private renderer(width: number, height: number, purpose = "stream"): FrameRenderer {
+    const key = `${purpose}:${width}x${height}`;
+    let renderer = this.renderers.get(key);
+    if (!renderer) {
+      renderer = new FrameRenderer(width, height);
+      this.renderers.set(key, renderer);
+    }
+    return renderer;
+  }
+
+  private scene(channel: number): FrameScene {
+    const position = this.ptz.position();
+    const title = this.configValue(`ChannelTitle[${channel - 1}].Name`);
+    return {
+      cameraName:
+        this.profile.channels > 1 ? `${this.machineName()} ${String(title ?? channel)}` : this.machineName(),
+      clockText: wallClock(this.cameraTime()),
+      pan: position.pan,
+      tilt: position.tilt,
+      zoom: position.zoom,
+      black:
+        this.blackFrames ||
+        this.events.isActive("VideoBlind", channel - 1) ||
+        this.events.isActive("VideoLoss", channel - 1),
+    };
+  }
+
+  // --- events and alarm mail ------------------------------------------------------------------------------
+
+  private afterEvent(event: CameraEvent): void {
+    if (event.action !== "Start" && event.action !== "Pulse") return;
+    if (this.configValue("Email.Enable") !== true) return;
+    const section = MAIL_SECTIONS[event.code];
+    if (section && this.configValue(`${section}[${event.index}].EventHandler.MailEnable`) === false) return;
+    const mail = this.sendMail(event).catch((error: unknown) => {
+      this.mailErrors.push(error instanceof Error ? error : new Error(String(error)));
+    });
+    this.pendingMails.add(mail);
+    void mail.finally(() => this.pendingMails.delete(mail));
+  }
+
+  private async sendMail(event: CameraEvent): Promise<void> {
+    const time = this.cameraTime();
+    const target: SmtpTarget = this.smtp ?? {
+      host: String(this.configValue("Email.Address")),
+      port: Number(this.configValue("Email.Port")),
+      username: String(this.configValue("Email.UserName")),
+      password: String(this.configValue("Email.Password")),
+      secure: this.configValue("Email.SslEnable") === true,
+    };
+    const attach = this.configValue("Email.AttachEnable") !== false;
+    const jpeg = attach ? (await this.snapshot(event.index + 1)).jpeg : undefined;
+    const receivers = this.configValue("Email.Receivers");
+    await sendAlarmMail(target, {
+      eventName: mailEventName(event.code, this.profile.motionMailName),
+      channel: event.index + 1,
+      time,
+      deviceName: this.machineName(),
+      alarmName: "",
+      ipAddress: String(this.configValue("Network.eth0.IPAddress") ?? this.host),
+      from: this.smtp?.from ?? String(this.configValue("Email.SendAddress")),
+      to: this.smtp?.to ?? (Array.isArray(receivers) ? receivers.map(String) : ["owner@example.org"]),
+      title: String(this.configValue("Email.Title") ?? "IPC Message"),
+      ...(jpeg ? { jpeg } : {}),
+    });
+    this.mailsSent++;
+  }
+
+  /** Resolves when every alarm mail started so far has been sent or has failed. */
+  async mailsSettled(): Promise<void> {
+    await Promise.allSettled([...this.pendingMails]);
+  }
+
+  // --- HTTP -----------------------------------------------------------------------------------------------
+
+  private trackSocket(socket: Socket): void {
+    this.sockets.add(socket);
+    this.counters.peakConnections = Math.max(this.counters.peakConnections, this.sockets.size);
+    socket.on("close", () => this.sockets.delete(socket));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = req.url ?? "/";
+    const queryAt = target.indexOf("?");
+    const path = queryAt < 0 ? target : target.slice(0, queryAt);
+    this.counters.requests++;
+    this.counters.requestsByPath[path] = (this.counters.requestsByPath[path] ?? 0) + 1;
+    const socket = req.socket;
+    if (this.responseDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.responseDelayMs));
+    if (res.destroyed) return;
+    const address = socket.remoteAddress ?? "unknown";
+
+    // Out of connections, the device answers 401, not 503 (rroller/dahua#603, PF8-PV).
+    if (this.sockets.size > (this.options.maxConnections ?? 10)) {
+      this.counters.refusedOverLimit++;
+      return this.unauthorized(res, this.auth.challenge());
+    }
+    if (this.auth.isLocked(address)) {
+      this.counters.refusedLocked++;
+      return this.unauthorized(res, this.auth.challenge());
+    }
+    const outcome = this.auth.check(req.method ?? "GET", target, req.headers.authorization, address);
+    if (!outcome.ok) {
+      if (outcome.failure) {
+        this.counters.authFailures++;
+        this.addLog("LoginFailure", this.username, { Address: address, Type: "CGI" });
+      }
+      return this.unauthorized(res, outcome.challenge);
+    }
+    if (outcome.newLogin) {
+      this.counters.logins++;
+      this.addLog("Login", outcome.username, { Address: address, Type: "CGI" });
+    }
+
+    const entries = parseDeviceQuery(queryAt < 0 ? "" : target.slice(queryAt + 1));
+    const params = new Map(entries);
+    const handler = routeFor(path);
+    if (!handler) return replyUnsupported(res, this.profile.errorStyle);
+    try {
+      await handler(this, { req, res, path, action: params.get("action"), entries, params });
+    } catch (error) {
+      replyBody(res, 500, `Error\r\n${error instanceof Error ? error.message : String(error)}\r\n`);
+    }
+  }
+
+  private unauthorized(res: ServerResponse, challenge: string): void {
+    this.counters.challenges++;
+    res.setHeader("WWW-Authenticate", challenge);
+    replyBody(res, 401, "");
+  }
+}
+
+const HANDLERS: Record<string, CameraHandler> = {
+  "/cgi-bin/magicBox.cgi": handleMagicBox,
+  "/cgi-bin/global.cgi": handleGlobal,
+  "/cgi-bin/configManager.cgi": handleConfigManager,
+  "/cgi-bin/Config.backup": handleConfigBackup,
+  "/cgi-bin/snapshot.cgi": handleSnapshot,
+  "/cgi-bin/mjpg/video.cgi": handleMjpeg,
+  "/cgi-bin/ptz.cgi": handlePtz,
+  "/cgi-bin/eventManager.cgi": handleEventManager,
+  "/cgi-bin/log.cgi": handleLog,
+};
+
+function routeFor(path: string): CameraHandler | undefined {
+  return HANDLERS[path];
+}
+
+/** Config sections whose EventHandler.MailEnable decides whether an event mails. */
+const MAIL_SECTIONS: Record<string, string> = {
+  VideoMotion: "MotionDetect",
+  VideoBlind: "BlindDetect",
+  VideoLoss: "LossDetect",
+  AlarmLocal: "Alarm",
+};
+
+/** The `Alarm Event:` line of the mail for an event code (reference §4 body variants). */
+function mailEventName(code: string, motionName: string): string {
+  switch (code) {
+    case "VideoMotion":
+      return motionName;
+    case "VideoBlind":
+      return "Tamper Detect";
+    case "VideoLoss":
+      return "Video Loss";
+    case "AlarmLocal":
+      return "Local Alarm";
+    case "CrossRegionDetection":
+      return "Intrusion";
+    case "CrossLineDetection":
+      return "Tripwire";
+    case "SmartMotionHuman":
+      return "Smart Motion Human";
+    default:
+      return code;
+  }
+}
+
+function emptyCounters(): EmulatorCounters {
+  return {
+    connections: 0,
+    peakConnections: 0,
+    requests: 0,
+    requestsByPath: {},
+    challenges: 0,
+    authFailures: 0,
+    logins: 0,
+    refusedOverLimit: 0,
+    refusedLocked: 0,
+  };
+}

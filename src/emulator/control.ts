@@ -1,0 +1,136 @@
+/**
+ * The test-facing handle of an emulated camera: trigger events, inject faults, read counters. Later issues'
+ * reliability tests drive the camera only through this.
+ */
+import type { JsonValue } from "../protocol/kv.ts";
+import type { EmulatedCamera, EmulatorCounters } from "./camera.ts";
+import type { CameraEvent, EventData } from "./event-framing.ts";
+import { motionData } from "./event-hub.ts";
+import type { LogEntry } from "./log-book.ts";
+import type { PtzPosition } from "./ptz.ts";
+
+export interface TriggerOptions {
+  /** 0-based channel index, as in the event's `index=`. */
+  index?: number;
+  /** Event data; defaults per code (VideoMotion regions, CrossLineDetection rule, ...). */
+  data?: EventData | null;
+}
+
+/** Default data for codes whose real events carry some (reference §2.7 captures). */
+function defaultData(code: string, camera: EmulatedCamera): EventData | undefined {
+  switch (code) {
+    case "VideoMotion":
+      return motionData(camera.profile.eventFraming);
+    case "CrossLineDetection":
+    case "CrossRegionDetection":
+      return {
+        Class: "Normal",
+        Direction: "LeftToRight",
+        Name: "Rule1",
+        Object: { Action: "Appear", ObjectType: "Human", ObjectID: 7 },
+        RuleId: 1,
+      };
+    case "SmartMotionHuman":
+      return { RegionName: ["Region1"], object: [{ HumamID: 1, Rect: [1000, 2000, 3000, 4000] }] };
+    default:
+      return undefined;
+  }
+}
+
+export class CameraControl {
+  constructor(readonly camera: EmulatedCamera) {}
+
+  /** Emits an event to attached clients (and an alarm mail when Email is enabled). */
+  trigger(code: string, action: CameraEvent["action"] = "Start", options: TriggerOptions = {}): void {
+    const data = options.data === undefined ? defaultData(code, this.camera) : options.data;
+    const event: CameraEvent = { code, action, index: options.index ?? 0 };
+    if (data !== undefined) event.data = data;
+    this.camera.events.emit(event);
+  }
+
+  /** Drops every connection and refuses connections for `downMs`; resolves when back. */
+  reboot(downMs?: number): Promise<void> {
+    return this.camera.reboot(downMs);
+  }
+
+  /** Streams (MJPEG and events, heartbeats included) stop sending without closing. */
+  stallStreams(stalled = true): void {
+    this.camera.stalled = stalled;
+  }
+
+  /** Every MJPEG connection is closed after it has sent this many frames (undefined: never). */
+  dropStreamsAfter(frames: number | undefined): void {
+    this.camera.dropStreamsAfterFrames = frames;
+  }
+
+  /** Each request waits this long before the camera looks at it. */
+  setResponseDelay(ms: number): void {
+    this.camera.responseDelayMs = ms;
+  }
+
+  /** Writes a stray `HTTP/1.1 200 OK` block and a part with a non-numeric length to attached event clients. */
+  sendMalformedEventPart(): void {
+    this.camera.events.emitMalformed();
+  }
+
+  setBlackFrames(black: boolean): void {
+    this.camera.blackFrames = black;
+  }
+
+  setPassword(password: string): void {
+    this.camera.auth.setPassword(password);
+  }
+
+  stopListening(): Promise<void> {
+    return this.camera.stopListening();
+  }
+
+  startListening(): Promise<void> {
+    return this.camera.listen();
+  }
+
+  counters(): EmulatorCounters {
+    return this.camera.getCounters();
+  }
+
+  resetCounters(): void {
+    this.camera.resetCounters();
+  }
+
+  ptzPosition(): PtzPosition {
+    return this.camera.ptz.position();
+  }
+
+  config(path: string): JsonValue | undefined {
+    return this.camera.configValue(path);
+  }
+
+  setConfig(path: string, value: JsonValue): void {
+    this.camera.setConfigValue(path, value);
+  }
+
+  logEntries(type?: string): LogEntry[] {
+    return this.camera.log.all().filter((entry) => type === undefined || entry.type === type);
+  }
+
+  lockedAddresses(): string[] {
+    return this.camera.auth.lockedAddresses();
+  }
+
+  unlockAll(): void {
+    this.camera.auth.unlockAll();
+  }
+
+  activeEvents(code: string): number[] {
+    return this.camera.events.activeIndexes(code);
+  }
+
+  eventSubscribers(): number {
+    return this.camera.events.subscriberCount;
+  }
+
+  /** Resolves when every alarm mail started so far has been delivered or has failed. */
+  mailsSettled(): Promise<void> {
+    return this.camera.mailsSettled();
+  }
+}

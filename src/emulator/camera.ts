@@ -52,6 +52,8 @@ export interface EmulatedCameraOptions {
   config?: Record<string, JsonValue>;
   /** Machine name override (default derived from the serial, as devices ship). */
   name?: string;
+  /** Clock for nonce expiry and lockout, so tests can move time instead of waiting. */
+  clock?: () => number;
 }
 
 export interface EmulatorCounters {
@@ -139,6 +141,7 @@ export class EmulatedCamera {
           : Number(this.configValue("General.LockLoginTimes") ?? 5),
       lockDurationMs: () =>
         options.lockDurationMs ?? Number(this.configValue("General.LoginFailLockTime") ?? 300) * 1000,
+      ...(options.clock ? { now: options.clock } : {}),
     });
     this.events = new EventHub({
       framing: this.profile.eventFraming,

@@ -31,6 +31,7 @@ export const handleMjpeg: CameraHandler = (camera, { res, params }) => {
     Connection: "close",
     "Cache-Control": "no-cache",
   });
+  res.flushHeaders();
   let sent = 0;
   const dropAfter = camera.dropStreamsAfterFrames;
   const onFrame = (frame: RenderedFrame): void => {

@@ -125,6 +125,11 @@ export class CameraControl {
     return this.camera.events.activeIndexes(code);
   }
 
+  /** Event parts and heartbeats held back by the stall fault so far. */
+  suppressedEventWrites(): number {
+    return this.camera.events.suppressedWrites;
+  }
+
   eventSubscribers(): number {
     return this.camera.events.subscriberCount;
   }

@@ -47,6 +47,8 @@ export class EventHub {
   private motionTimer: NodeJS.Timeout | undefined;
   private readonly motionTimers = new Set<NodeJS.Timeout>();
   private eventId = 1000;
+  /** Parts and heartbeats not written because of the stall fault (tests wait on this, not on a timer). */
+  suppressedWrites = 0;
 
   constructor(private readonly options: EventHubOptions) {}
 
@@ -75,11 +77,14 @@ export class EventHub {
     // A multipart stream without chunked encoding: the raw bytes go on the socket, as a device writes them.
     res.removeHeader("Transfer-Encoding");
     res.writeHead(200, EVENT_STREAM_HEADERS);
+    // Devices send the header block at once; Node would hold it back until the first part.
+    res.flushHeaders();
     const subscriber: Subscriber = { res, codes, heartbeat: undefined };
     if (heartbeatSeconds !== undefined) {
       const framing = this.options.framing;
       subscriber.heartbeat = setInterval(() => {
-        if (!this.options.isStalled()) res.write(heartbeatPart(framing));
+        if (this.options.isStalled()) this.suppressedWrites++;
+        else res.write(heartbeatPart(framing));
       }, heartbeatSeconds * 1000);
     }
     this.subscribers.add(subscriber);
@@ -95,7 +100,10 @@ export class EventHub {
       this.active.set(event.code, channels);
     }
     this.options.onEvent(event);
-    if (this.options.isStalled()) return;
+    if (this.options.isStalled()) {
+      this.suppressedWrites += this.subscribers.size;
+      return;
+    }
     const part = eventPart(event, this.options.framing);
     for (const subscriber of this.subscribers) {
       if (subscriber.codes === "All" || subscriber.codes.has(event.code)) subscriber.res.write(part);

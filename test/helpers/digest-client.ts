@@ -19,7 +19,7 @@ export interface Challenge {
 export function challengeOf(response: RawResponse): Challenge {
   const raw = String(response.headers["www-authenticate"] ?? "");
   const [parsed] = parseAuthHeader(raw);
-  if (!parsed || parsed.scheme !== "digest") throw new Error(`no Digest challenge in ${JSON.stringify(raw)}`);
+  if (parsed?.scheme !== "digest") throw new Error(`no Digest challenge in ${JSON.stringify(raw)}`);
   return {
     realm: parsed.params.realm ?? "",
     nonce: parsed.params.nonce ?? "",

@@ -43,7 +43,7 @@ export const handleMjpeg: CameraHandler = (camera, { res, params }) => {
     res.write("\r\n");
     sent++;
     const limit = camera.dropStreamsAfterFrames ?? dropAfter;
-    if (limit !== undefined && sent >= limit) res.destroy();
+    if (limit !== undefined && sent >= limit) res.end();
   };
   const unsubscribe = camera.frameSource(channel, subtype).subscribe(onFrame);
   res.on("close", unsubscribe);

@@ -21,7 +21,8 @@ async function startSmtp(): Promise<{ server: SMTPServer; port: number; mails: R
     allowInsecureAuth: true,
     disabledCommands: ["STARTTLS"],
     onAuth(auth, _session, callback) {
-      if (auth.username === "cam" && auth.password === "mail-pass") callback(null, { user: `${auth.method}:${auth.username}` });
+      if (auth.username === "cam" && auth.password === "mail-pass")
+        callback(null, { user: `${auth.method}:${auth.username}` });
       else callback(new Error("Invalid username or password"));
     },
     onData(stream, session, callback) {
@@ -75,7 +76,9 @@ describe("alarm e-mail", () => {
     expect(raw).toContain("Subject: =?UTF-8?B?SVBDIE1lc3NhZ2U=?=\r\n");
     expect(raw).toContain('Content-type: multipart/mixed;boundary="======DAHUA_TECH======"\r\n');
     expect(raw).toContain("Content-Type: text/plain;\r\n        charset=UTF-8\r\n");
-    expect(raw).toMatch(/\r\n\r\n\r\n\r\n--======DAHUA_TECH======\r\nContent-Type: application\/octet-stream;/);
+    expect(raw).toMatch(
+      /\r\n\r\n\r\n\r\n--======DAHUA_TECH======\r\nContent-Type: application\/octet-stream;/,
+    );
 
     const parsed = await simpleParser(mail.raw);
     expect(parsed.subject).toBe("IPC Message");

@@ -11,7 +11,9 @@ const TARGET = "/cgi-bin/magicBox.cgi?action=getDeviceType";
 describe("emulator authentication quirks", () => {
   const running: RunningEmulator[] = [];
   const sockets: Socket[] = [];
-  async function emulator(options: Partial<Parameters<typeof startEmulator>[0]> = {}): Promise<RunningEmulator> {
+  async function emulator(
+    options: Partial<Parameters<typeof startEmulator>[0]> = {},
+  ): Promise<RunningEmulator> {
     const started = await startEmulator({ profile: "amcrest-ip2m-841b", password: PASSWORD, ...options });
     running.push(started);
     return started;
@@ -40,7 +42,10 @@ describe("emulator authentication quirks", () => {
 
   it("verifies uri and opaque exactly", async () => {
     const cam = await emulator();
-    const otherUri = await digestGet(base(cam), TARGET, { password: PASSWORD, signedUri: "/cgi-bin/magicBox.cgi" });
+    const otherUri = await digestGet(base(cam), TARGET, {
+      password: PASSWORD,
+      signedUri: "/cgi-bin/magicBox.cgi",
+    });
     expect(otherUri.response.status).toBe(401);
     const noOpaque = await digestGet(base(cam), TARGET, { password: PASSWORD, omitOpaque: true });
     expect(noOpaque.response.status).toBe(401);
@@ -51,14 +56,18 @@ describe("emulator authentication quirks", () => {
     const cam = await emulator();
     const { challenge } = await digestGet(base(cam), TARGET, { password: PASSWORD });
     for (let nc = 2; nc <= 5; nc++) {
-      const response = await httpGet(`${base(cam)}${TARGET}`, { Authorization: authorization(challenge, TARGET, { password: PASSWORD, nc }) });
+      const response = await httpGet(`${base(cam)}${TARGET}`, {
+        Authorization: authorization(challenge, TARGET, { password: PASSWORD, nc }),
+      });
       expect(response.status).toBe(200);
     }
     const counters = control(cam).counters();
     expect(counters.requests).toBe(6);
     expect(counters.logins).toBe(1);
     expect(control(cam).logEntries("Login")).toHaveLength(1);
-    const replay = await httpGet(`${base(cam)}${TARGET}`, { Authorization: authorization(challenge, TARGET, { password: PASSWORD, nc: 5 }) });
+    const replay = await httpGet(`${base(cam)}${TARGET}`, {
+      Authorization: authorization(challenge, TARGET, { password: PASSWORD, nc: 5 }),
+    });
     expect(replay.status).toBe(401);
     expect(challengeOf(replay).nonce).not.toBe(challenge.nonce);
     // A replay is not a wrong password.
@@ -69,7 +78,9 @@ describe("emulator authentication quirks", () => {
     const nvr = await emulator({ profile: "nvr-strict-nonce" });
     const { response, challenge } = await digestGet(base(nvr), TARGET, { password: PASSWORD });
     expect(response.status).toBe(200);
-    const reuse = await httpGet(`${base(nvr)}${TARGET}`, { Authorization: authorization(challenge, TARGET, { password: PASSWORD, nc: 2 }) });
+    const reuse = await httpGet(`${base(nvr)}${TARGET}`, {
+      Authorization: authorization(challenge, TARGET, { password: PASSWORD, nc: 2 }),
+    });
     expect(reuse.status).toBe(401);
     expect(challengeOf(reuse).nonce).not.toBe(challenge.nonce);
     expect(control(nvr).counters().authFailures).toBe(0);
@@ -80,12 +91,18 @@ describe("emulator authentication quirks", () => {
     const cam = await emulator({ nonceLifetimeMs: 60_000, clock: () => now });
     const { challenge } = await digestGet(base(cam), TARGET, { password: PASSWORD });
     now += 61_000;
-    const stale = await httpGet(`${base(cam)}${TARGET}`, { Authorization: authorization(challenge, TARGET, { password: PASSWORD, nc: 2 }) });
+    const stale = await httpGet(`${base(cam)}${TARGET}`, {
+      Authorization: authorization(challenge, TARGET, { password: PASSWORD, nc: 2 }),
+    });
     expect(stale.status).toBe(401);
-    expect(String(stale.headers["www-authenticate"])).toMatch(/^Digest realm="[^"]+", qop="auth", nonce="\d+", opaque="[0-9a-f]{40}", algorithm=MD5, stale=TRUE$/);
+    expect(String(stale.headers["www-authenticate"])).toMatch(
+      /^Digest realm="[^"]+", qop="auth", nonce="\d+", opaque="[0-9a-f]{40}", algorithm=MD5, stale=TRUE$/,
+    );
     expect(control(cam).counters().authFailures).toBe(0);
     // A wrong password on an expired nonce is a failure, not stale.
-    const wrong = await httpGet(`${base(cam)}${TARGET}`, { Authorization: authorization(challengeOf(stale), TARGET, { password: "nope" }) });
+    const wrong = await httpGet(`${base(cam)}${TARGET}`, {
+      Authorization: authorization(challengeOf(stale), TARGET, { password: "nope" }),
+    });
     expect(String(wrong.headers["www-authenticate"])).not.toContain("stale");
   });
 
@@ -115,13 +132,21 @@ describe("emulator authentication quirks", () => {
       sockets.push(socket);
       await new Promise((resolve) => socket.once("connect", resolve));
     }
-    await waitFor(() => (control(cam).counters().connections === 3 ? true : undefined), 5000, "three idle connections");
+    await waitFor(
+      () => (control(cam).counters().connections === 3 ? true : undefined),
+      5000,
+      "three idle connections",
+    );
     const { response } = await digestGet(base(cam), TARGET, { password: PASSWORD });
     expect(response.status).toBe(401);
     expect(control(cam).counters().refusedOverLimit).toBeGreaterThan(0);
     expect(control(cam).counters().peakConnections).toBeGreaterThanOrEqual(4);
     for (const socket of sockets.splice(0)) socket.destroy();
-    await waitFor(() => (control(cam).counters().connections === 0 ? true : undefined), 5000, "connections closed");
+    await waitFor(
+      () => (control(cam).counters().connections === 0 ? true : undefined),
+      5000,
+      "connections closed",
+    );
     expect((await digestGet(base(cam), TARGET, { password: PASSWORD })).response.status).toBe(200);
   });
 
@@ -135,7 +160,9 @@ describe("emulator authentication quirks", () => {
 
   it("Basic sent to a Digest camera (python-amcrest's first try) is challenged, not counted as a failure", async () => {
     const cam = await emulator();
-    const response = await httpGet(`${base(cam)}${TARGET}`, { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString("base64")}` });
+    const response = await httpGet(`${base(cam)}${TARGET}`, {
+      Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString("base64")}`,
+    });
     expect(response.status).toBe(401);
     expect(control(cam).counters().authFailures).toBe(0);
   });

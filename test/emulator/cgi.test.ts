@@ -10,7 +10,12 @@ const PASSWORD = "secret";
 describe("emulator CGI surface", () => {
   const emulators = new Map<ProfileName, RunningEmulator>();
   beforeAll(async () => {
-    for (const profile of ["amcrest-ip2m-841b", "amcrest-ipm-723w", "dahua-2024", "nvr-strict-nonce"] as const) {
+    for (const profile of [
+      "amcrest-ip2m-841b",
+      "amcrest-ipm-723w",
+      "dahua-2024",
+      "nvr-strict-nonce",
+    ] as const) {
       emulators.set(profile, await startEmulator({ profile, password: PASSWORD }));
     }
   });
@@ -65,7 +70,10 @@ describe("emulator CGI surface", () => {
     });
 
     it("rejects an unknown name like the firmware", async () => {
-      const response = await get("/cgi-bin/configManager.cgi?action=getConfig&name=Lighting_V2", "dahua-2024");
+      const response = await get(
+        "/cgi-bin/configManager.cgi?action=getConfig&name=Lighting_V2",
+        "dahua-2024",
+      );
       expect([response.status, response.text]).toEqual([501, "Error\r\nNot Implemented!\r\n"]);
     });
 
@@ -87,15 +95,25 @@ describe("emulator CGI surface", () => {
     it("rejects unknown names and mistyped values, and then changes nothing", async () => {
       const control = camera("amcrest-ipm-723w").control;
       const before = control.config("NTP.UpdatePeriod");
-      for (const query of ["NTP.UpdatePeriod=20&Nothing.Here=1", "NTP.UpdatePeriod=20&NTP.Enable=maybe", "NTP.UpdatePeriod=abc"]) {
-        const response = await get(`/cgi-bin/configManager.cgi?action=setConfig&${query}`, "amcrest-ipm-723w");
+      for (const query of [
+        "NTP.UpdatePeriod=20&Nothing.Here=1",
+        "NTP.UpdatePeriod=20&NTP.Enable=maybe",
+        "NTP.UpdatePeriod=abc",
+      ]) {
+        const response = await get(
+          `/cgi-bin/configManager.cgi?action=setConfig&${query}`,
+          "amcrest-ipm-723w",
+        );
         expect(response.status).toBe(400);
       }
       expect(control.config("NTP.UpdatePeriod")).toBe(before);
     });
 
     it("decodes the whole query before splitting, so an encoded & still splits a value (NV4116-HS)", async () => {
-      const response = await get("/cgi-bin/configManager.cgi?action=setConfig&ChannelTitle[0].Name=A%26NTP.Port=124", "nvr-strict-nonce");
+      const response = await get(
+        "/cgi-bin/configManager.cgi?action=setConfig&ChannelTitle[0].Name=A%26NTP.Port=124",
+        "nvr-strict-nonce",
+      );
       expect(response.text).toBe("OK\r\n");
       const control = camera("nvr-strict-nonce").control;
       expect(control.config("ChannelTitle[0].Name")).toBe("A");
@@ -114,9 +132,16 @@ describe("emulator CGI surface", () => {
 
   describe("global.cgi", () => {
     it("gets and sets the camera time", async () => {
-      expect((await get("/cgi-bin/global.cgi?action=getCurrentTime")).text).toMatch(/^result=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\r\n$/);
-      expect((await get("/cgi-bin/global.cgi?action=setCurrentTime&time=2016-10-28%2013:48:00", "dahua-2024")).text).toBe("OK\r\n");
-      expect((await get("/cgi-bin/global.cgi?action=getCurrentTime", "dahua-2024")).text).toMatch(/^result=2016-10-28 13:48:0\d\r\n$/);
+      expect((await get("/cgi-bin/global.cgi?action=getCurrentTime")).text).toMatch(
+        /^result=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\r\n$/,
+      );
+      expect(
+        (await get("/cgi-bin/global.cgi?action=setCurrentTime&time=2016-10-28%2013:48:00", "dahua-2024"))
+          .text,
+      ).toBe("OK\r\n");
+      expect((await get("/cgi-bin/global.cgi?action=getCurrentTime", "dahua-2024")).text).toMatch(
+        /^result=2016-10-28 13:48:0\d\r\n$/,
+      );
     });
   });
 
@@ -148,11 +173,19 @@ describe("emulator CGI surface", () => {
     it("moves with time and speed while started, and stops on stop", async () => {
       const control = camera().control;
       const start = control.ptzPosition();
-      expect((await get("/cgi-bin/ptz.cgi?action=start&channel=1&code=Right&arg1=0&arg2=8&arg3=0")).text).toBe("OK\r\n");
+      expect(
+        (await get("/cgi-bin/ptz.cgi?action=start&channel=1&code=Right&arg1=0&arg2=8&arg3=0")).text,
+      ).toBe("OK\r\n");
       expect((await status())["status.MoveStatus"]).toBe("Moving");
       const { waitFor } = await import("../helpers/http.ts");
-      await waitFor(() => (control.ptzPosition().pan > start.pan + 1 ? true : undefined), 5000, "pan to move");
-      expect((await get("/cgi-bin/ptz.cgi?action=stop&channel=1&code=Right&arg1=0&arg2=8&arg3=0")).text).toBe("OK\r\n");
+      await waitFor(
+        () => (control.ptzPosition().pan > start.pan + 1 ? true : undefined),
+        5000,
+        "pan to move",
+      );
+      expect((await get("/cgi-bin/ptz.cgi?action=stop&channel=1&code=Right&arg1=0&arg2=8&arg3=0")).text).toBe(
+        "OK\r\n",
+      );
       const stopped = control.ptzPosition();
       const s = await status();
       expect(s["status.MoveStatus"]).toBe("Idle");
@@ -165,36 +198,56 @@ describe("emulator CGI surface", () => {
       const list = async () => (await get("/cgi-bin/ptz.cgi?action=getPresets&channel=1")).text;
       expect(await list()).toBe("");
       await get("/cgi-bin/ptz.cgi?action=moveAbsolutely&channel=1&arg1=90&arg2=10&arg3=1");
-      expect((await get("/cgi-bin/ptz.cgi?action=start&channel=1&code=SetPreset&arg1=0&arg2=2&arg3=0")).text).toBe("OK\r\n");
+      expect(
+        (await get("/cgi-bin/ptz.cgi?action=start&channel=1&code=SetPreset&arg1=0&arg2=2&arg3=0")).text,
+      ).toBe("OK\r\n");
       expect((await get("/cgi-bin/ptz.cgi?action=SetPreset&channel=1&arg1=2&arg2=door")).text).toBe("OK\r\n");
       expect(await list()).toBe("presets[0].Index=2\r\npresets[0].Name=door\r\npresets[0].Type=0\r\n");
       await get("/cgi-bin/ptz.cgi?action=moveAbsolutely&channel=1&arg1=200&arg2=0&arg3=1");
-      expect((await get("/cgi-bin/ptz.cgi?action=start&channel=1&code=GotoPreset&arg1=0&arg2=2&arg3=0")).text).toBe("OK\r\n");
+      expect(
+        (await get("/cgi-bin/ptz.cgi?action=start&channel=1&code=GotoPreset&arg1=0&arg2=2&arg3=0")).text,
+      ).toBe("OK\r\n");
       expect(camera().control.ptzPosition().pan).toBe(90);
       expect((await status())["status.PresetID"]).toBe("2");
-      expect((await get("/cgi-bin/ptz.cgi?action=start&channel=1&code=GotoPreset&arg1=0&arg2=9&arg3=0")).status).toBe(400);
+      expect(
+        (await get("/cgi-bin/ptz.cgi?action=start&channel=1&code=GotoPreset&arg1=0&arg2=9&arg3=0")).status,
+      ).toBe(400);
       await get("/cgi-bin/ptz.cgi?action=start&channel=1&code=ClearPreset&arg1=0&arg2=2&arg3=0");
       expect(await list()).toBe("");
     });
 
     it("reports PTZ caps, and a fixed camera says it has none", async () => {
-      expect((await get("/cgi-bin/ptz.cgi?action=getCurrentProtocolCaps&channel=1")).text).toContain("caps.Pan=true\r\n");
+      expect((await get("/cgi-bin/ptz.cgi?action=getCurrentProtocolCaps&channel=1")).text).toContain(
+        "caps.Pan=true\r\n",
+      );
       const fixed = await get("/cgi-bin/ptz.cgi?action=getCurrentProtocolCaps&channel=1", "amcrest-ipm-723w");
       expect(fixed.text).toBe("caps.AutoFocus=false\r\ncaps.BFFunction.Support=false\r\n");
-      expect((await get("/cgi-bin/ptz.cgi?action=start&channel=1&code=Left&arg2=1", "amcrest-ipm-723w")).status).toBe(400);
+      expect(
+        (await get("/cgi-bin/ptz.cgi?action=start&channel=1&code=Left&arg2=1", "amcrest-ipm-723w")).status,
+      ).toBe(400);
     });
   });
 
   describe("log.cgi", () => {
     it("pages through the log with startFind/doFind/stopFind, logins included", async () => {
-      const start = (await get("/cgi-bin/log.cgi?action=startFind&condition.StartTime=2000-01-01%2000:00:00&condition.EndTime=2100-01-01%2000:00:00")).text;
+      const start = (
+        await get(
+          "/cgi-bin/log.cgi?action=startFind&condition.StartTime=2000-01-01%2000:00:00&condition.EndTime=2100-01-01%2000:00:00",
+        )
+      ).text;
       const token = /^token=(\d+)\r\n$/.exec(start)?.[1];
       expect(token).toBeDefined();
       const first = (await get(`/cgi-bin/log.cgi?action=doFind&token=${token}&count=2`)).text;
-      expect(first).toMatch(/^found=2\r\nitems\[0\]\.Detail\.Address=127\.0\.0\.1\r\nitems\[0\]\.Detail\.Type=CGI\r\nitems\[0\]\.Level=0\r\nitems\[0\]\.Time=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\r\nitems\[0\]\.Type=Login\r\nitems\[0\]\.User=admin\r\n/);
+      expect(first).toMatch(
+        /^found=2\r\nitems\[0\]\.Detail\.Address=127\.0\.0\.1\r\nitems\[0\]\.Detail\.Type=CGI\r\nitems\[0\]\.Level=0\r\nitems\[0\]\.Time=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\r\nitems\[0\]\.Type=Login\r\nitems\[0\]\.User=admin\r\n/,
+      );
       let found = 2;
       while (found > 0) {
-        found = Number(/^found=(\d+)/.exec((await get(`/cgi-bin/log.cgi?action=doFind&token=${token}&count=100`)).text)?.[1]);
+        found = Number(
+          /^found=(\d+)/.exec(
+            (await get(`/cgi-bin/log.cgi?action=doFind&token=${token}&count=100`)).text,
+          )?.[1],
+        );
       }
       expect((await get(`/cgi-bin/log.cgi?action=stopFind&token=${token}`)).text).toBe("OK\r\n");
       expect((await get(`/cgi-bin/log.cgi?action=doFind&token=${token}&count=1`)).status).toBe(400);

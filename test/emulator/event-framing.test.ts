@@ -32,7 +32,10 @@ describe("event framing writers", () => {
   });
 
   it("reproduces the 2020 NVR part (78 counts the final \\n)", () => {
-    const part = eventPart({ code: "VideoMotion", action: "Start", index: 7, data: { SmartMotionEnable: false } }, "jsoncpp-2019");
+    const part = eventPart(
+      { code: "VideoMotion", action: "Start", index: 7, data: { SmartMotionEnable: false } },
+      "jsoncpp-2019",
+    );
     expect(part.toString()).toBe(
       "--myboundary\r\nContent-Type: text/plain\r\nContent-Length:78\r\n\r\n" +
         'Code=VideoMotion;action=Start;index=7;data={\n   "SmartMotionEnable" : false\n}\n\r\n\r\n',
@@ -51,7 +54,9 @@ describe("event framing writers", () => {
   });
 
   it("writes jsoncpp arrays of scalars on one line, as the 2022 dump shows", () => {
-    expect(styledJson({ Id: [0], RegionName: ["Region1"] })).toBe('{\n   "Id" : [ 0 ],\n   "RegionName" : [ "Region1" ]\n}');
+    expect(styledJson({ Id: [0], RegionName: ["Region1"] })).toBe(
+      '{\n   "Id" : [ 0 ],\n   "RegionName" : [ "Region1" ]\n}',
+    );
   });
 });
 
@@ -88,9 +93,14 @@ describe("event streams of each profile", () => {
     await stream.waitUntil((b) => b.toString().startsWith(heartbeat), 5000, "first heartbeat");
     const before = stream.bytes().length;
     camera.control.trigger("VideoMotion", "Start");
-    const body = 'Code=VideoMotion;action=Start;index=0;data={\n   "Id" : [ 0 ],\n   "RegionName" : [ "Region1" ],\n   "SmartMotionEnable" : false\n}\n';
+    const body =
+      'Code=VideoMotion;action=Start;index=0;data={\n   "Id" : [ 0 ],\n   "RegionName" : [ "Region1" ],\n   "SmartMotionEnable" : false\n}\n';
     const expected = `--myboundary\r\nContent-Type: text/plain\r\nContent-Length:${Buffer.byteLength(body)}\r\n\r\n${body}\r\n\r\n`;
-    const bytes = await stream.waitUntil((b) => b.subarray(before).toString().includes(expected), 5000, "motion part");
+    const bytes = await stream.waitUntil(
+      (b) => b.subarray(before).toString().includes(expected),
+      5000,
+      "motion part",
+    );
     expect(bytes.subarray(before).toString().replaceAll(heartbeat, "")).toBe(expected);
   });
 
@@ -99,17 +109,23 @@ describe("event streams of each profile", () => {
     camera.control.trigger("VideoMotion", "Start");
     const bytes = await stream.waitUntil((b) => b.toString().includes("}\n\r\n\r\n"), 5000, "motion part");
     const text = bytes.toString();
-    const match = /^--myboundary\r\nContent-Type: text\/plain\r\nContent-Length: (\d+)\r\n\r\n([\s\S]*)\n\r\n\r\n$/.exec(text);
+    const match =
+      /^--myboundary\r\nContent-Type: text\/plain\r\nContent-Length: (\d+)\r\n\r\n([\s\S]*)\n\r\n\r\n$/.exec(
+        text,
+      );
     expect(match).not.toBeNull();
     const body = match?.[2] ?? "";
     expect(Number(match?.[1])).toBe(Buffer.byteLength(body));
-    expect(body).toMatch(/^Code=VideoMotion;action=Start;index=0;data=\{\n\t"EventID":\t\d+,\n\t"LocaleTime":\t"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d",\n\t"UTC":\t\d+,\n\t"Id":\t\[0\],/);
+    expect(body).toMatch(
+      /^Code=VideoMotion;action=Start;index=0;data=\{\n\t"EventID":\t\d+,\n\t"LocaleTime":\t"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d",\n\t"UTC":\t\d+,\n\t"Id":\t\[0\],/,
+    );
   });
 
   it("legacy-2014: parts without data, exact length", async () => {
     const { camera, stream } = await attach("legacy-2014", "codes=[All]");
     camera.control.trigger("VideoMotion", "Stop");
-    const expected = "--myboundary\r\nContent-Type: text/plain\r\nContent-Length:36\r\n\r\nCode=VideoMotion;action=Stop;index=0\r\n\r\n";
+    const expected =
+      "--myboundary\r\nContent-Type: text/plain\r\nContent-Length:36\r\n\r\nCode=VideoMotion;action=Stop;index=0\r\n\r\n";
     const bytes = await stream.waitUntil((b) => b.length >= expected.length, 5000, "stop part");
     expect(bytes.toString()).toBe(expected);
   });
@@ -118,15 +134,23 @@ describe("event streams of each profile", () => {
     const { camera, stream } = await attach("nvr-strict-nonce", "codes=[VideoLoss]");
     camera.control.trigger("VideoMotion", "Start", { index: 2 });
     camera.control.trigger("VideoLoss", "Start", { index: 3 });
-    const bytes = await stream.waitUntil((b) => b.toString().includes("\r\n\r\n", 60), 5000, "video loss part");
-    expect(bytes.toString()).toBe("--myboundary\r\nContent-Type: text/plain\r\nContent-Length:35\r\n\r\nCode=VideoLoss;action=Start;index=3\r\n\r\n");
+    const bytes = await stream.waitUntil(
+      (b) => b.toString().includes("\r\n\r\n", 60),
+      5000,
+      "video loss part",
+    );
+    expect(bytes.toString()).toBe(
+      "--myboundary\r\nContent-Type: text/plain\r\nContent-Length:35\r\n\r\nCode=VideoLoss;action=Start;index=3\r\n\r\n",
+    );
   });
 
   it("data=null is written literally (AudioMutation Stop fixture)", async () => {
     const { camera, stream } = await attach("amcrest-ip2m-841b", "codes=[AudioMutation]");
     camera.control.trigger("AudioMutation", "Stop", { data: null });
     const bytes = await stream.waitUntil((b) => b.toString().endsWith("\r\n\r\n"), 5000, "part");
-    expect(bytes.toString()).toContain("Content-Length:48\r\n\r\nCode=AudioMutation;action=Stop;index=0;data=null\r\n\r\n");
+    expect(bytes.toString()).toContain(
+      "Content-Length:48\r\n\r\nCode=AudioMutation;action=Stop;index=0;data=null\r\n\r\n",
+    );
   });
 
   it("getEventIndexes lists active channels and errors when none is active", async () => {
@@ -156,7 +180,8 @@ describe("event streams of each profile", () => {
     await stream.waitUntil((b) => b.toString().includes("Heartbeat"), 5000, "heartbeat");
     const suppressed = camera.control.suppressedEventWrites();
     camera.control.stallStreams(true);
-    const held = (n: number) => () => (camera.control.suppressedEventWrites() >= suppressed + n ? true : undefined);
+    const held = (n: number) => () =>
+      camera.control.suppressedEventWrites() >= suppressed + n ? true : undefined;
     // Once one heartbeat has been held back, anything written before the stall has arrived.
     await waitFor(held(1), 5000, "a held-back heartbeat");
     const length = stream.bytes().length;

@@ -1,0 +1,48 @@
+/**
+ * How a CGI answer is judged (reference §2.0): the status code alone lies, because firmware answers HTTP 200
+ * with an `Error` body, and "unsupported" is 400 `Bad Request!` on older firmware and 501 `Not Implemented!`
+ * on 2024 firmware.
+ */
+
+export type CameraErrorCode =
+  | "unreachable"
+  | "timeout"
+  | "auth-failed"
+  | "locked-out"
+  | "busy"
+  | "unsupported"
+  | "rejected"
+  | "forbidden"
+  | "bad-response";
+
+export type CgiVerdict = { ok: true } | { ok: false; code: CameraErrorCode; detail: string };
+
+/** Reads the first few hundred bytes of a body as text for classification. */
+function head(body: Buffer | string): string {
+  return (typeof body === "string" ? body.slice(0, 512) : body.subarray(0, 512).toString("utf8")).trim();
+}
+
+/** Judges a complete CGI answer (not 401: the session handles authentication first). */
+export function classifyCgiResponse(status: number, body: Buffer | string): CgiVerdict {
+  const text = head(body);
+  const detail = text.replace(/\s+/g, " ").slice(0, 200);
+  if (status === 403) return { ok: false, code: "forbidden", detail: detail || "403 Forbidden" };
+  if (status === 400 || status === 404 || status === 501)
+    return { ok: false, code: "unsupported", detail: detail || `HTTP ${status}` };
+  if (status >= 500)
+    return { ok: false, code: "bad-response", detail: `HTTP ${status}${detail ? `: ${detail}` : ""}` };
+  if (status < 200 || status >= 300) return { ok: false, code: "bad-response", detail: `HTTP ${status}` };
+  // A 200 whose body starts with "Error" failed (LTN6416 "Error: Error -1 getting param", python-amcrest
+  // "Error\r\nErrorID=2, Detail=Invalid Request!"), even as the body of a binary download (aiodahua).
+  if (/^error\b/i.test(text)) {
+    // 200 + "Error\r\nBad Request!" is how some firmware says unsupported (loadfile with no recording).
+    if (/bad request!|not implemented!/i.test(text)) return { ok: false, code: "unsupported", detail };
+    return { ok: false, code: "rejected", detail };
+  }
+  return { ok: true };
+}
+
+/** Writes answer `OK` (usually `OK\r\n`); compared case-insensitively after trimming (rroller verify_ok). */
+export function isOkBody(body: Buffer | string): boolean {
+  return head(body).toUpperCase() === "OK";
+}

@@ -21,6 +21,8 @@ interface NonceState {
   issuedAt: number;
   /** Highest nc seen; 0 before first use. */
   lastNc: number;
+  /** Every nc used with this nonce, to tell a replayed count from one that arrived out of order. */
+  used: Set<number>;
 }
 
 export interface AuthGuardOptions {
@@ -159,9 +161,10 @@ export class AuthGuard {
     }).response;
     if (!safeEqual(expected, credentials.response)) return this.fail(address, "wrong response");
     const nc = Number.parseInt(credentials.nc, 16);
+    if (state.used.has(nc)) return this.refuse(false, "nc reused");
     if (!/^[0-9a-fA-F]{8}$/.test(credentials.nc) || !(nc > state.lastNc)) {
-      // A replayed or non-increasing nc is not a wrong password: answer with a fresh challenge.
-      this.nonces.delete(credentials.nonce);
+      // A replayed or non-increasing nc is not a wrong password: this request gets a fresh challenge, and the
+      // nonce stays valid for higher counts (a client's parallel requests may arrive out of order).
       return this.refuse(false, "nc not increasing");
     }
     if (this.options.noncePolicy === "single-use" && state.lastNc > 0) {
@@ -174,6 +177,7 @@ export class AuthGuard {
     }
     const newLogin = state.lastNc === 0;
     state.lastNc = nc;
+    if (state.used.size < 4096) state.used.add(nc);
     this.failures.delete(address);
     return { ok: true, username: credentials.username, newLogin };
   }
@@ -195,7 +199,7 @@ export class AuthGuard {
     // Real nonces are short decimal strings ("4220250", "1099556286"; reference §1.2).
     let nonce = String(randomInt(1, 2 ** 31 - 1));
     while (this.nonces.has(nonce)) nonce = String(randomInt(1, 2 ** 31 - 1));
-    this.nonces.set(nonce, { opaque: randomBytes(20).toString("hex"), issuedAt: this.now(), lastNc: 0 });
+    this.nonces.set(nonce, { opaque: randomBytes(20).toString("hex"), issuedAt: this.now(), lastNc: 0, used: new Set() });
     if (this.nonces.size > MAX_NONCES) {
       const oldest = this.nonces.keys().next().value;
       if (oldest !== undefined) this.nonces.delete(oldest);

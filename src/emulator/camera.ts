@@ -66,6 +66,8 @@ export interface EmulatorCounters {
   logins: number;
   refusedOverLimit: number;
   refusedLocked: number;
+  /** Requests that reused an `nc` already used with the same nonce (a client bug). */
+  ncReplays: number;
 }
 
 export class EmulatedCamera {
@@ -399,6 +401,7 @@ export class EmulatedCamera {
     }
     const outcome = this.auth.check(req.method ?? "GET", target, req.headers.authorization, address);
     if (!outcome.ok) {
+      if (outcome.reason === "nc reused") this.counters.ncReplays++;
       if (outcome.failure) {
         this.counters.authFailures++;
         this.addLog("LoginFailure", this.username, { Address: address, Type: "CGI" });
@@ -485,5 +488,6 @@ function emptyCounters(): EmulatorCounters {
     logins: 0,
     refusedOverLimit: 0,
     refusedLocked: 0,
+    ncReplays: 0,
   };
 }

@@ -54,6 +54,8 @@ export interface Profile {
   mainResolution: readonly [number, number];
   /** Name used for VideoMotion in alarm e-mails: Amcrest says "Motion Detect", Dahua "Motion Detection". */
   motionMailName: string;
+  /** Whether `Config.backup?action=All` exists; clients fall back to `getConfig&name=All` without it. */
+  configBackup: boolean;
 }
 
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
@@ -75,6 +77,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     ptz: true,
     mainResolution: [1920, 1080],
     motionMailName: "Motion Detect",
+    configBackup: true,
   },
   // Amcrest IPM-723W outdoor fixed Wi-Fi camera (2017 firmware); its PTZ caps report no PTZ.
   "amcrest-ipm-723w": {
@@ -94,6 +97,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     ptz: false,
     mainResolution: [1280, 960],
     motionMailName: "Motion Detect",
+    configBackup: true,
   },
   // 2024 Dahua firmware (IPC-B54IR-ASE-S3 3.142 / IPC-Color4K-T 3.000): 501 for unknown things, cJSON events.
   "dahua-2024": {
@@ -113,6 +117,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     ptz: false,
     mainResolution: [1920, 1080],
     motionMailName: "Motion Detection",
+    configBackup: true,
   },
   // Dahua IPC-HFW4300S-V2 on 2.420.0001.0.R (2014): Basic only, realm "Device_CGI" (rroller/dahua#583).
   "legacy-2014": {
@@ -133,6 +138,9 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     ptz: false,
     mainResolution: [1280, 960],
     motionMailName: "Motion Detection",
+    // [INFERRED] The JSON export came with later firmware; this 2014 build answers it as unknown, which is
+    // the case the gateway's getConfig&name=All fallback exists for.
+    configBackup: false,
   },
   // Dahua NVR5464-class recorder: a new nonce on every challenge, nc=00000002 refused (rroller/dahua#603, #647).
   "nvr-strict-nonce": {
@@ -152,6 +160,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     ptz: false,
     mainResolution: [1280, 720],
     motionMailName: "Motion Detection",
+    configBackup: true,
   },
 };
 

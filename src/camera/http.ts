@@ -1,0 +1,137 @@
+/**
+ * One HTTP exchange with a camera over undici: the request target is sent byte for byte (the Digest `uri`
+ * must match it exactly), and undici's errors become `CameraError`s with a stable code.
+ */
+import type { Readable } from "node:stream";
+import { Agent, type Dispatcher, errors } from "undici";
+import { CameraError } from "./errors.ts";
+
+export interface Timeouts {
+  /** TCP connect (default 5 s). */
+  connectMs: number;
+  /** Until the response headers arrive (default 10 s). */
+  headersMs: number;
+  /** Longest silence while reading the body; for streams this is the stall limit (default 30 s). */
+  bodyMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 5000, headersMs: 10_000, bodyMs: 30_000 };
+
+export interface RawRequest {
+  method: string;
+  /** Path and query exactly as they go on the request line. */
+  target: string;
+  headers?: Record<string, string>;
+  body?: Buffer | Readable;
+  signal?: AbortSignal;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData["body"];
+}
+
+/** An undici Agent for one camera; the budget, not the agent, limits concurrency. */
+export function createCameraAgent(maxConnections: number, timeouts: Timeouts): Agent {
+  return new Agent({
+    connections: maxConnections,
+    pipelining: 0,
+    connect: { timeout: timeouts.connectMs },
+    // Cameras close every connection (`Connection: close`), so nothing is kept alive anyway.
+    keepAliveTimeout: 1000,
+  });
+}
+
+/** Characters a request target may not carry: CR, LF, NUL and other controls would split or smuggle. */
+const UNSAFE_TARGET = /[\x00-\x20\x7f]/;
+
+export async function sendRaw(
+  agent: Agent,
+  origin: string,
+  camera: string,
+  request: RawRequest,
+  timeouts: Timeouts,
+): Promise<RawResponse> {
+  if (!request.target.startsWith("/") || UNSAFE_TARGET.test(request.target)) {
+    throw new CameraError(
+      "bad-response",
+      camera,
+      "refusing a request target with control characters or spaces",
+    );
+  }
+  try {
+    const response = await agent.request({
+      origin,
+      path: request.target,
+      method: request.method as Dispatcher.HttpMethod,
+      headers: request.headers ?? {},
+      body: request.body ?? null,
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.bodyMs,
+      signal: request.signal ?? null,
+    });
+    return { status: response.statusCode, headers: response.headers, body: response.body };
+  } catch (error) {
+    throw toCameraError(camera, error);
+  }
+}
+
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+]);
+
+export function toCameraError(camera: string, error: unknown): CameraError {
+  if (error instanceof CameraError) return error;
+  if (error instanceof errors.ConnectTimeoutError)
+    return new CameraError("timeout", camera, "connect timed out", { cause: error });
+  if (error instanceof errors.HeadersTimeoutError)
+    return new CameraError("timeout", camera, "no response headers in time", { cause: error });
+  if (error instanceof errors.BodyTimeoutError)
+    return new CameraError("timeout", camera, "response body stalled", { cause: error });
+  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  if (code !== undefined && UNREACHABLE_CODES.has(code))
+    return new CameraError("unreachable", camera, `unreachable (${code})`, { cause: error });
+  if ((error as { name?: string }).name === "AbortError" || code === "UND_ERR_ABORTED") {
+    return new CameraError("timeout", camera, "request aborted", { cause: error });
+  }
+  return new CameraError("bad-response", camera, error instanceof Error ? error.message : String(error), {
+    cause: error,
+  });
+}
+
+/** Reads a whole body with a size limit; a larger body is a `bad-response`, not memory growth. */
+export async function readBody(camera: string, body: RawResponse["body"], limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        body.destroy();
+        throw new CameraError("bad-response", camera, `response over ${limit} bytes`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    throw toCameraError(camera, error);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Discards a body we do not need (a 401's), so the socket is released. */
+export async function discardBody(body: RawResponse["body"]): Promise<void> {
+  try {
+    await body.dump({ limit: 64 * 1024 });
+  } catch {
+    // The camera closes after a 401 anyway; nothing to recover from a failed discard.
+  }
+}

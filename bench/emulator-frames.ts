@@ -44,7 +44,7 @@ export async function run(): Promise<BenchResult> {
     name: "emulator frame generation",
     setup:
       "FrameRenderer (raw RGB overlay + one sharp JPEG encode, quality 70, COM segment) in this process, frames back to back after 10 warm-up frames; CPU time from process.cpuUsage().",
-    rows: [small, large],
+    tables: [{ title: "frame generation", rows: [small, large] }],
     ratios: {
       "1280x720 cost per frame / 640x480 cost per frame":
         small["fps per core (cpu)"] / large["fps per core (cpu)"],

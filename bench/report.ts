@@ -6,7 +6,7 @@ export interface BenchResult {
   name: string;
   /** What was measured, on what, how: printed above the table. */
   setup: string;
-  rows: Record<string, string | number>[];
+  tables: { title: string; rows: Record<string, string | number>[] }[];
   /** Named ratios (comparison in the same run), e.g. `{ "1280x720 cost / 640x480 cost": 2.9 }`. */
   ratios: Record<string, number>;
   /** Targets and whether they were met. */
@@ -25,19 +25,26 @@ export function machine(): Record<string, string | number> {
 export function printResult(result: BenchResult): void {
   const out = process.stdout;
   out.write(`\n## ${result.name}\n${result.setup}\n\n`);
-  const columns = [...new Set(result.rows.flatMap((row) => Object.keys(row)))];
-  const cell = (value: string | number | undefined) =>
-    typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(2)) : (value ?? "");
-  const widths = columns.map((c) => Math.max(c.length, ...result.rows.map((r) => cell(r[c]).length)));
-  out.write(`${columns.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ")}\n`);
-  for (const row of result.rows)
-    out.write(`${columns.map((c, i) => cell(row[c]).padEnd(widths[i] ?? 0)).join("  ")}\n`);
+  for (const table of result.tables) printTable(table.title, table.rows);
   if (Object.keys(result.ratios).length > 0) {
     out.write("\nratios:\n");
     for (const [name, value] of Object.entries(result.ratios)) out.write(`  ${name}: ${value.toFixed(3)}\n`);
   }
   for (const target of result.targets)
     out.write(`target: ${target.target}: ${target.value} ${target.met ? "(met)" : "(NOT met)"}\n`);
+}
+
+function printTable(title: string, rows: Record<string, string | number>[]): void {
+  const out = process.stdout;
+  const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+  const cell = (value: string | number | undefined) =>
+    typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(2)) : (value ?? "");
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  out.write(`${title}\n`);
+  out.write(`${columns.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ")}\n`);
+  for (const row of rows)
+    out.write(`${columns.map((c, i) => cell(row[c]).padEnd(widths[i] ?? 0)).join("  ")}\n`);
+  out.write("\n");
 }
 
 export function writeSummary(results: BenchResult[], directory = "bench/results"): string {

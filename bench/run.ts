@@ -6,6 +6,7 @@ import { type BenchResult, printResult, writeSummary } from "./report.ts";
 
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>> = {
   "emulator-frames": () => import("./emulator-frames.ts"),
+  "camera-client": () => import("./camera-client.ts"),
 };
 
 const wanted = process.argv.slice(2);

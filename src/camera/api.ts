@@ -90,7 +90,7 @@ export function buildTarget(
   return `/cgi-bin/${cgi}${query ? `?${query}` : ""}`;
 }
 
-function valueOf(body: string, key: string): string | undefined {
+function fieldOf(body: string, key: string): string | undefined {
   return parseKvLines(body).find(([k]) => k === key)?.[1];
 }
 
@@ -117,7 +117,7 @@ export class CameraApi {
   }
 
   private async magicBox(action: string, key: string): Promise<string> {
-    const value = valueOf(await this.cgi(buildTarget("magicBox.cgi", [["action", action]])), key);
+    const value = fieldOf(await this.cgi(buildTarget("magicBox.cgi", [["action", action]])), key);
     if (value === undefined)
       throw new CameraError("bad-response", this.id, `${action} answered without ${key}=`);
     return value;
@@ -158,7 +158,7 @@ export class CameraApi {
 
   /** The camera's wall clock as it prints it (`2011-7-3 21:02:32` or zero-padded; no time zone). */
   async time(): Promise<string> {
-    const value = valueOf(
+    const value = fieldOf(
       await this.cgi(buildTarget("global.cgi", [["action", "getCurrentTime"]])),
       "result",
     );
@@ -442,7 +442,7 @@ export class CameraApi {
       ]),
       priority,
     );
-    const token = valueOf(start, "token");
+    const token = fieldOf(start, "token");
     if (token === undefined)
       throw new CameraError("bad-response", this.id, "log startFind answered without token=");
     try {

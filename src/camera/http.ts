@@ -44,6 +44,7 @@ export function createCameraAgent(maxConnections: number, timeouts: Timeouts): A
 }
 
 /** Characters a request target may not carry: CR, LF, NUL and other controls would split or smuggle. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point here.
 const UNSAFE_TARGET = /[\x00-\x20\x7f]/;
 
 export async function sendRaw(

@@ -267,7 +267,8 @@ export class CameraSession {
     const nonceBefore = this.digest.currentNonce;
     this.digest.adopt(challenge);
     const signed = this.digest.sign(method, request.target, bodyForDigest);
-    if (!signed) throw new CameraError("bad-response", this.id, "the camera's challenge asks for an unsupported qop");
+    if (!signed)
+      throw new CameraError("bad-response", this.id, "the camera's challenge asks for an unsupported qop");
     const second = await this.send(request, method, signed.header);
     if (second.status !== 401) {
       // A miss counts only when the fresh nonce then worked, and nobody adopted another challenge meanwhile:

@@ -199,7 +199,12 @@ export class AuthGuard {
     // Real nonces are short decimal strings ("4220250", "1099556286"; reference §1.2).
     let nonce = String(randomInt(1, 2 ** 31 - 1));
     while (this.nonces.has(nonce)) nonce = String(randomInt(1, 2 ** 31 - 1));
-    this.nonces.set(nonce, { opaque: randomBytes(20).toString("hex"), issuedAt: this.now(), lastNc: 0, used: new Set() });
+    this.nonces.set(nonce, {
+      opaque: randomBytes(20).toString("hex"),
+      issuedAt: this.now(),
+      lastNc: 0,
+      used: new Set(),
+    });
     if (this.nonces.size > MAX_NONCES) {
       const oldest = this.nonces.keys().next().value;
       if (oldest !== undefined) this.nonces.delete(oldest);

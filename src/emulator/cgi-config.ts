@@ -77,7 +77,8 @@ function canExtend(root: JsonValue, segments: PathSegment[]): boolean {
 }
 
 export const handleConfigBackup: CameraHandler = (camera, { res, action }) => {
-  if (action !== "All" || !camera.profile.configBackup) return replyUnsupported(res, camera.profile.errorStyle);
+  if (action !== "All" || !camera.profile.configBackup)
+    return replyUnsupported(res, camera.profile.errorStyle);
   // The export is pretty-printed JSON keyed by config name (jantman 2018, python-amcrest config_backup),
   // written by the same jsoncpp writer as the event data. [INFERRED] the download headers.
   res.setHeader("Content-Disposition", 'attachment; filename="configFileExport.backup"');

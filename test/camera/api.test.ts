@@ -12,11 +12,20 @@ describe("CameraApi", () => {
   const emulators = new Map<ProfileName, RunningEmulator>();
   const apis = new Map<ProfileName, CameraApi>();
   beforeAll(async () => {
-    for (const profile of ["amcrest-ip2m-841b", "amcrest-ipm-723w", "dahua-2024", "legacy-2014", "nvr-strict-nonce"] as const) {
+    for (const profile of [
+      "amcrest-ip2m-841b",
+      "amcrest-ipm-723w",
+      "dahua-2024",
+      "legacy-2014",
+      "nvr-strict-nonce",
+    ] as const) {
       const emulator = await startEmulator({ profile, password: PASSWORD });
       emulators.set(profile, emulator);
       const url = emulator.cameras[0]?.url ?? "";
-      apis.set(profile, new CameraApi(new CameraSession({ id: profile, url, username: "admin", password: PASSWORD })));
+      apis.set(
+        profile,
+        new CameraApi(new CameraSession({ id: profile, url, username: "admin", password: PASSWORD })),
+      );
     }
   });
   afterAll(async () => {
@@ -36,17 +45,24 @@ describe("CameraApi", () => {
     ["dahua-2024", "IPC-HDW5831R-ZE", "3.142.0000000.2.R", "2024-03-20", "Dahua"],
     ["legacy-2014", "IPC-HFW4300S-V2", "2.420.0001.0.R", "2014-08-20", undefined],
     ["nvr-strict-nonce", "DHI-NVR5464-4KS2", "4.000.0000000.3.R", "2020-05-21", "Dahua"],
-  ] as const)("%s: device info (a missing getVendor is not an error)", async (profile, type, version, build, vendor) => {
-    const info = await api(profile).deviceInfo();
-    expect(info).toMatchObject({ type, softwareVersion: version, build, vendor });
-    expect(info.serial).toBe(emulators.get(profile)?.cameras[0]?.serial);
-  });
+  ] as const)(
+    "%s: device info (a missing getVendor is not an error)",
+    async (profile, type, version, build, vendor) => {
+      const info = await api(profile).deviceInfo();
+      expect(info).toMatchObject({ type, softwareVersion: version, build, vendor });
+      expect(info.serial).toBe(emulators.get(profile)?.cameras[0]?.serial);
+    },
+  );
 
   it("reads config trees and sets values with spaces intact, verifying OK", async () => {
     const general = await api().getConfig("General");
     expect(general).toMatchObject({ LockLoginTimes: 5, MachineName: "AMC00056_24AAF8" });
     expect(await api().getConfig("Encode[0].ExtraFormat[0].Video.Compression")).toBe("MJPG");
-    await api().setConfig({ "General.MachineName": "Dog crates", "Snap[0].TimeSection[0][0]": "1 12:00:00-18:00:00", "NTP.Enable": true });
+    await api().setConfig({
+      "General.MachineName": "Dog crates",
+      "Snap[0].TimeSection[0][0]": "1 12:00:00-18:00:00",
+      "NTP.Enable": true,
+    });
     expect(control().config("General.MachineName")).toBe("Dog crates");
     expect(control().config("Snap[0].TimeSection[0][0]")).toBe("1 12:00:00-18:00:00");
     expect(await api().getConfig("NTP.Enable")).toBe(true);
@@ -60,11 +76,17 @@ describe("CameraApi", () => {
   });
 
   it("turns 400/501 into unsupported and a rejected setConfig into an error, never success", async () => {
-    const unsupported = await api().getConfig("Lighting_V2").catch((e: CameraError) => e);
+    const unsupported = await api()
+      .getConfig("Lighting_V2")
+      .catch((e: CameraError) => e);
     expect(unsupported).toMatchObject({ code: "unsupported", status: 400 });
-    const modern = await api("dahua-2024").getConfig("Lighting_V2").catch((e: CameraError) => e);
+    const modern = await api("dahua-2024")
+      .getConfig("Lighting_V2")
+      .catch((e: CameraError) => e);
     expect(modern).toMatchObject({ code: "unsupported", status: 501 });
-    const rejected = await api().setConfig({ "NTP.Enable": "maybe" }).catch((e: CameraError) => e);
+    const rejected = await api()
+      .setConfig({ "NTP.Enable": "maybe" })
+      .catch((e: CameraError) => e);
     expect(rejected).toBeInstanceOf(CameraError);
   });
 
@@ -121,13 +143,19 @@ describe("CameraApi", () => {
     const items = [];
     for await (const item of api().logs("2000-01-01 00:00:00", "2100-01-01 00:00:00", 3)) items.push(item);
     expect(items.length).toBeGreaterThan(0);
-    expect(items[0]).toMatchObject({ type: "Login", user: "admin", detail: { Type: "CGI", Address: "127.0.0.1" } });
+    expect(items[0]).toMatchObject({
+      type: "Login",
+      user: "admin",
+      detail: { Type: "CGI", Address: "127.0.0.1" },
+    });
     for await (const _item of api().logs("2000-01-01 00:00:00", "2100-01-01 00:00:00", 1)) break;
     expect(emulators.get("amcrest-ip2m-841b")?.cameras[0]?.camera.log.openSearches()).toBe(0);
   });
 
   it("builds stream targets and RTSP URLs without credentials", () => {
     expect(CameraApi.mjpegTarget(1, 1)).toBe("/cgi-bin/mjpg/video.cgi?channel=1&subtype=1");
-    expect(CameraApi.rtspUrl("192.168.0.60", 2, 1)).toBe("rtsp://192.168.0.60:554/cam/realmonitor?channel=2&subtype=1");
+    expect(CameraApi.rtspUrl("192.168.0.60", 2, 1)).toBe(
+      "rtsp://192.168.0.60:554/cam/realmonitor?channel=2&subtype=1",
+    );
   });
 });

@@ -2,8 +2,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { CameraApi } from "../../src/camera/api.ts";
 import { CameraError } from "../../src/camera/errors.ts";
-import { type Health, CameraSession, type CameraSessionOptions } from "../../src/camera/session.ts";
-import { type EmulatorOptions, type ProfileName, type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
+import { CameraSession, type CameraSessionOptions, type Health } from "../../src/camera/session.ts";
+import {
+  type EmulatorOptions,
+  type ProfileName,
+  type RunningEmulator,
+  startEmulator,
+} from "../../src/emulator/index.ts";
 import { waitFor } from "../helpers/http.ts";
 
 const PASSWORD = "secret";
@@ -17,12 +22,22 @@ describe("CameraSession", () => {
     await Promise.all(emulators.splice(0).map((e) => e.close()));
   });
 
-  async function setup(profile: ProfileName, emulatorOptions: Partial<EmulatorOptions> = {}, sessionOptions: Partial<CameraSessionOptions> = {}) {
+  async function setup(
+    profile: ProfileName,
+    emulatorOptions: Partial<EmulatorOptions> = {},
+    sessionOptions: Partial<CameraSessionOptions> = {},
+  ) {
     const emulator = await startEmulator({ profile, password: PASSWORD, ...emulatorOptions });
     emulators.push(emulator);
     const camera = emulator.cameras[0];
     if (!camera) throw new Error("no camera");
-    const session = new CameraSession({ id: "cam", url: camera.url, username: "admin", password: PASSWORD, ...sessionOptions });
+    const session = new CameraSession({
+      id: "cam",
+      url: camera.url,
+      username: "admin",
+      password: PASSWORD,
+      ...sessionOptions,
+    });
     sessions.push(session);
     return { camera, session, api: new CameraApi(session), control: camera.control };
   }
@@ -52,7 +67,8 @@ describe("CameraSession", () => {
 
   it("legacy-2014: answers the Basic challenge, then sends Basic pre-emptively (only after the camera asked)", async () => {
     const { session, control } = await setup("legacy-2014");
-    for (let i = 0; i < 5; i++) expect((await session.request({ target: TYPE })).body.toString()).toBe("type=IPC-HFW4300S-V2\r\n");
+    for (let i = 0; i < 5; i++)
+      expect((await session.request({ target: TYPE })).body.toString()).toBe("type=IPC-HFW4300S-V2\r\n");
     expect(control.counters().requests).toBe(6);
     expect(control.counters().challenges).toBe(1);
   });
@@ -84,13 +100,20 @@ describe("CameraSession", () => {
 
   it("queues interactive requests ahead of background ones, and answers busy past the deadline", async () => {
     const { session } = await setup("amcrest-ip2m-841b", {}, { maxConnections: 1, queueTimeoutMs: 300 });
-    const stream = await session.stream({ target: "/cgi-bin/mjpg/video.cgi?channel=1&subtype=1", timeouts: { bodyMs: 0 } });
+    const stream = await session.stream({
+      target: "/cgi-bin/mjpg/video.cgi?channel=1&subtype=1",
+      timeouts: { bodyMs: 0 },
+    });
     const busy = await expectError(session.request({ target: TYPE }), "busy");
     expect(busy.retryAfterMs).toBeGreaterThan(0);
     expect(session.getHealth().state).toBe("busy");
     const order: string[] = [];
-    const background = session.request({ target: TYPE, priority: "background" }).then(() => order.push("background"));
-    const interactive = session.request({ target: TYPE, priority: "interactive" }).then(() => order.push("interactive"));
+    const background = session
+      .request({ target: TYPE, priority: "background" })
+      .then(() => order.push("background"));
+    const interactive = session
+      .request({ target: TYPE, priority: "interactive" })
+      .then(() => order.push("interactive"));
     stream.close();
     await Promise.all([background, interactive]);
     expect(order).toEqual(["interactive", "background"]);
@@ -99,7 +122,11 @@ describe("CameraSession", () => {
 
   it("a wrong password: one failed login per backoff period (doubling), never reaching the lockout", async () => {
     let now = 1_000_000;
-    const { session, control } = await setup("amcrest-ip2m-841b", { clock: () => now }, { password: "wrong", now: () => now });
+    const { session, control } = await setup(
+      "amcrest-ip2m-841b",
+      { clock: () => now },
+      { password: "wrong", now: () => now },
+    );
     const healths: Health[] = [];
     session.onHealthChange((health) => healths.push(health));
     await expectError(session.request({ target: TYPE }), "auth-failed");
@@ -139,7 +166,11 @@ describe("CameraSession", () => {
   });
 
   it("a 401 from the camera's connection limit while ours are busy is busy, not a bad password", async () => {
-    const { session, control } = await setup("amcrest-ip2m-841b", { maxConnections: 2 }, { maxConnections: 4 });
+    const { session, control } = await setup(
+      "amcrest-ip2m-841b",
+      { maxConnections: 2 },
+      { maxConnections: 4 },
+    );
     await session.request({ target: TYPE });
     control.setResponseDelay(150);
     const outcomes = await Promise.all(
@@ -180,7 +211,11 @@ describe("CameraSession", () => {
   });
 
   it("times out on a camera that does not answer, and reports unreachable for a closed port", async () => {
-    const { session, control, camera } = await setup("amcrest-ip2m-841b", {}, { timeouts: { headersMs: 200 } });
+    const { session, control, camera } = await setup(
+      "amcrest-ip2m-841b",
+      {},
+      { timeouts: { headersMs: 200 } },
+    );
     control.setResponseDelay(1000);
     await expectError(session.request({ target: TYPE }), "timeout");
     control.setResponseDelay(0);
@@ -200,7 +235,10 @@ describe("CameraSession", () => {
 
   it("a stream holds its budget slot until closed", async () => {
     const { session } = await setup("amcrest-ip2m-841b", {}, { maxConnections: 2 });
-    const stream = await session.stream({ target: "/cgi-bin/mjpg/video.cgi?channel=1&subtype=1", timeouts: { bodyMs: 0 } });
+    const stream = await session.stream({
+      target: "/cgi-bin/mjpg/video.cgi?channel=1&subtype=1",
+      timeouts: { bodyMs: 0 },
+    });
     expect(stream.status).toBe(200);
     expect(session.budget.inUse).toBe(1);
     const first = await new Promise<Buffer>((resolve) => stream.body.once("data", resolve));

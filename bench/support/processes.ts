@@ -1,0 +1,64 @@
+/** Child processes for benchmarks: started from the sources with tsx, ended by their PID afterwards. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+
+export interface Child {
+  process: ChildProcess;
+  /** Lines it printed before `ready` matched. */
+  lines: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts `node --import tsx <script> ...args` and waits until `ready` matches `count` printed lines. */
+export async function startTsx(script: string, args: string[], ready: RegExp, count = 1): Promise<Child> {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines: string[] = [];
+  const reader = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  await new Promise<void>((resolve, reject) => {
+    let matched = 0;
+    const timer = setTimeout(() => reject(new Error(`${script} did not get ready`)), 30_000);
+    reader.on("line", (line) => {
+      lines.push(line);
+      if (ready.test(line) && ++matched >= count) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  return {
+    process: child,
+    lines,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** Starts emulated cameras in their own process; resolves with their URLs. */
+export async function startEmulatorProcess(
+  profile: string,
+  password: string,
+  count = 1,
+): Promise<{ child: Child; urls: string[] }> {
+  const child = await startTsx(
+    "bench/support/emulator-process.ts",
+    ["--profile", profile, "--listen", "127.0.0.1:0", "--password", password, "--count", String(count)],
+    /^emulated .* on (http:\S+)/,
+    count,
+  );
+  const urls = child.lines
+    .map((line) => /on (http:\S+)/.exec(line)?.[1])
+    .filter((u): u is string => u !== undefined);
+  return { child, urls };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}

@@ -56,6 +56,8 @@ export interface CameraSessionOptions {
   /** Largest non-stream body read into memory (default 32 MiB). */
   maxBodyBytes?: number;
   now?: () => number;
+  /** Called after every call with its outcome and duration (for metrics); must not throw. */
+  onCall?: (outcome: { code: CameraErrorCode | "ok"; ms: number }) => void;
 }
 
 export interface CameraRequest {
@@ -203,7 +205,16 @@ export class CameraSession {
   private async exchange(request: CameraRequest): Promise<{ response: RawResponse; release: () => void }> {
     if (this.closed) throw new CameraError("unreachable", this.id, "session closed");
     this.stats.calls++;
-    const probe = this.passAuthGate();
+    const started = Date.now();
+    const report = (code: CameraErrorCode | "ok") =>
+      this.options.onCall?.({ code, ms: Date.now() - started });
+    let probe: boolean;
+    try {
+      probe = this.passAuthGate();
+    } catch (error) {
+      report("auth-failed");
+      throw error;
+    }
     let slot: { release(): void } | undefined;
     try {
       slot = await this.budget.acquire(
@@ -215,6 +226,7 @@ export class CameraSession {
       if (probe) this.probing = false;
       if (error instanceof BudgetTimeoutError) {
         this.setHealth("busy", `all ${this.budget.max} connections in use for ${error.waitedMs} ms`);
+        report("busy");
         throw this.count(new CameraError("busy", this.id, error.message, { retryAfterMs: 1000 }));
       }
       throw error;
@@ -223,9 +235,11 @@ export class CameraSession {
     try {
       const response = await this.authenticate(request, probe);
       this.succeeded(probe);
+      report("ok");
       return { response, release };
     } catch (error) {
       release();
+      report(error instanceof CameraError ? error.code : "bad-response");
       throw this.failed(error, probe);
     } finally {
       if (probe) this.probing = false;

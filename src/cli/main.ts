@@ -1,9 +1,10 @@
 /** The `camgate` command line. */
 import { Command } from "commander";
 import { runEmulate } from "./emulate.ts";
-import { runDemo } from "./serve.ts";
+import { runServe } from "./serve.ts";
+import { runConfigCheck, runPtz, runSnapshot, runTokenCreate } from "./tools.ts";
 
-/** Runs until a signal arrives, then calls `stop` once and resolves. */
+/** Runs until SIGINT or SIGTERM, then calls `stop` once and resolves. */
 function untilSignal(stop: () => Promise<void>): Promise<void> {
   return new Promise((resolve) => {
     const shutdown = () => {
@@ -17,6 +18,7 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  const out = process.stdout;
   const program = new Command();
   program
     .name("camgate")
@@ -25,9 +27,12 @@ export async function main(argv: string[]): Promise<void> {
 
   program
     .command("serve")
-    .description("run camgate; without a config file, the built-in demo with emulated cameras")
-    .action(async () => {
-      await untilSignal(await runDemo(process.stdout));
+    .description(
+      "run the gateway; without a config file (and no ./camgate.yaml), the built-in demo with emulated cameras",
+    )
+    .option("-c, --config <file>", "camgate.yaml to use (also $CAMGATE_CONFIG)")
+    .action(async (flags: { config?: string }) => {
+      await untilSignal(await runServe(flags, out));
     });
 
   program
@@ -44,8 +49,42 @@ export async function main(argv: string[]): Promise<void> {
     .option("--smtp <url>", "send alarm e-mails to smtp://user:pass@host:port")
     .option("--motion-every <seconds>", "emit a motion start/stop cycle this often (0: never)")
     .action(async (flags) => {
-      await untilSignal(await runEmulate(flags, process.stdout));
+      await untilSignal(await runEmulate(flags, out));
     });
+
+  program
+    .command("snapshot <camera>")
+    .description("save a snapshot of a configured camera")
+    .option("-c, --config <file>", "camgate.yaml", "camgate.yaml")
+    .option("-o, --output <file>", "where to write the JPEG", "snapshot.jpg")
+    .option("--channel <n>", "camera channel (1-based)", "1")
+    .action(async (camera: string, flags) => runSnapshot(camera, flags, out));
+
+  program
+    .command("ptz <camera> <command> [arg]")
+    .description(
+      "move a PTZ camera: up|down|left|right|leftup|rightup|leftdown|rightdown|zoomin|zoomout|stop|preset N|status",
+    )
+    .option("-c, --config <file>", "camgate.yaml", "camgate.yaml")
+    .option("--speed <1-8>", "move speed", "4")
+    .option("--duration <ms>", "how long a move lasts", "500")
+    .action(async (camera: string, command: string, arg: string | undefined, flags) =>
+      runPtz(camera, command, arg, flags, out),
+    );
+
+  const config = program.command("config").description("config file tools");
+  config
+    .command("check")
+    .description("validate a config file (errors name the line and the field)")
+    .requiredOption("-c, --config <file>", "camgate.yaml")
+    .action((flags: { config: string }) => runConfigCheck(flags.config, out));
+
+  const token = program.command("token").description("credentials for users");
+  token
+    .command("create")
+    .description("print a new random token and its sha256: hash (or, with --password, an scrypt: hash of it)")
+    .option("--password <password>", "hash this password instead")
+    .action((flags: { password?: string }) => runTokenCreate(flags, out));
 
   await program.parseAsync(argv);
 }

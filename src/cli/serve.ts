@@ -1,32 +1,50 @@
-/**
- * `camgate serve` without a config: the built-in demo. Until the gateway lands (issue 4) this starts the two
- * demo cameras, `dogs` (amcrest-ip2m-841b, PTZ) and `front` (amcrest-ipm-723w), on free loopback ports.
- */
-import { randomBytes } from "node:crypto";
-import { startEmulator } from "../emulator/index.ts";
+/** `camgate serve [-c FILE]`: the gateway from a config file, or the built-in demo without one. */
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { startCamgate } from "../app.ts";
+import { loadConfigFile } from "../config/load.ts";
+import { startDemo } from "./demo.ts";
 
-export async function runDemo(out: NodeJS.WritableStream): Promise<() => Promise<void>> {
-  const password = randomBytes(9).toString("base64url");
-  const dogs = await startEmulator({
-    profile: "amcrest-ip2m-841b",
-    password,
-    name: "Dogs",
-    motionCycle: { everyMs: 30_000, durationMs: 5000 },
-  });
-  const front = await startEmulator({
-    profile: "amcrest-ipm-723w",
-    password,
-    name: "Front",
-    motionCycle: { everyMs: 45_000, durationMs: 5000 },
-  });
-  out.write("camgate demo: two emulated cameras (Digest user admin, password printed once here)\n");
-  out.write(`  dogs   ${dogs.cameras[0]?.url}/cgi-bin/magicBox.cgi?action=getDeviceType\n`);
-  out.write(`  front  ${front.cameras[0]?.url}/cgi-bin/snapshot.cgi\n`);
-  out.write(
-    `  try:   curl --digest -u admin:${password} '${dogs.cameras[0]?.url}/cgi-bin/magicBox.cgi?action=getSystemInfo'\n`,
-  );
-  out.write("Press Ctrl-C to stop.\n");
-  return async () => {
-    await Promise.all([dogs.close(), front.close()]);
-  };
+export async function runServe(
+  flags: { config?: string },
+  out: NodeJS.WritableStream,
+): Promise<() => Promise<void>> {
+  const file =
+    flags.config ?? process.env.CAMGATE_CONFIG ?? (existsSync("camgate.yaml") ? "camgate.yaml" : undefined);
+  if (file !== undefined) {
+    const config = loadConfigFile(file);
+    const camgate = await startCamgate(config, { baseDir: dirname(resolve(file)) });
+    out.write(`camgate ${config.cameras.length} camera(s) on ${camgate.url}\n`);
+    for (const [id, url] of Object.entries(camgate.passthroughUrls))
+      out.write(`  ${id} passthrough on ${url}/cgi-bin/\n`);
+    return () => camgate.close();
+  }
+  const demo = await startDemo();
+  try {
+    const camgate = await startCamgate(demo.config);
+    out.write(
+      [
+        "",
+        `camgate demo: two emulated cameras behind the gateway on ${camgate.url}`,
+        "",
+        "Try:",
+        `  curl ${camgate.url}/api/v1/cameras`,
+        `  curl -o dogs.jpg ${camgate.url}/api/v1/cameras/dogs/snapshot.jpg`,
+        `  curl '${camgate.url}/cam/dogs/cgi-bin/magicBox.cgi?action=getDeviceType'`,
+        `  curl -X POST -H 'Content-Type: application/json' -d '{"action":"move","direction":"left","durationMs":500}' ${camgate.url}/api/v1/cameras/dogs/ptz`,
+        `  open ${camgate.url}/api/v1/cameras/dogs/stream.mjpeg in a browser`,
+        `  API description: ${camgate.url}/api/v1/openapi.json`,
+        "",
+        "No users are configured, so it listens on loopback only. Ctrl-C stops it.",
+        "",
+      ].join("\n"),
+    );
+    return async () => {
+      await camgate.close();
+      await demo.close();
+    };
+  } catch (error) {
+    await demo.close();
+    throw error;
+  }
 }

@@ -1,0 +1,166 @@
+/**
+ * The composition root: builds every part from the config and wires them together. No module state; the
+ * returned handle's close() ends everything it started.
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { FastifyInstance } from "fastify";
+import pino, { type Logger } from "pino";
+import { CameraRegistry } from "./camera/registry.ts";
+import type { Config } from "./config/schema.ts";
+import { Authenticator } from "./server/auth/authenticator.ts";
+import { FailureLimiter } from "./server/auth/rate-limit.ts";
+import { loadOrCreateSigningKey, UrlSigner } from "./server/auth/signed-url.ts";
+import type { GatewayContext } from "./server/context.ts";
+import { buildMainApp, buildPassthroughApp, type HttpsOptions } from "./server/gateway-server.ts";
+import { checkListenSafety, StartupError, splitListen } from "./server/listen-safety.ts";
+import { GatewayMetrics } from "./server/metrics.ts";
+
+export const VERSION = "0.1.0";
+
+export interface Camgate {
+  /** Base URL of the main server, e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** Camera id → base URL of its passthrough port. */
+  passthroughUrls: Record<string, string>;
+  cameras: CameraRegistry;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Where relative paths in the config (TLS files, storage) are resolved; default the working directory. */
+  baseDir?: string;
+  logger?: Logger;
+}
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    // No credential, token or camera password ever reaches a log line.
+    redact: {
+      paths: [
+        "req.headers.authorization",
+        "req.headers.cookie",
+        "headers.authorization",
+        "*.password",
+        "*.token",
+        "password",
+        "token",
+      ],
+      censor: "[redacted]",
+    },
+  });
+}
+
+function httpsOptions(config: Config, baseDir: string): HttpsOptions | undefined {
+  const tls = config.server.tls;
+  if (!tls) return undefined;
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(resolve(baseDir, file));
+    } catch (error) {
+      throw new StartupError(
+        `server.tls.${what}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      );
+    }
+  };
+  return {
+    cert: read(tls.cert, "cert"),
+    key: read(tls.key, "key"),
+    ...(tls.clientCa ? { ca: read(tls.clientCa, "clientCa") } : {}),
+    requestCert: tls.clientCa !== undefined,
+    rejectUnauthorized: tls.clientCa !== undefined && tls.requireClientCert,
+  };
+}
+
+async function listen(app: FastifyInstance, host: string, port: number, what: string): Promise<number> {
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new StartupError(
+      code === "EADDRINUSE"
+        ? `${what}: ${host}:${port} is already in use`
+        : `${what}: cannot listen on ${host}:${port} (${code ?? String(error)})`,
+    );
+  }
+  const address = app.server.address();
+  return typeof address === "object" && address ? address.port : port;
+}
+
+export async function startCamgate(config: Config, options: StartOptions = {}): Promise<Camgate> {
+  checkListenSafety(config);
+  const baseDir = options.baseDir ?? process.cwd();
+  const logger = options.logger ?? createLogger(config.log.level);
+  const storageDir = resolve(baseDir, config.storage.dir);
+  mkdirSync(storageDir, { recursive: true });
+  const https = httpsOptions(config, baseDir);
+  const metrics = new GatewayMetrics();
+  const cameras = new CameraRegistry(
+    config.cameras.map((camera) => ({
+      id: camera.id,
+      name: camera.name ?? camera.id,
+      mjpeg: camera.mjpeg,
+      ...(camera.passthroughPort !== undefined ? { passthroughPort: camera.passthroughPort } : {}),
+      session: {
+        id: camera.id,
+        url: camera.url,
+        username: camera.username,
+        password: camera.password,
+        maxConnections: camera.maxConnections,
+        queueTimeoutMs: camera.queueTimeoutMs,
+        ...(camera.timeouts ? { timeouts: camera.timeouts } : {}),
+        onCall: metrics.callObserver(camera.id),
+      },
+    })),
+  );
+  metrics.watch(cameras);
+  const signer = new UrlSigner(loadOrCreateSigningKey(storageDir));
+  const auth = new Authenticator(config.users, {
+    trustedProxies: config.server.trustedProxies,
+    signer,
+    limiter: new FailureLimiter(
+      config.server.authRateLimit.failures,
+      config.server.authRateLimit.windowSeconds * 1000,
+    ),
+  });
+  const { host, port } = splitListen(config.server.listen);
+  const scheme = https ? "https" : "http";
+  const hostInUrl = host.includes(":") ? `[${host}]` : host;
+  let url = "";
+  const timers = new Set<NodeJS.Timeout>();
+  const ctx: GatewayContext = {
+    cameras,
+    auth,
+    signer,
+    metrics,
+    logger,
+    timers,
+    publicUrl: () => (config.server.publicUrl ?? url).replace(/\/$/, ""),
+  };
+  const apps: FastifyInstance[] = [];
+  const close = async () => {
+    for (const timer of timers) clearTimeout(timer);
+    await Promise.allSettled(apps.map((app) => app.close()));
+    await cameras.close();
+  };
+  try {
+    const main = buildMainApp(ctx, https, VERSION);
+    apps.push(main);
+    const actualPort = await listen(main, host, port, "server.listen");
+    url = `${scheme}://${hostInUrl}:${actualPort}`;
+    const passthroughUrls: Record<string, string> = {};
+    for (const entry of cameras.list()) {
+      if (entry.passthroughPort === undefined) continue;
+      const app = buildPassthroughApp(ctx, entry, https);
+      apps.push(app);
+      const p = await listen(app, host, entry.passthroughPort, `cameras.${entry.id}.passthroughPort`);
+      passthroughUrls[entry.id] = `${scheme}://${hostInUrl}:${p}`;
+    }
+    return { url, passthroughUrls, cameras, logger, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

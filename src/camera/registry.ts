@@ -1,0 +1,65 @@
+/** The configured cameras, each with its session and API, and a short cache of device info. */
+import { CameraApi, type DeviceInfo } from "./api.ts";
+import { CameraSession, type CameraSessionOptions } from "./session.ts";
+
+export interface CameraDefinition {
+  id: string;
+  name: string;
+  mjpeg: { channel: number; subtype: number };
+  passthroughPort?: number;
+  session: CameraSessionOptions;
+}
+
+export interface CameraEntry {
+  id: string;
+  name: string;
+  mjpeg: { channel: number; subtype: number };
+  passthroughPort: number | undefined;
+  session: CameraSession;
+  api: CameraApi;
+}
+
+const INFO_TTL_MS = 10 * 60_000;
+
+export class CameraRegistry {
+  private readonly entries = new Map<string, CameraEntry>();
+  private readonly info = new Map<string, { at: number; value: Promise<DeviceInfo> }>();
+
+  constructor(definitions: readonly CameraDefinition[]) {
+    for (const definition of definitions) {
+      const session = new CameraSession(definition.session);
+      this.entries.set(definition.id, {
+        id: definition.id,
+        name: definition.name,
+        mjpeg: definition.mjpeg,
+        passthroughPort: definition.passthroughPort,
+        session,
+        api: new CameraApi(session),
+      });
+    }
+  }
+
+  get(id: string): CameraEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  list(): CameraEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** Device info, fetched once per 10 minutes per camera (concurrent callers share one fetch). */
+  deviceInfo(id: string): Promise<DeviceInfo> {
+    const entry = this.entries.get(id);
+    if (!entry) return Promise.reject(new Error(`no camera ${id}`));
+    const cached = this.info.get(id);
+    if (cached && Date.now() - cached.at < INFO_TTL_MS) return cached.value;
+    const value = entry.api.deviceInfo();
+    this.info.set(id, { at: Date.now(), value });
+    value.catch(() => this.info.delete(id));
+    return value;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.list().map((entry) => entry.session.close()));
+  }
+}

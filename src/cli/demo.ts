@@ -1,0 +1,70 @@
+/**
+ * The built-in demo: with no config file, `camgate serve` starts two emulated cameras in the same process on
+ * free loopback ports, `dogs` (amcrest-ip2m-841b, PTZ) and `front` (amcrest-ipm-723w), and points the gateway
+ * at them, on 127.0.0.1:8080 or the next free port.
+ */
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import type { Config } from "../config/schema.ts";
+import { configSchema } from "../config/schema.ts";
+import { type RunningEmulator, startEmulator } from "../emulator/index.ts";
+
+export interface Demo {
+  config: Config;
+  emulators: RunningEmulator[];
+  close(): Promise<void>;
+}
+
+function portIsFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** 8080, or the next free port up to 8099, or any free port. */
+export async function demoPort(host = "127.0.0.1", first = 8080): Promise<number> {
+  for (let port = first; port < first + 20; port++) if (await portIsFree(port, host)) return port;
+  return 0;
+}
+
+export async function startDemo(options: { storageDir?: string; port?: number } = {}): Promise<Demo> {
+  // The emulated cameras get a random password: the gateway knows it, nobody needs to.
+  const password = randomBytes(12).toString("base64url");
+  const emulators: RunningEmulator[] = [];
+  try {
+    emulators.push(
+      await startEmulator({
+        profile: "amcrest-ip2m-841b",
+        password,
+        name: "Dogs",
+        motionCycle: { everyMs: 30_000, durationMs: 5000 },
+      }),
+      await startEmulator({
+        profile: "amcrest-ipm-723w",
+        password,
+        name: "Front",
+        motionCycle: { everyMs: 45_000, durationMs: 5000 },
+      }),
+    );
+  } catch (error) {
+    await Promise.allSettled(emulators.map((e) => e.close()));
+    throw error;
+  }
+  const [dogs, front] = emulators.map((e) => e.cameras[0]?.url ?? "");
+  const port = options.port ?? (await demoPort());
+  const config = configSchema.parse({
+    server: { listen: `127.0.0.1:${port}` },
+    storage: { dir: options.storageDir ?? "./data" },
+    cameras: [
+      { id: "dogs", name: "Dog crates", url: dogs, username: "admin", password },
+      { id: "front", name: "Front yard", url: front, username: "admin", password },
+    ],
+  });
+  return {
+    config,
+    emulators,
+    close: async () => void (await Promise.allSettled(emulators.map((e) => e.close()))),
+  };
+}

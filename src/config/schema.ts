@@ -1,0 +1,101 @@
+/**
+ * The shape of `camgate.yaml`, validated with zod. Unknown keys are errors, so a typo is reported instead of
+ * silently ignored. Every key and default is documented in docs/configuration.md.
+ */
+import { z } from "zod";
+
+const listen = z
+  .string()
+  .regex(
+    /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
+    "must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080",
+  );
+
+const secret = z.string().min(1, "must not be empty");
+
+export const tlsSchema = z.strictObject({
+  cert: z.string().min(1),
+  key: z.string().min(1),
+  /** CA that signs client certificates; enables mTLS. */
+  clientCa: z.string().min(1).optional(),
+  /** Refuse connections without a valid client certificate. */
+  requireClientCert: z.boolean().default(false),
+});
+
+export const serverSchema = z.strictObject({
+  listen: listen.default("127.0.0.1:8080"),
+  publicUrl: z.url().optional(),
+  tls: tlsSchema.optional(),
+  trustedProxies: z.array(z.string().min(1)).default([]),
+  /** Allow a non-loopback listener without users, or Basic without TLS. Must be written out. */
+  allowInsecure: z.boolean().default(false),
+  authRateLimit: z
+    .strictObject({
+      failures: z.number().int().min(1).default(10),
+      windowSeconds: z.number().int().min(1).default(60),
+    })
+    .default({ failures: 10, windowSeconds: 60 }),
+});
+
+export const roleSchema = z.enum(["viewer", "operator", "admin"]);
+
+export const userSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, "letters, digits and _ . @ - only"),
+    role: roleSchema,
+    token: secret.optional(),
+    password: secret.optional(),
+    clientCertSubject: z.string().min(1).optional(),
+    cameras: z.array(z.string().min(1)).min(1).default(["*"]),
+  })
+  .refine(
+    (user) => user.token !== undefined || user.password !== undefined || user.clientCertSubject !== undefined,
+    {
+      message: "a user needs a token, a password or a clientCertSubject",
+    },
+  );
+
+const cameraId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "lower-case letters, digits, _ and - (up to 32)");
+
+export const cameraSchema = z.strictObject({
+  id: cameraId,
+  name: z.string().min(1).optional(),
+  url: z.url().refine((u) => /^https?:\/\/[^/]+\/?$/.test(u), "must be http(s)://host[:port] without a path"),
+  username: z.string().min(1),
+  password: secret,
+  maxConnections: z.number().int().min(1).max(10).default(4),
+  queueTimeoutMs: z.number().int().min(100).default(10_000),
+  passthroughPort: z.number().int().min(1).max(65535).optional(),
+  mjpeg: z
+    .strictObject({
+      channel: z.number().int().min(1).default(1),
+      subtype: z.number().int().min(0).max(3).default(1),
+    })
+    .default({ channel: 1, subtype: 1 }),
+  timeouts: z
+    .strictObject({
+      connectMs: z.number().int().min(100).optional(),
+      headersMs: z.number().int().min(100).optional(),
+      bodyMs: z.number().int().min(100).optional(),
+    })
+    .optional(),
+});
+
+export const configSchema = z.strictObject({
+  server: serverSchema.default(serverSchema.parse({})),
+  storage: z.strictObject({ dir: z.string().min(1).default("./data") }).default({ dir: "./data" }),
+  log: z
+    .strictObject({
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    })
+    .default({ level: "info" }),
+  users: z.array(userSchema).default([]),
+  cameras: z.array(cameraSchema).default([]),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type CameraConfig = z.infer<typeof cameraSchema>;
+export type UserConfig = z.infer<typeof userSchema>;
+export type ServerConfig = z.infer<typeof serverSchema>;

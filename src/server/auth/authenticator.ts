@@ -1,0 +1,163 @@
+/**
+ * The front door: who is asking. Credentials, in this order: a signed URL, a verified client certificate
+ * (mTLS), `Authorization: Bearer <token>`, `Authorization: Basic` (user and password, or user and token),
+ * and `X-Forwarded-User` from a trusted proxy only. Without configured users everyone is the anonymous admin
+ * (the server then listens on loopback only). Failed attempts are limited per client address.
+ */
+import type { IncomingMessage } from "node:http";
+import type { TLSSocket } from "node:tls";
+import type { UserConfig } from "../../config/schema.ts";
+import type { Role } from "../../protocol/cgi.ts";
+import { parseBasicAuthorization } from "../../protocol/digest.ts";
+import type { FailureLimiter } from "./rate-limit.ts";
+import { StoredSecret } from "./secrets.ts";
+import { SIGNED_PARAMS, type UrlSigner } from "./signed-url.ts";
+
+export type AuthMethod = "anonymous" | "token" | "basic" | "certificate" | "proxy" | "signed-url" | "session";
+
+export interface Principal {
+  name: string;
+  role: Role;
+  cameras: ReadonlySet<string> | "*";
+  via: AuthMethod;
+  /** A signed URL allows exactly one method and target. */
+  scope?: { method: string; target: string };
+}
+
+export type AuthResult =
+  | { ok: true; principal: Principal }
+  | { ok: false; status: 401 | 429; reason: string; retryAfterSeconds?: number };
+
+interface User {
+  config: UserConfig;
+  token: StoredSecret | undefined;
+  password: StoredSecret | undefined;
+  subject: Map<string, string> | undefined;
+}
+
+/** `CN=kiosk, O=Home` → {CN: kiosk, O: Home}. */
+function parseSubject(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const part of text.split(/\s*[,/]\s*/)) {
+    const eq = part.indexOf("=");
+    if (eq > 0) fields.set(part.slice(0, eq).trim().toUpperCase(), part.slice(eq + 1).trim());
+  }
+  return fields;
+}
+
+export function canSeeCamera(principal: Principal, camera: string): boolean {
+  return principal.cameras === "*" || principal.cameras.has(camera);
+}
+
+export class Authenticator {
+  private readonly users: User[];
+
+  constructor(
+    users: readonly UserConfig[],
+    private readonly options: {
+      trustedProxies: readonly string[];
+      signer: UrlSigner;
+      limiter: FailureLimiter;
+    },
+  ) {
+    this.users = users.map((config) => ({
+      config,
+      token: config.token === undefined ? undefined : new StoredSecret(config.token),
+      password: config.password === undefined ? undefined : new StoredSecret(config.password),
+      subject: config.clientCertSubject === undefined ? undefined : parseSubject(config.clientCertSubject),
+    }));
+  }
+
+  get open(): boolean {
+    return this.users.length === 0;
+  }
+
+  principalFor(name: string, via: AuthMethod): Principal | undefined {
+    const user = this.users.find((u) => u.config.name === name);
+    return user ? this.principal(user, via) : undefined;
+  }
+
+  private principal(user: User, via: AuthMethod): Principal {
+    const cameras = user.config.cameras.includes("*") ? "*" : new Set(user.config.cameras);
+    return { name: user.config.name, role: user.config.role, cameras, via };
+  }
+
+  authenticate(req: IncomingMessage, method: string, target: string): AuthResult {
+    if (this.open)
+      return { ok: true, principal: { name: "anonymous", role: "admin", cameras: "*", via: "anonymous" } };
+    const address = req.socket.remoteAddress ?? "unknown";
+    const blocked = this.options.limiter.blockedFor(address);
+    if (blocked > 0)
+      return {
+        ok: false,
+        status: 429,
+        reason: "too many failed logins",
+        retryAfterSeconds: Math.ceil(blocked / 1000),
+      };
+
+    const fail = (reason: string): AuthResult => {
+      this.options.limiter.record(address);
+      return { ok: false, status: 401, reason };
+    };
+
+    if (SIGNED_PARAMS.some((name) => target.includes(`${name}=`))) {
+      const verdict = this.options.signer.verify(method, target);
+      if (!verdict.ok) return fail(verdict.reason);
+      const principal = this.principalFor(verdict.user, "signed-url");
+      if (!principal) return fail("the signing user no longer exists");
+      return {
+        ok: true,
+        principal: { ...principal, scope: { method: method.toUpperCase(), target: verdict.base } },
+      };
+    }
+
+    const socket = req.socket as TLSSocket;
+    if (socket.encrypted && socket.authorized) {
+      const subject = socket.getPeerCertificate()?.subject as Record<string, string | string[]> | undefined;
+      if (subject) {
+        const user = this.users.find(
+          (u) =>
+            u.subject !== undefined &&
+            [...u.subject].every(([key, value]) => {
+              const actual = subject[key];
+              return Array.isArray(actual) ? actual.includes(value) : actual === value;
+            }),
+        );
+        if (user) return { ok: true, principal: this.principal(user, "certificate") };
+      }
+    }
+
+    const header = req.headers.authorization;
+    if (header !== undefined && header !== "") {
+      const bearer = /^\s*bearer\s+(\S+)\s*$/i.exec(header);
+      if (bearer) {
+        const token = bearer[1] as string;
+        const user = this.users.find((u) => u.token?.matches(token));
+        return user ? { ok: true, principal: this.principal(user, "token") } : fail("unknown token");
+      }
+      const basic = parseBasicAuthorization(header);
+      if (basic) {
+        const user = this.users.find((u) => u.config.name === basic.username);
+        const matches =
+          user !== undefined &&
+          (user.password?.matches(basic.password) || user.token?.matches(basic.password));
+        return matches && user
+          ? { ok: true, principal: this.principal(user, "basic") }
+          : fail("wrong user name or password");
+      }
+      return fail("unsupported Authorization scheme");
+    }
+
+    const forwarded = req.headers["x-forwarded-user"];
+    if (
+      typeof forwarded === "string" &&
+      forwarded !== "" &&
+      this.options.trustedProxies.includes(address.replace(/^::ffff:/, ""))
+    ) {
+      const principal = this.principalFor(forwarded, "proxy");
+      return principal ? { ok: true, principal } : fail("the proxy named an unknown user");
+    }
+
+    return { ok: false, status: 401, reason: "credentials required" };
+  }
+}

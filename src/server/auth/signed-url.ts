@@ -1,0 +1,84 @@
+/**
+ * Signed URLs: HMAC-SHA256 over method, path (with its query, minus our parameters), camera, expiry and user,
+ * with a secret kept in the storage dir. They let an `<img>` tag or a dashboard embed one stream or
+ * snapshot URL without credentials, for a limited time.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const SIGNED_PARAMS = ["cg_exp", "cg_user", "cg_sig"] as const;
+
+export function loadOrCreateSigningKey(storageDir: string): Buffer {
+  mkdirSync(storageDir, { recursive: true });
+  const file = join(storageDir, "signing.key");
+  if (existsSync(file)) {
+    const key = Buffer.from(readFileSync(file, "utf8").trim(), "base64");
+    if (key.length >= 32) return key;
+  }
+  const key = randomBytes(32);
+  writeFileSync(file, `${key.toString("base64")}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return key;
+}
+
+/** The camera a path belongs to (`/api/v1/cameras/<id>/...` or `/cam/<id>/...`), or "". */
+export function cameraOfPath(pathname: string): string {
+  return /^\/(?:api\/v1\/cameras|cam)\/([^/?]+)/.exec(pathname)?.[1] ?? "";
+}
+
+/** Splits our parameters off a request target, keeping the rest byte for byte. */
+export function splitSigned(target: string): { base: string; params: Map<string, string> } {
+  const queryAt = target.indexOf("?");
+  if (queryAt < 0) return { base: target, params: new Map() };
+  const kept: string[] = [];
+  const params = new Map<string, string>();
+  for (const pair of target.slice(queryAt + 1).split("&")) {
+    const name = pair.split("=", 1)[0] as string;
+    if ((SIGNED_PARAMS as readonly string[]).includes(name))
+      params.set(name, decodeURIComponent(pair.slice(name.length + 1)));
+    else if (pair !== "") kept.push(pair);
+  }
+  const path = target.slice(0, queryAt);
+  return { base: kept.length > 0 ? `${path}?${kept.join("&")}` : path, params };
+}
+
+export class UrlSigner {
+  constructor(
+    private readonly key: Buffer,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private mac(method: string, base: string, expires: number, user: string): Buffer {
+    const pathname = base.split("?", 1)[0] as string;
+    return createHmac("sha256", this.key)
+      .update(`${method.toUpperCase()}\n${base}\n${cameraOfPath(pathname)}\n${expires}\n${user}`)
+      .digest();
+  }
+
+  /** The target with the signature appended. `expires` is seconds since the epoch. */
+  sign(method: string, target: string, user: string, expires: number): string {
+    const sig = this.mac(method, target, expires, user).toString("base64url");
+    const separator = target.includes("?") ? "&" : "?";
+    return `${target}${separator}cg_exp=${expires}&cg_user=${encodeURIComponent(user)}&cg_sig=${sig}`;
+  }
+
+  /** Checks a signed target; returns the user and the unsigned target, or why it is refused. */
+  verify(
+    method: string,
+    target: string,
+  ): { ok: true; user: string; base: string } | { ok: false; reason: string } {
+    const { base, params } = splitSigned(target);
+    const expires = Number(params.get("cg_exp"));
+    const user = params.get("cg_user") ?? "";
+    const sig = params.get("cg_sig") ?? "";
+    if (!Number.isInteger(expires) || user === "" || sig === "")
+      return { ok: false, reason: "incomplete signature" };
+    if (expires * 1000 < this.now()) return { ok: false, reason: "signed URL expired" };
+    const expected = this.mac(method, base, expires, user);
+    const given = Buffer.from(sig, "base64url");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      return { ok: false, reason: "bad signature" };
+    return { ok: true, user, base };
+  }
+}

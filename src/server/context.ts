@@ -1,0 +1,56 @@
+/** What the routes share, and the request decorations of the front door. */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { Role } from "../protocol/cgi.ts";
+import { type Authenticator, canSeeCamera, type Principal } from "./auth/authenticator.ts";
+import type { UrlSigner } from "./auth/signed-url.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+import { problem, sendProblem } from "./problem.ts";
+
+declare module "fastify" {
+  /** OpenAPI fields on route schemas (src/server/routes/openapi.ts reads them). */
+  interface FastifySchema {
+    summary?: string;
+    description?: string;
+    tags?: string[];
+  }
+  interface FastifyRequest {
+    principal: Principal | undefined;
+  }
+  interface FastifyContextConfig {
+    /** Least role the route needs (default viewer). */
+    role?: Role;
+    /** No authentication at all (health, OpenAPI). */
+    public?: boolean;
+    /** Answer 401 with a Basic challenge, for CGI clients that wait for one. */
+    basicChallenge?: boolean;
+  }
+}
+
+export interface GatewayContext {
+  cameras: CameraRegistry;
+  auth: Authenticator;
+  signer: UrlSigner;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** Base URL for links (signed URLs); from server.publicUrl or the listen address. */
+  publicUrl: () => string;
+  /** Timers that must end with the server (PTZ auto-stop). */
+  timers: Set<NodeJS.Timeout>;
+}
+
+/** The camera named in the route, if the caller may see it; otherwise a 404 has been sent. */
+export function cameraFor(
+  ctx: GatewayContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  id: string,
+): CameraEntry | undefined {
+  const entry = ctx.cameras.get(id);
+  if (!entry || !request.principal || !canSeeCamera(request.principal, id)) {
+    sendProblem(reply, problem(404, "not-found", `no camera "${id}"`));
+    return undefined;
+  }
+  return entry;
+}

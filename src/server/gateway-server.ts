@@ -1,0 +1,119 @@
+/** Builds the gateway's HTTP(S) servers: the main one, and one per camera with a `passthroughPort`. */
+import type { IncomingMessage } from "node:http";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
+import type { CameraEntry } from "../camera/registry.ts";
+import type { GatewayContext } from "./context.ts";
+import { installFrontDoor } from "./front-door.ts";
+import { forwardCgi } from "./passthrough.ts";
+import { problem, problemFromError, sendProblem } from "./problem.ts";
+import { registerCameraRoutes } from "./routes/cameras.ts";
+import { registerConfigRoutes } from "./routes/config.ts";
+import { registerHealthRoutes } from "./routes/health.ts";
+import { collectOperations, registerOpenApiRoute } from "./routes/openapi.ts";
+import { registerPtzRoutes } from "./routes/ptz.ts";
+import { registerSystemRoutes } from "./routes/system.ts";
+
+export interface HttpsOptions {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
+}
+
+function baseApp(ctx: GatewayContext, https: HttpsOptions | undefined): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: ctx.logger,
+    ...(https ? { https } : {}),
+    // Streams are endless: closing the server must end them rather than wait.
+    forceCloseConnections: true,
+    routerOptions: { maxParamLength: 1000 },
+    bodyLimit: 1024 * 1024,
+    // Per-request lines would log every snapshot and stream; errors are logged where they are handled.
+    logController: new LogController({ disableRequestLogging: true }),
+    // PATCH bodies may be an object or an array (a config section can be either).
+    ajv: { customOptions: { allowUnionTypes: true } },
+  }) as unknown as FastifyInstance;
+  installFrontDoor(app, ctx);
+  app.setErrorHandler((error, request, reply) => {
+    const { problem: value, retryAfterSeconds } = problemFromError(error);
+    if (value.status >= 500) request.log.error({ err: error }, "request failed");
+    return sendProblem(reply, value, retryAfterSeconds);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem(404, "not-found", `no route ${request.method} ${request.url.split("?")[0]}`)),
+  );
+  return app;
+}
+
+/** Passthrough routes take the request body as a raw stream (it is piped to the camera as it arrives). */
+async function rawBodies(scope: FastifyInstance): Promise<void> {
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser(
+    "*",
+    (_request: unknown, _payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) =>
+      done(null),
+  );
+}
+
+export function buildMainApp(
+  ctx: GatewayContext,
+  https: HttpsOptions | undefined,
+  version: string,
+): FastifyInstance {
+  const app = baseApp(ctx, https);
+  const operations = collectOperations(app);
+  registerHealthRoutes(app, ctx);
+  registerCameraRoutes(app, ctx);
+  registerPtzRoutes(app, ctx);
+  registerConfigRoutes(app, ctx);
+  registerSystemRoutes(app, ctx);
+  registerOpenApiRoute(app, operations, version);
+  app.register(async (scope) => {
+    await rawBodies(scope);
+    scope.route<{ Params: { id: string } }>({
+      method: ["GET", "POST", "PUT"],
+      url: "/cam/:id/cgi-bin/*",
+      // The role is decided per CGI action in forwardCgi.
+      config: { role: "viewer", basicChallenge: true },
+      handler: async (request, reply) => {
+        const id = request.params.id;
+        const entry = ctx.cameras.get(id);
+        const principal = request.principal;
+        if (!entry || !principal || (principal.cameras !== "*" && !principal.cameras.has(id))) {
+          return sendProblem(reply, problem(404, "not-found", `no camera "${id}"`));
+        }
+        const raw = request.raw.url ?? "";
+        await forwardCgi(ctx, entry, request, reply, raw.slice(`/cam/${id}`.length));
+        return reply;
+      },
+    });
+  });
+  return app;
+}
+
+/** A camera's own port, where `/cgi-bin/...` goes straight to that camera (existing clients unchanged). */
+export function buildPassthroughApp(
+  ctx: GatewayContext,
+  entry: CameraEntry,
+  https: HttpsOptions | undefined,
+): FastifyInstance {
+  const app = baseApp(ctx, https);
+  app.register(async (scope) => {
+    await rawBodies(scope);
+    scope.route({
+      method: ["GET", "POST", "PUT"],
+      url: "/cgi-bin/*",
+      config: { role: "viewer", basicChallenge: true },
+      handler: async (request, reply) => {
+        const principal = request.principal;
+        if (!principal || (principal.cameras !== "*" && !principal.cameras.has(entry.id))) {
+          return sendProblem(reply, problem(404, "not-found", "no camera here for you"));
+        }
+        await forwardCgi(ctx, entry, request, reply, request.raw.url ?? "");
+        return reply;
+      },
+    });
+  });
+  return app;
+}

@@ -1,0 +1,111 @@
+/**
+ * Prometheus metrics, one registry per gateway instance (no module state): upstream calls, errors by code,
+ * latency per camera, budget in use and queued, queue waits, health, and front-door auth failures.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { CameraErrorCode } from "../camera/errors.ts";
+import type { CameraRegistry } from "../camera/registry.ts";
+
+const HEALTH_VALUES = ["unknown", "online", "offline", "auth-failed", "busy"] as const;
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly calls: Counter<"camera" | "outcome">;
+  readonly callSeconds: Histogram<"camera">;
+  readonly frontDoorFailures: Counter<"reason">;
+
+  constructor() {
+    this.calls = new Counter({
+      name: "camgate_camera_calls_total",
+      help: "Calls to cameras through their sessions, by outcome (ok or the CameraError code).",
+      labelNames: ["camera", "outcome"],
+      registers: [this.registry],
+    });
+    this.callSeconds = new Histogram({
+      name: "camgate_camera_call_seconds",
+      help: "Time from a call's start (queue included) to its response headers.",
+      labelNames: ["camera"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    this.frontDoorFailures = new Counter({
+      name: "camgate_auth_failures_total",
+      help: "Failed authentications at the gateway's front door.",
+      labelNames: ["reason"],
+      registers: [this.registry],
+    });
+  }
+
+  /** A session's `onCall` hook for this camera. */
+  callObserver(camera: string): (outcome: { code: CameraErrorCode | "ok"; ms: number }) => void {
+    return ({ code, ms }) => {
+      this.calls.inc({ camera, outcome: code });
+      this.callSeconds.observe({ camera }, ms / 1000);
+    };
+  }
+
+  /** Gauges read from the sessions when scraped. */
+  watch(cameras: CameraRegistry): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: "camgate_upstream_requests_total",
+      help: "HTTP requests sent to each camera (challenges and retries included).",
+      labelNames: ["camera"],
+      registers,
+      collect() {
+        for (const entry of cameras.list())
+          this.set({ camera: entry.id }, entry.session.stats.upstreamRequests);
+      },
+    });
+    new Gauge({
+      name: "camgate_budget_in_use",
+      help: "Upstream connections in use per camera.",
+      labelNames: ["camera"],
+      registers,
+      collect() {
+        for (const entry of cameras.list()) this.set({ camera: entry.id }, entry.session.budget.inUse);
+      },
+    });
+    new Gauge({
+      name: "camgate_budget_max",
+      help: "The connection budget per camera (maxConnections).",
+      labelNames: ["camera"],
+      registers,
+      collect() {
+        for (const entry of cameras.list()) this.set({ camera: entry.id }, entry.session.budget.max);
+      },
+    });
+    new Gauge({
+      name: "camgate_budget_queued",
+      help: "Requests waiting for a connection per camera.",
+      labelNames: ["camera"],
+      registers,
+      collect() {
+        for (const entry of cameras.list()) this.set({ camera: entry.id }, entry.session.budget.queued);
+      },
+    });
+    new Gauge({
+      name: "camgate_budget_wait_seconds_total",
+      help: "Total time requests waited for a connection per camera.",
+      labelNames: ["camera"],
+      registers,
+      collect() {
+        for (const entry of cameras.list())
+          this.set({ camera: entry.id }, entry.session.budget.waitedMsTotal / 1000);
+      },
+    });
+    new Gauge({
+      name: "camgate_camera_health",
+      help: "1 for the camera's current health state.",
+      labelNames: ["camera", "state"],
+      registers,
+      collect() {
+        for (const entry of cameras.list()) {
+          const state = entry.session.getHealth().state;
+          for (const value of HEALTH_VALUES)
+            this.set({ camera: entry.id, state: value }, value === state ? 1 : 0);
+        }
+      },
+    });
+  }
+}

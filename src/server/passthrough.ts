@@ -1,0 +1,101 @@
+/**
+ * The CGI passthrough: `/cam/<id>/cgi-bin/...` on the main port, and `/cgi-bin/...` on a camera's own
+ * `passthroughPort`, go to that camera through its CameraSession, so existing clients (python-amcrest, Home
+ * Assistant, Blue Iris, scripts) work unchanged with the gateway's credentials while camgate speaks Digest.
+ *
+ * Safety: the upstream host comes only from the config; the target is forwarded byte for byte but refused
+ * when it carries CR, LF or NUL (raw or percent-encoded) or dot segments; the role needed comes from the CGI
+ * catalogue, judged on the query decoded the way the firmware decodes it.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { CameraError } from "../camera/errors.ts";
+import type { CameraEntry } from "../camera/registry.ts";
+import { decodeDeviceQuery, requiredRole, roleAllows } from "../protocol/cgi.ts";
+import { splitSigned } from "./auth/signed-url.ts";
+import type { GatewayContext } from "./context.ts";
+import { problem, problemFromError, sendProblem } from "./problem.ts";
+
+/** Endpoints whose answers do not end by themselves: no body timeout. */
+const ENDLESS = [
+  /^mjpg\/video\.cgi$/,
+  /^realmonitor\.cgi$/,
+  /^eventManager\.cgi$/,
+  /^audio\.cgi$/,
+  /^loadfile\.cgi$/,
+];
+
+const PASSED_HEADERS = ["content-type", "content-length", "content-disposition", "cache-control"];
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
+const CONTROL = /[\x00-\x1f\x7f]|%0[0ad]|%7f/i;
+
+/**
+ * Forwards one request. `cgiTarget` is what follows the camera prefix, e.g. `/cgi-bin/ptz.cgi?action=...`.
+ */
+export async function forwardCgi(
+  ctx: GatewayContext,
+  entry: CameraEntry,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  cgiTarget: string,
+): Promise<void> {
+  const principal = request.principal;
+  if (!principal) return void sendProblem(reply, problem(401, "unauthorized"));
+  // A signed URL's own parameters are ours, not the camera's.
+  const target = principal.via === "signed-url" ? splitSigned(cgiTarget).base : cgiTarget;
+  const queryAt = target.indexOf("?");
+  const path = queryAt < 0 ? target : target.slice(0, queryAt);
+  if (CONTROL.test(target) || !path.startsWith("/cgi-bin/") || /(^|\/)\.\.?(\/|$)|%2e/i.test(path)) {
+    return void sendProblem(
+      reply,
+      problem(400, "bad-request", "the CGI target has control characters, dot segments or an odd path"),
+    );
+  }
+  const cgi = path.slice("/cgi-bin/".length);
+  const params = decodeDeviceQuery(queryAt < 0 ? "" : target.slice(queryAt + 1));
+  const needed = requiredRole(cgi, params);
+  if (!roleAllows(principal.role, needed)) {
+    return void sendProblem(
+      reply,
+      problem(403, "not-allowed", `${cgi} action "${params.get("action") ?? ""}" needs the ${needed} role`),
+    );
+  }
+  const method = request.method;
+  const headers: Record<string, string> = {};
+  for (const name of ["content-type", "content-length"]) {
+    const value = request.headers[name];
+    if (typeof value === "string") headers[name] = value;
+  }
+  const hasBody = method !== "GET" && method !== "HEAD";
+  let upstream: Awaited<ReturnType<typeof entry.session.stream>>;
+  try {
+    upstream = await entry.session.stream({
+      target,
+      method,
+      headers,
+      ...(hasBody ? { body: request.raw } : {}),
+      priority: "interactive",
+      ...(ENDLESS.some((pattern) => pattern.test(cgi)) ? { timeouts: { bodyMs: 0 } } : {}),
+    });
+  } catch (error) {
+    const { problem: value, retryAfterSeconds } = problemFromError(error);
+    if (!(error instanceof CameraError))
+      ctx.logger.error({ err: error, camera: entry.id }, "passthrough failed");
+    return void sendProblem(reply, value, retryAfterSeconds);
+  }
+  reply.hijack();
+  const res = reply.raw;
+  const outgoing: Record<string, string | string[]> = {};
+  for (const name of PASSED_HEADERS) {
+    const value = upstream.headers[name];
+    if (value !== undefined) outgoing[name] = value;
+  }
+  res.writeHead(upstream.status, outgoing);
+  res.flushHeaders();
+  res.on("close", () => upstream.close());
+  upstream.body.on("error", (error: Error) => {
+    ctx.logger.warn({ camera: entry.id, err: error.message }, "upstream stream ended with an error");
+    res.destroy();
+  });
+  upstream.body.pipe(res);
+}

@@ -1,0 +1,167 @@
+/** Camera time, reboot and logs; signed URLs. */
+import type { FastifyInstance } from "fastify";
+import { canSeeCamera } from "../auth/authenticator.ts";
+import { cameraOfPath } from "../auth/signed-url.ts";
+import { cameraFor, type GatewayContext } from "../context.ts";
+import { problem, problemFromError, sendProblem } from "../problem.ts";
+import { idParams, problemResponses } from "./schemas.ts";
+
+const WALL_CLOCK = "^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}$";
+
+export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/cameras/:id/time",
+    {
+      schema: {
+        summary: "The camera's wall clock",
+        tags: ["system"],
+        params: idParams,
+        response: { 200: { type: "object", properties: { time: { type: "string" } } }, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const entry = cameraFor(ctx, request, reply, request.params.id);
+      if (!entry) return reply;
+      try {
+        return { time: await entry.api.time() };
+      } catch (error) {
+        const { problem: value, retryAfterSeconds } = problemFromError(error);
+        return sendProblem(reply, value, retryAfterSeconds);
+      }
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    "/api/v1/cameras/:id/reboot",
+    {
+      config: { role: "admin" },
+      schema: {
+        summary: "Reboot the camera",
+        tags: ["system"],
+        params: idParams,
+        response: { 202: { type: "object", properties: { ok: { type: "boolean" } } }, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const entry = cameraFor(ctx, request, reply, request.params.id);
+      if (!entry) return reply;
+      try {
+        await entry.api.reboot();
+        return reply.code(202).send({ ok: true });
+      } catch (error) {
+        const { problem: value, retryAfterSeconds } = problemFromError(error);
+        return sendProblem(reply, value, retryAfterSeconds);
+      }
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string; limit?: number } }>(
+    "/api/v1/cameras/:id/logs",
+    {
+      schema: {
+        summary: "The camera's log between two wall-clock times (read from the camera)",
+        tags: ["system"],
+        params: idParams,
+        querystring: {
+          type: "object",
+          properties: {
+            from: { type: "string", pattern: WALL_CLOCK },
+            to: { type: "string", pattern: WALL_CLOCK },
+            limit: { type: "integer", minimum: 1, maximum: 10_000 },
+          },
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              items: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    time: { type: "string" },
+                    type: { type: "string" },
+                    user: { type: "string" },
+                    level: { type: "integer" },
+                    detail: {},
+                  },
+                },
+              },
+            },
+          },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const entry = cameraFor(ctx, request, reply, request.params.id);
+      if (!entry) return reply;
+      const { from = "2000-01-01 00:00:00", to = "2037-12-31 23:59:59", limit = 1000 } = request.query;
+      try {
+        const items = [];
+        for await (const item of entry.api.logs(from, to, 100, "interactive")) {
+          items.push(item);
+          if (items.length >= limit) break;
+        }
+        return { items };
+      } catch (error) {
+        const { problem: value, retryAfterSeconds } = problemFromError(error);
+        return sendProblem(reply, value, retryAfterSeconds);
+      }
+    },
+  );
+
+  app.post<{ Body: { path: string; method?: "GET" | "HEAD"; expiresIn?: number } }>(
+    "/api/v1/signed-urls",
+    {
+      schema: {
+        summary: "Mint a short-lived URL that works without credentials (for <img> tags and dashboards)",
+        tags: ["auth"],
+        body: {
+          type: "object",
+          properties: {
+            path: {
+              type: "string",
+              pattern: "^/(api/v1/|cam/)[^\\s]*$",
+              description: "e.g. /api/v1/cameras/dogs/stream.mjpeg?fps=2",
+            },
+            method: { type: "string", enum: ["GET", "HEAD"] },
+            expiresIn: {
+              type: "integer",
+              minimum: 10,
+              maximum: 7 * 24 * 3600,
+              description: "seconds (default 3600)",
+            },
+          },
+          required: ["path"],
+          additionalProperties: false,
+        },
+        response: {
+          201: {
+            type: "object",
+            properties: { url: { type: "string" }, path: { type: "string" }, expiresAt: { type: "string" } },
+          },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = request.principal;
+      if (!principal) return sendProblem(reply, problem(401, "unauthorized"));
+      if (principal.via === "signed-url")
+        return sendProblem(reply, problem(403, "not-allowed", "a signed URL cannot mint another"));
+      const { path, method = "GET", expiresIn = 3600 } = request.body;
+      const camera = cameraOfPath(path.split("?", 1)[0] as string);
+      if (camera !== "" && (!ctx.cameras.get(camera) || !canSeeCamera(principal, camera))) {
+        return sendProblem(reply, problem(404, "not-found", `no camera "${camera}"`));
+      }
+      const expires = Math.floor(Date.now() / 1000) + expiresIn;
+      const signed = ctx.signer.sign(method, path, principal.name, expires);
+      return reply.code(201).send({
+        url: `${ctx.publicUrl()}${signed}`,
+        path: signed,
+        expiresAt: new Date(expires * 1000).toISOString(),
+      });
+    },
+  );
+}

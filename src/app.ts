@@ -34,8 +34,8 @@ export interface StartOptions {
   logger?: Logger;
 }
 
-export function createLogger(level: string): Logger {
-  return pino({
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     // No credential, token or camera password ever reaches a log line.
     redact: {
@@ -50,7 +50,8 @@ export function createLogger(level: string): Logger {
       ],
       censor: "[redacted]",
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 function httpsOptions(config: Config, baseDir: string): HttpsOptions | undefined {

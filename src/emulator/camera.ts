@@ -9,7 +9,7 @@ import { getAtPath, type JsonObject, type JsonValue, parsePath, setAtPath } from
 import { type SmtpTarget, sendAlarmMail } from "./alarm-mail.ts";
 import { AuthGuard } from "./auth-guard.ts";
 import { handleConfigBackup, handleConfigManager } from "./cgi-config.ts";
-import { handleGlobal, handleLog, handleMagicBox } from "./cgi-device.ts";
+import { handleGlobal, handleLog, handleMagicBox, handleMediaFileFind } from "./cgi-device.ts";
 import { handleEventManager } from "./cgi-events.ts";
 import { handleMjpeg, handleSnapshot } from "./cgi-media.ts";
 import { handlePtz } from "./cgi-ptz.ts";
@@ -86,6 +86,9 @@ export class EmulatedCamera {
 
   /** Faults: see the control methods below. */
   stalled = false;
+  /** A frozen encoder: snapshots and streams repeat the last picture, byte for byte. */
+  frozen = false;
+  private lastSnapshot: RenderedFrame | undefined;
   blackFrames = false;
   responseDelayMs = 0;
   dropStreamsAfterFrames: number | undefined;
@@ -293,7 +296,12 @@ export class EmulatedCamera {
   snapshot(channel: number): Promise<RenderedFrame> {
     const video = (this.streamFormat(channel, 0)?.Video ?? {}) as JsonObject;
     const renderer = this.renderer(Number(video.Width ?? 1280), Number(video.Height ?? 720), "snapshot");
-    const result = this.snapshotChain.then(() => renderer.render(this.scene(channel)));
+    const frozen = this.frozen ? this.lastSnapshot : undefined;
+    if (frozen) return Promise.resolve(frozen);
+    const result = this.snapshotChain.then(async () => {
+      this.lastSnapshot = await renderer.render(this.scene(channel));
+      return this.lastSnapshot;
+    });
     this.snapshotChain = result.catch(() => undefined);
     return result;
   }
@@ -441,6 +449,7 @@ const HANDLERS: Record<string, CameraHandler> = {
   "/cgi-bin/ptz.cgi": handlePtz,
   "/cgi-bin/eventManager.cgi": handleEventManager,
   "/cgi-bin/log.cgi": handleLog,
+  "/cgi-bin/mediaFileFind.cgi": handleMediaFileFind,
 };
 
 function routeFor(path: string): CameraHandler | undefined {

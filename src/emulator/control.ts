@@ -73,6 +73,11 @@ export class CameraControl {
     this.camera.events.emitMalformed();
   }
 
+  /** A frozen encoder: snapshots repeat the last picture byte for byte until unfrozen. */
+  freezeFrames(frozen = true): void {
+    this.camera.frozen = frozen;
+  }
+
   setBlackFrames(black: boolean): void {
     this.camera.blackFrames = black;
   }

@@ -5,12 +5,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { CameraSession } from "../../src/camera/session.ts";
-import { waitFor } from "../helpers/http.ts";
+import { freePort, waitFor } from "../helpers/http.ts";
 import { findTool, itWithTool } from "../helpers/system-tools.ts";
 
 const APACHE = "/usr/sbin/apache2";

@@ -1,0 +1,80 @@
+/** Starts emulated cameras and a gateway wired to them, on loopback ephemeral ports, for integration tests. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { type Camgate, createLogger, startCamgate } from "../../src/app.ts";
+import { configSchema } from "../../src/config/schema.ts";
+import { type EmulatedCameraHandle, type EmulatorOptions, type ProfileName, startEmulator } from "../../src/emulator/index.ts";
+
+export const CAMERA_PASSWORD = "camera-secret-9f3";
+
+export interface TestCamera {
+  id: string;
+  profile: ProfileName;
+  emulator?: Partial<EmulatorOptions>;
+  /** Extra camera config keys (maxConnections, passthroughPort, ...). */
+  config?: Record<string, unknown>;
+}
+
+export interface TestGateway {
+  camgate: Camgate;
+  url: string;
+  cameras: Map<string, EmulatedCameraHandle>;
+  /** Everything the gateway logged, as text. */
+  logs: () => string;
+  storageDir: string;
+  close(): Promise<void>;
+}
+
+export async function startTestGateway(options: {
+  cameras?: TestCamera[];
+  users?: unknown[];
+  server?: Record<string, unknown>;
+}): Promise<TestGateway> {
+  const specs = options.cameras ?? [{ id: "dogs", profile: "amcrest-ip2m-841b" }];
+  const emulators = await Promise.all(specs.map((spec) => startEmulator({ profile: spec.profile, password: CAMERA_PASSWORD, ...spec.emulator })));
+  const cameras = new Map<string, EmulatedCameraHandle>();
+  specs.forEach((spec, i) => cameras.set(spec.id, emulators[i]?.cameras[0] as EmulatedCameraHandle));
+  const storageDir = mkdtempSync(join(tmpdir(), "camgate-test-"));
+  const config = configSchema.parse({
+    server: { listen: "127.0.0.1:0", ...options.server },
+    storage: { dir: storageDir },
+    users: options.users ?? [],
+    cameras: specs.map((spec) => ({
+      id: spec.id,
+      name: spec.id,
+      url: cameras.get(spec.id)?.url,
+      username: "admin",
+      password: CAMERA_PASSWORD,
+      ...spec.config,
+    })),
+  });
+  let logged = "";
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      logged += String(chunk);
+      callback();
+    },
+  });
+  let camgate: Camgate;
+  try {
+    camgate = await startCamgate(config, { logger: createLogger("debug", sink) });
+  } catch (error) {
+    await Promise.all(emulators.map((e) => e.close()));
+    rmSync(storageDir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    camgate,
+    url: camgate.url,
+    cameras,
+    logs: () => logged,
+    storageDir,
+    close: async () => {
+      await camgate.close();
+      await Promise.all(emulators.map((e) => e.close()));
+      rmSync(storageDir, { recursive: true, force: true });
+    },
+  };
+}

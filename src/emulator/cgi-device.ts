@@ -1,6 +1,13 @@
 /** magicBox.cgi, global.cgi and log.cgi of the emulated camera (reference §2.1, §2.3, §2.9). */
 import type { KvEntry } from "../protocol/kv.ts";
-import { type CameraHandler, intParam, replyKv, replyOk, replyRejected, replyUnsupported } from "./cgi-request.ts";
+import {
+  type CameraHandler,
+  intParam,
+  replyKv,
+  replyOk,
+  replyRejected,
+  replyUnsupported,
+} from "./cgi-request.ts";
 import { wallClock } from "./event-hub.ts";
 
 export const handleMagicBox: CameraHandler = (camera, { res, action }) => {

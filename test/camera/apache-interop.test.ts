@@ -16,18 +16,6 @@ const APACHE = "/usr/sbin/apache2";
 const MODULES = "/usr/lib/apache2/modules";
 const locateApache = () => findTool("apache2", [APACHE], ["-v"]);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
 describe("Digest interop with Apache mod_auth_digest", () => {
   let dir = "";
   let port = 0;

@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { type Camgate, createLogger, startCamgate } from "../../src/app.ts";
 import { configSchema } from "../../src/config/schema.ts";
-import { type EmulatedCameraHandle, type EmulatorOptions, type ProfileName, startEmulator } from "../../src/emulator/index.ts";
+import {
+  type EmulatedCameraHandle,
+  type EmulatorOptions,
+  type ProfileName,
+  startEmulator,
+} from "../../src/emulator/index.ts";
 
 export const CAMERA_PASSWORD = "camera-secret-9f3";
 
@@ -33,9 +38,13 @@ export async function startTestGateway(options: {
   server?: Record<string, unknown>;
 }): Promise<TestGateway> {
   const specs = options.cameras ?? [{ id: "dogs", profile: "amcrest-ip2m-841b" }];
-  const emulators = await Promise.all(specs.map((spec) => startEmulator({ profile: spec.profile, password: CAMERA_PASSWORD, ...spec.emulator })));
+  const emulators = await Promise.all(
+    specs.map((spec) =>
+      startEmulator({ profile: spec.profile, password: CAMERA_PASSWORD, ...spec.emulator }),
+    ),
+  );
   const cameras = new Map<string, EmulatedCameraHandle>();
-  specs.forEach((spec, i) => cameras.set(spec.id, emulators[i]?.cameras[0] as EmulatedCameraHandle));
+  for (const [i, spec] of specs.entries()) cameras.set(spec.id, emulators[i]?.cameras[0] as EmulatedCameraHandle);
   const storageDir = mkdtempSync(join(tmpdir(), "camgate-test-"));
   const config = configSchema.parse({
     server: { listen: "127.0.0.1:0", ...options.server },

@@ -11,10 +11,16 @@ export interface OpenStream {
   close(): void;
 }
 
-export async function openStream(base: string, target: string, password: string): Promise<OpenStream> {
-  const first = await httpGet(`${base}${target}`);
-  const headers: Record<string, string> = {};
-  if (first.status === 401) {
+/** `password` undefined: no authentication at all (a gateway without users). */
+export async function openStream(
+  base: string,
+  target: string,
+  password: string | undefined,
+  extraHeaders: Record<string, string> = {},
+): Promise<OpenStream> {
+  const headers: Record<string, string> = { ...extraHeaders };
+  const first = password === undefined ? undefined : await httpGet(`${base}${target}`);
+  if (first?.status === 401 && password !== undefined) {
     const www = String(first.headers["www-authenticate"]);
     headers.Authorization = www.startsWith("Basic")
       ? `Basic ${Buffer.from(`admin:${password}`).toString("base64")}`

@@ -1,8 +1,8 @@
 /** Who may do what: credentials, roles, camera visibility, signed URLs, rate limiting, secrets kept out of logs. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword, hashToken } from "../../src/server/auth/secrets.ts";
+import { CAMERA_PASSWORD, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { httpGet } from "../helpers/http.ts";
-import { startTestGateway, type TestGateway, CAMERA_PASSWORD } from "../helpers/gateway.ts";
 
 const ADMIN_TOKEN = "admin-token-6be1c0";
 const OPERATOR_TOKEN = "operator-token-77aa";
@@ -13,10 +13,16 @@ const json = async (url: string, init: RequestInit = {}) => {
   const response = await fetch(url, init);
   const text = await response.text();
   const isJson = /json/.test(response.headers.get("content-type") ?? "");
-  return { status: response.status, headers: response.headers, body: isJson && text ? JSON.parse(text) : text };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: isJson && text ? JSON.parse(text) : text,
+  };
 };
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-const basic = (user: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
+const basic = (user: string, password: string) => ({
+  Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`,
+});
 
 describe("front door", () => {
   let gw: TestGateway;
@@ -75,41 +81,107 @@ describe("front door", () => {
   it("accepts a token (plain or sha256-hashed), Basic with a password (plain or scrypt) and Basic with a token", async () => {
     expect((await json(`${gw.url}/api/v1/cameras`, { headers: bearer(ADMIN_TOKEN) })).status).toBe(200);
     expect((await json(`${gw.url}/api/v1/cameras`, { headers: bearer(OPERATOR_TOKEN) })).status).toBe(200);
-    expect((await json(`${gw.url}/api/v1/cameras`, { headers: basic("victor", VIEWER_PASSWORD) })).status).toBe(200);
-    expect((await json(`${gw.url}/api/v1/cameras`, { headers: basic("sitter", SITTER_PASSWORD) })).status).toBe(200);
-    expect((await json(`${gw.url}/api/v1/cameras`, { headers: basic("alice", ADMIN_TOKEN) })).status).toBe(200);
+    expect(
+      (await json(`${gw.url}/api/v1/cameras`, { headers: basic("victor", VIEWER_PASSWORD) })).status,
+    ).toBe(200);
+    expect(
+      (await json(`${gw.url}/api/v1/cameras`, { headers: basic("sitter", SITTER_PASSWORD) })).status,
+    ).toBe(200);
+    expect((await json(`${gw.url}/api/v1/cameras`, { headers: basic("alice", ADMIN_TOKEN) })).status).toBe(
+      200,
+    );
   });
 
   it("a viewer cannot move PTZ or change config (403); an operator can move but not change config", async () => {
     const viewer = basic("victor", VIEWER_PASSWORD);
-    const ptz = { method: "POST", body: JSON.stringify({ action: "stop" }), headers: { ...viewer, "Content-Type": "application/json" } };
+    const ptz = {
+      method: "POST",
+      body: JSON.stringify({ action: "stop" }),
+      headers: { ...viewer, "Content-Type": "application/json" },
+    };
     expect((await json(`${gw.url}/api/v1/cameras/dogs/ptz`, ptz)).status).toBe(403);
-    const patch = { method: "PATCH", body: JSON.stringify({ Enable: true }), headers: { ...viewer, "Content-Type": "application/json" } };
+    const patch = {
+      method: "PATCH",
+      body: JSON.stringify({ Enable: true }),
+      headers: { ...viewer, "Content-Type": "application/json" },
+    };
     expect((await json(`${gw.url}/api/v1/cameras/dogs/config/NTP`, patch)).status).toBe(403);
-    expect((await json(`${gw.url}/cam/dogs/cgi-bin/ptz.cgi?action=start&channel=1&code=Left&arg1=0&arg2=1&arg3=0`, { headers: viewer })).status).toBe(403);
+    expect(
+      (
+        await json(
+          `${gw.url}/cam/dogs/cgi-bin/ptz.cgi?action=start&channel=1&code=Left&arg1=0&arg2=1&arg3=0`,
+          { headers: viewer },
+        )
+      ).status,
+    ).toBe(403);
     const operator = bearer(OPERATOR_TOKEN);
-    expect((await json(`${gw.url}/api/v1/cameras/dogs/ptz`, { ...ptz, headers: { ...operator, "Content-Type": "application/json" } })).status).toBe(200);
-    expect((await json(`${gw.url}/api/v1/cameras/dogs/config/NTP`, { ...patch, headers: { ...operator, "Content-Type": "application/json" } })).status).toBe(403);
-    expect((await json(`${gw.url}/cam/dogs/cgi-bin/configManager.cgi?action=setConfig&NTP.Enable=true`, { headers: operator })).status).toBe(403);
-    expect((await json(`${gw.url}/cam/dogs/cgi-bin/magicBox.cgi?action=reboot`, { headers: operator })).status).toBe(403);
+    expect(
+      (
+        await json(`${gw.url}/api/v1/cameras/dogs/ptz`, {
+          ...ptz,
+          headers: { ...operator, "Content-Type": "application/json" },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await json(`${gw.url}/api/v1/cameras/dogs/config/NTP`, {
+          ...patch,
+          headers: { ...operator, "Content-Type": "application/json" },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await json(`${gw.url}/cam/dogs/cgi-bin/configManager.cgi?action=setConfig&NTP.Enable=true`, {
+          headers: operator,
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (await json(`${gw.url}/cam/dogs/cgi-bin/magicBox.cgi?action=reboot`, { headers: operator })).status,
+    ).toBe(403);
   });
 
   it("config sections holding credentials need admin to read, through REST and passthrough", async () => {
     const viewer = basic("victor", VIEWER_PASSWORD);
     expect((await json(`${gw.url}/api/v1/cameras/dogs/config/Email`, { headers: viewer })).status).toBe(403);
-    expect((await json(`${gw.url}/api/v1/cameras/dogs/config/General`, { headers: viewer })).status).toBe(200);
-    expect((await json(`${gw.url}/cam/dogs/cgi-bin/configManager.cgi?action=getConfig&name=Email`, { headers: viewer })).status).toBe(403);
+    expect((await json(`${gw.url}/api/v1/cameras/dogs/config/General`, { headers: viewer })).status).toBe(
+      200,
+    );
+    expect(
+      (
+        await json(`${gw.url}/cam/dogs/cgi-bin/configManager.cgi?action=getConfig&name=Email`, {
+          headers: viewer,
+        })
+      ).status,
+    ).toBe(403);
     // The firmware decodes the whole query before splitting it: an encoded '&' cannot smuggle a name past us.
-    expect((await json(`${gw.url}/cam/dogs/cgi-bin/configManager.cgi?action=getConfig%26name%3DEmail`, { headers: viewer })).status).toBe(403);
-    expect((await json(`${gw.url}/cam/dogs/cgi-bin/Config.backup?action=All`, { headers: viewer })).status).toBe(403);
-    expect((await json(`${gw.url}/cam/dogs/cgi-bin/Config.backup?action=All`, { headers: bearer(ADMIN_TOKEN) })).status).toBe(200);
+    expect(
+      (
+        await json(`${gw.url}/cam/dogs/cgi-bin/configManager.cgi?action=getConfig%26name%3DEmail`, {
+          headers: viewer,
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (await json(`${gw.url}/cam/dogs/cgi-bin/Config.backup?action=All`, { headers: viewer })).status,
+    ).toBe(403);
+    expect(
+      (await json(`${gw.url}/cam/dogs/cgi-bin/Config.backup?action=All`, { headers: bearer(ADMIN_TOKEN) }))
+        .status,
+    ).toBe(200);
   });
 
   it("a user limited to one camera cannot see another (404) and does not find it in the list", async () => {
     const sitter = basic("sitter", SITTER_PASSWORD);
     const list = await json(`${gw.url}/api/v1/cameras`, { headers: sitter });
     expect(list.body.cameras.map((c: { id: string }) => c.id)).toEqual(["dogs"]);
-    for (const path of ["/api/v1/cameras/front", "/api/v1/cameras/front/snapshot.jpg", "/cam/front/cgi-bin/magicBox.cgi?action=getDeviceType"]) {
+    for (const path of [
+      "/api/v1/cameras/front",
+      "/api/v1/cameras/front/snapshot.jpg",
+      "/cam/front/cgi-bin/magicBox.cgi?action=getDeviceType",
+    ]) {
       expect((await json(`${gw.url}${path}`, { headers: sitter })).status).toBe(404);
     }
     const mint = await json(`${gw.url}/api/v1/signed-urls`, {
@@ -153,12 +225,16 @@ describe("front door", () => {
       server: { authRateLimit: { failures: 3, windowSeconds: 60 } },
     });
     try {
-      for (let i = 0; i < 3; i++) expect((await json(`${limited.url}/api/v1/cameras`, { headers: bearer(`wrong-token-${i}`) })).status).toBe(401);
+      for (let i = 0; i < 3; i++)
+        expect(
+          (await json(`${limited.url}/api/v1/cameras`, { headers: bearer(`wrong-token-${i}`) })).status,
+        ).toBe(401);
       const blocked = await json(`${limited.url}/api/v1/cameras`, { headers: bearer(ADMIN_TOKEN) });
       expect(blocked.status).toBe(429);
       expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
       const logs = limited.logs();
-      for (const secret of [ADMIN_TOKEN, "wrong-token-0", CAMERA_PASSWORD]) expect(logs).not.toContain(secret);
+      for (const secret of [ADMIN_TOKEN, "wrong-token-0", CAMERA_PASSWORD])
+        expect(logs).not.toContain(secret);
     } finally {
       await limited.close();
     }
@@ -166,18 +242,33 @@ describe("front door", () => {
 
   it("never writes credentials or camera passwords to the log", async () => {
     await json(`${gw.url}/api/v1/cameras/dogs`, { headers: basic("victor", VIEWER_PASSWORD) });
-    await json(`${gw.url}/cam/dogs/cgi-bin/magicBox.cgi?action=getDeviceType`, { headers: bearer(ADMIN_TOKEN) });
+    await json(`${gw.url}/cam/dogs/cgi-bin/magicBox.cgi?action=getDeviceType`, {
+      headers: bearer(ADMIN_TOKEN),
+    });
     const logs = gw.logs();
-    for (const secret of [ADMIN_TOKEN, OPERATOR_TOKEN, VIEWER_PASSWORD, SITTER_PASSWORD, CAMERA_PASSWORD]) expect(logs).not.toContain(secret);
+    for (const secret of [ADMIN_TOKEN, OPERATOR_TOKEN, VIEWER_PASSWORD, SITTER_PASSWORD, CAMERA_PASSWORD])
+      expect(logs).not.toContain(secret);
   });
 
   it("accepts X-Forwarded-User only from a trusted proxy", async () => {
-    const trusted = await startTestGateway({ users: [{ name: "alice", role: "admin", token: ADMIN_TOKEN }], server: { trustedProxies: ["127.0.0.1"] } });
-    const untrusted = await startTestGateway({ users: [{ name: "alice", role: "admin", token: ADMIN_TOKEN }], server: { trustedProxies: ["10.1.2.3"] } });
+    const trusted = await startTestGateway({
+      users: [{ name: "alice", role: "admin", token: ADMIN_TOKEN }],
+      server: { trustedProxies: ["127.0.0.1"] },
+    });
+    const untrusted = await startTestGateway({
+      users: [{ name: "alice", role: "admin", token: ADMIN_TOKEN }],
+      server: { trustedProxies: ["10.1.2.3"] },
+    });
     try {
-      expect((await httpGet(`${trusted.url}/api/v1/cameras`, { "X-Forwarded-User": "alice" })).status).toBe(200);
-      expect((await httpGet(`${trusted.url}/api/v1/cameras`, { "X-Forwarded-User": "mallory" })).status).toBe(401);
-      expect((await httpGet(`${untrusted.url}/api/v1/cameras`, { "X-Forwarded-User": "alice" })).status).toBe(401);
+      expect((await httpGet(`${trusted.url}/api/v1/cameras`, { "X-Forwarded-User": "alice" })).status).toBe(
+        200,
+      );
+      expect((await httpGet(`${trusted.url}/api/v1/cameras`, { "X-Forwarded-User": "mallory" })).status).toBe(
+        401,
+      );
+      expect((await httpGet(`${untrusted.url}/api/v1/cameras`, { "X-Forwarded-User": "alice" })).status).toBe(
+        401,
+      );
     } finally {
       await Promise.all([trusted.close(), untrusted.close()]);
     }

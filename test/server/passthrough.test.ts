@@ -94,10 +94,16 @@ describe("CGI passthrough", () => {
 
   it("forwards the query byte for byte, bracket encodings included", async () => {
     const before = dogs()?.counters().requestsByPath["/cgi-bin/eventManager.cgi"] ?? 0;
-    const response = await httpGet(`${gw.url}/cam/dogs/cgi-bin/eventManager.cgi?action=getEventIndexes&code=%5BVideoMotion%5D`, auth);
+    const response = await httpGet(
+      `${gw.url}/cam/dogs/cgi-bin/eventManager.cgi?action=getEventIndexes&code=%5BVideoMotion%5D`,
+      auth,
+    );
     expect(response.status).toBe(400);
     expect(dogs()?.counters().requestsByPath["/cgi-bin/eventManager.cgi"]).toBe(before + 1);
-    const set = await httpGet(`${gw.url}/cam/dogs/cgi-bin/configManager.cgi?action=setConfig&ChannelTitle[0].Name=Crate%20one`, auth);
+    const set = await httpGet(
+      `${gw.url}/cam/dogs/cgi-bin/configManager.cgi?action=setConfig&ChannelTitle[0].Name=Crate%20one`,
+      auth,
+    );
     expect(set.text).toBe("OK\r\n");
     expect(dogs()?.config("ChannelTitle[0].Name")).toBe("Crate one");
   });
@@ -105,7 +111,10 @@ describe("CGI passthrough", () => {
   it("N calls through the gateway cost N+1 camera requests", async () => {
     await httpGet(`${gw.url}/cam/modern/cgi-bin/magicBox.cgi?action=getDeviceType`, auth);
     modern()?.resetCounters();
-    for (let i = 0; i < 10; i++) expect((await httpGet(`${gw.url}/cam/modern/cgi-bin/magicBox.cgi?action=getDeviceType`, auth)).status).toBe(200);
+    for (let i = 0; i < 10; i++)
+      expect(
+        (await httpGet(`${gw.url}/cam/modern/cgi-bin/magicBox.cgi?action=getDeviceType`, auth)).status,
+      ).toBe(200);
     expect(modern()?.counters().requests).toBe(10);
     expect(modern()?.counters().challenges).toBe(0);
   });
@@ -115,7 +124,9 @@ describe("CGI passthrough", () => {
     modern()?.setResponseDelay(20);
     try {
       const responses = await Promise.all(
-        Array.from({ length: 50 }, () => httpGet(`${gw.url}/cam/modern/cgi-bin/magicBox.cgi?action=getSerialNo`, auth)),
+        Array.from({ length: 50 }, () =>
+          httpGet(`${gw.url}/cam/modern/cgi-bin/magicBox.cgi?action=getSerialNo`, auth),
+        ),
       );
       expect(responses.every((r) => r.status === 200)).toBe(true);
       expect(modern()?.counters().peakConnections).toBeLessThanOrEqual(3);
@@ -126,11 +137,14 @@ describe("CGI passthrough", () => {
   });
 
   it("streams POST bodies to the camera (answered as the firmware does)", async () => {
-    const response = await fetch(`${gw.url}/cam/dogs/cgi-bin/audio.cgi?action=postAudio&httptype=singlepart&channel=1`, {
-      method: "POST",
-      headers: { ...auth, "Content-Type": "Audio/G.711A" },
-      body: Buffer.alloc(4000, 0xd5),
-    });
+    const response = await fetch(
+      `${gw.url}/cam/dogs/cgi-bin/audio.cgi?action=postAudio&httptype=singlepart&channel=1`,
+      {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "Audio/G.711A" },
+        body: Buffer.alloc(4000, 0xd5),
+      },
+    );
     expect(response.status).toBe(400);
     expect(await response.text()).toBe("Error\r\nBad Request!\r\n");
   });
@@ -144,10 +158,16 @@ describe("CGI passthrough", () => {
       "/cam/dogs/cgi-bin/../cgi-bin/magicBox.cgi?action=getDeviceType",
       "/cam/dogs/cgi-bin/%2e%2e/magicBox.cgi?action=getDeviceType",
     ]) {
-      const answer = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`);
+      const answer = await rawRequest(
+        port,
+        `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`,
+      );
       expect(answer).toMatch(/^HTTP\/1\.1 400/);
     }
-    const raw = await rawRequest(port, `GET /cam/dogs/cgi-bin/magicBox.cgi?a=1\rX: y HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const raw = await rawRequest(
+      port,
+      `GET /cam/dogs/cgi-bin/magicBox.cgi?a=1\rX: y HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
     expect(raw).toMatch(/^HTTP\/1\.1 400/);
     expect(dogs()?.counters().requests).toBe(before);
   });
@@ -187,23 +207,39 @@ describe("CGI passthrough", () => {
     }
   });
 
-  itWithTool("curl", () => findTool("curl"), "a client that sends Basic first (as python-amcrest does) works on the camera's passthroughPort", async () => {
-    const base = gw.camgate.passthroughUrls.dogs;
-    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const { stdout } = await run("curl", ["-s", "--basic", "-u", "amcrest:client-pass", `${base}/cgi-bin/magicBox.cgi?action=getDeviceType`]);
-    expect(stdout).toBe("type=IP2M-841B\r\n");
-    const refused = await run("curl", ["-s", "-i", `${base}/cgi-bin/magicBox.cgi?action=getDeviceType`]);
-    expect(refused.stdout).toMatch(/^HTTP\/1\.1 401/);
-    expect(refused.stdout).toMatch(/www-authenticate: Basic realm="camgate"/i);
-  });
+  itWithTool(
+    "curl",
+    () => findTool("curl"),
+    "a client that sends Basic first (as python-amcrest does) works on the camera's passthroughPort",
+    async () => {
+      const base = gw.camgate.passthroughUrls.dogs;
+      expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const { stdout } = await run("curl", [
+        "-s",
+        "--basic",
+        "-u",
+        "amcrest:client-pass",
+        `${base}/cgi-bin/magicBox.cgi?action=getDeviceType`,
+      ]);
+      expect(stdout).toBe("type=IP2M-841B\r\n");
+      const refused = await run("curl", ["-s", "-i", `${base}/cgi-bin/magicBox.cgi?action=getDeviceType`]);
+      expect(refused.stdout).toMatch(/^HTTP\/1\.1 401/);
+      expect(refused.stdout).toMatch(/www-authenticate: Basic realm="camgate"/i);
+    },
+  );
 
-  itWithTool("python3 with requests", pythonWithRequests, "Python requests with Basic auth reads the camera through the passthroughPort", async (python) => {
-    const script = [
-      "import sys, requests",
-      "r = requests.get(sys.argv[1] + '/cgi-bin/magicBox.cgi?action=getSerialNo', auth=('amcrest', 'client-pass'), timeout=10)",
-      "print(r.status_code, r.text.strip())",
-    ].join("\n");
-    const { stdout } = await run(python, ["-c", script, gw.camgate.passthroughUrls.dogs ?? ""]);
-    expect(stdout.trim()).toBe(`200 sn=${gw.cameras.get("dogs")?.serial}`);
-  });
+  itWithTool(
+    "python3 with requests",
+    pythonWithRequests,
+    "Python requests with Basic auth reads the camera through the passthroughPort",
+    async (python) => {
+      const script = [
+        "import sys, requests",
+        "r = requests.get(sys.argv[1] + '/cgi-bin/magicBox.cgi?action=getSerialNo', auth=('amcrest', 'client-pass'), timeout=10)",
+        "print(r.status_code, r.text.strip())",
+      ].join("\n");
+      const { stdout } = await run(python, ["-c", script, gw.camgate.passthroughUrls.dogs ?? ""]);
+      expect(stdout.trim()).toBe(`200 sn=${gw.cameras.get("dogs")?.serial}`);
+    },
+  );
 });

@@ -124,7 +124,8 @@ export function registerCameraRoutes(app: FastifyInstance, ctx: GatewayContext):
       const entry = cameraFor(ctx, request, reply, request.params.id);
       if (!entry) return reply;
       try {
-        return { ...summary(entry), device: await ctx.cameras.deviceInfo(entry.id) };
+        const device = await ctx.cameras.deviceInfo(entry.id);
+        return { ...summary(entry), device };
       } catch (error) {
         // The camera may be down: still answer with what camgate knows, and why the device part is missing.
         return { ...summary(entry), deviceError: error instanceof Error ? error.message : String(error) };

@@ -44,7 +44,8 @@ export async function startTestGateway(options: {
     ),
   );
   const cameras = new Map<string, EmulatedCameraHandle>();
-  for (const [i, spec] of specs.entries()) cameras.set(spec.id, emulators[i]?.cameras[0] as EmulatedCameraHandle);
+  for (const [i, spec] of specs.entries())
+    cameras.set(spec.id, emulators[i]?.cameras[0] as EmulatedCameraHandle);
   const storageDir = mkdtempSync(join(tmpdir(), "camgate-test-"));
   const config = configSchema.parse({
     server: { listen: "127.0.0.1:0", ...options.server },

@@ -1,0 +1,105 @@
+/**
+ * `npm start` on a fresh clone serves the demo: the built CLI (what `npm start` runs) without a config file
+ * starts the gateway and its emulated cameras; a snapshot and getDeviceType come through it; SIGTERM stops it.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const BIN = join(ROOT, "bin/camgate.js");
+
+function start(
+  args: string[],
+  cwd: string,
+): { child: ChildProcess; url: Promise<string>; output: () => string } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const url = new Promise<string>((resolveUrl, reject) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on("line", (line) => {
+      output += `${line}\n`;
+      const match = /behind the gateway on (http:\/\/\S+)|camera\(s\) on (http:\/\/\S+)/.exec(line);
+      if (match) resolveUrl((match[1] ?? match[2]) as string);
+    });
+    child.once("exit", (code) => reject(new Error(`camgate exited with ${code}: ${output}`)));
+  });
+  return { child, url, output: () => output };
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolveExit) => {
+    if (child.exitCode !== null) return resolveExit(child.exitCode);
+    child.once("exit", (code) => resolveExit(code));
+    child.kill("SIGTERM");
+  });
+}
+
+describe("the built CLI", () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs the demo without a config: snapshot and getDeviceType through the gateway, clean exit on SIGTERM", async () => {
+    expect(existsSync(join(ROOT, "dist/cli/main.js")), "npm ci builds dist/ through prepare").toBe(true);
+    const cwd = mkdtempSync(join(tmpdir(), "camgate-demo-"));
+    dirs.push(cwd);
+    const demo = start(["serve"], cwd);
+    try {
+      const url = await demo.url;
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const type = await fetch(`${url}/cam/dogs/cgi-bin/magicBox.cgi?action=getDeviceType`);
+      expect(await type.text()).toBe("type=IP2M-841B\r\n");
+      const snapshot = await fetch(`${url}/api/v1/cameras/front/snapshot.jpg`);
+      expect(snapshot.headers.get("content-type")).toBe("image/jpeg");
+      expect(Buffer.from(await snapshot.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+      expect(demo.output()).toContain("Try:");
+    } finally {
+      expect(await stop(demo.child)).toBe(0);
+    }
+    expect(existsSync(join(cwd, "data", "signing.key"))).toBe(true);
+  });
+
+  it("config check names the line and field of an error and exits non-zero", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "camgate-check-"));
+    dirs.push(cwd);
+    writeFileSync(
+      join(cwd, "camgate.yaml"),
+      "cameras:\n  - id: dogs\n    url: http://192.168.0.60\n    username: admin\n    password: ${NOPE_PASSWORD}\n",
+    );
+    const child = spawn(process.execPath, [BIN, "config", "check", "-c", "camgate.yaml"], {
+      cwd,
+      env: { PATH: process.env.PATH },
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise((resolveExit) => child.once("exit", resolveExit));
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      "camgate.yaml:5: cameras[0].password: environment variable NOPE_PASSWORD is not set",
+    );
+  });
+
+  it("token create prints a token and a hash that verifies it", async () => {
+    const child = spawn(process.execPath, [BIN, "token", "create"]);
+    let stdout = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    await new Promise((resolveExit) => child.once("exit", resolveExit));
+    const token = /token: (\S+)/.exec(stdout)?.[1] ?? "";
+    const hash = /hash:\s+(sha256:[0-9a-f]{64})/.exec(stdout)?.[1] ?? "";
+    const { StoredSecret } = await import("../../src/server/auth/secrets.ts");
+    expect(new StoredSecret(hash).matches(token)).toBe(true);
+    expect(new StoredSecret(hash).matches(`${token}x`)).toBe(false);
+  });
+});

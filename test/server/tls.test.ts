@@ -1,0 +1,224 @@
+/** TLS and client certificates (mTLS), with certificates made by the openssl CLI for this test. */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect } from "vitest";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { findTool, itWithTool } from "../helpers/system-tools.ts";
+
+const run = promisify(execFile);
+const locateOpenssl = () => findTool("openssl", ["openssl"], ["version"]);
+
+interface Pki {
+  ca: Buffer;
+  serverCert: string;
+  serverKey: string;
+  clientCaFile: string;
+  kiosk: { cert: Buffer; key: Buffer };
+  rogue: { cert: Buffer; key: Buffer };
+}
+
+async function makePki(dir: string): Promise<Pki> {
+  const ssl = (...args: string[]) => run("openssl", args, { cwd: dir });
+  await ssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=camgate test CA",
+  );
+  writeFileSync(join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  await ssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "server.key",
+    "-out",
+    "server.csr",
+    "-subj",
+    "/CN=localhost",
+  );
+  await ssl(
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "server.ext",
+  );
+  await ssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "kiosk.key",
+    "-out",
+    "kiosk.csr",
+    "-subj",
+    "/CN=kiosk/O=Home",
+  );
+  await ssl(
+    "x509",
+    "-req",
+    "-in",
+    "kiosk.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "kiosk.pem",
+    "-days",
+    "2",
+  );
+  await ssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "rogue.key",
+    "-out",
+    "rogue.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=kiosk",
+  );
+  const read = (name: string) => readFileSync(join(dir, name));
+  return {
+    ca: read("ca.pem"),
+    serverCert: join(dir, "server.pem"),
+    serverKey: join(dir, "server.key"),
+    clientCaFile: join(dir, "ca.pem"),
+    kiosk: { cert: read("kiosk.pem"), key: read("kiosk.key") },
+    rogue: { cert: read("rogue.pem"), key: read("rogue.key") },
+  };
+}
+
+function get(
+  url: string,
+  options: { ca: Buffer; cert?: Buffer; key?: Buffer; headers?: Record<string, string> },
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { ca: options.ca, cert: options.cert, key: options.key, headers: options.headers, agent: false },
+      (res) => {
+        let body = "";
+        res.on("data", (chunk) => {
+          body += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("TLS and client certificates", () => {
+  let dir = "";
+  let pki: Pki | undefined;
+  let optional: TestGateway | undefined;
+  let required: TestGateway | undefined;
+
+  beforeAll(async () => {
+    if (!locateOpenssl()) return;
+    dir = mkdtempSync(join(tmpdir(), "camgate-pki-"));
+    pki = await makePki(dir);
+    const users = [
+      { name: "kiosk", role: "viewer", clientCertSubject: "CN=kiosk, O=Home" },
+      { name: "alice", role: "admin", password: "alice-pw" },
+    ];
+    optional = await startTestGateway({
+      users,
+      server: { tls: { cert: pki.serverCert, key: pki.serverKey, clientCa: pki.clientCaFile } },
+    });
+    required = await startTestGateway({
+      users,
+      server: {
+        tls: {
+          cert: pki.serverCert,
+          key: pki.serverKey,
+          clientCa: pki.clientCaFile,
+          requireClientCert: true,
+        },
+      },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await optional?.close();
+    await required?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  itWithTool(
+    "openssl",
+    locateOpenssl,
+    "maps a verified client certificate to its user and role",
+    async () => {
+      if (!pki || !optional) throw new Error("setup failed");
+      expect(optional.url).toMatch(/^https:/);
+      const list = await get(`${optional.url}/api/v1/cameras`, { ca: pki.ca, ...pki.kiosk });
+      expect(list.status).toBe(200);
+      const ptz = await get(`${optional.url}/api/v1/cameras/dogs/config/Email`, { ca: pki.ca, ...pki.kiosk });
+      expect(ptz.status).toBe(403);
+    },
+  );
+
+  itWithTool(
+    "openssl",
+    locateOpenssl,
+    "refuses a client without a certificate, or with one the CA did not sign",
+    async () => {
+      if (!pki || !optional) throw new Error("setup failed");
+      expect((await get(`${optional.url}/api/v1/cameras`, { ca: pki.ca })).status).toBe(401);
+      expect((await get(`${optional.url}/api/v1/cameras`, { ca: pki.ca, ...pki.rogue })).status).toBe(401);
+      // Basic over TLS still works for other users.
+      const basic = `Basic ${Buffer.from("alice:alice-pw").toString("base64")}`;
+      expect(
+        (await get(`${optional.url}/api/v1/cameras`, { ca: pki.ca, headers: { Authorization: basic } }))
+          .status,
+      ).toBe(200);
+    },
+  );
+
+  itWithTool(
+    "openssl",
+    locateOpenssl,
+    "with requireClientCert, the TLS handshake itself fails without a valid certificate",
+    async () => {
+      if (!pki || !required) throw new Error("setup failed");
+      await expect(get(`${required.url}/api/v1/cameras`, { ca: pki.ca })).rejects.toThrow();
+      await expect(get(`${required.url}/api/v1/cameras`, { ca: pki.ca, ...pki.rogue })).rejects.toThrow();
+      expect((await get(`${required.url}/api/v1/cameras`, { ca: pki.ca, ...pki.kiosk })).status).toBe(200);
+    },
+  );
+});

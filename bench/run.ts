@@ -7,6 +7,7 @@ import { type BenchResult, printResult, writeSummary } from "./report.ts";
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>> = {
   "emulator-frames": () => import("./emulator-frames.ts"),
   "camera-client": () => import("./camera-client.ts"),
+  passthrough: () => import("./passthrough.ts"),
 };
 
 const wanted = process.argv.slice(2);

@@ -47,8 +47,18 @@ export async function startEmulatorProcess(
   count = 1,
 ): Promise<{ child: Child; urls: string[] }> {
   const child = await startTsx(
-    "bench/support/emulator-process.ts",
-    ["--profile", profile, "--listen", "127.0.0.1:0", "--password", password, "--count", String(count)],
+    "bench/support/cli.ts",
+    [
+      "emulate",
+      "--profile",
+      profile,
+      "--listen",
+      "127.0.0.1:0",
+      "--password",
+      password,
+      "--count",
+      String(count),
+    ],
     /^emulated .* on (http:\S+)/,
     count,
   );
@@ -61,4 +71,18 @@ export async function startEmulatorProcess(
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/** Starts the gateway from a config file in its own process; resolves with its URL. */
+export async function startGatewayProcess(configFile: string): Promise<{ child: Child; url: string }> {
+  const child = await startTsx(
+    "bench/support/cli.ts",
+    ["serve", "-c", configFile],
+    /camera\(s\) on (http:\S+)/,
+  );
+  const url = child.lines
+    .map((line) => /camera\(s\) on (http:\S+)/.exec(line)?.[1])
+    .find((u) => u !== undefined);
+  if (!url) throw new Error("gateway did not print its URL");
+  return { child, url };
 }

@@ -8,6 +8,8 @@ import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
 import { CameraRegistry } from "./camera/registry.ts";
 import type { Config } from "./config/schema.ts";
+import { HubRegistry } from "./relay/hub-registry.ts";
+import { SnapshotService } from "./relay/snapshot.ts";
 import { Authenticator } from "./server/auth/authenticator.ts";
 import { FailureLimiter } from "./server/auth/rate-limit.ts";
 import { loadOrCreateSigningKey, UrlSigner } from "./server/auth/signed-url.ts";
@@ -117,6 +119,13 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     })),
   );
   metrics.watch(cameras);
+  const hubs = new HubRegistry(cameras, {
+    lingerMs: config.relay.lingerMs,
+    stallMs: config.relay.stallMs,
+    offlineFrames: config.relay.offlineFrames,
+    preload: new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id)),
+  });
+  const snapshots = new SnapshotService(cameras, hubs);
   const signer = new UrlSigner(loadOrCreateSigningKey(storageDir));
   const auth = new Authenticator(config.users, {
     trustedProxies: config.server.trustedProxies,
@@ -133,6 +142,9 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   const timers = new Set<NodeJS.Timeout>();
   const ctx: GatewayContext = {
     cameras,
+    hubs,
+    snapshots,
+    snapshotMaxAgeMs: config.relay.snapshotMaxAgeMs,
     auth,
     signer,
     metrics,
@@ -143,6 +155,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   const apps: FastifyInstance[] = [];
   const close = async () => {
     for (const timer of timers) clearTimeout(timer);
+    hubs.close();
     await Promise.allSettled(apps.map((app) => app.close()));
     await cameras.close();
   };

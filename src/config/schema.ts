@@ -68,6 +68,8 @@ export const cameraSchema = z.strictObject({
   maxConnections: z.number().int().min(1).max(10).default(4),
   queueTimeoutMs: z.number().int().min(100).default(10_000),
   passthroughPort: z.number().int().min(1).max(65535).optional(),
+  /** Keep the default MJPEG stream open with no viewer, so the first viewer and snapshots never wait. */
+  preload: z.boolean().default(false),
   mjpeg: z
     .strictObject({
       channel: z.number().int().min(1).default(1),
@@ -83,6 +85,17 @@ export const cameraSchema = z.strictObject({
     .optional(),
 });
 
+export const relaySchema = z.strictObject({
+  /** How long an upstream stream stays open after its last viewer left. */
+  lingerMs: z.number().int().min(0).default(10_000),
+  /** No frame for this long counts as a stall: reconnect. */
+  stallMs: z.number().int().min(500).default(5000),
+  /** Send viewers a "camera offline" picture every 2 s while the camera is down. */
+  offlineFrames: z.boolean().default(true),
+  /** Default age a snapshot may have (ms) before the camera is asked again. */
+  snapshotMaxAgeMs: z.number().int().min(0).default(1000),
+});
+
 export const configSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   storage: z.strictObject({ dir: z.string().min(1).default("./data") }).default({ dir: "./data" }),
@@ -91,6 +104,7 @@ export const configSchema = z.strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     })
     .default({ level: "info" }),
+  relay: relaySchema.default(relaySchema.parse({})),
   users: z.array(userSchema).default([]),
   cameras: z.array(cameraSchema).default([]),
 });

@@ -3,6 +3,8 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import type { Role } from "../protocol/cgi.ts";
+import type { HubRegistry } from "../relay/hub-registry.ts";
+import type { SnapshotService } from "../relay/snapshot.ts";
 import { type Authenticator, canSeeCamera, type Principal } from "./auth/authenticator.ts";
 import type { UrlSigner } from "./auth/signed-url.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -30,6 +32,10 @@ declare module "fastify" {
 
 export interface GatewayContext {
   cameras: CameraRegistry;
+  hubs: HubRegistry;
+  snapshots: SnapshotService;
+  /** Default snapshot age (relay.snapshotMaxAgeMs). */
+  snapshotMaxAgeMs: number;
   auth: Authenticator;
   signer: UrlSigner;
   metrics: GatewayMetrics;

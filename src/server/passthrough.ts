@@ -13,6 +13,7 @@ import type { CameraEntry } from "../camera/registry.ts";
 import { decodeDeviceQuery, requiredRole, roleAllows } from "../protocol/cgi.ts";
 import { splitSigned } from "./auth/signed-url.ts";
 import type { GatewayContext } from "./context.ts";
+import { serveHubStream, serveSnapshot } from "./media.ts";
 import { problem, problemFromError, sendProblem } from "./problem.ts";
 
 /** Endpoints whose answers do not end by themselves: no body timeout. */
@@ -61,6 +62,25 @@ export async function forwardCgi(
     );
   }
   const method = request.method;
+  // Existing clients share the relay: MJPEG from the camera's one hub, snapshots single-flight (DESIGN.md 4, 5).
+  if (method === "GET" && cgi === "mjpg/video.cgi") {
+    const channel = Number(params.get("channel") ?? 1);
+    const subtype = Number(params.get("subtype") ?? 0);
+    if (
+      Number.isInteger(channel) &&
+      channel >= 1 &&
+      Number.isInteger(subtype) &&
+      subtype >= 0 &&
+      subtype <= 3
+    ) {
+      return void serveHubStream(ctx, entry, reply, channel, subtype);
+    }
+  }
+  if (method === "GET" && cgi === "snapshot.cgi") {
+    const channel = Number(params.get("channel") ?? 1);
+    if (Number.isInteger(channel) && channel >= 1)
+      return void (await serveSnapshot(ctx, entry, reply, { channel }));
+  }
   const headers: Record<string, string> = {};
   for (const name of ["content-type", "content-length"]) {
     const value = request.headers[name];

@@ -1,10 +1,9 @@
 /** /api/v1/cameras: the list, one camera, its snapshot and its live MJPEG stream. */
 import type { FastifyInstance } from "fastify";
-import { CameraApi } from "../../camera/api.ts";
 import type { CameraEntry } from "../../camera/registry.ts";
 import { canSeeCamera } from "../auth/authenticator.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
-import { problemFromError, sendProblem } from "../problem.ts";
+import { serveHubStream, serveSnapshot } from "../media.ts";
 import { idParams, problemResponses } from "./schemas.ts";
 
 const healthSchema = {
@@ -133,14 +132,33 @@ export function registerCameraRoutes(app: FastifyInstance, ctx: GatewayContext):
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { channel?: number } }>(
+  app.get<{
+    Params: { id: string };
+    Querystring: { channel?: number; maxAge?: number; width?: number; allowStale?: boolean };
+  }>(
     "/api/v1/cameras/:id/snapshot.jpg",
     {
       schema: {
-        summary: "A JPEG snapshot",
+        summary: "A JPEG snapshot: the live frame when a stream is running, else one shared camera request",
         tags: ["media"],
         params: idParams,
-        querystring: { type: "object", properties: { channel: { type: "integer", minimum: 1 } } },
+        querystring: {
+          type: "object",
+          properties: {
+            channel: { type: "integer", minimum: 1 },
+            maxAge: {
+              type: "integer",
+              minimum: 0,
+              maximum: 3_600_000,
+              description: "accept a picture this old (ms); default 1000",
+            },
+            width: { type: "integer", minimum: 16, maximum: 7680, description: "resize to this width" },
+            allowStale: {
+              type: "boolean",
+              description: "when the camera is down, serve the last good picture (Age, X-Camgate-Stale: 1)",
+            },
+          },
+        },
         response: {
           200: { description: "image/jpeg", type: "string", format: "binary" },
           ...problemResponses,
@@ -150,21 +168,21 @@ export function registerCameraRoutes(app: FastifyInstance, ctx: GatewayContext):
     async (request, reply) => {
       const entry = cameraFor(ctx, request, reply, request.params.id);
       if (!entry) return reply;
-      try {
-        const jpeg = await entry.api.snapshot(request.query.channel ?? entry.mjpeg.channel);
-        return reply.type("image/jpeg").header("Cache-Control", "no-store").send(jpeg);
-      } catch (error) {
-        const { problem, retryAfterSeconds } = problemFromError(error);
-        return sendProblem(reply, problem, retryAfterSeconds);
-      }
+      const { channel = entry.mjpeg.channel, maxAge, width, allowStale } = request.query;
+      return serveSnapshot(ctx, entry, reply, {
+        channel,
+        ...(maxAge !== undefined ? { maxAgeMs: maxAge } : {}),
+        ...(width !== undefined ? { width } : {}),
+        ...(allowStale ? { allowStale } : {}),
+      });
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { channel?: number; subtype?: number } }>(
+  app.get<{ Params: { id: string }; Querystring: { channel?: number; subtype?: number; fps?: number } }>(
     "/api/v1/cameras/:id/stream.mjpeg",
     {
       schema: {
-        summary: "The live MJPEG stream (multipart/x-mixed-replace)",
+        summary: "The live MJPEG stream (multipart/x-mixed-replace), shared with every other viewer of it",
         tags: ["media"],
         params: idParams,
         querystring: {
@@ -172,6 +190,12 @@ export function registerCameraRoutes(app: FastifyInstance, ctx: GatewayContext):
           properties: {
             channel: { type: "integer", minimum: 1 },
             subtype: { type: "integer", minimum: 0, maximum: 3 },
+            fps: {
+              type: "number",
+              exclusiveMinimum: 0,
+              maximum: 60,
+              description: "cap this viewer's frame rate (grids, dashboards)",
+            },
           },
         },
         response: {
@@ -187,38 +211,8 @@ export function registerCameraRoutes(app: FastifyInstance, ctx: GatewayContext):
     async (request, reply) => {
       const entry = cameraFor(ctx, request, reply, request.params.id);
       if (!entry) return reply;
-      const target = CameraApi.mjpegTarget(
-        request.query.channel ?? entry.mjpeg.channel,
-        request.query.subtype ?? entry.mjpeg.subtype,
-      );
-      let upstream: Awaited<ReturnType<typeof entry.session.stream>>;
-      try {
-        upstream = await entry.session.stream({ target, timeouts: { bodyMs: 10_000 } });
-      } catch (error) {
-        const { problem, retryAfterSeconds } = problemFromError(error);
-        return sendProblem(reply, problem, retryAfterSeconds);
-      }
-      if (upstream.status !== 200) {
-        upstream.close();
-        const { problem } = problemFromError(new Error(`camera answered ${upstream.status}`));
-        return sendProblem(reply, {
-          ...problem,
-          status: 502,
-          code: "bad-response",
-          detail: `the camera answered ${upstream.status} to ${target}`,
-        });
-      }
-      reply.hijack();
-      reply.raw.writeHead(200, {
-        "Content-Type": String(
-          upstream.headers["content-type"] ?? "multipart/x-mixed-replace; boundary=myboundary",
-        ),
-        "Cache-Control": "no-store",
-      });
-      reply.raw.on("close", () => upstream.close());
-      upstream.body.on("error", () => reply.raw.destroy());
-      upstream.body.pipe(reply.raw);
-      return reply;
+      const { channel = entry.mjpeg.channel, subtype = entry.mjpeg.subtype, fps } = request.query;
+      return serveHubStream(ctx, entry, reply, channel, subtype, fps);
     },
   );
 }

@@ -1,0 +1,273 @@
+/**
+ * FrameHub: one upstream MJPEG connection per (camera, channel, subtype) serving any number of viewers, where
+ * the latest frame wins (DESIGN.md principle 4).
+ *
+ * - The upstream opens on the first viewer and closes a linger after the last one leaves (or stays, with
+ *   `preload`).
+ * - Each frame's buffer and multipart header are made once and written to every viewer; nothing is copied
+ *   per viewer.
+ * - A viewer holds at most one pending frame: when its socket cannot take more, a newer frame replaces the
+ *   pending one. A slow viewer skips frames; it never delays the others or grows memory.
+ * - A new viewer gets the latest frame at once, then live frames; `fps` caps a viewer's rate.
+ * - While the upstream is down viewers stay connected, get a "camera offline" picture every 2 s, and get
+ *   live frames again as soon as the camera is back.
+ */
+import type { ServerResponse } from "node:http";
+import { MjpegSource, type SourceState } from "../camera/mjpeg.ts";
+import type { CameraSession } from "../camera/session.ts";
+import { formatPartHeader } from "../protocol/multipart.ts";
+import { renderOfflineFrame } from "./offline-frame.ts";
+
+export const BOUNDARY = "myboundary";
+export const MJPEG_CONTENT_TYPE = `multipart/x-mixed-replace; boundary=${BOUNDARY}`;
+const CRLF = Buffer.from("\r\n");
+
+export interface Frame {
+  jpeg: Buffer;
+  /** `--myboundary ... Content-Length: n` + blank line, made once per frame. */
+  header: Buffer;
+  receivedAt: number;
+  sequence: number;
+  offline: boolean;
+}
+
+export interface FrameHubOptions {
+  cameraId: string;
+  cameraName: string;
+  session: CameraSession;
+  channel: number;
+  subtype: number;
+  lingerMs: number;
+  stallMs: number;
+  preload: boolean;
+  offlineFrames: boolean;
+  offlineIntervalMs?: number;
+}
+
+interface Viewer {
+  res: ServerResponse;
+  minIntervalMs: number;
+  lastSentAt: number;
+  pending: Frame | undefined;
+  sent: number;
+  dropped: number;
+}
+
+export interface HubStats {
+  camera: string;
+  channel: number;
+  subtype: number;
+  state: SourceState;
+  viewers: number;
+  framesIn: number;
+  framesSent: number;
+  framesDropped: number;
+  upstreamConnects: number;
+  stalls: number;
+  lastError: string | undefined;
+  latestFrameAgeMs: number | undefined;
+}
+
+export function makeFrame(jpeg: Buffer, receivedAt: number, sequence: number, offline = false): Frame {
+  return {
+    jpeg,
+    header: formatPartHeader(BOUNDARY, "image/jpeg", jpeg.length),
+    receivedAt,
+    sequence,
+    offline,
+  };
+}
+
+export class FrameHub {
+  private readonly viewers = new Set<Viewer>();
+  private readonly source: MjpegSource;
+  private latest: Frame | undefined;
+  private sequence = 0;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private offlineTimer: NodeJS.Timeout | undefined;
+  private offlineFrame: Frame | undefined;
+  private framesSent = 0;
+  private framesDropped = 0;
+  private closed = false;
+
+  constructor(private readonly options: FrameHubOptions) {
+    this.source = new MjpegSource({
+      session: options.session,
+      channel: options.channel,
+      subtype: options.subtype,
+      stallMs: options.stallMs,
+      onFrame: (frame) => this.publish(makeFrame(frame.jpeg, frame.receivedAt, ++this.sequence)),
+      onState: (state) => this.onSourceState(state),
+    });
+    if (options.preload) this.source.start();
+  }
+
+  /** The latest live frame (not the offline picture), if any. */
+  latestFrame(): Frame | undefined {
+    return this.latest;
+  }
+
+  get isLive(): boolean {
+    return this.source.current === "live";
+  }
+
+  get lastError() {
+    return this.source.lastError;
+  }
+
+  /**
+   * Serves this hub's stream on `res` (headers already written by the caller) until the client goes away.
+   * `fps` caps the viewer's frame rate (0 or undefined: every frame).
+   */
+  attach(res: ServerResponse, fps?: number): void {
+    if (this.closed) {
+      res.destroy();
+      return;
+    }
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    const viewer: Viewer = {
+      res,
+      minIntervalMs: fps && fps > 0 ? 1000 / fps : 0,
+      lastSentAt: 0,
+      pending: undefined,
+      sent: 0,
+      dropped: 0,
+    };
+    this.viewers.add(viewer);
+    res.on("drain", () => {
+      const pending = viewer.pending;
+      viewer.pending = undefined;
+      if (pending) this.write(viewer, pending);
+    });
+    res.once("close", () => this.detach(viewer));
+    this.source.start();
+    // A new viewer gets the latest frame at once, not at the next upstream frame.
+    const first = this.source.current === "live" ? this.latest : this.offlineFrame;
+    if (first) this.offer(viewer, first);
+    else if (this.source.current === "down") this.startOfflineFrames();
+  }
+
+  stats(): HubStats {
+    return {
+      camera: this.options.cameraId,
+      channel: this.options.channel,
+      subtype: this.options.subtype,
+      state: this.source.current,
+      viewers: this.viewers.size,
+      framesIn: this.source.framesIn,
+      framesSent: this.framesSent,
+      framesDropped: this.framesDropped,
+      upstreamConnects: this.source.connects,
+      stalls: this.source.stalls,
+      lastError: this.source.lastError?.message,
+      latestFrameAgeMs: this.latest ? Date.now() - this.latest.receivedAt : undefined,
+    };
+  }
+
+  /** Bytes waiting in each viewer's socket plus its pending frame (for tests and health). */
+  viewerBacklogs(): { writable: number; pending: number }[] {
+    return [...this.viewers].map((v) => ({
+      writable: v.res.writableLength,
+      pending: v.pending ? v.pending.jpeg.length : 0,
+    }));
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.stopOfflineFrames();
+    this.source.stop();
+    for (const viewer of this.viewers) viewer.res.destroy();
+    this.viewers.clear();
+  }
+
+  private detach(viewer: Viewer): void {
+    this.viewers.delete(viewer);
+    viewer.pending = undefined;
+    if (this.viewers.size > 0 || this.options.preload || this.closed) return;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = undefined;
+      if (this.viewers.size === 0 && !this.options.preload) {
+        this.source.stop();
+        this.stopOfflineFrames();
+      }
+    }, this.options.lingerMs);
+  }
+
+  private publish(frame: Frame): void {
+    if (!frame.offline) this.latest = frame;
+    for (const viewer of this.viewers) this.offer(viewer, frame);
+  }
+
+  private offer(viewer: Viewer, frame: Frame): void {
+    const now = Date.now();
+    if (viewer.minIntervalMs > 0 && now - viewer.lastSentAt < viewer.minIntervalMs && !frame.offline) return;
+    if (viewer.res.writableNeedDrain) {
+      // The socket is full: keep only the newest frame; the one it replaces is dropped.
+      if (viewer.pending) {
+        viewer.dropped++;
+        this.framesDropped++;
+      }
+      viewer.pending = frame;
+      return;
+    }
+    this.write(viewer, frame);
+  }
+
+  private write(viewer: Viewer, frame: Frame): void {
+    const res = viewer.res;
+    if (res.destroyed) return;
+    viewer.lastSentAt = Date.now();
+    viewer.sent++;
+    this.framesSent++;
+    // Three shared buffers in one writev: header, picture, CRLF. No per-viewer copy.
+    res.cork();
+    res.write(frame.header);
+    res.write(frame.jpeg);
+    res.write(CRLF);
+    process.nextTick(() => res.uncork());
+  }
+
+  private onSourceState(state: SourceState): void {
+    if (state === "live") this.stopOfflineFrames();
+    else if (state === "down" && this.viewers.size > 0) this.startOfflineFrames();
+  }
+
+  private startOfflineFrames(): void {
+    if (!this.options.offlineFrames || this.offlineTimer) return;
+    const send = async () => {
+      if (!this.offlineFrame) {
+        const size = this.latest ? sizeOf(this.latest.jpeg) : { width: 640, height: 480 };
+        this.offlineFrame = makeFrame(
+          await renderOfflineFrame(size.width, size.height, this.options.cameraName),
+          Date.now(),
+          0,
+          true,
+        );
+      }
+      if (this.source.current !== "live" && this.offlineTimer) this.publish(this.offlineFrame);
+    };
+    this.offlineTimer = setInterval(() => void send(), this.options.offlineIntervalMs ?? 2000);
+    void send();
+  }
+
+  private stopOfflineFrames(): void {
+    if (this.offlineTimer) clearInterval(this.offlineTimer);
+    this.offlineTimer = undefined;
+  }
+}
+
+/** Width and height from a JPEG's SOF marker, without decoding it. */
+export function sizeOf(jpeg: Buffer): { width: number; height: number } {
+  let pos = 2;
+  while (pos + 9 < jpeg.length) {
+    if (jpeg[pos] !== 0xff) break;
+    const marker = jpeg[pos + 1] as number;
+    const length = jpeg.readUInt16BE(pos + 2);
+    if (marker >= 0xc0 && marker <= 0xc3)
+      return { height: jpeg.readUInt16BE(pos + 5), width: jpeg.readUInt16BE(pos + 7) };
+    pos += 2 + length;
+  }
+  return { width: 640, height: 480 };
+}

@@ -1,0 +1,69 @@
+/** The frame hubs of all cameras, made on first use, one per (camera, channel, subtype). */
+import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import { FrameHub, type HubStats } from "./frame-hub.ts";
+
+export interface RelayOptions {
+  lingerMs: number;
+  stallMs: number;
+  offlineFrames: boolean;
+  /** Cameras whose default stream stays open with no viewer. */
+  preload: ReadonlySet<string>;
+}
+
+export class HubRegistry {
+  private readonly hubs = new Map<string, FrameHub>();
+
+  constructor(
+    private readonly cameras: CameraRegistry,
+    private readonly options: RelayOptions,
+  ) {
+    for (const id of options.preload) {
+      const entry = cameras.get(id);
+      if (entry) this.hub(entry, entry.mjpeg.channel, entry.mjpeg.subtype);
+    }
+  }
+
+  hub(entry: CameraEntry, channel: number, subtype: number): FrameHub {
+    const key = `${entry.id}/${channel}/${subtype}`;
+    let hub = this.hubs.get(key);
+    if (!hub) {
+      hub = new FrameHub({
+        cameraId: entry.id,
+        cameraName: entry.name,
+        session: entry.session,
+        channel,
+        subtype,
+        lingerMs: this.options.lingerMs,
+        stallMs: this.options.stallMs,
+        preload:
+          this.options.preload.has(entry.id) &&
+          channel === entry.mjpeg.channel &&
+          subtype === entry.mjpeg.subtype,
+        offlineFrames: this.options.offlineFrames,
+      });
+      this.hubs.set(key, hub);
+    }
+    return hub;
+  }
+
+  /** A live hub of this camera and channel (any subtype) whose latest frame is at most `maxAgeMs` old. */
+  freshFrame(cameraId: string, channel: number, maxAgeMs: number): Buffer | undefined {
+    const now = Date.now();
+    for (const hub of this.hubs.values()) {
+      const stats = hub.stats();
+      if (stats.camera !== cameraId || stats.channel !== channel || !hub.isLive) continue;
+      const frame = hub.latestFrame();
+      if (frame && now - frame.receivedAt <= maxAgeMs) return frame.jpeg;
+    }
+    return undefined;
+  }
+
+  stats(): HubStats[] {
+    return [...this.hubs.values()].map((hub) => hub.stats());
+  }
+
+  close(): void {
+    for (const hub of this.hubs.values()) hub.close();
+    this.hubs.clear();
+  }
+}

@@ -1,0 +1,68 @@
+/** Streams and snapshots from the relay, shared by the REST routes and the CGI passthrough. */
+import type { FastifyReply } from "fastify";
+import type { CameraEntry } from "../camera/registry.ts";
+import { MJPEG_CONTENT_TYPE } from "../relay/frame-hub.ts";
+import type { GatewayContext } from "./context.ts";
+import { problem, problemFromError, sendProblem } from "./problem.ts";
+
+/** Attaches the client to the hub of (camera, channel, subtype), in the cameras' own framing. */
+export function serveHubStream(
+  ctx: GatewayContext,
+  entry: CameraEntry,
+  reply: FastifyReply,
+  channel: number,
+  subtype: number,
+  fps?: number,
+): FastifyReply {
+  const hub = ctx.hubs.hub(entry, channel, subtype);
+  const error = hub.lastError;
+  if (!hub.isLive && error?.code === "unsupported") {
+    // The stream is not set to MJPEG on the camera: say so rather than send "offline" pictures forever.
+    return sendProblem(
+      reply,
+      problem(
+        502,
+        "unsupported",
+        `channel ${channel} subtype ${subtype} is not an MJPEG stream on this camera (${error.message})`,
+        entry.id,
+      ),
+    );
+  }
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    "Content-Type": MJPEG_CONTENT_TYPE,
+    "Cache-Control": "no-store, no-cache, must-revalidate",
+    Pragma: "no-cache",
+    Connection: "close",
+  });
+  res.flushHeaders();
+  hub.attach(res, fps);
+  return reply;
+}
+
+export async function serveSnapshot(
+  ctx: GatewayContext,
+  entry: CameraEntry,
+  reply: FastifyReply,
+  options: { channel: number; maxAgeMs?: number; width?: number; allowStale?: boolean },
+): Promise<FastifyReply> {
+  try {
+    const snapshot = await ctx.snapshots.get({
+      camera: entry.id,
+      channel: options.channel,
+      maxAgeMs: options.maxAgeMs ?? ctx.snapshotMaxAgeMs,
+      ...(options.width !== undefined ? { width: options.width } : {}),
+      ...(options.allowStale ? { allowStale: true } : {}),
+    });
+    reply.type("image/jpeg").header("Cache-Control", "no-store");
+    if (snapshot.source === "stale") {
+      reply.header("Age", String(Math.max(0, Math.round((Date.now() - snapshot.takenAt) / 1000))));
+      reply.header("X-Camgate-Stale", "1");
+    }
+    return reply.send(snapshot.jpeg);
+  } catch (error) {
+    const { problem: value, retryAfterSeconds } = problemFromError(error);
+    return sendProblem(reply, value, retryAfterSeconds);
+  }
+}

@@ -13,7 +13,7 @@ import type { CameraEntry } from "../camera/registry.ts";
 import { decodeDeviceQuery, requiredRole, roleAllows } from "../protocol/cgi.ts";
 import { splitSigned } from "./auth/signed-url.ts";
 import type { GatewayContext } from "./context.ts";
-import { serveHubStream, serveSnapshot } from "./media.ts";
+import { serveHubStream } from "./media.ts";
 import { problem, problemFromError, sendProblem } from "./problem.ts";
 
 /** Endpoints whose answers do not end by themselves: no body timeout. */
@@ -78,8 +78,22 @@ export async function forwardCgi(
   }
   if (method === "GET" && cgi === "snapshot.cgi") {
     const channel = Number(params.get("channel") ?? 1);
-    if (Number.isInteger(channel) && channel >= 1)
-      return void (await serveSnapshot(ctx, entry, reply, { channel }));
+    if (Number.isInteger(channel) && channel >= 1) {
+      try {
+        const snapshot = await ctx.snapshots.get({
+          camera: entry.id,
+          channel,
+          maxAgeMs: ctx.snapshotMaxAgeMs,
+        });
+        return void reply.type("image/jpeg").header("Cache-Control", "no-store").send(snapshot.jpeg);
+      } catch (error) {
+        // When the camera answered with an error, fall through and hand the client the camera's own answer.
+        if (!(error instanceof CameraError) || error.status === undefined) {
+          const { problem: value, retryAfterSeconds } = problemFromError(error);
+          return void sendProblem(reply, value, retryAfterSeconds);
+        }
+      }
+    }
   }
   const headers: Record<string, string> = {};
   for (const name of ["content-type", "content-length"]) {

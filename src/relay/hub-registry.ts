@@ -58,8 +58,12 @@ export class HubRegistry {
     return undefined;
   }
 
+  list(): FrameHub[] {
+    return [...this.hubs.values()];
+  }
+
   stats(): HubStats[] {
-    return [...this.hubs.values()].map((hub) => hub.stats());
+    return this.list().map((hub) => hub.stats());
   }
 
   close(): void {

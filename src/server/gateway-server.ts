@@ -11,6 +11,7 @@ import { registerConfigRoutes } from "./routes/config.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { collectOperations, registerOpenApiRoute } from "./routes/openapi.ts";
 import { registerPtzRoutes } from "./routes/ptz.ts";
+import { registerRelayRoutes } from "./routes/relay.ts";
 import { registerSystemRoutes } from "./routes/system.ts";
 
 export interface HttpsOptions {
@@ -68,6 +69,7 @@ export function buildMainApp(
   registerPtzRoutes(app, ctx);
   registerConfigRoutes(app, ctx);
   registerSystemRoutes(app, ctx);
+  registerRelayRoutes(app, ctx);
   registerOpenApiRoute(app, operations, version);
   app.register(async (scope) => {
     await rawBodies(scope);

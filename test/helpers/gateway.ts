@@ -36,6 +36,7 @@ export async function startTestGateway(options: {
   cameras?: TestCamera[];
   users?: unknown[];
   server?: Record<string, unknown>;
+  relay?: Record<string, unknown>;
 }): Promise<TestGateway> {
   const specs = options.cameras ?? [{ id: "dogs", profile: "amcrest-ip2m-841b" }];
   const emulators = await Promise.all(
@@ -50,6 +51,7 @@ export async function startTestGateway(options: {
   const config = configSchema.parse({
     server: { listen: "127.0.0.1:0", ...options.server },
     storage: { dir: storageDir },
+    relay: options.relay ?? {},
     users: options.users ?? [],
     cameras: specs.map((spec) => ({
       id: spec.id,

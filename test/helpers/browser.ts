@@ -1,0 +1,35 @@
+/**
+ * Headless Chromium from Debian, driven by playwright-core (never `playwright install`: no downloads here).
+ * The flags keep Chromium from reaching for the network this machine does not have; playwright gives every
+ * launch a fresh, empty profile directory of its own.
+ */
+import { type Browser, chromium } from "playwright-core";
+import { findTool } from "./system-tools.ts";
+
+export const CHROMIUM = "/usr/bin/chromium";
+
+export function locateChromium(): string | undefined {
+  return findTool("chromium", [CHROMIUM], ["--version"]);
+}
+
+export async function launchChromium(): Promise<{ browser: Browser; close(): Promise<void> }> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  return {
+    browser,
+    close: async () => {
+      await browser.close();
+    },
+  };
+}

@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   "emulator-frames": () => import("./emulator-frames.ts"),
   "camera-client": () => import("./camera-client.ts"),
   passthrough: () => import("./passthrough.ts"),
+  relay: () => import("./relay.ts"),
 };
 
 const wanted = process.argv.slice(2);

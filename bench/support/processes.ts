@@ -1,5 +1,6 @@
 /** Child processes for benchmarks: started from the sources with tsx, ended by their PID afterwards. */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 export interface Child {
@@ -45,6 +46,7 @@ export async function startEmulatorProcess(
   profile: string,
   password: string,
   count = 1,
+  extra: string[] = [],
 ): Promise<{ child: Child; urls: string[] }> {
   const child = await startTsx(
     "bench/support/cli.ts",
@@ -58,6 +60,7 @@ export async function startEmulatorProcess(
       password,
       "--count",
       String(count),
+      ...extra,
     ],
     /^emulated .* on (http:\S+)/,
     count,
@@ -85,4 +88,16 @@ export async function startGatewayProcess(configFile: string): Promise<{ child: 
     .find((u) => u !== undefined);
   if (!url) throw new Error("gateway did not print its URL");
   return { child, url };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Resident memory of a process in MB, from /proc. */
+export function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
 }

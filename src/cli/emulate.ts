@@ -10,6 +10,7 @@ export interface EmulateFlags {
   count: string;
   smtp?: string;
   motionEvery?: string;
+  fps?: string;
 }
 
 export async function runEmulate(
@@ -24,6 +25,8 @@ export async function runEmulate(
   if (!Number.isInteger(count) || count < 1 || count > 64)
     throw new Error("--count must be a whole number from 1 to 64");
   const motionEvery = flags.motionEvery === undefined ? 0 : Number(flags.motionEvery);
+  const fps = flags.fps === undefined ? undefined : Number(flags.fps);
+  if (fps !== undefined && !(fps >= 1 && fps <= 60)) throw new Error("--fps must be from 1 to 60");
   const emulator = await startEmulator({
     profile: flags.profile,
     host,
@@ -32,6 +35,7 @@ export async function runEmulate(
     username: flags.username,
     password: flags.password,
     ...(flags.smtp ? { smtp: parseSmtpUrl(flags.smtp) } : {}),
+    ...(fps !== undefined ? { config: { "Encode[0].ExtraFormat[0].Video.FPS": fps } } : {}),
     motionCycle:
       motionEvery > 0
         ? { everyMs: motionEvery * 1000, durationMs: Math.min(5000, motionEvery * 500) }

@@ -48,6 +48,7 @@ export async function main(argv: string[]): Promise<void> {
     .option("--count <n>", "how many cameras", "1")
     .option("--smtp <url>", "send alarm e-mails to smtp://user:pass@host:port")
     .option("--motion-every <seconds>", "emit a motion start/stop cycle this often (0: never)")
+    .option("--fps <n>", "frame rate of the MJPEG sub stream (Encode[0].ExtraFormat[0].Video.FPS)")
     .action(async (flags) => {
       await untilSignal(await runEmulate(flags, out));
     });

@@ -14,7 +14,7 @@ export class HubRegistry {
   private readonly hubs = new Map<string, FrameHub>();
 
   constructor(
-    private readonly cameras: CameraRegistry,
+    cameras: CameraRegistry,
     private readonly options: RelayOptions,
   ) {
     for (const id of options.preload) {

@@ -126,6 +126,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     preload: new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id)),
   });
   const snapshots = new SnapshotService(cameras, hubs);
+  metrics.watchRelay(hubs);
   const signer = new UrlSigner(loadOrCreateSigningKey(storageDir));
   const auth = new Authenticator(config.users, {
     trustedProxies: config.server.trustedProxies,

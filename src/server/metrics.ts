@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CameraErrorCode } from "../camera/errors.ts";
 import type { CameraRegistry } from "../camera/registry.ts";
+import type { HubRegistry } from "../relay/hub-registry.ts";
 
 const HEALTH_VALUES = ["unknown", "online", "offline", "auth-failed", "busy"] as const;
 
@@ -105,6 +106,77 @@ export class GatewayMetrics {
           for (const value of HEALTH_VALUES)
             this.set({ camera: entry.id, state: value }, value === state ? 1 : 0);
         }
+      },
+    });
+  }
+
+  /** Relay gauges: viewers and frames per stream hub. */
+  watchRelay(hubs: HubRegistry): void {
+    const registers = [this.registry];
+    const labelNames = ["camera", "channel", "subtype"] as const;
+    const each = (
+      gauge: Gauge<(typeof labelNames)[number]>,
+      value: (s: ReturnType<HubRegistry["stats"]>[number]) => number,
+    ) => {
+      for (const stats of hubs.stats()) {
+        gauge.set(
+          { camera: stats.camera, channel: String(stats.channel), subtype: String(stats.subtype) },
+          value(stats),
+        );
+      }
+    };
+    new Gauge({
+      name: "camgate_relay_viewers",
+      help: "Viewers per stream hub.",
+      labelNames,
+      registers,
+      collect() {
+        each(this, (s) => s.viewers);
+      },
+    });
+    new Gauge({
+      name: "camgate_relay_frames_in_total",
+      help: "Frames received from the camera per hub.",
+      labelNames,
+      registers,
+      collect() {
+        each(this, (s) => s.framesIn);
+      },
+    });
+    new Gauge({
+      name: "camgate_relay_frames_sent_total",
+      help: "Frames written to viewers per hub.",
+      labelNames,
+      registers,
+      collect() {
+        each(this, (s) => s.framesSent);
+      },
+    });
+    new Gauge({
+      name: "camgate_relay_frames_dropped_total",
+      help: "Frames skipped for slow viewers per hub.",
+      labelNames,
+      registers,
+      collect() {
+        each(this, (s) => s.framesDropped);
+      },
+    });
+    new Gauge({
+      name: "camgate_relay_upstream_connects_total",
+      help: "Upstream stream connections opened per hub.",
+      labelNames,
+      registers,
+      collect() {
+        each(this, (s) => s.upstreamConnects);
+      },
+    });
+    new Gauge({
+      name: "camgate_relay_stalls_total",
+      help: "Upstream stalls detected per hub.",
+      labelNames,
+      registers,
+      collect() {
+        each(this, (s) => s.stalls);
       },
     });
   }

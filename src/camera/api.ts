@@ -10,6 +10,7 @@ import {
   kvToTree,
   parseKvLines,
   parsePath,
+  treeToKv,
 } from "../protocol/kv.ts";
 import type { Priority } from "./budget.ts";
 import { CameraError } from "./errors.ts";
@@ -207,6 +208,11 @@ export class CameraApi {
     const pairs = Object.entries(values);
     if (pairs.length === 0) return;
     await this.expectOk(buildTarget("configManager.cgi", [["action", "setConfig"], ...pairs]), priority);
+  }
+
+  /** Sets every leaf of a (partial) tree under `name`, e.g. `setConfigTree("NTP", { Enable: true })`. */
+  setConfigTree(name: string, tree: JsonValue, priority: Priority = "interactive"): Promise<void> {
+    return this.setConfig(Object.fromEntries(treeToKv(tree, parsePath(name))), priority);
   }
 
   /** The whole config as JSON: Config.backup, or getConfig&name=All turned into the same shape. */

@@ -68,6 +68,16 @@ describe("CameraApi", () => {
     expect(await api().getConfig("NTP.Enable")).toBe(true);
   });
 
+  it("sets a config tree as paths", async () => {
+    await api("amcrest-ipm-723w").setConfigTree("Encode[0].ExtraFormat[0].Video", {
+      FPS: 10,
+      Width: 352,
+      Height: 240,
+    });
+    expect(control("amcrest-ipm-723w").config("Encode[0].ExtraFormat[0].Video.FPS")).toBe(10);
+    expect(control("amcrest-ipm-723w").config("Encode[0].ExtraFormat[0].Video.Width")).toBe(352);
+  });
+
   it("sends characters the firmware mangles percent-encoded, and refuses '&' with a clear error", async () => {
     expect(encodeDeviceValue("a b#c+d%e=f/g'h")).toBe("a%20b%23c%2Bd%25e%3Df%2Fg%27h");
     expect(() => buildTarget("configManager.cgi", [["General.MachineName", "A&B"]])).toThrow(/'&'/);

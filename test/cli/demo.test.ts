@@ -3,11 +3,12 @@
  * starts the gateway and its emulated cameras; a snapshot and getDeviceType come through it; SIGTERM stops it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
+import { startEmulator } from "../../src/emulator/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = join(ROOT, "bin/camgate.js");
@@ -87,6 +88,43 @@ describe("the built CLI", () => {
     expect(stderr).toContain(
       "camgate.yaml:5: cameras[0].password: environment variable NOPE_PASSWORD is not set",
     );
+  });
+
+  it("snapshot and ptz talk to a configured camera", async () => {
+    const emulator = await startEmulator({ profile: "amcrest-ip2m-841b", password: "cli-camera-pw" });
+    const cwd = mkdtempSync(join(tmpdir(), "camgate-cli-"));
+    dirs.push(cwd);
+    try {
+      const camera = emulator.cameras[0];
+      if (!camera) throw new Error("no camera");
+      writeFileSync(
+        join(cwd, "camgate.yaml"),
+        `cameras:\n  - { id: dogs, url: "${camera.url}", username: admin, password: "\${CAM_PW}" }\n`,
+      );
+      const cli = (args: string[]) =>
+        new Promise<{ code: number | null; stdout: string }>((resolveRun) => {
+          const child = spawn(process.execPath, [BIN, ...args], {
+            cwd,
+            env: { PATH: process.env.PATH, CAM_PW: "cli-camera-pw" },
+          });
+          let stdout = "";
+          child.stdout.on("data", (chunk) => {
+            stdout += chunk;
+          });
+          child.once("exit", (code) => resolveRun({ code, stdout }));
+        });
+      const snapshot = await cli(["snapshot", "dogs", "-o", "dogs.jpg"]);
+      expect(snapshot.code).toBe(0);
+      expect(readFileSync(join(cwd, "dogs.jpg")).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+      const before = camera.control.ptzPosition().pan;
+      const move = await cli(["ptz", "dogs", "right", "--speed", "8", "--duration", "300"]);
+      expect(move.code).toBe(0);
+      expect(camera.control.ptzPosition().pan).toBeGreaterThan(before);
+      const status = await cli(["ptz", "dogs", "status"]);
+      expect(JSON.parse(status.stdout).status.moving).toBe(false);
+    } finally {
+      await emulator.close();
+    }
   });
 
   it("token create prints a token and a hash that verifies it", async () => {

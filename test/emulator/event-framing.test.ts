@@ -144,6 +144,33 @@ describe("event streams of each profile", () => {
     );
   });
 
+  it("runs motion cycles while MotionDetect is enabled: Start, VideoMotionInfo chatter, Stop", async () => {
+    const emulator = await startEmulator({
+      profile: "amcrest-ip2m-841b",
+      password: PASSWORD,
+      motionCycle: { everyMs: 300, durationMs: 1200 },
+    });
+    running.push(emulator);
+    const camera = emulator.cameras[0];
+    if (!camera) throw new Error("no camera");
+    const stream = await openStream(
+      camera.url,
+      "/cgi-bin/eventManager.cgi?action=attach&codes=[VideoMotion,VideoMotionInfo]",
+      PASSWORD,
+    );
+    streams.push(stream);
+    const text = (
+      await stream.waitUntil(
+        (b) => b.toString().includes("Code=VideoMotion;action=Stop"),
+        10_000,
+        "a motion cycle",
+      )
+    ).toString();
+    const start = text.indexOf("Code=VideoMotion;action=Start");
+    expect(start).toBeGreaterThanOrEqual(0);
+    expect(text.indexOf("Code=VideoMotionInfo;action=State", start)).toBeGreaterThan(start);
+  });
+
   it("data=null is written literally (AudioMutation Stop fixture)", async () => {
     const { camera, stream } = await attach("amcrest-ip2m-841b", "codes=[AudioMutation]");
     camera.control.trigger("AudioMutation", "Stop", { data: null });

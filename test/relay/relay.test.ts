@@ -51,7 +51,9 @@ describe("live relay", () => {
     expect(emulatorSubscribers(gw)).toBe(1);
     const metrics = (await httpGet(`${gw.url}/metrics`)).text;
     expect(metrics).toMatch(/camgate_relay_viewers\{camera="dogs",channel="1",subtype="1"\} 7/);
-    expect(metrics).toMatch(/camgate_relay_upstream_connects_total\{camera="dogs",channel="1",subtype="1"\} 1/);
+    expect(metrics).toMatch(
+      /camgate_relay_upstream_connects_total\{camera="dogs",channel="1",subtype="1"\} 1/,
+    );
     const counters = gw.cameras.get("dogs")?.control.counters();
     expect(counters?.peakConnections).toBe(1);
     const hub = gw.camgate.cameras.get("dogs");

@@ -1,0 +1,40 @@
+/** The one event model: camera event streams, alarm e-mails and the gateway's own events. */
+import type { JsonValue } from "../protocol/kv.ts";
+
+export type EventSource = "camera" | "email" | "gateway";
+export type EventAction = "start" | "stop" | "pulse" | "state";
+
+export interface CamgateEvent {
+  /** ULID: sortable by time. */
+  id: string;
+  camera: string;
+  source: EventSource;
+  /** Camera codes keep the camera's names (VideoMotion, VideoBlind, ...); gateway codes: CameraOffline, ... */
+  code: string;
+  action: EventAction;
+  /** 0-based channel. */
+  channel: number;
+  data: JsonValue;
+  /** The camera's own time, as it reported it (no zone), when it did. */
+  cameraTime: string | null;
+  /** When camgate received it (ISO 8601). */
+  receivedAt: string;
+  /** Whether a snapshot is stored for this event (GET /api/v1/events/<id>/snapshot.jpg). */
+  snapshot: boolean;
+}
+
+export type NewEvent = Omit<CamgateEvent, "id" | "receivedAt" | "snapshot"> & { snapshotJpeg?: Buffer };
+
+/** Camera actions as written (Start, Stop, Pulse, State, doorbell verbs) → the model's. */
+export function normaliseAction(action: string): EventAction {
+  switch (action.toLowerCase()) {
+    case "start":
+      return "start";
+    case "stop":
+      return "stop";
+    case "state":
+      return "state";
+    default:
+      return "pulse";
+  }
+}

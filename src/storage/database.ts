@@ -1,0 +1,65 @@
+/**
+ * The SQLite file (better-sqlite3): WAL, foreign keys, and migrations by `PRAGMA user_version`. Each
+ * migration runs once, in a transaction; a database newer than this code is refused rather than damaged.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+
+export type Db = Database.Database;
+
+const MIGRATIONS: string[] = [
+  // 1: events and the delivery outbox.
+  `CREATE TABLE events (
+     id TEXT PRIMARY KEY,
+     camera TEXT NOT NULL,
+     source TEXT NOT NULL,
+     code TEXT NOT NULL,
+     action TEXT NOT NULL,
+     channel INTEGER NOT NULL,
+     data TEXT NOT NULL,
+     camera_time TEXT,
+     received_at INTEGER NOT NULL,
+     snapshot INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;
+   CREATE INDEX events_camera ON events(camera, id);
+   CREATE INDEX events_code ON events(code, id);
+   CREATE TABLE deliveries (
+     id TEXT PRIMARY KEY,
+     target TEXT NOT NULL,
+     event_id TEXT NOT NULL,
+     state TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     delivered_at INTEGER,
+     last_error TEXT
+   ) WITHOUT ROWID;
+   CREATE INDEX deliveries_queue ON deliveries(target, state, id);`,
+];
+
+export function openDatabase(file: string): Db {
+  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  // WAL with synchronous=NORMAL is durable against process crashes (the case that matters here: SIGKILL,
+  // restarts); only an OS crash can lose the last transactions.
+  db.pragma("synchronous = NORMAL");
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const version = Number(db.pragma("user_version", { simple: true }));
+  if (version > MIGRATIONS.length) {
+    throw new Error(`the database is at schema version ${version}, newer than this camgate (${MIGRATIONS.length}); upgrade camgate`);
+  }
+  for (let next = version; next < MIGRATIONS.length; next++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[next] as string);
+      db.pragma(`user_version = ${next + 1}`);
+    })();
+  }
+}

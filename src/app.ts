@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
 import { CameraRegistry } from "./camera/registry.ts";
 import type { Config } from "./config/schema.ts";
+import { EventPipeline } from "./events/pipeline.ts";
 import { HubRegistry } from "./relay/hub-registry.ts";
 import { SnapshotService } from "./relay/snapshot.ts";
 import { Authenticator } from "./server/auth/authenticator.ts";
@@ -21,6 +22,7 @@ import { GatewayMetrics } from "./server/metrics.ts";
 export const VERSION = "0.1.0";
 
 export interface Camgate {
+  events: EventPipeline;
   /** Base URL of the main server, e.g. http://127.0.0.1:8080 */
   url: string;
   /** Camera id → base URL of its passthrough port. */
@@ -119,13 +121,18 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     })),
   );
   metrics.watch(cameras);
+  let pipeline: EventPipeline | undefined;
   const hubs = new HubRegistry(cameras, {
     lingerMs: config.relay.lingerMs,
     stallMs: config.relay.stallMs,
     offlineFrames: config.relay.offlineFrames,
     preload: new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id)),
+    onStall: (camera, channel, subtype, reason) =>
+      void pipeline?.gatewayEvent(camera, "StreamStalled", { stream: "mjpeg", channel, subtype, reason }),
   });
   const snapshots = new SnapshotService(cameras, hubs);
+  const events = new EventPipeline(config, cameras, hubs, logger, storageDir);
+  pipeline = events;
   metrics.watchRelay(hubs);
   const signer = new UrlSigner(loadOrCreateSigningKey(storageDir));
   const auth = new Authenticator(config.users, {
@@ -145,6 +152,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     cameras,
     hubs,
     snapshots,
+    events,
     snapshotMaxAgeMs: config.relay.snapshotMaxAgeMs,
     auth,
     signer,
@@ -156,11 +164,15 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   const apps: FastifyInstance[] = [];
   const close = async () => {
     for (const timer of timers) clearTimeout(timer);
-    hubs.close();
     await Promise.allSettled(apps.map((app) => app.close()));
+    hubs.close();
+    await events
+      .close()
+      .catch((error: unknown) => logger.error({ err: error }, "closing the event pipeline failed"));
     await cameras.close();
   };
   try {
+    await events.start();
     const main = buildMainApp(ctx, https, VERSION);
     apps.push(main);
     const actualPort = await listen(main, host, port, "server.listen");
@@ -173,7 +185,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
       const p = await listen(app, host, entry.passthroughPort, `cameras.${entry.id}.passthroughPort`);
       passthroughUrls[entry.id] = `${scheme}://${hostInUrl}:${p}`;
     }
-    return { url, passthroughUrls, cameras, logger, close };
+    return { url, passthroughUrls, cameras, events, logger, close };
   } catch (error) {
     await close();
     throw error;

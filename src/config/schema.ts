@@ -70,6 +70,12 @@ export const cameraSchema = z.strictObject({
   passthroughPort: z.number().int().min(1).max(65535).optional(),
   /** Keep the default MJPEG stream open with no viewer, so the first viewer and snapshots never wait. */
   preload: z.boolean().default(false),
+  /** This camera's event stream (overrides `events.enabled` and `events.codes`). */
+  events: z
+    .strictObject({ enabled: z.boolean().optional(), codes: z.array(z.string().min(1)).min(1).optional() })
+    .optional(),
+  /** Sender address of this camera's alarm mails, when the device name and IP do not identify it. */
+  mailFrom: z.string().min(3).optional(),
   mjpeg: z
     .strictObject({
       channel: z.number().int().min(1).default(1),
@@ -96,6 +102,78 @@ export const relaySchema = z.strictObject({
   snapshotMaxAgeMs: z.number().int().min(0).default(1000),
 });
 
+const codeList = z.array(z.string().regex(/^[A-Za-z0-9_*]+$/, "an event code such as VideoMotion, or *"));
+
+export const eventsSchema = z.strictObject({
+  /** Subscribe to the cameras' event streams. */
+  enabled: z.boolean().default(true),
+  /** Codes to subscribe to (`All` or a list). */
+  codes: z.array(z.string().min(1)).min(1).default(["All"]),
+  heartbeatSeconds: z.number().int().min(1).max(60).default(5),
+  /** On `start` of these codes a snapshot is stored with the event. */
+  snapshotCodes: codeList.default(["VideoMotion", "VideoBlind", "CrossLineDetection"]),
+  retention: z
+    .strictObject({
+      days: z.number().min(0.001).default(30),
+      maxEvents: z.number().int().min(1).default(100_000),
+    })
+    .default({ days: 30, maxEvents: 100_000 }),
+});
+
+export const smtpSchema = z.strictObject({
+  listen: listen.default("127.0.0.1:2525"),
+  username: z.string().min(1).optional(),
+  password: secret.optional(),
+  /** Accept any AUTH (cameras on a trusted LAN). */
+  acceptAnyCredentials: z.boolean().default(false),
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  maxSizeBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(10 * 1024 * 1024),
+});
+
+export const webhookSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .optional(),
+  url: z.url().refine((u) => /^https?:\/\//.test(u), "must be http(s)://"),
+  secret: secret,
+  cameras: z.array(z.string().min(1)).min(1).default(["*"]),
+  codes: z.array(z.string().min(1)).min(1).default(["*"]),
+  actions: z
+    .array(z.enum(["start", "stop", "pulse", "state", "*"]))
+    .min(1)
+    .default(["*"]),
+  timeoutMs: z.number().int().min(100).default(10_000),
+});
+
+export const mqttSchema = z.strictObject({
+  /** mqtt://host:1883 or mqtts://...; not needed with `embedded: true`. */
+  url: z
+    .string()
+    .regex(/^mqtts?:\/\/[^/]+$/, "mqtt://host:port or mqtts://host:port")
+    .optional(),
+  username: z.string().min(1).optional(),
+  password: secret.optional(),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_/-]+$/)
+    .default("camgate"),
+  homeAssistant: z.boolean().default(true),
+  discoveryPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_/-]+$/)
+    .default("homeassistant"),
+  /** Start an aedes broker (MQTT 3.1.1) on `embeddedListen`. */
+  embedded: z.boolean().default(false),
+  embeddedListen: listen.default("127.0.0.1:1883"),
+  protocolVersion: z.union([z.literal(4), z.literal(5)]).optional(),
+  clientId: z.string().min(1).default("camgate"),
+});
+
 export const configSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   storage: z.strictObject({ dir: z.string().min(1).default("./data") }).default({ dir: "./data" }),
@@ -105,6 +183,10 @@ export const configSchema = z.strictObject({
     })
     .default({ level: "info" }),
   relay: relaySchema.default(relaySchema.parse({})),
+  events: eventsSchema.default(eventsSchema.parse({})),
+  smtp: smtpSchema.optional(),
+  webhooks: z.array(webhookSchema).default([]),
+  mqtt: mqttSchema.optional(),
   users: z.array(userSchema).default([]),
   cameras: z.array(cameraSchema).default([]),
 });
@@ -113,3 +195,7 @@ export type Config = z.infer<typeof configSchema>;
 export type CameraConfig = z.infer<typeof cameraSchema>;
 export type UserConfig = z.infer<typeof userSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
+export type EventsConfig = z.infer<typeof eventsSchema>;
+export type WebhookConfig = z.infer<typeof webhookSchema>;
+export type MqttConfig = z.infer<typeof mqttSchema>;
+export type SmtpConfig = z.infer<typeof smtpSchema>;

@@ -51,7 +51,15 @@ const CODES: [RegExp, string][] = [
 export function parseDmyTime(text: string): string | undefined {
   const match = /^(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})$/.exec(text.trim());
   if (!match) return undefined;
-  const [, d, m, y, hh, mm, ss] = match as unknown as [string, string, string, string, string, string, string];
+  const [, d, m, y, hh, mm, ss] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const day = Number(d);
   const month = Number(m);
   if (month < 1 || month > 12 || day < 1 || day > 31) return undefined;
@@ -79,12 +87,14 @@ export function parseAlarmMail(text: string): AlarmMail | undefined {
   const startWord = /\bstart$/i.test(eventText);
   const baseText = eventText.replace(/\s+(start|stop|end)$/i, "");
   const code = CODES.find(([pattern]) => pattern.test(baseText))?.[1] ?? "EmailAlarm";
-  const channelText = fields["Alarm Input Channel"] ?? fields["Alarm Input Channel No."] ?? fields["Alarm Channel"] ?? "1";
+  const channelText =
+    fields["Alarm Input Channel"] ?? fields["Alarm Input Channel No."] ?? fields["Alarm Channel"] ?? "1";
   const channel = Math.max(0, (Number.parseInt(channelText, 10) || 1) - 1);
   const optional = (value: string | undefined) => (value === undefined || value === "" ? undefined : value);
   return {
     code,
-    action: stopTime !== undefined || stopWord ? "stop" : startWord || code !== "EmailAlarm" ? "start" : "pulse",
+    action:
+      stopTime !== undefined || stopWord ? "stop" : startWord || code !== "EmailAlarm" ? "start" : "pulse",
     eventText,
     channel,
     cameraTime: parseDmyTime(stopTime ?? startTime ?? ""),

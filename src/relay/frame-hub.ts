@@ -42,6 +42,8 @@ export interface FrameHubOptions {
   preload: boolean;
   offlineFrames: boolean;
   offlineIntervalMs?: number;
+  /** Told when the upstream stalls (no frame for `stallMs`), for the StreamStalled event. */
+  onStall?: (reason: string) => void;
 }
 
 interface Viewer {
@@ -97,7 +99,10 @@ export class FrameHub {
       subtype: options.subtype,
       stallMs: options.stallMs,
       onFrame: (frame) => this.publish(makeFrame(frame.jpeg, frame.receivedAt, ++this.sequence)),
-      onState: (state) => this.onSourceState(state),
+      onState: (state, reason) => {
+        this.onSourceState(state);
+        if (state === "down" && reason?.includes("(stalled)")) options.onStall?.(reason);
+      },
     });
     if (options.preload) this.source.start();
   }

@@ -8,6 +8,7 @@ export interface RelayOptions {
   offlineFrames: boolean;
   /** Cameras whose default stream stays open with no viewer. */
   preload: ReadonlySet<string>;
+  onStall?: (camera: string, channel: number, subtype: number, reason: string) => void;
 }
 
 export class HubRegistry {
@@ -40,6 +41,7 @@ export class HubRegistry {
           channel === entry.mjpeg.channel &&
           subtype === entry.mjpeg.subtype,
         offlineFrames: this.options.offlineFrames,
+        onStall: (reason) => this.options.onStall?.(entry.id, channel, subtype, reason),
       });
       this.hubs.set(key, hub);
     }

@@ -2,6 +2,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { EventPipeline } from "../events/pipeline.ts";
 import type { Role } from "../protocol/cgi.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
 import type { SnapshotService } from "../relay/snapshot.ts";
@@ -34,6 +35,7 @@ export interface GatewayContext {
   cameras: CameraRegistry;
   hubs: HubRegistry;
   snapshots: SnapshotService;
+  events: EventPipeline;
   /** Default snapshot age (relay.snapshotMaxAgeMs). */
   snapshotMaxAgeMs: number;
   auth: Authenticator;

@@ -8,6 +8,7 @@ import { forwardCgi } from "./passthrough.ts";
 import { problem, problemFromError, sendProblem } from "./problem.ts";
 import { registerCameraRoutes } from "./routes/cameras.ts";
 import { registerConfigRoutes } from "./routes/config.ts";
+import { registerEventRoutes } from "./routes/events.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { collectOperations, registerOpenApiRoute } from "./routes/openapi.ts";
 import { registerPtzRoutes } from "./routes/ptz.ts";
@@ -70,6 +71,7 @@ export function buildMainApp(
   registerConfigRoutes(app, ctx);
   registerSystemRoutes(app, ctx);
   registerRelayRoutes(app, ctx);
+  registerEventRoutes(app, ctx, ctx.events);
   registerOpenApiRoute(app, operations, version);
   app.register(async (scope) => {
     await rawBodies(scope);

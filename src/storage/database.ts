@@ -54,7 +54,9 @@ export function openDatabase(file: string): Db {
 function migrate(db: Db): void {
   const version = Number(db.pragma("user_version", { simple: true }));
   if (version > MIGRATIONS.length) {
-    throw new Error(`the database is at schema version ${version}, newer than this camgate (${MIGRATIONS.length}); upgrade camgate`);
+    throw new Error(
+      `the database is at schema version ${version}, newer than this camgate (${MIGRATIONS.length}); upgrade camgate`,
+    );
   }
   for (let next = version; next < MIGRATIONS.length; next++) {
     db.transaction(() => {

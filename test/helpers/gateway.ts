@@ -37,6 +37,11 @@ export async function startTestGateway(options: {
   users?: unknown[];
   server?: Record<string, unknown>;
   relay?: Record<string, unknown>;
+  /** Event pipeline settings; the camera event streams are off unless a test asks for them. */
+  events?: Record<string, unknown>;
+  webhooks?: unknown[];
+  mqtt?: Record<string, unknown>;
+  smtp?: Record<string, unknown>;
 }): Promise<TestGateway> {
   const specs = options.cameras ?? [{ id: "dogs", profile: "amcrest-ip2m-841b" }];
   const emulators = await Promise.all(
@@ -52,6 +57,10 @@ export async function startTestGateway(options: {
     server: { listen: "127.0.0.1:0", ...options.server },
     storage: { dir: storageDir },
     relay: options.relay ?? {},
+    events: options.events ?? { enabled: false },
+    webhooks: options.webhooks ?? [],
+    ...(options.mqtt ? { mqtt: options.mqtt } : {}),
+    ...(options.smtp ? { smtp: options.smtp } : {}),
     users: options.users ?? [],
     cameras: specs.map((spec) => ({
       id: spec.id,

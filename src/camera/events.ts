@@ -1,0 +1,246 @@
+/**
+ * A camera's event stream: one `eventManager.cgi?action=attach` through the camera's budget, parsed by the
+ * tolerant multipart and event-body parsers, with a watchdog: when nothing (not even a heartbeat) arrived for
+ * two heartbeat periods plus a margin, the stream is dead (Home Assistant users know streams that die
+ * silently) and is reopened with backoff. After every reconnect the camera is asked which events are still
+ * active (`getEventIndexes`), and a `stop` is emitted for every state that ended during the gap, so nothing
+ * stays stuck "on". Repeated starts of an active state and `VideoMotionInfo` chatter are not passed on.
+ */
+import { type EventBody, EventBodyError, parseEventBody } from "../protocol/event-body.ts";
+import type { JsonValue } from "../protocol/kv.ts";
+import { boundaryFromContentType, MultipartParser } from "../protocol/multipart.ts";
+import type { CameraApi } from "./api.ts";
+import { buildTarget } from "./api.ts";
+import type { CameraStream } from "./session.ts";
+
+export interface CameraEventNotice {
+  code: string;
+  /** As the camera wrote it: Start, Stop, Pulse, State, ... (`Stop` also when synthesised after a gap). */
+  action: string;
+  index: number;
+  data: JsonValue | undefined;
+  /** True for a stop camgate emitted because the state ended while the stream was down. */
+  synthetic: boolean;
+}
+
+export type StreamStatus = "idle" | "connecting" | "live" | "down";
+
+export interface CameraEventStreamOptions {
+  api: CameraApi;
+  /** `All` or a list of codes. */
+  codes: readonly string[];
+  heartbeatSeconds: number;
+  /** Extra silence allowed beyond two heartbeats (default 2 s). */
+  marginMs?: number;
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+  onEvent: (notice: CameraEventNotice) => void;
+  onStatus?: (status: StreamStatus, reason: string | undefined) => void;
+  /** Called once per reconnect after a drop, before the catch-up stops are emitted. */
+  onReconnect?: () => void;
+}
+
+/** Codes whose parts are state chatter, repeated while the state lasts (2022 curl dump, rroller/dahua#166). */
+const CHATTER = new Set(["VideoMotionInfo"]);
+
+export class CameraEventStream {
+  private status: StreamStatus = "idle";
+  private stream: CameraStream | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private running = false;
+  private generation = 0;
+  private backoffMs: number;
+  private everConnected = false;
+  /** code → active channel indexes, as last seen from the camera. */
+  private readonly active = new Map<string, Set<number>>();
+  reconnects = 0;
+  stalls = 0;
+  malformedParts = 0;
+  heartbeats = 0;
+  lastError: string | undefined;
+
+  constructor(private readonly options: CameraEventStreamOptions) {
+    this.backoffMs = options.backoffMinMs ?? 1000;
+  }
+
+  get current(): StreamStatus {
+    return this.status;
+  }
+
+  activeStates(): { code: string; index: number }[] {
+    return [...this.active].flatMap(([code, indexes]) => [...indexes].map((index) => ({ code, index })));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.connect();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.generation++;
+    this.clearWatchdog();
+    if (this.retry) clearTimeout(this.retry);
+    this.stream?.close();
+    this.stream = undefined;
+    this.setStatus("idle", undefined);
+  }
+
+  private silenceLimitMs(): number {
+    return this.options.heartbeatSeconds * 2000 + (this.options.marginMs ?? 2000);
+  }
+
+  private async connect(): Promise<void> {
+    const generation = ++this.generation;
+    this.setStatus("connecting", undefined);
+    const codes = this.options.codes.includes("All") ? "[All]" : `[${this.options.codes.join(",")}]`;
+    const target = `${buildTarget("eventManager.cgi", [
+      ["action", "attach"],
+      ["heartbeat", this.options.heartbeatSeconds],
+    ])}&codes=${codes}`;
+    let stream: CameraStream;
+    try {
+      stream = await this.options.api.session.stream({
+        target,
+        priority: "background",
+        // Our own watchdog decides when the stream is dead; undici's body timeout is the backstop.
+        timeouts: { bodyMs: this.silenceLimitMs() + 5000 },
+      });
+    } catch (error) {
+      if (generation === this.generation) this.fail(error instanceof Error ? error.message : String(error));
+      return;
+    }
+    if (generation !== this.generation) {
+      stream.close();
+      return;
+    }
+    if (stream.status !== 200) {
+      stream.close();
+      return this.fail(`eventManager.cgi attach answered ${stream.status}`);
+    }
+    this.stream = stream;
+    const parser = new MultipartParser({
+      boundary: boundaryFromContentType(String(stream.headers["content-type"])) ?? "myboundary",
+      maxPartBytes: 1024 * 1024,
+    });
+    this.armWatchdog(generation);
+    const reconnected = this.everConnected;
+    this.everConnected = true;
+    this.setStatus("live", undefined);
+    this.backoffMs = this.options.backoffMinMs ?? 1000;
+    if (reconnected) {
+      this.reconnects++;
+      this.options.onReconnect?.();
+      void this.catchUp(generation);
+    }
+    stream.body.on("data", (chunk: Buffer) => {
+      if (generation !== this.generation) return;
+      this.armWatchdog(generation);
+      let parts: ReturnType<MultipartParser["push"]>;
+      try {
+        parts = parser.push(chunk);
+      } catch (error) {
+        return this.fail(`broken event stream: ${String(error)}`);
+      }
+      for (const part of parts) this.handlePart(part.body.toString("utf8"));
+    });
+    const ended = (reason: string) => {
+      if (generation === this.generation) this.fail(reason);
+    };
+    stream.body.once("error", (error: Error) => ended(`stream error: ${error.message}`));
+    stream.body.once("end", () => ended("the camera ended the event stream"));
+    stream.body.once("close", () => ended("the event stream closed"));
+  }
+
+  private handlePart(text: string): void {
+    let body: EventBody;
+    try {
+      body = parseEventBody(text);
+    } catch (error) {
+      if (error instanceof EventBodyError) {
+        this.malformedParts++;
+        return;
+      }
+      throw error;
+    }
+    if (body.kind === "heartbeat") {
+      this.heartbeats++;
+      return;
+    }
+    if (CHATTER.has(body.code)) return;
+    const action = body.action.toLowerCase();
+    const indexes = this.active.get(body.code) ?? new Set<number>();
+    if (action === "start") {
+      // A repeated start of a state that is already on is a duplicate part, not a new event.
+      if (indexes.has(body.index)) return;
+      indexes.add(body.index);
+      this.active.set(body.code, indexes);
+    } else if (action === "stop") {
+      indexes.delete(body.index);
+    }
+    this.options.onEvent({
+      code: body.code,
+      action: body.action,
+      index: body.index,
+      data: body.data,
+      synthetic: false,
+    });
+  }
+
+  /** After a gap: which of the states we believe active are still active? Stop the rest. */
+  private async catchUp(generation: number): Promise<void> {
+    for (const [code, indexes] of [...this.active]) {
+      if (indexes.size === 0) continue;
+      let stillActive: number[];
+      try {
+        stillActive = await this.options.api.eventIndexes(code);
+      } catch {
+        continue;
+      }
+      if (generation !== this.generation) return;
+      for (const index of [...indexes]) {
+        if (stillActive.includes(index)) continue;
+        indexes.delete(index);
+        this.options.onEvent({ code, action: "Stop", index, data: null, synthetic: true });
+      }
+    }
+  }
+
+  private armWatchdog(generation: number): void {
+    this.clearWatchdog();
+    this.watchdog = setTimeout(() => {
+      if (generation !== this.generation) return;
+      this.stalls++;
+      this.fail(`nothing from the camera for ${this.silenceLimitMs()} ms (not even a heartbeat)`);
+    }, this.silenceLimitMs());
+  }
+
+  private clearWatchdog(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  private fail(reason: string): void {
+    this.generation++;
+    this.clearWatchdog();
+    this.stream?.close();
+    this.stream = undefined;
+    this.lastError = reason;
+    if (!this.running) return;
+    this.setStatus("down", reason);
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, this.options.backoffMaxMs ?? 30_000);
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.running) void this.connect();
+    }, delay);
+  }
+
+  private setStatus(status: StreamStatus, reason: string | undefined): void {
+    if (this.status === status) return;
+    this.status = status;
+    this.options.onStatus?.(status, reason);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The event pipeline's spine: an event is stored, with a durable delivery row per interested target, in one
+ * transaction, before any delivery starts (DESIGN.md principle 7); then live listeners (SSE, MQTT state) hear
+ * of it and the delivery workers are woken.
+ */
+import type { CamgateEvent, NewEvent } from "./model.ts";
+import type { Outbox } from "./outbox.ts";
+import type { EventStore } from "./store.ts";
+
+export type EventListener = (event: CamgateEvent) => void;
+
+/** Decides which durable targets (webhooks, MQTT) get an event. */
+export type TargetRouter = (event: CamgateEvent) => string[];
+
+export class EventBus {
+  private readonly listeners = new Set<EventListener>();
+  private readonly routers: TargetRouter[] = [];
+  published = 0;
+
+  constructor(
+    readonly store: EventStore,
+    readonly outbox: Outbox,
+  ) {}
+
+  addRouter(router: TargetRouter): void {
+    this.routers.push(router);
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  publish(event: NewEvent): CamgateEvent {
+    let targets: string[] = [];
+    const stored = this.store.db.transaction(() => {
+      const inserted = this.store.insert(event);
+      targets = [...new Set(this.routers.flatMap((route) => route(inserted)))];
+      for (const target of targets) this.outbox.enqueue(target, inserted.id);
+      return inserted;
+    })();
+    this.published++;
+    for (const target of targets) this.outbox.notify(target);
+    for (const listener of this.listeners) {
+      try {
+        listener(stored);
+      } catch {
+        // A listener's failure (a closed SSE socket) must not stop the others or the publisher.
+      }
+    }
+    return stored;
+  }
+}

@@ -1,0 +1,35 @@
+/** The embedded MQTT broker (aedes, MQTT 3.1.1) on loopback, for the demo and small setups. */
+import { createServer, type Server, type Socket } from "node:net";
+import { Aedes } from "aedes";
+
+export interface EmbeddedBroker {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startEmbeddedBroker(host: string, port: number): Promise<EmbeddedBroker> {
+  const broker = await Aedes.createBroker();
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    broker.handle(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const actualPort = typeof address === "object" && address ? address.port : port;
+  return {
+    url: `mqtt://${host.includes(":") ? `[${host}]` : host}:${actualPort}`,
+    close: async () => {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

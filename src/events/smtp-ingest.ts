@@ -1,0 +1,162 @@
+/**
+ * Alarm e-mails in: an SMTP server (smtp-server) for the cameras' "Email" alarm action. AUTH LOGIN (what the
+ * cameras use) and PLAIN with the configured credentials (or any, on a trusted LAN), STARTTLS when a
+ * certificate is configured, and a size limit. A Dahua alarm mail becomes an event, its JPEG attachment the
+ * event's snapshot; mail that is not an alarm is refused with 550; malformed or oversized mail is counted,
+ * never a crash.
+ */
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { simpleParser } from "mailparser";
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import { type AlarmMail, parseAlarmMail } from "../protocol/alarm-mail.ts";
+import type { NewEvent } from "./model.ts";
+
+export interface SmtpIngestOptions {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  acceptAnyCredentials: boolean;
+  tls?: { cert: string; key: string };
+  maxSizeBytes: number;
+  /** Which configured camera sent this mail (by sender address, device name or IP address), or undefined. */
+  matchCamera: (
+    mail: AlarmMail,
+    sender: string | undefined,
+    remoteAddress: string | undefined,
+  ) => string | undefined;
+  publish: (event: NewEvent) => void;
+  log: (level: "info" | "warn", message: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface SmtpStats {
+  accepted: number;
+  notAlarm: number;
+  unknownCamera: number;
+  malformed: number;
+  oversized: number;
+  authFailures: number;
+}
+
+export class SmtpIngest {
+  readonly stats: SmtpStats = {
+    accepted: 0,
+    notAlarm: 0,
+    unknownCamera: 0,
+    malformed: 0,
+    oversized: 0,
+    authFailures: 0,
+  };
+  private readonly server: SMTPServer;
+  port = 0;
+
+  constructor(private readonly options: SmtpIngestOptions) {
+    const tls = options.tls
+      ? { key: readFileSync(options.tls.key), cert: readFileSync(options.tls.cert) }
+      : undefined;
+    this.server = new SMTPServer({
+      name: "camgate",
+      banner: "camgate alarm mail",
+      authMethods: ["LOGIN", "PLAIN"],
+      // Cameras on a LAN speak plain SMTP; without a certificate there is no STARTTLS to offer.
+      allowInsecureAuth: true,
+      ...(tls ? { key: tls.key, cert: tls.cert } : { disabledCommands: ["STARTTLS"] }),
+      size: options.maxSizeBytes,
+      authOptional: options.acceptAnyCredentials,
+      logger: false,
+      onAuth: (auth, _session, callback) => {
+        if (
+          options.acceptAnyCredentials ||
+          (auth.username === options.username && auth.password === options.password)
+        ) {
+          callback(null, { user: auth.username ?? "camera" });
+          return;
+        }
+        this.stats.authFailures++;
+        callback(new Error("Invalid username or password"));
+      },
+      onData: (stream, session, callback) => {
+        void this.receive(stream, session).then(
+          () => callback(),
+          (error: Error & { responseCode?: number }) => callback(error),
+        );
+      },
+    });
+    this.server.on("error", (error) => options.log("warn", "SMTP server error", { err: error.message }));
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.server.once("error", reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.server.off("error", reject);
+        resolve();
+      });
+    });
+    this.port = (this.server.server.address() as AddressInfo).port;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    if (stream.sizeExceeded) {
+      this.stats.oversized++;
+      throw Object.assign(new Error(`Message exceeds the size limit of ${this.options.maxSizeBytes} bytes`), {
+        responseCode: 552,
+      });
+    }
+    let parsed: Awaited<ReturnType<typeof simpleParser>>;
+    try {
+      parsed = await simpleParser(Buffer.concat(chunks));
+    } catch (error) {
+      this.stats.malformed++;
+      throw Object.assign(new Error(`Malformed message: ${String(error)}`), { responseCode: 550 });
+    }
+    const alarm = parseAlarmMail(parsed.text ?? "");
+    if (!alarm) {
+      this.stats.notAlarm++;
+      throw Object.assign(new Error("Not a camera alarm mail"), { responseCode: 550 });
+    }
+    const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined;
+    const camera = this.options.matchCamera(alarm, sender, session.remoteAddress);
+    if (!camera) {
+      this.stats.unknownCamera++;
+      this.options.log("warn", "alarm mail from an unknown camera", {
+        device: alarm.deviceName,
+        ip: alarm.ipAddress,
+        sender,
+      });
+      throw Object.assign(new Error("Alarm mail from a camera camgate does not know"), { responseCode: 550 });
+    }
+    const jpeg = parsed.attachments.find(
+      (a) =>
+        a.contentType === "image/jpeg" ||
+        /\.jpe?g$/i.test(a.filename ?? "") ||
+        (a.content[0] === 0xff && a.content[1] === 0xd8),
+    );
+    this.stats.accepted++;
+    this.options.publish({
+      camera,
+      source: "email",
+      code: alarm.code,
+      action: alarm.action,
+      channel: alarm.channel,
+      data: {
+        eventText: alarm.eventText,
+        ...(alarm.deviceName ? { deviceName: alarm.deviceName } : {}),
+        ...(alarm.ipAddress ? { ipAddress: alarm.ipAddress } : {}),
+        ...(alarm.alarmName ? { alarmName: alarm.alarmName } : {}),
+        ...(alarm.channelName ? { channelName: alarm.channelName } : {}),
+        ...(alarm.code === "EmailAlarm" ? { text: (parsed.text ?? "").slice(0, 2000) } : {}),
+        ...(jpeg?.filename ? { attachment: jpeg.filename } : {}),
+      },
+      cameraTime: alarm.cameraTime ?? null,
+      ...(jpeg && jpeg.content[0] === 0xff && jpeg.content[1] === 0xd8 ? { snapshotJpeg: jpeg.content } : {}),
+    });
+  }
+}

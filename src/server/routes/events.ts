@@ -1,0 +1,269 @@
+/** Events: the list, one event and its snapshot, the live SSE feed with replay, and delivery state. */
+import { createReadStream } from "node:fs";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { CamgateEvent } from "../../events/model.ts";
+import type { EventPipeline } from "../../events/pipeline.ts";
+import { canSeeCamera, type Principal } from "../auth/authenticator.ts";
+import type { GatewayContext } from "../context.ts";
+import { problem, sendProblem } from "../problem.ts";
+import { problemResponses } from "./schemas.ts";
+
+const eventSchema = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    camera: { type: "string" },
+    source: { type: "string", enum: ["camera", "email", "gateway"] },
+    code: { type: "string" },
+    action: { type: "string", enum: ["start", "stop", "pulse", "state"] },
+    channel: { type: "integer" },
+    data: {},
+    cameraTime: { type: ["string", "null"] },
+    receivedAt: { type: "string" },
+    snapshot: { type: "boolean" },
+  },
+} as const;
+
+const KEEPALIVE_MS = 15_000;
+/** An SSE client further behind than this is dropped; it reconnects with Last-Event-ID and loses nothing. */
+const MAX_SSE_BACKLOG = 8 * 1024 * 1024;
+
+function visibleCameras(ctx: GatewayContext, principal: Principal | undefined): string[] | "*" {
+  if (!principal) return [];
+  if (principal.cameras === "*") return "*";
+  return ctx.cameras
+    .list()
+    .map((c) => c.id)
+    .filter((id) => canSeeCamera(principal, id));
+}
+
+function parseTime(text: string | undefined, request: FastifyRequest): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms))
+    throw Object.assign(new Error(`not a time: ${text} (ISO 8601 or ms since epoch)`), { statusCode: 400 });
+  void request;
+  return ms;
+}
+
+export function registerEventRoutes(
+  app: FastifyInstance,
+  ctx: GatewayContext,
+  pipeline: EventPipeline,
+): void {
+  const { store, bus } = pipeline;
+
+  app.get<{
+    Querystring: {
+      camera?: string;
+      code?: string;
+      since?: string;
+      until?: string;
+      limit?: number;
+      cursor?: string;
+    };
+  }>(
+    "/api/v1/events",
+    {
+      schema: {
+        summary: "Stored events, newest first, of the cameras you may see",
+        tags: ["events"],
+        querystring: {
+          type: "object",
+          properties: {
+            camera: { type: "string" },
+            code: { type: "string" },
+            since: { type: "string", description: "ISO 8601 or ms since epoch" },
+            until: { type: "string" },
+            limit: { type: "integer", minimum: 1, maximum: 1000 },
+            cursor: { type: "string", description: "nextCursor of the previous page" },
+          },
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: { events: { type: "array", items: eventSchema }, nextCursor: { type: "string" } },
+          },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const since = parseTime(q.since, request);
+      const until = parseTime(q.until, request);
+      const page = store.list({
+        cameras: visibleCameras(ctx, request.principal),
+        ...(q.camera !== undefined ? { camera: q.camera } : {}),
+        ...(q.code !== undefined ? { code: q.code } : {}),
+        ...(since !== undefined ? { since } : {}),
+        ...(until !== undefined ? { until } : {}),
+        ...(q.limit !== undefined ? { limit: q.limit } : {}),
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+      });
+      return page.nextCursor ? page : { events: page.events };
+    },
+  );
+
+  const findVisible = (request: FastifyRequest, id: string): CamgateEvent | undefined => {
+    const event = store.get(id);
+    return event && request.principal && canSeeCamera(request.principal, event.camera) ? event : undefined;
+  };
+
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/events/:id",
+    {
+      schema: {
+        summary: "One event",
+        tags: ["events"],
+        params: {
+          type: "object",
+          properties: { id: { type: "string", pattern: "^[0-9A-Z]{26}$" } },
+          required: ["id"],
+        },
+        response: { 200: eventSchema, ...problemResponses },
+      },
+    },
+    async (request, reply) =>
+      findVisible(request, request.params.id) ??
+      sendProblem(reply, problem(404, "not-found", "no such event")),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/events/:id/snapshot.jpg",
+    {
+      schema: {
+        summary: "The snapshot stored with an event",
+        tags: ["events"],
+        params: {
+          type: "object",
+          properties: { id: { type: "string", pattern: "^[0-9A-Z]{26}$" } },
+          required: ["id"],
+        },
+        response: {
+          200: { description: "image/jpeg", type: "string", format: "binary" },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const event = findVisible(request, request.params.id);
+      if (!event?.snapshot)
+        return sendProblem(reply, problem(404, "not-found", "no snapshot for this event"));
+      return reply
+        .type("image/jpeg")
+        .header("Cache-Control", "private, max-age=86400, immutable")
+        .send(createReadStream(store.snapshotPath(event.id)));
+    },
+  );
+
+  app.get<{ Querystring: { camera?: string; code?: string; lastEventId?: string } }>(
+    "/api/v1/events/stream",
+    {
+      schema: {
+        summary: "Live events as Server-Sent Events; replays what was missed after Last-Event-ID",
+        tags: ["events"],
+        querystring: {
+          type: "object",
+          properties: {
+            camera: { type: "string" },
+            code: { type: "string" },
+            lastEventId: { type: "string", pattern: "^[0-9A-Z]{26}$" },
+          },
+        },
+        response: { 200: { description: "text/event-stream", type: "string" } },
+      },
+    },
+    async (request, reply) => {
+      const principal = request.principal;
+      const { camera, code } = request.query;
+      const header = request.headers["last-event-id"];
+      const lastEventId =
+        (typeof header === "string" && /^[0-9A-Z]{26}$/.test(header) ? header : undefined) ??
+        request.query.lastEventId;
+      const wanted = (event: CamgateEvent) =>
+        principal !== undefined &&
+        canSeeCamera(principal, event.camera) &&
+        (camera === undefined || event.camera === camera) &&
+        (code === undefined || event.code === code);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache, no-transform",
+        Connection: "keep-alive",
+        "X-Accel-Buffering": "no",
+      });
+      res.write(": camgate events\n\n");
+      let lastSent = lastEventId ?? "";
+      const send = (event: CamgateEvent) => {
+        if (event.id <= lastSent || !wanted(event)) return;
+        lastSent = event.id;
+        res.write(`id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
+        if (res.writableLength > MAX_SSE_BACKLOG) res.destroy();
+      };
+      // Subscribe before replaying, so nothing published in between is missed; `send` skips duplicates.
+      const pending: CamgateEvent[] = [];
+      let replaying = true;
+      const unsubscribe = bus.subscribe((event) => (replaying ? pending.push(event) : send(event)));
+      if (lastEventId) {
+        let from = lastEventId;
+        for (;;) {
+          const batch = store.after(from, 1000);
+          for (const event of batch) send(event);
+          if (batch.length < 1000) break;
+          from = batch[batch.length - 1]?.id ?? from;
+        }
+      }
+      replaying = false;
+      for (const event of pending) send(event);
+      const keepalive = setInterval(() => res.write(": keepalive\n\n"), KEEPALIVE_MS);
+      res.once("close", () => {
+        clearInterval(keepalive);
+        unsubscribe();
+      });
+    },
+  );
+
+  app.get(
+    "/api/v1/deliveries",
+    {
+      config: { role: "admin" },
+      schema: {
+        summary: "Webhook and MQTT delivery state: counts per target, and the dead letters",
+        tags: ["events"],
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              targets: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    target: { type: "string" },
+                    state: { type: "string" },
+                    count: { type: "integer" },
+                    oldestPendingAt: { type: ["integer", "null"] },
+                  },
+                },
+              },
+              dead: { type: "array", items: { type: "object", additionalProperties: true } },
+              mqtt: {
+                type: "object",
+                properties: { connected: { type: "boolean" }, published: { type: "integer" } },
+              },
+            },
+          },
+        },
+      },
+    },
+    async () => ({
+      targets: pipeline.outbox.summary(),
+      dead: pipeline.outbox.list("dead", 100),
+      ...(pipeline.mqtt
+        ? { mqtt: { connected: pipeline.mqtt.connected, published: pipeline.mqtt.published } }
+        : {}),
+    }),
+  );
+}

@@ -93,14 +93,22 @@ export class EventPipeline {
 
   /** Publishes an event (after any earlier event of the same camera), returning when it is stored. */
   publish(event: NewEvent): Promise<void> {
-    const previous = this.chains.get(event.camera) ?? Promise.resolve();
-    const next = previous.then(() => {
-      this.bus.publish(event);
+    return this.publishLater(event.camera, async () => event);
+  }
+
+  /**
+   * Queues an event whose contents take time to gather (a snapshot): it is built and stored after every
+   * earlier event of the camera, so a stop can never overtake its start.
+   */
+  private publishLater(camera: string, build: () => Promise<NewEvent>): Promise<void> {
+    const previous = this.chains.get(camera) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      this.bus.publish(await build());
     });
     const settled = next.catch((error: unknown) =>
-      this.logger.error({ err: error, camera: event.camera }, "storing an event failed"),
+      this.logger.error({ err: error, camera }, "storing an event failed"),
     );
-    this.chains.set(event.camera, settled);
+    this.chains.set(camera, settled);
     return settled;
   }
 
@@ -254,7 +262,7 @@ export class EventPipeline {
       .catch(() => undefined);
   }
 
-  private async cameraEvent(
+  private cameraEvent(
     entry: CameraEntry,
     code: string,
     action: ReturnType<typeof normaliseAction>,
@@ -262,19 +270,22 @@ export class EventPipeline {
     data: JsonValue,
     synthetic: boolean,
   ): Promise<void> {
-    let snapshotJpeg: Buffer | undefined;
-    if (action === "start" && this.config.events.snapshotCodes.some((c) => c === "*" || c === code)) {
-      snapshotJpeg = await this.snapshotFor(entry, index + 1);
-    }
-    await this.publish({
-      camera: entry.id,
-      source: "camera",
-      code,
-      action,
-      channel: index,
-      data: synthetic ? { synthetic: true, reason: "the state ended while the event stream was down" } : data,
-      cameraTime: cameraTimeOf(data),
-      ...(snapshotJpeg ? { snapshotJpeg } : {}),
+    const wantsSnapshot =
+      action === "start" && this.config.events.snapshotCodes.some((c) => c === "*" || c === code);
+    return this.publishLater(entry.id, async () => {
+      const snapshotJpeg = wantsSnapshot ? await this.snapshotFor(entry, index + 1) : undefined;
+      return {
+        camera: entry.id,
+        source: "camera",
+        code,
+        action,
+        channel: index,
+        data: synthetic
+          ? { synthetic: true, reason: "the state ended while the event stream was down" }
+          : data,
+        cameraTime: cameraTimeOf(data),
+        ...(snapshotJpeg ? { snapshotJpeg } : {}),
+      };
     });
   }
 

@@ -9,7 +9,7 @@ export interface ReceivedDelivery {
   event: string;
   timestamp: string;
   signatureValid: boolean;
-  body: { id: string; code: string; action: string; camera: string };
+  body: { id: string; code: string; action: string; camera: string; channel: number };
 }
 
 export class WebhookReceiver {

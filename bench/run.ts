@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   "camera-client": () => import("./camera-client.ts"),
   passthrough: () => import("./passthrough.ts"),
   relay: () => import("./relay.ts"),
+  events: () => import("./events.ts"),
 };
 
 const wanted = process.argv.slice(2);

@@ -5,6 +5,8 @@ import type { AddressInfo } from "node:net";
 import { signWebhook } from "../../src/events/webhooks.ts";
 
 export interface ReceivedDelivery {
+  /** performance.now() when it arrived. */
+  at: number;
   id: string;
   event: string;
   timestamp: string;
@@ -38,6 +40,7 @@ export class WebhookReceiver {
         }
         const timestamp = String(req.headers["x-camgate-timestamp"]);
         this.received.push({
+          at: performance.now(),
           id: String(req.headers["x-camgate-delivery"]),
           event: String(req.headers["x-camgate-event"]),
           timestamp,

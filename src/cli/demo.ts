@@ -32,6 +32,10 @@ export async function demoPort(host = "127.0.0.1", first = 8080): Promise<number
 export async function startDemo(options: { storageDir?: string; port?: number } = {}): Promise<Demo> {
   // The emulated cameras get a random password: the gateway knows it, nobody needs to.
   const password = randomBytes(12).toString("base64url");
+  const mailPassword = randomBytes(12).toString("base64url");
+  const smtpPort = await demoPort("127.0.0.1", 2525);
+  const mqttPort = await demoPort("127.0.0.1", 1883);
+  const smtp = { host: "127.0.0.1", port: smtpPort, username: "cameras", password: mailPassword };
   const emulators: RunningEmulator[] = [];
   try {
     emulators.push(
@@ -39,6 +43,7 @@ export async function startDemo(options: { storageDir?: string; port?: number } 
         profile: "amcrest-ip2m-841b",
         password,
         name: "Dogs",
+        smtp,
         motionCycle: { everyMs: 30_000, durationMs: 5000 },
       }),
       await startEmulator({
@@ -57,6 +62,9 @@ export async function startDemo(options: { storageDir?: string; port?: number } 
   const config = configSchema.parse({
     server: { listen: `127.0.0.1:${port}` },
     storage: { dir: options.storageDir ?? "./data" },
+    // The dogs camera mails its alarms to camgate; both stream their events; MQTT on an embedded broker.
+    smtp: { listen: `127.0.0.1:${smtpPort}`, username: "cameras", password: mailPassword },
+    mqtt: { embedded: true, embeddedListen: `127.0.0.1:${mqttPort}` },
     cameras: [
       { id: "dogs", name: "Dog crates", url: dogs, username: "admin", password },
       { id: "front", name: "Front yard", url: front, username: "admin", password },

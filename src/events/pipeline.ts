@@ -42,6 +42,8 @@ export class EventPipeline {
   /** Per-camera publish chains: events of one camera are stored in the order they happened. */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly uptimes = new Map<string, { up: number; at: number }>();
+  /** When each camera's event stream last went down. */
+  private readonly downSince = new Map<string, number>();
 
   constructor(
     private readonly config: Config,
@@ -247,6 +249,7 @@ export class EventPipeline {
         );
       },
       onStatus: (status, reason) => {
+        if (status === "down" && !this.downSince.has(entry.id)) this.downSince.set(entry.id, Date.now());
         if (status === "down" && reason?.startsWith("nothing from the camera")) {
           void this.gatewayEvent(entry.id, "StreamStalled", { stream: "events", reason });
         }
@@ -302,19 +305,26 @@ export class EventPipeline {
     if (up !== undefined) this.uptimes.set(entry.id, { up, at: Date.now() });
   }
 
-  /** After the event stream came back: a smaller uptime than expected means the camera rebooted. */
+  /**
+   * After the event stream came back: the camera rebooted if it has been up for less time than the stream
+   * was down, or for less than it had been up before plus the time since.
+   */
   private async checkReboot(entry: CameraEntry): Promise<void> {
     const before = this.uptimes.get(entry.id);
+    const downAt = this.downSince.get(entry.id);
+    this.downSince.delete(entry.id);
     const up = await uptimeOf(entry);
     if (up === undefined) return;
-    this.uptimes.set(entry.id, { up, at: Date.now() });
-    if (!before) return;
-    const expected = before.up + (Date.now() - before.at) / 1000;
-    if (up + 5 < expected)
+    const now = Date.now();
+    this.uptimes.set(entry.id, { up, at: now });
+    const bootedDuringGap = downAt !== undefined && up < (now - downAt) / 1000 + 1;
+    const expected = before ? before.up + (now - before.at) / 1000 : undefined;
+    if (bootedDuringGap || (expected !== undefined && up + 5 < expected)) {
       void this.gatewayEvent(entry.id, "CameraRebooted", {
         uptimeSeconds: up,
-        expectedSeconds: Math.round(expected),
+        ...(expected !== undefined ? { expectedSeconds: Math.round(expected) } : {}),
       });
+    }
   }
 
   private applyRetention(): void {

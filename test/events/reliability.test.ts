@@ -71,6 +71,29 @@ describe("event stream watchdog", () => {
     await sse.waitFor((m) => m.some((x) => x.data.code === "AlarmLocal"), 10_000, "an event after recovery");
   }, 30_000);
 
+  it("tells a camera reboot from its smaller uptime after the event stream came back", async () => {
+    gw = await startTestGateway({
+      cameras: [{ id: "dogs", profile: "amcrest-ip2m-841b", emulator: { rebootDurationMs: 300 } }],
+      events: { enabled: true, heartbeatSeconds: 1, snapshotCodes: [] },
+    });
+    const control = gw.cameras.get("dogs")?.control;
+    const stream = gw.camgate.events.streams.get("dogs");
+    if (!control || !stream) throw new Error("setup");
+    await waitFor(() => (stream.current === "live" ? true : undefined), 10_000, "the event stream");
+    sse = new SseClient(`${gw.url}/api/v1/events/stream`);
+    await sse.open();
+    await control.reboot(300);
+    const rebooted = await sse.waitFor(
+      (m) => m.some((x) => x.data.code === "CameraRebooted"),
+      15_000,
+      "CameraRebooted",
+    );
+    expect(rebooted.find((x) => x.data.code === "CameraRebooted")?.data).toMatchObject({
+      source: "gateway",
+      camera: "dogs",
+    });
+  }, 30_000);
+
   it("skips a malformed part and keeps the stream", async () => {
     gw = await startTestGateway({
       cameras: [{ id: "dogs", profile: "amcrest-ip2m-841b" }],

@@ -3,7 +3,7 @@ import nodemailer from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAlarmMail, parseDmyTime } from "../../src/protocol/alarm-mail.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { freePort, httpGet, waitFor } from "../helpers/http.ts";
+import { freePort, httpGet } from "../helpers/http.ts";
 import { SseClient } from "../helpers/sse.ts";
 
 describe("alarm e-mail parsing", () => {

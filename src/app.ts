@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
+import { BackupModule } from "./backup/backup-module.ts";
 import { CameraRegistry } from "./camera/registry.ts";
 import type { Config } from "./config/schema.ts";
 import { EventPipeline } from "./events/pipeline.ts";
@@ -23,6 +24,7 @@ export const VERSION = "0.1.0";
 
 export interface Camgate {
   events: EventPipeline;
+  backups: BackupModule;
   /** Base URL of the main server, e.g. http://127.0.0.1:8080 */
   url: string;
   /** Camera id → base URL of its passthrough port. */
@@ -133,6 +135,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   const snapshots = new SnapshotService(cameras, hubs);
   const events = new EventPipeline(config, cameras, hubs, logger, storageDir);
   pipeline = events;
+  const backups = new BackupModule(config, cameras, events, storageDir, logger);
   metrics.watchRelay(hubs);
   const signer = new UrlSigner(loadOrCreateSigningKey(storageDir));
   const auth = new Authenticator(config.users, {
@@ -153,6 +156,8 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     hubs,
     snapshots,
     events,
+    backups,
+    backupsRedacted: config.backup.redact,
     snapshotMaxAgeMs: config.relay.snapshotMaxAgeMs,
     auth,
     signer,
@@ -173,6 +178,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   };
   try {
     await events.start();
+    await backups.start();
     const main = buildMainApp(ctx, https, VERSION);
     apps.push(main);
     const actualPort = await listen(main, host, port, "server.listen");
@@ -185,7 +191,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
       const p = await listen(app, host, entry.passthroughPort, `cameras.${entry.id}.passthroughPort`);
       passthroughUrls[entry.id] = `${scheme}://${hostInUrl}:${p}`;
     }
-    return { url, passthroughUrls, cameras, events, logger, close };
+    return { url, passthroughUrls, cameras, events, backups, logger, close };
   } catch (error) {
     await close();
     throw error;

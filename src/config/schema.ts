@@ -174,6 +174,32 @@ export const mqttSchema = z.strictObject({
   clientId: z.string().min(1).default("camgate"),
 });
 
+export const backupSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Hours between scheduled backups (a backup also runs at start-up). 0: only at start-up and on demand. */
+  intervalHours: z.number().min(0).default(24),
+  /** Replace passwords, keys and credentials by a fixed marker in the committed files. */
+  redact: z.boolean().default(true),
+  /** Push the repository here after each commit (https URL of a repository the owner provides). */
+  remote: z
+    .strictObject({ url: z.url(), username: z.string().optional(), password: secret.optional() })
+    .optional(),
+});
+
+export const syslogSchema = z.strictObject({
+  /** udp://host:514, tcp://host:601 or tls://host:6514 */
+  url: z
+    .string()
+    .regex(/^(udp|tcp|tls):\/\/[^/]+:\d+$/, "udp://host:port, tcp://host:port or tls://host:port"),
+  format: z.literal("rfc5424").default("rfc5424"),
+  /** Forward camera logs, gateway events, or both. */
+  forward: z
+    .array(z.enum(["camera-logs", "events"]))
+    .min(1)
+    .default(["camera-logs", "events"]),
+  hostname: z.string().min(1).optional(),
+});
+
 export const configSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   storage: z.strictObject({ dir: z.string().min(1).default("./data") }).default({ dir: "./data" }),
@@ -187,6 +213,11 @@ export const configSchema = z.strictObject({
   smtp: smtpSchema.optional(),
   webhooks: z.array(webhookSchema).default([]),
   mqtt: mqttSchema.optional(),
+  backup: backupSchema.default(backupSchema.parse({})),
+  logSync: z
+    .strictObject({ enabled: z.boolean().default(true), intervalMinutes: z.number().min(0).default(15) })
+    .default({ enabled: true, intervalMinutes: 15 }),
+  syslog: syslogSchema.optional(),
   users: z.array(userSchema).default([]),
   cameras: z.array(cameraSchema).default([]),
 });

@@ -1,6 +1,7 @@
 /** What the routes share, and the request decorations of the front door. */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
+import type { BackupModule } from "../backup/backup-module.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import type { EventPipeline } from "../events/pipeline.ts";
 import type { Role } from "../protocol/cgi.ts";
@@ -36,6 +37,9 @@ export interface GatewayContext {
   hubs: HubRegistry;
   snapshots: SnapshotService;
   events: EventPipeline;
+  backups: BackupModule;
+  /** Whether committed backups are redacted (then viewers may read them). */
+  backupsRedacted: boolean;
   /** Default snapshot age (relay.snapshotMaxAgeMs). */
   snapshotMaxAgeMs: number;
   auth: Authenticator;

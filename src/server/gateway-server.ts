@@ -6,6 +6,7 @@ import type { GatewayContext } from "./context.ts";
 import { installFrontDoor } from "./front-door.ts";
 import { forwardCgi } from "./passthrough.ts";
 import { problem, problemFromError, sendProblem } from "./problem.ts";
+import { registerBackupRoutes } from "./routes/backups.ts";
 import { registerCameraRoutes } from "./routes/cameras.ts";
 import { registerConfigRoutes } from "./routes/config.ts";
 import { registerEventRoutes } from "./routes/events.ts";
@@ -72,6 +73,7 @@ export function buildMainApp(
   registerSystemRoutes(app, ctx);
   registerRelayRoutes(app, ctx);
   registerEventRoutes(app, ctx, ctx.events);
+  registerBackupRoutes(app, ctx);
   registerOpenApiRoute(app, operations, version);
   app.register(async (scope) => {
     await rawBodies(scope);

@@ -36,6 +36,20 @@ const MIGRATIONS: string[] = [
      last_error TEXT
    ) WITHOUT ROWID;
    CREATE INDEX deliveries_queue ON deliveries(target, state, id);`,
+  // 2: camera logs, synced incrementally; the hash makes overlapping sync windows idempotent.
+  `CREATE TABLE camera_logs (
+     id INTEGER PRIMARY KEY,
+     camera TEXT NOT NULL,
+     time TEXT NOT NULL,
+     type TEXT NOT NULL,
+     user TEXT,
+     level INTEGER,
+     detail TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     synced_at INTEGER NOT NULL,
+     UNIQUE (camera, hash)
+   );
+   CREATE INDEX camera_logs_time ON camera_logs(camera, time);`,
 ];
 
 export function openDatabase(file: string): Db {

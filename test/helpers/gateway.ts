@@ -42,6 +42,10 @@ export async function startTestGateway(options: {
   webhooks?: unknown[];
   mqtt?: Record<string, unknown>;
   smtp?: Record<string, unknown>;
+  /** Backups and log sync are off unless a test asks for them (they would add camera requests). */
+  backup?: Record<string, unknown>;
+  logSync?: Record<string, unknown>;
+  syslog?: Record<string, unknown>;
 }): Promise<TestGateway> {
   const specs = options.cameras ?? [{ id: "dogs", profile: "amcrest-ip2m-841b" }];
   const emulators = await Promise.all(
@@ -61,6 +65,9 @@ export async function startTestGateway(options: {
     webhooks: options.webhooks ?? [],
     ...(options.mqtt ? { mqtt: options.mqtt } : {}),
     ...(options.smtp ? { smtp: options.smtp } : {}),
+    backup: options.backup ?? { enabled: false },
+    logSync: options.logSync ?? { enabled: false },
+    ...(options.syslog ? { syslog: options.syslog } : {}),
     users: options.users ?? [],
     cameras: specs.map((spec) => ({
       id: spec.id,

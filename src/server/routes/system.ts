@@ -55,11 +55,15 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string; limit?: number } }>(
+  app.get<{
+    Params: { id: string };
+    Querystring: { from?: string; to?: string; type?: string; limit?: number; format?: "json" | "jsonl" };
+  }>(
     "/api/v1/cameras/:id/logs",
     {
       schema: {
-        summary: "The camera's log between two wall-clock times (read from the camera)",
+        summary:
+          "The camera's log between two wall-clock times, from camgate's store (synced from the camera first)",
         tags: ["system"],
         params: idParams,
         querystring: {
@@ -67,7 +71,13 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
           properties: {
             from: { type: "string", pattern: WALL_CLOCK },
             to: { type: "string", pattern: WALL_CLOCK },
-            limit: { type: "integer", minimum: 1, maximum: 10_000 },
+            type: { type: "string" },
+            limit: { type: "integer", minimum: 1, maximum: 100_000 },
+            format: {
+              type: "string",
+              enum: ["json", "jsonl"],
+              description: "jsonl: one entry per line, for export",
+            },
           },
         },
         response: {
@@ -81,12 +91,13 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
                   properties: {
                     time: { type: "string" },
                     type: { type: "string" },
-                    user: { type: "string" },
-                    level: { type: "integer" },
+                    user: { type: ["string", "null"] },
+                    level: { type: ["integer", "null"] },
                     detail: {},
                   },
                 },
               },
+              syncError: { type: "string" },
             },
           },
           ...problemResponses,
@@ -96,18 +107,29 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
     async (request, reply) => {
       const entry = cameraFor(ctx, request, reply, request.params.id);
       if (!entry) return reply;
-      const { from = "2000-01-01 00:00:00", to = "2037-12-31 23:59:59", limit = 1000 } = request.query;
+      const { from, to, type, limit = 10_000, format = "json" } = request.query;
+      let syncError: string | undefined;
       try {
-        const items = [];
-        for await (const item of entry.api.logs(from, to, 100, "interactive")) {
-          items.push(item);
-          if (items.length >= limit) break;
-        }
-        return { items };
+        await ctx.backups.logs.sync(entry.id, { ...(from ? { from } : {}), ...(to ? { to } : {}) });
       } catch (error) {
-        const { problem: value, retryAfterSeconds } = problemFromError(error);
-        return sendProblem(reply, value, retryAfterSeconds);
+        // The camera may be down: answer from what was synced before, and say why it is not fresher.
+        syncError = error instanceof Error ? error.message : String(error);
       }
+      const items = ctx.backups.logs
+        .query(entry.id, {
+          ...(from ? { from } : {}),
+          ...(to ? { to } : {}),
+          ...(type ? { type } : {}),
+          limit,
+        })
+        .map(({ camera: _camera, ...item }) => item);
+      if (format === "jsonl") {
+        return reply
+          .type("application/x-ndjson; charset=utf-8")
+          .header("Content-Disposition", `attachment; filename="${entry.id}-log.jsonl"`)
+          .send(items.map((item) => JSON.stringify(item)).join("\n") + (items.length ? "\n" : ""));
+      }
+      return syncError ? { items, syncError } : { items };
     },
   );
 

@@ -1,0 +1,108 @@
+/** Config in git, camera log sync and syslog forwarding, built from the config and started together. */
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { CameraRegistry } from "../camera/registry.ts";
+import type { Config } from "../config/schema.ts";
+import type { EventPipeline } from "../events/pipeline.ts";
+import { BackupService } from "./backup-service.ts";
+import { LogSync } from "./log-sync.ts";
+import { BackupRepository } from "./repository.ts";
+import { SyslogForwarder } from "./syslog.ts";
+
+const SEVERITY: Record<string, number> = {
+  CameraOffline: 3,
+  AuthFailed: 3,
+  StreamStalled: 4,
+  CameraRebooted: 4,
+  VideoBlind: 4,
+  VideoLoss: 4,
+};
+
+export class BackupModule {
+  readonly repository: BackupRepository;
+  readonly service: BackupService;
+  readonly logs: LogSync;
+  readonly syslog: SyslogForwarder | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly config: Config,
+    cameras: CameraRegistry,
+    private readonly events: EventPipeline,
+    storageDir: string,
+    logger: Logger,
+  ) {
+    const log = (level: "info" | "warn", message: string, fields?: Record<string, unknown>) =>
+      logger[level](fields ?? {}, message);
+    this.repository = new BackupRepository(join(storageDir, "config-backups"));
+    this.service = new BackupService({
+      cameras,
+      repository: this.repository,
+      redact: config.backup.redact,
+      intervalMs: config.backup.intervalHours * 3_600_000,
+      ...(config.backup.remote ? { remote: config.backup.remote } : {}),
+      onChange: (result) =>
+        void events.gatewayEvent(result.camera, "ConfigChanged", {
+          commit: result.commit ?? null,
+          paths: result.changes.slice(0, 200).map((c) => c.path),
+          changes: result.changes.length,
+        }),
+      log,
+    });
+    this.syslog = config.syslog ? new SyslogForwarder(config.syslog.url, config.syslog.hostname) : undefined;
+    const forward = new Set(config.syslog?.forward ?? []);
+    this.logs = new LogSync(events.db, cameras, (entries) => {
+      if (!this.syslog || !forward.has("camera-logs")) return;
+      for (const entry of entries) {
+        this.syslog.send({
+          severity: /fail|error|lock/i.test(entry.type) ? 4 : 6,
+          time: `${entry.time.replace(" ", "T")}`,
+          appName: `camera-${entry.camera}`,
+          msgId: entry.type.replace(/\s+/g, "_"),
+          data: {
+            camgate: { camera: entry.camera, type: entry.type, ...(entry.user ? { user: entry.user } : {}) },
+          },
+          message: `${entry.type}${entry.user ? ` by ${entry.user}` : ""} ${JSON.stringify(entry.detail)}`,
+        });
+      }
+    });
+    if (this.syslog && forward.has("events")) {
+      const syslog = this.syslog;
+      this.unsubscribe = events.bus.subscribe((event) =>
+        syslog.send({
+          severity: SEVERITY[event.code] ?? 6,
+          time: event.receivedAt,
+          appName: "camgate",
+          msgId: event.code,
+          data: {
+            camgate: {
+              camera: event.camera,
+              source: event.source,
+              code: event.code,
+              action: event.action,
+              id: event.id,
+            },
+          },
+          message: `${event.camera} ${event.code} ${event.action}`,
+        }),
+      );
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.config.backup.enabled) await this.service.start();
+    else await this.repository.init();
+    if (this.config.logSync.enabled) {
+      void this.logs.syncAll().catch(() => undefined);
+      this.logs.start(this.config.logSync.intervalMinutes * 60_000);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    this.service.stop();
+    this.logs.stop();
+    await this.syslog?.close();
+    void this.events;
+  }
+}

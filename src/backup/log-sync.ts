@@ -1,0 +1,110 @@
+/**
+ * Incremental sync of the cameras' logs into SQLite (log.cgi startFind/doFind/stopFind, stopFind always
+ * sent). Each run reads from a little before the newest stored entry (the watermark) so nothing at the edge
+ * is missed; a hash per entry makes overlapping windows store each entry once.
+ */
+import { createHash } from "node:crypto";
+import type { CameraRegistry } from "../camera/registry.ts";
+import type { Db } from "../storage/database.ts";
+
+export interface StoredLogEntry {
+  camera: string;
+  time: string;
+  type: string;
+  user: string | null;
+  level: number | null;
+  detail: unknown;
+}
+
+const OVERLAP_MS = 10 * 60_000;
+const FAR_PAST = "2000-01-01 00:00:00";
+const FAR_FUTURE = "2037-12-31 23:59:59";
+
+function wallClockMinus(time: string, ms: number): string {
+  const parsed = Date.parse(`${time.replace(" ", "T")}Z`);
+  if (!Number.isFinite(parsed)) return FAR_PAST;
+  return new Date(parsed - ms).toISOString().slice(0, 19).replace("T", " ");
+}
+
+export class LogSync {
+  private readonly insert;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly cameras: CameraRegistry,
+    private readonly onNew: (entries: StoredLogEntry[]) => void = () => undefined,
+  ) {
+    this.insert = db.prepare(
+      "INSERT OR IGNORE INTO camera_logs (camera, time, type, user, level, detail, hash, synced_at) VALUES (@camera, @time, @type, @user, @level, @detail, @hash, @synced_at)",
+    );
+  }
+
+  start(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    this.timer = setInterval(() => void this.syncAll().catch(() => undefined), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  async syncAll(): Promise<void> {
+    for (const entry of this.cameras.list()) await this.sync(entry.id).catch(() => undefined);
+  }
+
+  /** Reads the camera's log from the watermark (or `from`) to `to`; returns how many entries were new. */
+  async sync(
+    camera: string,
+    window: { from?: string; to?: string } = {},
+  ): Promise<{ seen: number; inserted: number }> {
+    const entry = this.cameras.get(camera);
+    if (!entry) throw new Error(`no camera ${camera}`);
+    const watermark = (
+      this.db.prepare("SELECT MAX(time) AS t FROM camera_logs WHERE camera = ?").get(camera) as {
+        t: string | null;
+      }
+    ).t;
+    const from = window.from ?? (watermark ? wallClockMinus(watermark, OVERLAP_MS) : FAR_PAST);
+    const to = window.to ?? FAR_FUTURE;
+    let seen = 0;
+    const fresh: StoredLogEntry[] = [];
+    const now = Date.now();
+    for await (const item of entry.api.logs(from, to, 100, "background")) {
+      seen++;
+      const detail = JSON.stringify(item.detail ?? null);
+      const row = {
+        camera,
+        time: item.time,
+        type: item.type,
+        user: item.user ?? null,
+        level: item.level ?? null,
+        detail,
+      };
+      const hash = createHash("sha1").update(JSON.stringify(row)).digest("hex");
+      if (this.insert.run({ ...row, hash, synced_at: now }).changes > 0)
+        fresh.push({ ...row, detail: item.detail ?? null });
+    }
+    if (fresh.length > 0) this.onNew(fresh);
+    return { seen, inserted: fresh.length };
+  }
+
+  query(
+    camera: string,
+    filter: { from?: string; to?: string; type?: string; limit?: number },
+  ): StoredLogEntry[] {
+    const rows = this.db
+      .prepare(
+        `SELECT camera, time, type, user, level, detail FROM camera_logs WHERE camera = ? AND time >= ? AND time <= ?${filter.type ? " AND type = ?" : ""} ORDER BY time, id LIMIT ?`,
+      )
+      .all(
+        camera,
+        filter.from ?? FAR_PAST,
+        filter.to ?? FAR_FUTURE,
+        ...(filter.type ? [filter.type] : []),
+        filter.limit ?? 10_000,
+      ) as (Omit<StoredLogEntry, "detail"> & { detail: string })[];
+    return rows.map((row) => ({ ...row, detail: JSON.parse(row.detail) }));
+  }
+}

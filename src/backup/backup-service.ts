@@ -60,17 +60,15 @@ export class BackupService {
   }
 
   statuses(): BackupStatus[] {
-    return this.options.cameras
-      .list()
-      .map(
-        (entry) =>
-          this.status.get(entry.id) ?? {
-            camera: entry.id,
-            lastAttempt: undefined,
-            lastCommit: undefined,
-            lastError: undefined,
-          },
-      );
+    return this.options.cameras.list().map(
+      (entry) =>
+        this.status.get(entry.id) ?? {
+          camera: entry.id,
+          lastAttempt: undefined,
+          lastCommit: undefined,
+          lastError: undefined,
+        },
+    );
   }
 
   async runAll(): Promise<BackupResult[]> {

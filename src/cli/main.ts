@@ -1,5 +1,6 @@
 /** The `camgate` command line. */
 import { Command } from "commander";
+import { runBackup, runProvision } from "./backup.ts";
 import { runEmulate } from "./emulate.ts";
 import { runServe } from "./serve.ts";
 import { runConfigCheck, runPtz, runSnapshot, runTokenCreate } from "./tools.ts";
@@ -79,6 +80,30 @@ export async function main(argv: string[]): Promise<void> {
     .description("validate a config file (errors name the line and the field)")
     .requiredOption("-c, --config <file>", "camgate.yaml")
     .action((flags: { config: string }) => runConfigCheck(flags.config, out));
+
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  program
+    .command("backup <command>")
+    .description("config backups in git: run | list | show | diff")
+    .option("-c, --config <file>", "camgate.yaml", "camgate.yaml")
+    .option("--camera <id>", "only this camera (repeat for more)", collect)
+    .option("--commit <ref>", "show: the version (default HEAD)")
+    .option("--from <commit>", "diff: older version (default the one before the last)")
+    .option("--to <commit>", "diff: newer version (default the last)")
+    .action(async (command: string, flags) => runBackup(command, flags, out));
+
+  program
+    .command("provision <command>")
+    .description(
+      "apply a template of config paths to cameras: plan (touches nothing) | apply (backs up first)",
+    )
+    .option("-c, --config <file>", "camgate.yaml", "camgate.yaml")
+    .requiredOption(
+      "-t, --template <file>",
+      "template.yaml: config paths to values, ${camera.id} placeholders",
+    )
+    .option("--camera <id>", "only this camera (repeat for more)", collect)
+    .action(async (command: string, flags) => runProvision(command, flags, out));
 
   const token = program.command("token").description("credentials for users");
   token

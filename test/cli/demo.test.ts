@@ -127,6 +127,48 @@ describe("the built CLI", () => {
     }
   });
 
+  it("backup run/list/diff and provision plan/apply work from the config file", async () => {
+    const emulator = await startEmulator({ profile: "dahua-2024", password: "cli-backup-pw" });
+    const cwd = mkdtempSync(join(tmpdir(), "camgate-cli-backup-"));
+    dirs.push(cwd);
+    try {
+      const camera = emulator.cameras[0];
+      if (!camera) throw new Error("no camera");
+      writeFileSync(
+        join(cwd, "camgate.yaml"),
+        `cameras:\n  - { id: yard, url: "${camera.url}", username: admin, password: cli-backup-pw }\n`,
+      );
+      writeFileSync(
+        join(cwd, "template.yaml"),
+        'NTP.Enable: true\nGeneral.MachineName: "${camera.id} cam"\n',
+      );
+      const cli = (args: string[]) =>
+        new Promise<{ code: number | null; stdout: string }>((resolveRun) => {
+          const child = spawn(process.execPath, [BIN, ...args], { cwd });
+          let stdout = "";
+          child.stdout.on("data", (chunk) => {
+            stdout += chunk;
+          });
+          child.once("exit", (code) => resolveRun({ code, stdout }));
+        });
+      expect((await cli(["backup", "run"])).stdout).toMatch(/^yard: committed [0-9a-f]{10}/);
+      const planned = await cli(["provision", "plan", "-t", "template.yaml"]);
+      expect(planned.stdout).toContain("NTP.Enable: false -> true");
+      expect(planned.stdout).toContain("General.MachineName: 9B02F4AP_Z1A2B3 -> yard cam");
+      const applied = await cli(["provision", "apply", "-t", "template.yaml"]);
+      expect(applied.code).toBe(0);
+      expect(applied.stdout).toContain("applied   NTP.Enable");
+      expect(camera.control.config("General.MachineName")).toBe("yard cam");
+      const list = await cli(["backup", "list"]);
+      expect(list.stdout.split("\n").filter((line) => line.startsWith("  "))).toHaveLength(1);
+      await cli(["backup", "run"]);
+      const diff = await cli(["backup", "diff", "--camera", "yard"]);
+      expect(diff.stdout).toContain("changed  NTP.Enable: false -> true");
+    } finally {
+      await emulator.close();
+    }
+  });
+
   it("token create prints a token and a hash that verifies it", async () => {
     const child = spawn(process.execPath, [BIN, "token", "create"]);
     let stdout = "";

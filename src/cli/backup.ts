@@ -1,0 +1,147 @@
+/**
+ * `camgate backup run|list|show|diff` and `camgate provision plan|apply`, working on the config file
+ * directly (the cameras and the backup repository in the storage dir), with or without a running gateway.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { BackupService, backupFileName } from "../backup/backup-service.ts";
+import { diffConfigs, unifiedDiff } from "../backup/config-diff.ts";
+import { apply, displayPlan, parseTemplate, plan } from "../backup/provision.ts";
+import { BackupRepository } from "../backup/repository.ts";
+import { CameraRegistry } from "../camera/registry.ts";
+import { loadConfigFile } from "../config/load.ts";
+import type { JsonObject } from "../protocol/kv.ts";
+
+interface Context {
+  cameras: CameraRegistry;
+  repository: BackupRepository;
+  service: BackupService;
+  close(): Promise<void>;
+}
+
+function open(configFile: string, only?: string[]): Context {
+  const config = loadConfigFile(configFile);
+  const selected =
+    only && only.length > 0 ? config.cameras.filter((c) => only.includes(c.id)) : config.cameras;
+  const missing = (only ?? []).filter((id) => !config.cameras.some((c) => c.id === id));
+  if (missing.length > 0) throw new Error(`no camera ${missing.join(", ")} in ${configFile}`);
+  const cameras = new CameraRegistry(
+    selected.map((c) => ({
+      id: c.id,
+      name: c.name ?? c.id,
+      mjpeg: c.mjpeg,
+      session: {
+        id: c.id,
+        url: c.url,
+        username: c.username,
+        password: c.password,
+        maxConnections: c.maxConnections,
+      },
+    })),
+  );
+  const repository = new BackupRepository(
+    join(resolve(dirname(resolve(configFile)), config.storage.dir), "config-backups"),
+  );
+  const service = new BackupService({
+    cameras,
+    repository,
+    redact: config.backup.redact,
+    intervalMs: 0,
+    onChange: () => undefined,
+    log: () => undefined,
+  });
+  return { cameras, repository, service, close: () => cameras.close() };
+}
+
+export async function runBackup(
+  command: string,
+  flags: { config: string; camera?: string[]; from?: string; to?: string; commit?: string },
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  const ctx = open(flags.config, flags.camera);
+  try {
+    await ctx.repository.init();
+    const ids = ctx.cameras.list().map((c) => c.id);
+    if (command === "run") {
+      let failed = 0;
+      for (const id of ids) {
+        try {
+          const result = await ctx.service.runOne(id);
+          out.write(
+            `${id}: ${result.commit ? `committed ${result.commit.slice(0, 10)} (${result.changes.length} path(s) changed)` : "unchanged"}\n`,
+          );
+        } catch (error) {
+          failed++;
+          out.write(`${id}: failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        }
+      }
+      if (failed > 0) throw new Error(`${failed} backup(s) failed`);
+    } else if (command === "list") {
+      for (const id of ids) {
+        const versions = await ctx.repository.history(backupFileName(id));
+        out.write(`${id}\n`);
+        for (const v of versions) out.write(`  ${v.commit.slice(0, 10)}  ${v.time}  ${v.message}\n`);
+      }
+    } else if (command === "show") {
+      const id = ids[0];
+      if (!id) throw new Error("which camera? --camera <id>");
+      const text = await ctx.repository.read(backupFileName(id), flags.commit ?? "HEAD");
+      if (text === undefined) throw new Error(`no backup of ${id} at ${flags.commit ?? "HEAD"}`);
+      out.write(text);
+    } else if (command === "diff") {
+      const id = ids[0];
+      if (!id) throw new Error("which camera? --camera <id>");
+      const file = backupFileName(id);
+      const versions = await ctx.repository.history(file, 2);
+      const to = flags.to ?? versions[0]?.commit;
+      const from = flags.from ?? versions[1]?.commit;
+      if (!to || !from) throw new Error(`fewer than two versions of ${id}`);
+      const [before, after] = await Promise.all([
+        ctx.repository.read(file, from),
+        ctx.repository.read(file, to),
+      ]);
+      if (before === undefined || after === undefined) throw new Error("no such version");
+      for (const change of diffConfigs(JSON.parse(before) as JsonObject, JSON.parse(after) as JsonObject)) {
+        out.write(`${change.kind.padEnd(8)} ${change.path}: ${change.old ?? ""} -> ${change.new ?? ""}\n`);
+      }
+      out.write(`\n${unifiedDiff(file, before, after, from, to)}`);
+    } else {
+      throw new Error(`unknown backup command "${command}": run, list, show, diff`);
+    }
+  } finally {
+    await ctx.close();
+  }
+}
+
+export async function runProvision(
+  command: string,
+  flags: { config: string; template: string; camera?: string[] },
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  const template = parseTemplate(readFileSync(flags.template, "utf8"));
+  const ctx = open(flags.config, flags.camera);
+  try {
+    await ctx.repository.init();
+    let failed = false;
+    for (const entry of ctx.cameras.list()) {
+      if (command === "plan") {
+        const planned = displayPlan(await plan(entry, template));
+        out.write(`${entry.id}: ${planned.changes.length} change(s), ${planned.unchanged} unchanged\n`);
+        for (const c of planned.changes) out.write(`  ${c.path}: ${c.old ?? "(missing)"} -> ${c.new}\n`);
+      } else if (command === "apply") {
+        const result = await apply(entry, template, async () => (await ctx.service.runOne(entry.id)).commit);
+        out.write(
+          `${entry.id}: ${result.ok ? "applied" : "PARTIAL"} (backup ${result.backupCommit?.slice(0, 10) ?? "unchanged"})\n`,
+        );
+        for (const r of result.results)
+          out.write(`  ${r.status.padEnd(9)} ${r.path}${r.error ? `: ${r.error}` : ""}\n`);
+        failed ||= !result.ok;
+      } else {
+        throw new Error(`unknown provision command "${command}": plan, apply`);
+      }
+    }
+    if (failed) throw new Error("some values were rejected (see above)");
+  } finally {
+    await ctx.close();
+  }
+}

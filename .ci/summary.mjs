@@ -11,15 +11,12 @@ try {
   process.exit(1);
 }
 const passed = report.numPassedTests ?? 0;
-// Suites that failed to load count as failures too: vitest reports them as failed test files.
-const failed =
-  (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0) - countFailedSuitesWithFailedTests(report);
+// A test file that failed without any failed test (it did not load, or a hook failed) counts as one failure.
+const brokenFiles = (report.testResults ?? []).filter(
+  (result) =>
+    result.status === "failed" && !(result.assertionResults ?? []).some((a) => a.status === "failed"),
+).length;
+const failed = (report.numFailedTests ?? 0) + brokenFiles;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 ? 1 : 0);
-
-function countFailedSuitesWithFailedTests(r) {
-  return (r.testResults ?? []).filter(
-    (suite) => suite.status === "failed" && (suite.assertionResults ?? []).some((a) => a.status === "failed"),
-  ).length;
-}

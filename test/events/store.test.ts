@@ -56,7 +56,7 @@ describe("ULIDs", () => {
 describe("event store", () => {
   it("stores, lists newest first with cursors and filters, and keeps snapshots as files", () => {
     const { store, db } = setup();
-    expect(Number(db.pragma("user_version", { simple: true }))).toBe(1);
+    expect(Number(db.pragma("user_version", { simple: true }))).toBe(2);
     expect(String(db.pragma("journal_mode", { simple: true }))).toBe("wal");
     for (let i = 0; i < 5; i++) store.insert(event("dogs", i % 2 ? "VideoMotion" : "AlarmLocal"));
     const withSnapshot = store.insert(

@@ -14,6 +14,7 @@ import { HubRegistry } from "./relay/hub-registry.ts";
 import { SnapshotService } from "./relay/snapshot.ts";
 import { Authenticator } from "./server/auth/authenticator.ts";
 import { FailureLimiter } from "./server/auth/rate-limit.ts";
+import { SessionStore } from "./server/auth/sessions.ts";
 import { loadOrCreateSigningKey, UrlSigner } from "./server/auth/signed-url.ts";
 import type { GatewayContext } from "./server/context.ts";
 import { buildMainApp, buildPassthroughApp, type HttpsOptions } from "./server/gateway-server.ts";
@@ -138,7 +139,9 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   const backups = new BackupModule(config, cameras, events, storageDir, logger);
   metrics.watchRelay(hubs);
   const signer = new UrlSigner(loadOrCreateSigningKey(storageDir));
+  const sessions = new SessionStore();
   const auth = new Authenticator(config.users, {
+    sessions,
     trustedProxies: config.server.trustedProxies,
     signer,
     limiter: new FailureLimiter(
@@ -158,6 +161,8 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     events,
     backups,
     backupsRedacted: config.backup.redact,
+    sessions,
+    secureCookies: https !== undefined,
     snapshotMaxAgeMs: config.relay.snapshotMaxAgeMs,
     auth,
     signer,

@@ -8,6 +8,7 @@ import type { Role } from "../protocol/cgi.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
 import type { SnapshotService } from "../relay/snapshot.ts";
 import { type Authenticator, canSeeCamera, type Principal } from "./auth/authenticator.ts";
+import type { SessionStore } from "./auth/sessions.ts";
 import type { UrlSigner } from "./auth/signed-url.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { problem, sendProblem } from "./problem.ts";
@@ -40,6 +41,9 @@ export interface GatewayContext {
   backups: BackupModule;
   /** Whether committed backups are redacted (then viewers may read them). */
   backupsRedacted: boolean;
+  sessions: SessionStore;
+  /** Session cookies get `Secure` (the server runs TLS). */
+  secureCookies: boolean;
   /** Default snapshot age (relay.snapshotMaxAgeMs). */
   snapshotMaxAgeMs: number;
   auth: Authenticator;

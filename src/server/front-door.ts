@@ -1,8 +1,11 @@
 /** The authentication and authorisation hook every route passes through. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { roleAllows } from "../protocol/cgi.ts";
+import { CSRF_HEADER } from "./auth/sessions.ts";
 import type { GatewayContext } from "./context.ts";
 import { problem, sendProblem } from "./problem.ts";
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export function installFrontDoor(app: FastifyInstance, ctx: GatewayContext): void {
   app.decorateRequest("principal", undefined);
@@ -22,6 +25,21 @@ export function installFrontDoor(app: FastifyInstance, ctx: GatewayContext): voi
       return sendProblem(reply, problem(401, "unauthorized", result.reason));
     }
     request.principal = result.principal;
+    // A cookie rides along with any request the browser makes; a custom header cannot be forged across sites.
+    if (
+      result.principal.via === "session" &&
+      !SAFE_METHODS.has(request.method) &&
+      request.headers[CSRF_HEADER] !== "1"
+    ) {
+      return sendProblem(
+        reply,
+        problem(
+          403,
+          "not-allowed",
+          `state-changing requests with a session cookie need the ${CSRF_HEADER}: 1 header`,
+        ),
+      );
+    }
     const needed = config.role ?? "viewer";
     // Passthrough routes decide the role per CGI action themselves.
     if (!roleAllows(result.principal.role, needed)) {

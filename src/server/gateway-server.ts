@@ -14,7 +14,9 @@ import { registerHealthRoutes } from "./routes/health.ts";
 import { collectOperations, registerOpenApiRoute } from "./routes/openapi.ts";
 import { registerPtzRoutes } from "./routes/ptz.ts";
 import { registerRelayRoutes } from "./routes/relay.ts";
+import { registerSessionRoutes } from "./routes/session.ts";
 import { registerSystemRoutes } from "./routes/system.ts";
+import { registerWebUi } from "./web-ui.ts";
 
 export interface HttpsOptions {
   cert: Buffer;
@@ -74,6 +76,8 @@ export function buildMainApp(
   registerRelayRoutes(app, ctx);
   registerEventRoutes(app, ctx, ctx.events);
   registerBackupRoutes(app, ctx);
+  registerSessionRoutes(app, ctx);
+  registerWebUi(app);
   registerOpenApiRoute(app, operations, version);
   app.register(async (scope) => {
     await rawBodies(scope);

@@ -11,6 +11,7 @@ import type { Role } from "../../protocol/cgi.ts";
 import { parseBasicAuthorization } from "../../protocol/digest.ts";
 import type { FailureLimiter } from "./rate-limit.ts";
 import { StoredSecret } from "./secrets.ts";
+import { cookieValue, SESSION_COOKIE, type SessionStore } from "./sessions.ts";
 import { SIGNED_PARAMS, type UrlSigner } from "./signed-url.ts";
 
 export type AuthMethod = "anonymous" | "token" | "basic" | "certificate" | "proxy" | "signed-url" | "session";
@@ -58,6 +59,7 @@ export class Authenticator {
       trustedProxies: readonly string[];
       signer: UrlSigner;
       limiter: FailureLimiter;
+      sessions: SessionStore;
     },
   ) {
     this.users = users.map((config) => ({
@@ -80,6 +82,19 @@ export class Authenticator {
   private principal(user: User, via: AuthMethod): Principal {
     const cameras = user.config.cameras.includes("*") ? "*" : new Set(user.config.cameras);
     return { name: user.config.name, role: user.config.role, cameras, via };
+  }
+
+  /** The principal for a user name and password or token (sign-in), or undefined. */
+  checkPassword(username: string, password: string): Principal | undefined {
+    const user = this.users.find((u) => u.config.name === username);
+    if (!user) return undefined;
+    return user.password?.matches(password) || user.token?.matches(password)
+      ? this.principal(user, "session")
+      : undefined;
+  }
+
+  get limiter(): FailureLimiter {
+    return this.options.limiter;
   }
 
   authenticate(req: IncomingMessage, method: string, target: string): AuthResult {
@@ -146,6 +161,13 @@ export class Authenticator {
           : fail("wrong user name or password");
       }
       return fail("unsupported Authorization scheme");
+    }
+
+    const session = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    if (session !== undefined) {
+      const name = this.options.sessions.user(session);
+      const principal = name === undefined ? undefined : this.principalFor(name, "session");
+      if (principal) return { ok: true, principal };
     }
 
     const forwarded = req.headers["x-forwarded-user"];

@@ -1,0 +1,101 @@
+/** Sign-in for the web UI: a session cookie from a user name and password (or token); sign-out. */
+import type { FastifyInstance } from "fastify";
+import { cookieValue, SESSION_COOKIE, sessionCookie } from "../auth/sessions.ts";
+import type { GatewayContext } from "../context.ts";
+import { problem, sendProblem } from "../problem.ts";
+
+const whoami = {
+  type: "object",
+  properties: {
+    authenticated: { type: "boolean" },
+    signInRequired: { type: "boolean" },
+    user: { type: "string" },
+    role: { type: "string" },
+    via: { type: "string" },
+    cameras: { type: "array", items: { type: "string" } },
+  },
+} as const;
+
+export function registerSessionRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  app.get(
+    "/api/v1/session",
+    {
+      config: { public: true },
+      schema: {
+        summary: "Who you are (for the UI: whether to show the sign-in page)",
+        tags: ["auth"],
+        response: { 200: whoami },
+      },
+    },
+    async (request) => {
+      const result = ctx.auth.authenticate(request.raw, "GET", "/api/v1/session");
+      if (!result.ok) return { authenticated: false, signInRequired: true };
+      const { principal } = result;
+      return {
+        authenticated: true,
+        signInRequired: false,
+        user: principal.name,
+        role: principal.role,
+        via: principal.via,
+        cameras: principal.cameras === "*" ? ctx.cameras.list().map((c) => c.id) : [...principal.cameras],
+      };
+    },
+  );
+
+  app.post<{ Body: { username: string; password: string } }>(
+    "/api/v1/session",
+    {
+      config: { public: true },
+      schema: {
+        summary: "Sign in: sets an HttpOnly, SameSite=Strict session cookie",
+        tags: ["auth"],
+        body: {
+          type: "object",
+          properties: {
+            username: { type: "string", minLength: 1, maxLength: 64 },
+            password: { type: "string", minLength: 1, maxLength: 1024 },
+          },
+          required: ["username", "password"],
+          additionalProperties: false,
+        },
+        response: { 200: whoami },
+      },
+    },
+    async (request, reply) => {
+      const address = request.socket.remoteAddress ?? "unknown";
+      const blocked = ctx.auth.limiter.blockedFor(address);
+      if (blocked > 0)
+        return sendProblem(
+          reply,
+          problem(429, "too-many-failures", "too many failed sign-ins"),
+          Math.ceil(blocked / 1000),
+        );
+      const principal = ctx.auth.checkPassword(request.body.username, request.body.password);
+      if (!principal) {
+        ctx.auth.limiter.record(address);
+        ctx.metrics.frontDoorFailures.inc({ reason: "sign-in" });
+        return sendProblem(reply, problem(401, "unauthorized", "wrong user name or password"));
+      }
+      const id = ctx.sessions.create(principal.name);
+      reply.header("Set-Cookie", sessionCookie(id, ctx.secureCookies));
+      return {
+        authenticated: true,
+        signInRequired: false,
+        user: principal.name,
+        role: principal.role,
+        via: "session",
+      };
+    },
+  );
+
+  app.delete(
+    "/api/v1/session",
+    { config: { public: true }, schema: { summary: "Sign out", tags: ["auth"] } },
+    async (request, reply) => {
+      const id = cookieValue(request.headers.cookie, SESSION_COOKIE);
+      if (id) ctx.sessions.destroy(id);
+      reply.header("Set-Cookie", sessionCookie("", ctx.secureCookies, 0));
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,63 @@
+/** The UI's only door to camgate: /api/v1 with the session cookie, and the CSRF header on changes. */
+
+export interface Session {
+  authenticated: boolean;
+  signInRequired: boolean;
+  user?: string;
+  role?: "viewer" | "operator" | "admin";
+  via?: string;
+}
+
+export interface Camera {
+  id: string;
+  name: string;
+  health: { state: string; since: string; reason?: string };
+  budget: { inUse: number; max: number; queued: number };
+  links: { snapshot: string; stream: string };
+  device?: { type?: string; softwareVersion?: string; serial?: string; vendor?: string };
+}
+
+export interface CamEvent {
+  id: string;
+  camera: string;
+  source: string;
+  code: string;
+  action: string;
+  channel: number;
+  receivedAt: string;
+  snapshot: boolean;
+  data: unknown;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const method = init.method ?? "GET";
+  const response = await fetch(path, {
+    method,
+    credentials: "same-origin",
+    headers: {
+      ...(init.body !== undefined ? { "Content-Type": "application/json" } : {}),
+      ...(method !== "GET" ? { "X-Camgate-Csrf": "1" } : {}),
+    },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+  if (response.status === 204) return undefined as T;
+  const type = response.headers.get("content-type") ?? "";
+  const data = type.includes("json") ? await response.json() : await response.text();
+  if (!response.ok)
+    throw new ApiError(
+      response.status,
+      (data as { detail?: string; title?: string })?.detail ??
+        (data as { title?: string })?.title ??
+        String(response.status),
+    );
+  return data as T;
+}

@@ -1,0 +1,101 @@
+import { render } from "preact";
+import { useEffect } from "preact/hooks";
+import "./styles.css";
+import { api } from "./api.ts";
+import {
+  cameras,
+  isAdmin,
+  loadCameras,
+  loadSession,
+  navigate,
+  route,
+  session,
+  startEvents,
+  stopEvents,
+} from "./state.ts";
+import { CameraView } from "./views/camera.tsx";
+import { ConfigView } from "./views/config.tsx";
+import { EventsView } from "./views/events.tsx";
+import { GridView } from "./views/grid.tsx";
+import { HealthView } from "./views/health.tsx";
+import { SignIn } from "./views/signin.tsx";
+
+function Nav() {
+  const links = [
+    ["/", "Cameras"],
+    ["/events", "Events"],
+    ["/config", "Config"],
+    ["/health", "Health"],
+  ] as const;
+  const current = route.value;
+  return (
+    <header class="top">
+      <a class="brand" href="/" onClick={(e) => (e.preventDefault(), navigate("/"))}>
+        camgate
+      </a>
+      <nav aria-label="Main">
+        {links.map(([path, label]) => (
+          <a
+            key={path}
+            href={path}
+            aria-current={
+              current === path || (path === "/" && current.startsWith("/camera")) ? "page" : undefined
+            }
+            onClick={(e) => (e.preventDefault(), navigate(path))}
+          >
+            {label}
+          </a>
+        ))}
+      </nav>
+      <span class="who">
+        {session.value?.user}
+        {session.value?.via === "session" && (
+          <button
+            type="button"
+            class="link"
+            onClick={async () => {
+              await api("/api/v1/session", { method: "DELETE" });
+              stopEvents();
+              await loadSession();
+            }}
+          >
+            Sign out
+          </button>
+        )}
+      </span>
+    </header>
+  );
+}
+
+function App() {
+  useEffect(() => {
+    void loadSession();
+  }, []);
+  const who = session.value;
+  useEffect(() => {
+    if (who?.authenticated) {
+      void loadCameras();
+      void startEvents();
+      const timer = setInterval(() => void loadCameras(), 5000);
+      return () => clearInterval(timer);
+    }
+    return undefined;
+  }, [who?.authenticated, who?.user]);
+  if (!who) return <p class="loading">Loading…</p>;
+  if (!who.authenticated) return <SignIn />;
+  const path = route.value;
+  let view = <GridView />;
+  if (path.startsWith("/camera/")) view = <CameraView id={decodeURIComponent(path.slice(8))} />;
+  else if (path === "/events") view = <EventsView />;
+  else if (path === "/config") view = <ConfigView admin={isAdmin()} />;
+  else if (path === "/health") view = <HealthView />;
+  void cameras.value;
+  return (
+    <>
+      <Nav />
+      <main>{view}</main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById("app") as HTMLElement);

@@ -1,0 +1,175 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, type Camera } from "../api.ts";
+import { canOperate, events } from "../state.ts";
+import { Badge } from "./grid.tsx";
+
+interface Ptz {
+  status: { moving: boolean; position?: { pan: number; tilt: number; zoom: number }; presetId?: number };
+  presets: { index: number; name: string }[];
+}
+
+const PAD: [string, string, string][] = [
+  ["leftup", "↖", "Up left"],
+  ["up", "↑", "Up"],
+  ["rightup", "↗", "Up right"],
+  ["left", "←", "Left"],
+  ["", "", ""],
+  ["right", "→", "Right"],
+  ["leftdown", "↙", "Down left"],
+  ["down", "↓", "Down"],
+  ["rightdown", "↘", "Down right"],
+];
+const KEYS: Record<string, string> = {
+  ArrowUp: "up",
+  ArrowDown: "down",
+  ArrowLeft: "left",
+  ArrowRight: "right",
+};
+
+function PtzPad({ id, ptz, reload }: { id: string; ptz: Ptz; reload: () => void }) {
+  const send = (body: object) =>
+    api(`/api/v1/cameras/${id}/ptz`, { method: "POST", body }).catch(() => undefined);
+  const hold = (direction: string) => ({
+    onPointerDown: (e: PointerEvent) => {
+      (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
+      void send({ action: "move", direction, speed: 5 });
+    },
+    onPointerUp: () => void send({ action: "stop", direction }).then(reload),
+    onPointerCancel: () => void send({ action: "stop", direction }),
+  });
+  const zoom = (direction: "in" | "out") => ({
+    onPointerDown: () => void send({ action: "zoom", direction }),
+    onPointerUp: () => void send({ action: "stop", direction: "left" }).then(reload),
+  });
+  return (
+    <div class="ptz">
+      <div
+        class="pad"
+        role="group"
+        aria-label="Pan and tilt (arrow keys work when the pad has focus)"
+        tabIndex={0}
+        onKeyDown={(e) => {
+          const direction = KEYS[e.key];
+          if (direction && !e.repeat) {
+            e.preventDefault();
+            void send({ action: "move", direction, speed: 5 });
+          }
+        }}
+        onKeyUp={(e) => {
+          const direction = KEYS[e.key];
+          if (direction) void send({ action: "stop", direction }).then(reload);
+        }}
+      >
+        {PAD.map(([direction, symbol, label], i) =>
+          direction ? (
+            <button
+              key={direction}
+              type="button"
+              aria-label={label}
+              data-direction={direction}
+              {...hold(direction)}
+            >
+              {symbol}
+            </button>
+          ) : (
+            <span key={`c${i}`} />
+          ),
+        )}
+      </div>
+      <div class="zoom">
+        <button type="button" aria-label="Zoom in" {...zoom("in")}>
+          +
+        </button>
+        <button type="button" aria-label="Zoom out" {...zoom("out")}>
+          −
+        </button>
+      </div>
+      <p class="position" data-testid="position">
+        {ptz.status.position
+          ? `pan ${ptz.status.position.pan.toFixed(1)}° tilt ${ptz.status.position.tilt.toFixed(1)}° zoom ${ptz.status.position.zoom.toFixed(1)}×`
+          : ""}
+      </p>
+      <div class="presets">
+        {ptz.presets.map((p) => (
+          <button
+            key={p.index}
+            type="button"
+            onClick={() => void send({ action: "gotoPreset", preset: p.index }).then(reload)}
+          >
+            {p.name || `Preset ${p.index}`}
+          </button>
+        ))}
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            const form = new FormData(e.currentTarget as HTMLFormElement);
+            const preset = Math.max(1, ...ptz.presets.map((p) => p.index + 1));
+            void send({
+              action: "setPreset",
+              preset,
+              name: String(form.get("name") || `Preset ${preset}`),
+            }).then(reload);
+          }}
+        >
+          <input name="name" placeholder="Preset name" aria-label="New preset name" maxLength={32} />
+          <button type="submit">Save preset</button>
+        </form>
+      </div>
+    </div>
+  );
+}
+
+export function CameraView({ id }: { id: string }) {
+  const [camera, setCamera] = useState<Camera | undefined>(undefined);
+  const [ptz, setPtz] = useState<Ptz | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const loadPtz = () => void api<Ptz>(`/api/v1/cameras/${id}/ptz`).then(setPtz, () => setPtz(undefined));
+  useEffect(() => {
+    void api<Camera>(`/api/v1/cameras/${id}`).then(setCamera, (e: Error) => setError(e.message));
+    loadPtz();
+  }, [id]);
+  if (error) return <p class="error">{error}</p>;
+  if (!camera) return <p>Loading…</p>;
+  const hasPtz = ptz !== undefined && ptz.status.position !== undefined;
+  const recent = events.value.filter((e) => e.camera === id).slice(0, 20);
+  return (
+    <section class="camera">
+      <h1>
+        {camera.name} <Badge state={camera.health.state} />
+      </h1>
+      <div class="live">
+        <img src={camera.links.stream} alt={`${camera.name} live`} width={640} height={480} />
+        <a class="button" href={`${camera.links.snapshot}?maxAge=0`} download={`${id}.jpg`}>
+          Snapshot
+        </a>
+      </div>
+      {hasPtz && canOperate() && <PtzPad id={id} ptz={ptz} reload={loadPtz} />}
+      <dl class="device">
+        <dt>Model</dt>
+        <dd>{camera.device?.type ?? "?"}</dd>
+        <dt>Firmware</dt>
+        <dd>{camera.device?.softwareVersion ?? "?"}</dd>
+        <dt>Serial</dt>
+        <dd>{camera.device?.serial ?? "?"}</dd>
+      </dl>
+      <h2>Recent events</h2>
+      <ul class="events">
+        {recent.map((e) => (
+          <li key={e.id}>
+            {e.snapshot && (
+              <img
+                class="thumb"
+                src={`/api/v1/events/${e.id}/snapshot.jpg`}
+                alt=""
+                width={96}
+                height={72}
+                loading="lazy"
+              />
+            )}
+            {e.code} {e.action} <time>{new Date(e.receivedAt).toLocaleTimeString()}</time>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -4,10 +4,10 @@ import "./styles.css";
 import { api } from "./api.ts";
 import {
   cameras,
+  go,
   isAdmin,
   loadCameras,
   loadSession,
-  navigate,
   route,
   session,
   startEvents,
@@ -30,7 +30,7 @@ function Nav() {
   const current = route.value;
   return (
     <header class="top">
-      <a class="brand" href="/" onClick={(e) => (e.preventDefault(), navigate("/"))}>
+      <a class="brand" href="/" onClick={go("/")}>
         camgate
       </a>
       <nav aria-label="Main">
@@ -41,7 +41,7 @@ function Nav() {
             aria-current={
               current === path || (path === "/" && current.startsWith("/camera")) ? "page" : undefined
             }
-            onClick={(e) => (e.preventDefault(), navigate(path))}
+            onClick={go(path)}
           >
             {label}
           </a>

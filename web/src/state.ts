@@ -7,6 +7,12 @@ export const cameras = signal<Camera[]>([]);
 export const events = signal<CamEvent[]>([]);
 export const route = signal<string>(location.pathname);
 
+/** An onClick handler for in-app links: navigate without a reload. */
+export const go = (path: string) => (event: Event) => {
+  event.preventDefault();
+  navigate(path);
+};
+
 export function navigate(path: string): void {
   if (path !== location.pathname) history.pushState(null, "", path);
   route.value = path;

@@ -43,11 +43,8 @@ function PtzPad({ id, ptz, reload }: { id: string; ptz: Ptz; reload: () => void 
   });
   return (
     <div class="ptz">
-      <div
+      <fieldset
         class="pad"
-        role="group"
-        aria-label="Pan and tilt (arrow keys work when the pad has focus)"
-        tabIndex={0}
         onKeyDown={(e) => {
           const direction = KEYS[e.key];
           if (direction && !e.repeat) {
@@ -60,6 +57,9 @@ function PtzPad({ id, ptz, reload }: { id: string; ptz: Ptz; reload: () => void 
           if (direction) void send({ action: "stop", direction }).then(reload);
         }}
       >
+        <legend class="sr-only">
+          Pan and tilt (hold a button, or the arrow keys while a button has focus)
+        </legend>
         {PAD.map(([direction, symbol, label], i) =>
           direction ? (
             <button
@@ -75,7 +75,7 @@ function PtzPad({ id, ptz, reload }: { id: string; ptz: Ptz; reload: () => void 
             <span key={`c${i}`} />
           ),
         )}
-      </div>
+      </fieldset>
       <div class="zoom">
         <button type="button" aria-label="Zoom in" {...zoom("in")}>
           +

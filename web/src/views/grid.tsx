@@ -1,4 +1,4 @@
-import { cameras, events, navigate } from "../state.ts";
+import { cameras, events, go } from "../state.ts";
 
 export function Badge({ state }: { state: string }) {
   return <span class={`badge ${state}`}>{state}</span>;
@@ -18,7 +18,7 @@ export function GridView() {
                 class="tile"
                 href={`/camera/${camera.id}`}
                 data-camera={camera.id}
-                onClick={(e) => (e.preventDefault(), navigate(`/camera/${camera.id}`))}
+                onClick={go(`/camera/${camera.id}`)}
               >
                 <img
                   src={`${camera.links.stream}?fps=2`}

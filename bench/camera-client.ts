@@ -2,14 +2,14 @@
  * The camera client: upstream requests per call (Digest reuse), the client's own overhead per call, and the
  * multipart parser's throughput on 640x480 MJPEG.
  */
-import { randomBytes } from "node:crypto";
 import { Agent } from "undici";
 import { CameraSession } from "../src/camera/session.ts";
 import { FrameRenderer } from "../src/emulator/frame-renderer.ts";
 import { startEmulator } from "../src/emulator/index.ts";
-import { formatDigestAuthorization, formatNonceCount, pickChallenge } from "../src/protocol/digest.ts";
+import { pickChallenge } from "../src/protocol/digest.ts";
 import { MultipartParser } from "../src/protocol/multipart.ts";
 import type { BenchResult } from "./report.ts";
+import { digestHeader } from "./support/digest.ts";
 import { percentile, startEmulatorProcess } from "./support/processes.ts";
 
 const TARGET = "/cgi-bin/magicBox.cgi?action=getDeviceType";
@@ -75,19 +75,7 @@ async function bareCalls(url: string, calls: number): Promise<number[]> {
   const latencies: number[] = [];
   for (let i = 1; i <= calls; i++) {
     const start = process.hrtime.bigint();
-    const authorization = formatDigestAuthorization({
-      algorithm: "MD5",
-      username: "admin",
-      password: PASSWORD,
-      realm: challenge.realm,
-      nonce: challenge.nonce,
-      method: "GET",
-      uri: TARGET,
-      qop: "auth",
-      nc: formatNonceCount(i),
-      cnonce: randomBytes(8).toString("hex"),
-      ...(challenge.opaque !== undefined ? { opaque: challenge.opaque } : {}),
-    });
+    const authorization = digestHeader(challenge, TARGET, PASSWORD, i);
     const response = await agent.request({ origin, path: TARGET, method: "GET", headers: { authorization } });
     await response.body.arrayBuffer();
     latencies.push(Number(process.hrtime.bigint() - start) / 1e6);

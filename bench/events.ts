@@ -12,11 +12,10 @@ import { startEmulator } from "../src/emulator/index.ts";
 import { SseClient } from "../test/helpers/sse.ts";
 import { WebhookReceiver } from "../test/helpers/webhook-receiver.ts";
 import type { BenchResult } from "./report.ts";
-import { cpuSeconds, percentile, rssMb, startGatewayProcess } from "./support/processes.ts";
+import { cpuSeconds, percentile, rssMb, sleep, startGatewayProcess } from "./support/processes.ts";
 
 const PASSWORD = "bench-camera";
 const SECRET = "bench-secret";
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

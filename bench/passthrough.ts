@@ -3,13 +3,13 @@
  * client, sequential) and requests per second (8 concurrent clients for 5 s), in the same run. The emulator,
  * the gateway and this load generator run as three processes on this 2-core machine.
  */
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent } from "undici";
-import { formatDigestAuthorization, formatNonceCount, pickChallenge } from "../src/protocol/digest.ts";
+import { pickChallenge } from "../src/protocol/digest.ts";
 import type { BenchResult } from "./report.ts";
+import { digestHeader } from "./support/digest.ts";
 import { percentile, startEmulatorProcess, startGatewayProcess } from "./support/processes.ts";
 
 const PASSWORD = "bench-camera";
@@ -28,19 +28,7 @@ async function directCaller(cameraUrl: string, agent: Agent): Promise<Caller> {
   return async () => {
     for (let attempt = 0; attempt < 2; attempt++) {
       if (challenge?.scheme !== "digest") throw new Error("expected Digest");
-      const authorization = formatDigestAuthorization({
-        algorithm: "MD5",
-        username: "admin",
-        password: PASSWORD,
-        realm: challenge.realm,
-        nonce: challenge.nonce,
-        method: "GET",
-        uri: TARGET,
-        qop: "auth",
-        nc: formatNonceCount(++nc),
-        cnonce: randomBytes(8).toString("hex"),
-        ...(challenge.opaque !== undefined ? { opaque: challenge.opaque } : {}),
-      });
+      const authorization = digestHeader(challenge, TARGET, PASSWORD, ++nc);
       const response = await agent.request({
         origin,
         path: TARGET,

@@ -5,18 +5,19 @@
  * stamp) to its arrival at the viewer; "added" is against one viewer reading the camera directly.
  */
 
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
-import { formatDigestAuthorization, pickChallenge } from "../src/protocol/digest.ts";
+import { pickChallenge } from "../src/protocol/digest.ts";
 import type { BenchResult } from "./report.ts";
+import { digestHeader } from "./support/digest.ts";
 import {
   type Child,
   cpuSeconds,
   percentile,
   rssMb,
+  sleep,
   startEmulatorProcess,
   startGatewayProcess,
   startTsx,
@@ -38,8 +39,6 @@ interface Measure {
   cpu: number;
   rss: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function measure(viewers: Viewer[], pid: number | undefined, recordMs = RECORD_MS): Promise<Measure> {
   await Promise.all(viewers.map((v) => v.start()));
@@ -72,19 +71,7 @@ async function directViewer(cameraUrl: string): Promise<Viewer> {
   await first.body.dump();
   const challenge = pickChallenge(String(first.headers["www-authenticate"]));
   if (challenge?.scheme !== "digest") throw new Error("expected a Digest challenge");
-  const authorization = formatDigestAuthorization({
-    algorithm: "MD5",
-    username: "admin",
-    password: PASSWORD,
-    realm: challenge.realm,
-    nonce: challenge.nonce,
-    method: "GET",
-    uri: STREAM_TARGET,
-    qop: "auth",
-    nc: "00000001",
-    cnonce: randomBytes(8).toString("hex"),
-    ...(challenge.opaque !== undefined ? { opaque: challenge.opaque } : {}),
-  });
+  const authorization = digestHeader(challenge, STREAM_TARGET, PASSWORD, 1);
   return new Viewer(`${cameraUrl}${STREAM_TARGET}`, { authorization });
 }
 

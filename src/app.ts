@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
 import { BackupModule } from "./backup/backup-module.ts";
 import { CameraRegistry } from "./camera/registry.ts";
+import { cameraDefinition } from "./config/camera-definitions.ts";
 import type { Config } from "./config/schema.ts";
 import { EventPipeline } from "./events/pipeline.ts";
 import { HubRegistry } from "./relay/hub-registry.ts";
@@ -106,22 +107,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   const https = httpsOptions(config, baseDir);
   const metrics = new GatewayMetrics();
   const cameras = new CameraRegistry(
-    config.cameras.map((camera) => ({
-      id: camera.id,
-      name: camera.name ?? camera.id,
-      mjpeg: camera.mjpeg,
-      ...(camera.passthroughPort !== undefined ? { passthroughPort: camera.passthroughPort } : {}),
-      session: {
-        id: camera.id,
-        url: camera.url,
-        username: camera.username,
-        password: camera.password,
-        maxConnections: camera.maxConnections,
-        queueTimeoutMs: camera.queueTimeoutMs,
-        ...(camera.timeouts ? { timeouts: camera.timeouts } : {}),
-        onCall: metrics.callObserver(camera.id),
-      },
-    })),
+    config.cameras.map((camera) => cameraDefinition(camera, { onCall: metrics.callObserver(camera.id) })),
   );
   metrics.watch(cameras);
   let pipeline: EventPipeline | undefined;

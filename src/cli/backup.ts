@@ -9,6 +9,7 @@ import { diffConfigs, unifiedDiff } from "../backup/config-diff.ts";
 import { apply, displayPlan, parseTemplate, plan } from "../backup/provision.ts";
 import { BackupRepository } from "../backup/repository.ts";
 import { CameraRegistry } from "../camera/registry.ts";
+import { cameraDefinition } from "../config/camera-definitions.ts";
 import { loadConfigFile } from "../config/load.ts";
 import type { JsonObject } from "../protocol/kv.ts";
 
@@ -25,20 +26,7 @@ function open(configFile: string, only?: string[]): Context {
     only && only.length > 0 ? config.cameras.filter((c) => only.includes(c.id)) : config.cameras;
   const missing = (only ?? []).filter((id) => !config.cameras.some((c) => c.id === id));
   if (missing.length > 0) throw new Error(`no camera ${missing.join(", ")} in ${configFile}`);
-  const cameras = new CameraRegistry(
-    selected.map((c) => ({
-      id: c.id,
-      name: c.name ?? c.id,
-      mjpeg: c.mjpeg,
-      session: {
-        id: c.id,
-        url: c.url,
-        username: c.username,
-        password: c.password,
-        maxConnections: c.maxConnections,
-      },
-    })),
-  );
+  const cameras = new CameraRegistry(selected.map((c) => cameraDefinition(c)));
   const repository = new BackupRepository(
     join(resolve(dirname(resolve(configFile)), config.storage.dir), "config-backups"),
   );

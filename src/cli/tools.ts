@@ -2,6 +2,7 @@
 import { writeFileSync } from "node:fs";
 import type { PtzDirection } from "../camera/api.ts";
 import { CameraRegistry } from "../camera/registry.ts";
+import { cameraDefinition } from "../config/camera-definitions.ts";
 import { loadConfigFile } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { createToken, hashPassword } from "../server/auth/secrets.ts";
@@ -12,20 +13,7 @@ function registryFor(config: Config, id: string): CameraRegistry {
     throw new Error(
       `no camera "${id}" in the config (have: ${config.cameras.map((c) => c.id).join(", ") || "none"})`,
     );
-  return new CameraRegistry([
-    {
-      id: camera.id,
-      name: camera.name ?? camera.id,
-      mjpeg: camera.mjpeg,
-      session: {
-        id: camera.id,
-        url: camera.url,
-        username: camera.username,
-        password: camera.password,
-        maxConnections: camera.maxConnections,
-      },
-    },
-  ]);
+  return new CameraRegistry([cameraDefinition(camera)]);
 }
 
 export async function runSnapshot(

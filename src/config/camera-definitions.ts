@@ -1,0 +1,26 @@
+/** A configured camera as the camera layer wants it (one mapping for the gateway and the CLI tools). */
+import type { CameraDefinition } from "../camera/registry.ts";
+import type { CameraSessionOptions } from "../camera/session.ts";
+import type { CameraConfig } from "./schema.ts";
+
+export function cameraDefinition(
+  camera: CameraConfig,
+  extra: Partial<CameraSessionOptions> = {},
+): CameraDefinition {
+  return {
+    id: camera.id,
+    name: camera.name ?? camera.id,
+    mjpeg: camera.mjpeg,
+    ...(camera.passthroughPort !== undefined ? { passthroughPort: camera.passthroughPort } : {}),
+    session: {
+      id: camera.id,
+      url: camera.url,
+      username: camera.username,
+      password: camera.password,
+      maxConnections: camera.maxConnections,
+      queueTimeoutMs: camera.queueTimeoutMs,
+      ...(camera.timeouts ? { timeouts: camera.timeouts } : {}),
+      ...extra,
+    },
+  };
+}

@@ -11,6 +11,7 @@ import type { JsonValue } from "../protocol/kv.ts";
 import { boundaryFromContentType, MultipartParser } from "../protocol/multipart.ts";
 import type { CameraApi } from "./api.ts";
 import { buildTarget } from "./api.ts";
+import { ReconnectLoop } from "./reconnect.ts";
 import type { CameraStream } from "./session.ts";
 
 export interface CameraEventNotice {
@@ -46,11 +47,7 @@ const CHATTER = new Set(["VideoMotionInfo"]);
 export class CameraEventStream {
   private status: StreamStatus = "idle";
   private stream: CameraStream | undefined;
-  private watchdog: NodeJS.Timeout | undefined;
-  private retry: NodeJS.Timeout | undefined;
-  private running = false;
-  private generation = 0;
-  private backoffMs: number;
+  private readonly loop: ReconnectLoop;
   private everConnected = false;
   /** code → active channel indexes, as last seen from the camera. */
   private readonly active = new Map<string, Set<number>>();
@@ -61,7 +58,16 @@ export class CameraEventStream {
   lastError: string | undefined;
 
   constructor(private readonly options: CameraEventStreamOptions) {
-    this.backoffMs = options.backoffMinMs ?? 1000;
+    this.loop = new ReconnectLoop({
+      connect: (generation) => this.connect(generation),
+      onDown: (reason) => this.setStatus("down", reason),
+      release: () => {
+        this.stream?.close();
+        this.stream = undefined;
+      },
+      ...(options.backoffMinMs !== undefined ? { backoffMinMs: options.backoffMinMs } : {}),
+      ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
+    });
   }
 
   get current(): StreamStatus {
@@ -73,18 +79,11 @@ export class CameraEventStream {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    void this.connect();
+    this.loop.start();
   }
 
   stop(): void {
-    this.running = false;
-    this.generation++;
-    this.clearWatchdog();
-    if (this.retry) clearTimeout(this.retry);
-    this.stream?.close();
-    this.stream = undefined;
+    this.loop.stop();
     this.setStatus("idle", undefined);
   }
 
@@ -92,8 +91,7 @@ export class CameraEventStream {
     return this.options.heartbeatSeconds * 2000 + (this.options.marginMs ?? 2000);
   }
 
-  private async connect(): Promise<void> {
-    const generation = ++this.generation;
+  private async connect(generation: number): Promise<void> {
     this.setStatus("connecting", undefined);
     const codes = this.options.codes.includes("All") ? "[All]" : `[${this.options.codes.join(",")}]`;
     const target = `${buildTarget("eventManager.cgi", [
@@ -109,10 +107,10 @@ export class CameraEventStream {
         timeouts: { bodyMs: this.silenceLimitMs() + 5000 },
       });
     } catch (error) {
-      if (generation === this.generation) this.fail(error instanceof Error ? error.message : String(error));
+      if (this.loop.isCurrent(generation)) this.fail(error instanceof Error ? error.message : String(error));
       return;
     }
-    if (generation !== this.generation) {
+    if (!this.loop.isCurrent(generation)) {
       stream.close();
       return;
     }
@@ -129,14 +127,14 @@ export class CameraEventStream {
     const reconnected = this.everConnected;
     this.everConnected = true;
     this.setStatus("live", undefined);
-    this.backoffMs = this.options.backoffMinMs ?? 1000;
+    this.loop.succeeded();
     if (reconnected) {
       this.reconnects++;
       this.options.onReconnect?.();
       void this.catchUp(generation);
     }
     stream.body.on("data", (chunk: Buffer) => {
-      if (generation !== this.generation) return;
+      if (!this.loop.isCurrent(generation)) return;
       this.armWatchdog(generation);
       let parts: ReturnType<MultipartParser["push"]>;
       try {
@@ -147,7 +145,7 @@ export class CameraEventStream {
       for (const part of parts) this.handlePart(part.body.toString("utf8"));
     });
     const ended = (reason: string) => {
-      if (generation === this.generation) this.fail(reason);
+      if (this.loop.isCurrent(generation)) this.fail(reason);
     };
     stream.body.once("error", (error: Error) => ended(`stream error: ${error.message}`));
     stream.body.once("end", () => ended("the camera ended the event stream"));
@@ -199,7 +197,7 @@ export class CameraEventStream {
       } catch {
         continue;
       }
-      if (generation !== this.generation) return;
+      if (!this.loop.isCurrent(generation)) return;
       for (const index of [...indexes]) {
         if (stillActive.includes(index)) continue;
         indexes.delete(index);
@@ -209,33 +207,15 @@ export class CameraEventStream {
   }
 
   private armWatchdog(generation: number): void {
-    this.clearWatchdog();
-    this.watchdog = setTimeout(() => {
-      if (generation !== this.generation) return;
+    this.loop.watch(generation, this.silenceLimitMs(), () => {
       this.stalls++;
       this.fail(`nothing from the camera for ${this.silenceLimitMs()} ms (not even a heartbeat)`);
-    }, this.silenceLimitMs());
-  }
-
-  private clearWatchdog(): void {
-    if (this.watchdog) clearTimeout(this.watchdog);
-    this.watchdog = undefined;
+    });
   }
 
   private fail(reason: string): void {
-    this.generation++;
-    this.clearWatchdog();
-    this.stream?.close();
-    this.stream = undefined;
     this.lastError = reason;
-    if (!this.running) return;
-    this.setStatus("down", reason);
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.options.backoffMaxMs ?? 30_000);
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      if (this.running) void this.connect();
-    }, delay);
+    this.loop.fail(reason);
   }
 
   private setStatus(status: StreamStatus, reason: string | undefined): void {

@@ -7,6 +7,7 @@
 import { boundaryFromContentType, MultipartParser } from "../protocol/multipart.ts";
 import { CameraApi } from "./api.ts";
 import { CameraError } from "./errors.ts";
+import { ReconnectLoop } from "./reconnect.ts";
 import type { CameraSession, CameraStream } from "./session.ts";
 
 export interface UpstreamFrame {
@@ -31,19 +32,23 @@ export interface MjpegSourceOptions {
 export class MjpegSource {
   private state: SourceState = "idle";
   private stream: CameraStream | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private stallTimer: NodeJS.Timeout | undefined;
-  private backoffMs: number;
-  private running = false;
-  /** Incremented per connection, so late events of an old connection are ignored. */
-  private generation = 0;
+  private readonly loop: ReconnectLoop;
   lastError: CameraError | undefined;
   connects = 0;
   stalls = 0;
   framesIn = 0;
 
   constructor(private readonly options: MjpegSourceOptions) {
-    this.backoffMs = options.backoffMinMs ?? 1000;
+    this.loop = new ReconnectLoop({
+      connect: (generation) => this.connect(generation),
+      onDown: (reason) => this.setState("down", reason),
+      release: () => {
+        this.stream?.close();
+        this.stream = undefined;
+      },
+      ...(options.backoffMinMs !== undefined ? { backoffMinMs: options.backoffMinMs } : {}),
+      ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
+    });
   }
 
   get current(): SourceState {
@@ -51,25 +56,22 @@ export class MjpegSource {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    void this.connect();
+    this.loop.start();
   }
 
   stop(): void {
-    this.running = false;
-    this.generation++;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    this.clearStall();
-    this.stream?.close();
-    this.stream = undefined;
+    this.loop.stop();
     this.setState("idle", undefined);
   }
 
-  private async connect(): Promise<void> {
-    const generation = ++this.generation;
+  private fail(error: CameraError): void {
+    this.lastError = error;
+    this.loop.fail(error.message);
+  }
+
+  private async connect(generation: number): Promise<void> {
     this.setState("connecting", undefined);
+    const camera = this.options.session.id;
     const stallMs = this.options.stallMs ?? 5000;
     let stream: CameraStream;
     try {
@@ -79,93 +81,61 @@ export class MjpegSource {
         timeouts: { bodyMs: stallMs },
       });
     } catch (error) {
-      if (generation !== this.generation) return;
-      return this.fail(
-        error instanceof CameraError
-          ? error
-          : new CameraError("bad-response", this.options.session.id, String(error)),
-      );
+      if (this.loop.isCurrent(generation))
+        this.fail(
+          error instanceof CameraError ? error : new CameraError("bad-response", camera, String(error)),
+        );
+      return;
     }
-    if (generation !== this.generation) {
+    if (!this.loop.isCurrent(generation)) {
       stream.close();
       return;
     }
-    if (stream.status !== 200 || !/multipart/i.test(String(stream.headers["content-type"] ?? ""))) {
+    const type = String(stream.headers["content-type"] ?? "");
+    if (stream.status !== 200 || !/multipart/i.test(type)) {
       stream.close();
       // A stream not set to MJPEG answers with an error body (400/501) instead of frames.
+      const code = stream.status === 200 ? "bad-response" : "unsupported";
       return this.fail(
-        new CameraError(
-          stream.status === 200 ? "bad-response" : "unsupported",
-          this.options.session.id,
-          `mjpg/video.cgi answered ${stream.status} ${String(stream.headers["content-type"] ?? "")}`,
-          { status: stream.status },
-        ),
+        new CameraError(code, camera, `mjpg/video.cgi answered ${stream.status} ${type}`, {
+          status: stream.status,
+        }),
       );
     }
     this.stream = stream;
     this.connects++;
     const parser = new MultipartParser({
-      boundary: boundaryFromContentType(String(stream.headers["content-type"])) ?? "myboundary",
+      boundary: boundaryFromContentType(type) ?? "myboundary",
       maxPartBytes: 8 * 1024 * 1024,
     });
-    this.armStall(generation, stallMs);
+    const stalled = () => {
+      this.stalls++;
+      this.fail(new CameraError("timeout", camera, `no frame for ${stallMs} ms (stalled)`));
+    };
+    this.loop.watch(generation, stallMs, stalled);
     stream.body.on("data", (chunk: Buffer) => {
-      if (generation !== this.generation) return;
+      if (!this.loop.isCurrent(generation)) return;
       let parts: ReturnType<MultipartParser["push"]>;
       try {
         parts = parser.push(chunk);
       } catch (error) {
-        return this.fail(
-          new CameraError("bad-response", this.options.session.id, `broken MJPEG stream: ${String(error)}`),
-        );
+        return this.fail(new CameraError("bad-response", camera, `broken MJPEG stream: ${String(error)}`));
       }
       for (const part of parts) {
         if (part.body[0] !== 0xff || part.body[1] !== 0xd8) continue;
         this.framesIn++;
         if (this.state !== "live") this.setState("live", undefined);
-        this.backoffMs = this.options.backoffMinMs ?? 1000;
-        this.armStall(generation, stallMs);
+        this.loop.succeeded();
+        this.loop.watch(generation, stallMs, stalled);
         this.options.onFrame({ jpeg: part.body, receivedAt: Date.now() });
       }
     });
     const ended = (reason: string) => {
-      if (generation !== this.generation) return;
-      this.fail(new CameraError("unreachable", this.options.session.id, reason));
+      if (this.loop.isCurrent(generation)) this.fail(new CameraError("unreachable", camera, reason));
     };
     stream.body.once("error", (error: Error) => ended(`stream error: ${error.message}`));
     stream.body.once("end", () => ended("the camera ended the stream"));
     stream.body.once("close", () => ended("the stream closed"));
-  }
-
-  private armStall(generation: number, stallMs: number): void {
-    this.clearStall();
-    if (stallMs <= 0) return;
-    this.stallTimer = setTimeout(() => {
-      if (generation !== this.generation) return;
-      this.stalls++;
-      this.fail(new CameraError("timeout", this.options.session.id, `no frame for ${stallMs} ms (stalled)`));
-    }, stallMs);
-  }
-
-  private clearStall(): void {
-    if (this.stallTimer) clearTimeout(this.stallTimer);
-    this.stallTimer = undefined;
-  }
-
-  private fail(error: CameraError): void {
-    this.generation++;
-    this.clearStall();
-    this.stream?.close();
-    this.stream = undefined;
-    this.lastError = error;
-    if (!this.running) return;
-    this.setState("down", error.message);
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.options.backoffMaxMs ?? 30_000);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (this.running) void this.connect();
-    }, delay);
   }
 
   private setState(state: SourceState, reason: string | undefined): void {

@@ -1,0 +1,85 @@
+/**
+ * The skeleton both long-lived camera streams share (MJPEG and events): a connection generation (so late
+ * callbacks of an old connection do nothing), a silence watchdog, and reconnects with backoff (1 s doubling
+ * to 30 s by default) until stopped.
+ */
+
+export interface ReconnectLoopOptions {
+  /** Opens one connection; `generation` identifies it for `isCurrent` and `watch`. */
+  connect: (generation: number) => Promise<void>;
+  /** The connection failed or went silent; a reconnect is scheduled after this. */
+  onDown: (reason: string) => void;
+  /** Close whatever the current connection holds. */
+  release: () => void;
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+}
+
+export class ReconnectLoop {
+  private generation = 0;
+  private running = false;
+  private retry: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private backoffMs: number;
+
+  constructor(private readonly options: ReconnectLoopOptions) {
+    this.backoffMs = options.backoffMinMs ?? 1000;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.options.connect(++this.generation);
+  }
+
+  stop(): void {
+    this.running = false;
+    this.generation++;
+    this.clearWatchdog();
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
+    this.options.release();
+  }
+
+  isCurrent(generation: number): boolean {
+    return generation === this.generation;
+  }
+
+  /** The connection works: the next failure starts the backoff from the beginning. */
+  succeeded(): void {
+    this.backoffMs = this.options.backoffMinMs ?? 1000;
+  }
+
+  /** (Re)arms the silence watchdog: nothing for `ms` counts as `onSilence` (if still this connection). */
+  watch(generation: number, ms: number, onSilence: () => void): void {
+    this.clearWatchdog();
+    if (ms <= 0) return;
+    this.watchdog = setTimeout(() => {
+      if (this.isCurrent(generation)) onSilence();
+    }, ms);
+  }
+
+  /** Ends the current connection and, while running, schedules the next one with backoff. */
+  fail(reason: string): void {
+    this.generation++;
+    this.clearWatchdog();
+    this.options.release();
+    if (!this.running) return;
+    this.options.onDown(reason);
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, this.options.backoffMaxMs ?? 30_000);
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.running) void this.options.connect(++this.generation);
+    }, delay);
+  }
+
+  private clearWatchdog(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+  }
+}

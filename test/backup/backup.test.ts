@@ -205,6 +205,16 @@ describe("provisioning", () => {
     expect(versions.length).toBeGreaterThanOrEqual(1);
   });
 
+  it("answers a template that is not a map of paths with 400, for plan and apply alike", async () => {
+    for (const action of ["plan", "apply"]) {
+      const response = await call(`${gw.url}/api/v1/provision/${action}`, "POST", {
+        template: "- just\n- a list\n",
+      });
+      expect(response.status).toBe(400);
+      expect(response.data.detail).toContain("a template is a map of config paths to values");
+    }
+  });
+
   it("reports a key the camera rejects as rejected while the others are applied", async () => {
     const result = (
       await call(`${gw.url}/api/v1/provision/apply`, "POST", {

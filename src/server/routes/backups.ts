@@ -10,6 +10,7 @@ import {
   type Template,
   templateFromBackup,
 } from "../../backup/provision.ts";
+import type { CameraEntry } from "../../camera/registry.ts";
 import type { JsonObject } from "../../protocol/kv.ts";
 import { canSeeCamera } from "../auth/authenticator.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
@@ -215,68 +216,65 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
   const readTemplate = (template: object | string): Template =>
     typeof template === "string" ? parseTemplate(template) : parseTemplate(JSON.stringify(template));
 
-  app.post<{ Body: { template: object | string; cameras?: string[] } }>(
-    "/api/v1/provision/plan",
-    {
-      config: { role: "admin" },
-      schema: {
-        summary: "What a template would change on each camera (touches nothing)",
-        tags: ["provisioning"],
-        body: templateBody,
-        response: { 200: { type: "object", additionalProperties: true }, ...problemResponses },
+  /** Plan and apply share everything but what they do per camera. */
+  const provisionRoute = (
+    url: string,
+    summary: string,
+    perCamera: (entry: CameraEntry, template: Template) => Promise<object>,
+    wrap: (results: object[]) => object,
+  ) =>
+    app.post<{ Body: { template: object | string; cameras?: string[] } }>(
+      url,
+      {
+        config: { role: "admin" },
+        schema: {
+          summary,
+          tags: ["provisioning"],
+          body: templateBody,
+          response: { 200: { type: "object", additionalProperties: true }, ...problemResponses },
+        },
       },
-    },
-    async (request, reply) => {
-      const entries = targets(request, reply, request.body.cameras);
-      if (!entries) return reply;
-      try {
-        const template = readTemplate(request.body.template);
-        const plans = [];
-        for (const entry of entries) plans.push(displayPlan(await plan(entry, template)));
-        return { plans };
-      } catch (error) {
-        return fail(
-          reply,
-          error instanceof SyntaxError || (error as Error).message?.startsWith("a template")
-            ? Object.assign(error as Error, { statusCode: 400 })
-            : error,
-        );
-      }
-    },
+      async (request, reply) => {
+        const entries = targets(request, reply, request.body.cameras);
+        if (!entries) return reply;
+        let template: Template;
+        try {
+          template = readTemplate(request.body.template);
+        } catch (error) {
+          return sendProblem(
+            reply,
+            problem(400, "bad-request", error instanceof Error ? error.message : String(error)),
+          );
+        }
+        try {
+          const results = [];
+          for (const entry of entries) results.push(await perCamera(entry, template));
+          return wrap(results);
+        } catch (error) {
+          return fail(reply, error);
+        }
+      },
+    );
+
+  provisionRoute(
+    "/api/v1/provision/plan",
+    "What a template would change on each camera (touches nothing)",
+    async (entry, template) => displayPlan(await plan(entry, template)),
+    (plans) => ({ plans }),
   );
 
-  app.post<{ Body: { template: object | string; cameras?: string[] } }>(
+  provisionRoute(
     "/api/v1/provision/apply",
-    {
-      config: { role: "admin" },
-      schema: {
-        summary: "Back up, then apply a template; per path: applied, unchanged or rejected",
-        tags: ["provisioning"],
-        body: templateBody,
-        response: { 200: { type: "object", additionalProperties: true }, ...problemResponses },
-      },
-    },
-    async (request, reply) => {
-      const entries = targets(request, reply, request.body.cameras);
-      if (!entries) return reply;
-      try {
-        const template = readTemplate(request.body.template);
-        const results = [];
-        for (const entry of entries)
-          results.push(
-            await apply(
-              entry,
-              template,
-              async () =>
-                (await vault.service.runOne(entry.id)).commit ??
-                (await repo.history(backupFileName(entry.id), 1))[0]?.commit,
-            ),
-          );
-        return { ok: results.every((r) => r.ok), results };
-      } catch (error) {
-        return fail(reply, error);
-      }
-    },
+    "Back up, then apply a template; per path: applied, unchanged or rejected",
+    (entry, template) =>
+      apply(
+        entry,
+        template,
+        async () =>
+          (await vault.service.runOne(entry.id)).commit ??
+          (await repo.history(backupFileName(entry.id), 1))[0]?.commit,
+      ),
+    (results) => ({ ok: results.every((r) => (r as { ok: boolean }).ok), results }),
   );
 
   app.post<{ Params: { camera: string }; Body: { commit: string; dryRun?: boolean } }>(

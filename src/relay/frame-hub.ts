@@ -202,11 +202,12 @@ export class FrameHub {
 
   private publish(frame: Frame): void {
     if (!frame.offline) this.latest = frame;
-    for (const viewer of this.viewers) this.offer(viewer, frame);
+    // One clock read per frame, not per viewer.
+    const now = Date.now();
+    for (const viewer of this.viewers) this.offer(viewer, frame, now);
   }
 
-  private offer(viewer: Viewer, frame: Frame): void {
-    const now = Date.now();
+  private offer(viewer: Viewer, frame: Frame, now = Date.now()): void {
     if (viewer.minIntervalMs > 0 && now - viewer.lastSentAt < viewer.minIntervalMs && !frame.offline) return;
     if (viewer.res.writableNeedDrain) {
       // The socket is full: keep only the newest frame; the one it replaces is dropped.
@@ -217,13 +218,13 @@ export class FrameHub {
       viewer.pending = frame;
       return;
     }
-    this.write(viewer, frame);
+    this.write(viewer, frame, now);
   }
 
-  private write(viewer: Viewer, frame: Frame): void {
+  private write(viewer: Viewer, frame: Frame, now = Date.now()): void {
     const res = viewer.res;
     if (res.destroyed) return;
-    viewer.lastSentAt = Date.now();
+    viewer.lastSentAt = now;
     viewer.sent++;
     this.framesSent++;
     // Three shared buffers in one writev: header, picture, CRLF. No per-viewer copy.
@@ -231,7 +232,7 @@ export class FrameHub {
     res.write(frame.header);
     res.write(frame.jpeg);
     res.write(CRLF);
-    process.nextTick(() => res.uncork());
+    res.uncork();
   }
 
   private onSourceState(state: SourceState): void {

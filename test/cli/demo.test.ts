@@ -34,6 +34,22 @@ function start(
   return { child, url, output: () => output };
 }
 
+/** Runs the built CLI to completion; its exit code and standard output. */
+function runCli(
+  args: string[],
+  cwd: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, ...(env ? { env } : {}) });
+    let stdout = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.once("exit", (code) => resolveRun({ code, stdout }));
+  });
+}
+
 function stop(child: ChildProcess): Promise<number | null> {
   return new Promise((resolveExit) => {
     if (child.exitCode !== null) return resolveExit(child.exitCode);
@@ -101,18 +117,7 @@ describe("the built CLI", () => {
         join(cwd, "camgate.yaml"),
         `cameras:\n  - { id: dogs, url: "${camera.url}", username: admin, password: "\${CAM_PW}" }\n`,
       );
-      const cli = (args: string[]) =>
-        new Promise<{ code: number | null; stdout: string }>((resolveRun) => {
-          const child = spawn(process.execPath, [BIN, ...args], {
-            cwd,
-            env: { PATH: process.env.PATH, CAM_PW: "cli-camera-pw" },
-          });
-          let stdout = "";
-          child.stdout.on("data", (chunk) => {
-            stdout += chunk;
-          });
-          child.once("exit", (code) => resolveRun({ code, stdout }));
-        });
+      const cli = (args: string[]) => runCli(args, cwd, { PATH: process.env.PATH, CAM_PW: "cli-camera-pw" });
       const snapshot = await cli(["snapshot", "dogs", "-o", "dogs.jpg"]);
       expect(snapshot.code).toBe(0);
       expect(readFileSync(join(cwd, "dogs.jpg")).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
@@ -142,15 +147,7 @@ describe("the built CLI", () => {
         join(cwd, "template.yaml"),
         'NTP.Enable: true\nGeneral.MachineName: "${camera.id} cam"\n',
       );
-      const cli = (args: string[]) =>
-        new Promise<{ code: number | null; stdout: string }>((resolveRun) => {
-          const child = spawn(process.execPath, [BIN, ...args], { cwd });
-          let stdout = "";
-          child.stdout.on("data", (chunk) => {
-            stdout += chunk;
-          });
-          child.once("exit", (code) => resolveRun({ code, stdout }));
-        });
+      const cli = (args: string[]) => runCli(args, cwd);
       expect((await cli(["backup", "run"])).stdout).toMatch(/^yard: committed [0-9a-f]{10}/);
       const planned = await cli(["provision", "plan", "-t", "template.yaml"]);
       expect(planned.stdout).toContain("NTP.Enable: false -> true");

@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
+import { locateFfprobe, probeVideo } from "../helpers/ffprobe.ts";
 import { findTool, itWithTool, pythonWithRequests } from "../helpers/system-tools.ts";
 
 const run = promisify(execFile);
@@ -143,7 +144,7 @@ describe("emulator against independent clients", () => {
 
   itWithTool(
     "ffprobe",
-    () => findTool("ffprobe", ["ffprobe"], ["-version"]),
+    locateFfprobe,
     "ffprobe reads mjpg/video.cgi as MJPEG of the configured size",
     async () => {
       const camera = amcrest.cameras[0];
@@ -153,24 +154,7 @@ describe("emulator against independent clients", () => {
       const target = new URL(`${camera.url}/cgi-bin/mjpg/video.cgi?channel=1&subtype=1`);
       target.username = "admin";
       target.password = encodeURIComponent(PASSWORD);
-      const { stdout } = await run(
-        "ffprobe",
-        [
-          "-v",
-          "error",
-          "-rw_timeout",
-          "10000000",
-          "-select_streams",
-          "v:0",
-          "-show_entries",
-          "stream=codec_name,width,height",
-          "-of",
-          "csv=p=0",
-          target.href,
-        ],
-        { timeout: 20_000 },
-      );
-      expect(stdout.trim()).toBe("mjpeg,352,288");
+      expect(await probeVideo(target.href)).toBe("mjpeg,352,288");
     },
     30_000,
   );

@@ -4,13 +4,14 @@ import { connect, type Socket } from "node:net";
 import { promisify } from "node:util";
 import sharp from "sharp";
 import { afterEach, describe, expect, it } from "vitest";
+import { locateFfprobe, probeVideo } from "../helpers/ffprobe.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { httpGet, waitFor } from "../helpers/http.ts";
 import { jpegsOf, stampOf } from "../helpers/mjpeg.ts";
 import { type OpenStream, openStream } from "../helpers/stream.ts";
-import { findTool, itWithTool } from "../helpers/system-tools.ts";
+import { itWithTool } from "../helpers/system-tools.ts";
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 const STREAM = "/api/v1/cameras/dogs/stream.mjpeg";
 
 describe("live relay", () => {
@@ -174,28 +175,11 @@ describe("live relay", () => {
 
   itWithTool(
     "ffprobe",
-    () => findTool("ffprobe", ["ffprobe"], ["-version"]),
+    locateFfprobe,
     "ffprobe reads the gateway's stream as MJPEG of the camera's size",
     async () => {
       const gw = await gateway();
-      const { stdout } = await run(
-        "ffprobe",
-        [
-          "-v",
-          "error",
-          "-rw_timeout",
-          "10000000",
-          "-select_streams",
-          "v:0",
-          "-show_entries",
-          "stream=codec_name,width,height",
-          "-of",
-          "csv=p=0",
-          `${gw.url}${STREAM}`,
-        ],
-        { timeout: 20_000 },
-      );
-      expect(stdout.trim()).toBe("mjpeg,640,480");
+      expect(await probeVideo(`${gw.url}${STREAM}`)).toBe("mjpeg,640,480");
     },
     30_000,
   );

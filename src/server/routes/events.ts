@@ -37,12 +37,11 @@ function visibleCameras(ctx: GatewayContext, principal: Principal | undefined): 
     .filter((id) => canSeeCamera(principal, id));
 }
 
-function parseTime(text: string | undefined, request: FastifyRequest): number | undefined {
+function parseTime(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isFinite(ms))
     throw Object.assign(new Error(`not a time: ${text} (ISO 8601 or ms since epoch)`), { statusCode: 400 });
-  void request;
   return ms;
 }
 
@@ -90,8 +89,8 @@ export function registerEventRoutes(
     },
     async (request) => {
       const q = request.query;
-      const since = parseTime(q.since, request);
-      const until = parseTime(q.until, request);
+      const since = parseTime(q.since);
+      const until = parseTime(q.until);
       const page = store.list({
         cameras: visibleCameras(ctx, request.principal),
         ...(q.camera !== undefined ? { camera: q.camera } : {}),

@@ -3,12 +3,13 @@
  * returned handle's close() ends everything it started.
  */
 import { mkdirSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
 import { BackupModule } from "./backup/backup-module.ts";
+import { cameraDefinition } from "./camera/definition-from-config.ts";
 import { CameraRegistry } from "./camera/registry.ts";
-import { cameraDefinition } from "./config/camera-definitions.ts";
+import { formatListen } from "./config/listen.ts";
 import type { Config } from "./config/schema.ts";
 import { EventPipeline } from "./events/pipeline.ts";
 import { HubRegistry } from "./relay/hub-registry.ts";
@@ -19,8 +20,9 @@ import { SessionStore } from "./server/auth/sessions.ts";
 import { loadOrCreateSigningKey, UrlSigner } from "./server/auth/signed-url.ts";
 import type { GatewayContext } from "./server/context.ts";
 import { buildMainApp, buildPassthroughApp, type HttpsOptions } from "./server/gateway-server.ts";
-import { checkListenSafety, StartupError, splitListen } from "./server/listen-safety.ts";
+import { checkListenSafety, StartupError } from "./server/listen-safety.ts";
 import { GatewayMetrics } from "./server/metrics.ts";
+import { type Db, openDatabase } from "./storage/database.ts";
 
 export const VERSION = "0.1.0";
 
@@ -32,6 +34,8 @@ export interface Camgate {
   /** Camera id → base URL of its passthrough port. */
   passthroughUrls: Record<string, string>;
   cameras: CameraRegistry;
+  /** The SQLite database (events, deliveries, camera logs). */
+  db: Db;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -107,22 +111,38 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   const https = httpsOptions(config, baseDir);
   const metrics = new GatewayMetrics();
   const cameras = new CameraRegistry(
-    config.cameras.map((camera) => cameraDefinition(camera, { onCall: metrics.callObserver(camera.id) })),
+    config.cameras.map((camera) =>
+      cameraDefinition(camera, {
+        onCall: metrics.callObserver(camera.id),
+        log: (level, message, fields) => logger[level](fields, message),
+      }),
+    ),
   );
   metrics.watch(cameras);
-  let pipeline: EventPipeline | undefined;
   const hubs = new HubRegistry(cameras, {
     lingerMs: config.relay.lingerMs,
     stallMs: config.relay.stallMs,
     offlineFrames: config.relay.offlineFrames,
     preload: new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id)),
-    onStall: (camera, channel, subtype, reason) =>
-      void pipeline?.gatewayEvent(camera, "StreamStalled", { stream: "mjpeg", channel, subtype, reason }),
   });
   const snapshots = new SnapshotService(cameras, hubs);
-  const events = new EventPipeline(config, cameras, hubs, logger, storageDir);
-  pipeline = events;
-  const backups = new BackupModule(config, cameras, events, storageDir, logger);
+  const db = openDatabase(join(storageDir, "camgate.db"));
+  const events = new EventPipeline({ config, db, cameras, hubs, snapshots, logger, storageDir });
+  const backups = new BackupModule({
+    config,
+    cameras,
+    db,
+    storageDir,
+    logger,
+    onConfigChanged: (result) =>
+      void events.publisher.gatewayEvent(result.camera, "ConfigChanged", {
+        commit: result.commit ?? null,
+        sections: result.sections,
+        paths: result.changes.slice(0, 200).map((c) => c.path),
+        changes: result.changes.length,
+      }),
+    subscribeEvents: (listener) => events.bus.subscribe(listener),
+  });
   metrics.watchRelay(hubs);
   const signer = new UrlSigner(loadOrCreateSigningKey(storageDir));
   const sessions = new SessionStore();
@@ -135,11 +155,9 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
       config.server.authRateLimit.windowSeconds * 1000,
     ),
   });
-  const { host, port } = splitListen(config.server.listen);
+  const { host, port } = config.server.listen;
   const scheme = https ? "https" : "http";
-  const hostInUrl = host.includes(":") ? `[${host}]` : host;
   let url = "";
-  const timers = new Set<NodeJS.Timeout>();
   const ctx: GatewayContext = {
     cameras,
     hubs,
@@ -154,18 +172,18 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     signer,
     metrics,
     logger,
-    timers,
     publicUrl: () => (config.server.publicUrl ?? url).replace(/\/$/, ""),
   };
   const apps: FastifyInstance[] = [];
   const close = async () => {
-    for (const timer of timers) clearTimeout(timer);
     await Promise.allSettled(apps.map((app) => app.close()));
     hubs.close();
+    await backups.close();
     await events
       .close()
       .catch((error: unknown) => logger.error({ err: error }, "closing the event pipeline failed"));
     await cameras.close();
+    db.close();
   };
   try {
     await events.start();
@@ -173,16 +191,16 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     const main = buildMainApp(ctx, https, VERSION);
     apps.push(main);
     const actualPort = await listen(main, host, port, "server.listen");
-    url = `${scheme}://${hostInUrl}:${actualPort}`;
+    url = `${scheme}://${formatListen({ host, port: actualPort })}`;
     const passthroughUrls: Record<string, string> = {};
     for (const entry of cameras.list()) {
       if (entry.passthroughPort === undefined) continue;
       const app = buildPassthroughApp(ctx, entry, https);
       apps.push(app);
       const p = await listen(app, host, entry.passthroughPort, `cameras.${entry.id}.passthroughPort`);
-      passthroughUrls[entry.id] = `${scheme}://${hostInUrl}:${p}`;
+      passthroughUrls[entry.id] = `${scheme}://${formatListen({ host, port: p })}`;
     }
-    return { url, passthroughUrls, cameras, events, backups, logger, close };
+    return { url, passthroughUrls, cameras, db, events, backups, logger, close };
   } catch (error) {
     await close();
     throw error;

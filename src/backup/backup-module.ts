@@ -3,8 +3,9 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { CameraRegistry } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
-import type { EventPipeline } from "../events/pipeline.ts";
-import { BackupService } from "./backup-service.ts";
+import type { CamgateEvent } from "../events/model.ts";
+import type { Db } from "../storage/database.ts";
+import { type BackupResult, BackupService } from "./backup-service.ts";
 import { LogSync } from "./log-sync.ts";
 import { BackupRepository } from "./repository.ts";
 import { SyslogForwarder } from "./syslog.ts";
@@ -18,6 +19,19 @@ const SEVERITY: Record<string, number> = {
   VideoLoss: 4,
 };
 
+/** What backups need from the rest of camgate (wired by `app.ts`). */
+export interface BackupModuleParts {
+  config: Config;
+  cameras: CameraRegistry;
+  db: Db;
+  storageDir: string;
+  logger: Logger;
+  /** A backup found the camera's config changed (the ConfigChanged event). */
+  onConfigChanged: (result: BackupResult) => void;
+  /** Live events, for syslog forwarding. */
+  subscribeEvents: (listener: (event: CamgateEvent) => void) => () => void;
+}
+
 export class BackupModule {
   readonly repository: BackupRepository;
   readonly service: BackupService;
@@ -25,13 +39,11 @@ export class BackupModule {
   readonly syslog: SyslogForwarder | undefined;
   private unsubscribe: (() => void) | undefined;
 
-  constructor(
-    private readonly config: Config,
-    cameras: CameraRegistry,
-    private readonly events: EventPipeline,
-    storageDir: string,
-    logger: Logger,
-  ) {
+  private readonly config: Config;
+
+  constructor(parts: BackupModuleParts) {
+    const { config, cameras, storageDir, logger } = parts;
+    this.config = config;
     const log = (level: "info" | "warn", message: string, fields?: Record<string, unknown>) =>
       logger[level](fields ?? {}, message);
     this.repository = new BackupRepository(join(storageDir, "config-backups"));
@@ -41,34 +53,38 @@ export class BackupModule {
       redact: config.backup.redact,
       intervalMs: config.backup.intervalHours * 3_600_000,
       ...(config.backup.remote ? { remote: config.backup.remote } : {}),
-      onChange: (result) =>
-        void events.gatewayEvent(result.camera, "ConfigChanged", {
-          commit: result.commit ?? null,
-          paths: result.changes.slice(0, 200).map((c) => c.path),
-          changes: result.changes.length,
-        }),
+      onChange: parts.onConfigChanged,
       log,
     });
     this.syslog = config.syslog ? new SyslogForwarder(config.syslog.url, config.syslog.hostname) : undefined;
     const forward = new Set(config.syslog?.forward ?? []);
-    this.logs = new LogSync(events.db, cameras, (entries) => {
-      if (!this.syslog || !forward.has("camera-logs")) return;
-      for (const entry of entries) {
-        this.syslog.send({
-          severity: /fail|error|lock/i.test(entry.type) ? 4 : 6,
-          time: `${entry.time.replace(" ", "T")}`,
-          appName: `camera-${entry.camera}`,
-          msgId: entry.type.replace(/\s+/g, "_"),
-          data: {
-            camgate: { camera: entry.camera, type: entry.type, ...(entry.user ? { user: entry.user } : {}) },
-          },
-          message: `${entry.type}${entry.user ? ` by ${entry.user}` : ""} ${JSON.stringify(entry.detail)}`,
-        });
-      }
-    });
+    this.logs = new LogSync(
+      parts.db,
+      cameras,
+      (entries) => {
+        if (!this.syslog || !forward.has("camera-logs")) return;
+        for (const entry of entries) {
+          this.syslog.send({
+            severity: /fail|error|lock/i.test(entry.type) ? 4 : 6,
+            time: `${entry.time.replace(" ", "T")}`,
+            appName: `camera-${entry.camera}`,
+            msgId: entry.type.replace(/\s+/g, "_"),
+            data: {
+              camgate: {
+                camera: entry.camera,
+                type: entry.type,
+                ...(entry.user ? { user: entry.user } : {}),
+              },
+            },
+            message: `${entry.type}${entry.user ? ` by ${entry.user}` : ""} ${JSON.stringify(entry.detail)}`,
+          });
+        }
+      },
+      (message, fields) => log("warn", message, fields),
+    );
     if (this.syslog && forward.has("events")) {
       const syslog = this.syslog;
-      this.unsubscribe = events.bus.subscribe((event) =>
+      this.unsubscribe = parts.subscribeEvents((event) =>
         syslog.send({
           severity: SEVERITY[event.code] ?? 6,
           time: event.receivedAt,
@@ -93,7 +109,7 @@ export class BackupModule {
     if (this.config.backup.enabled) await this.service.start();
     else await this.repository.init();
     if (this.config.logSync.enabled) {
-      void this.logs.syncAll().catch(() => undefined);
+      void this.logs.syncAll();
       this.logs.start(this.config.logSync.intervalMinutes * 60_000);
     }
   }
@@ -103,6 +119,5 @@ export class BackupModule {
     this.service.stop();
     this.logs.stop();
     await this.syslog?.close();
-    void this.events;
   }
 }

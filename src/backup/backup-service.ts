@@ -15,6 +15,8 @@ export interface BackupResult {
   commit: string | undefined;
   changed: boolean;
   changes: ConfigChange[];
+  /** The top-level config sections the changes touch. */
+  sections: string[];
   at: string;
 }
 
@@ -48,9 +50,9 @@ export class BackupService {
 
   async start(): Promise<void> {
     await this.options.repository.init();
-    void this.runAll().catch(() => undefined);
+    void this.runAll();
     if (this.options.intervalMs > 0) {
-      this.timer = setInterval(() => void this.runAll().catch(() => undefined), this.options.intervalMs);
+      this.timer = setInterval(() => void this.runAll(), this.options.intervalMs);
       this.timer.unref();
     }
   }
@@ -71,14 +73,16 @@ export class BackupService {
     );
   }
 
+  /** Backs up every camera in turn; never rejects (a camera's failure is logged and kept in its status). */
   async runAll(): Promise<BackupResult[]> {
     const results: BackupResult[] = [];
     for (const entry of this.options.cameras.list()) {
-      try {
-        results.push(await this.runOne(entry.id));
-      } catch {
-        // Recorded in the status; one camera's failure does not stop the others.
-      }
+      const result = await this.runOne(entry.id).then(
+        (value) => value,
+        // backup() has logged it (warn, with the camera) and recorded it; the other cameras still run.
+        () => undefined,
+      );
+      if (result) results.push(result);
     }
     return results;
   }
@@ -114,19 +118,19 @@ export class BackupService {
           ? []
           : diffConfigs(JSON.parse(previous) as JsonObject, JSON.parse(content) as JsonObject);
       const sections = changedSections(changes);
-      const message =
+      const subject =
         previous === undefined ? `${camera}: first backup` : `${camera}: ${sections.join(", ")} changed`;
-      const commit = await this.options.repository.commitFile(file, content, message);
+      const commit = await this.options.repository.commitFile(file, content, { subject, sections });
       status.lastError = undefined;
       if (commit) status.lastCommit = commit;
-      const result = { camera, commit, changed: commit !== undefined, changes, at };
+      const result = { camera, commit, changed: commit !== undefined, changes, sections, at };
       if (commit && previous !== undefined) this.options.onChange(result);
       if (commit && this.options.remote) {
         const { url, username, password } = this.options.remote;
         await this.options.repository
           .push(url, username, password)
           .catch((error: unknown) =>
-            this.options.log("warn", "pushing the backup repository failed", { err: String(error) }),
+            this.options.log("warn", "pushing the backup repository failed", { camera, err: String(error) }),
           );
       }
       return result;

@@ -4,6 +4,7 @@
  * is missed; a hash per entry makes overlapping windows store each entry once.
  */
 import { createHash } from "node:crypto";
+import { searchLogs } from "../camera/log-search.ts";
 import type { CameraRegistry } from "../camera/registry.ts";
 import type { Db } from "../storage/database.ts";
 
@@ -14,6 +15,13 @@ export interface StoredLogEntry {
   user: string | null;
   level: number | null;
   detail: unknown;
+}
+
+/** What the last sync of a camera's log did (shown in the camera's status). */
+export interface LogSyncStatus {
+  lastAttempt: string | undefined;
+  lastSuccess: string | undefined;
+  lastError: string | undefined;
 }
 
 const OVERLAP_MS = 10 * 60_000;
@@ -29,11 +37,13 @@ function wallClockMinus(time: string, ms: number): string {
 export class LogSync {
   private readonly insert;
   private timer: NodeJS.Timeout | undefined;
+  private readonly statuses = new Map<string, LogSyncStatus>();
 
   constructor(
     private readonly db: Db,
     private readonly cameras: CameraRegistry,
     private readonly onNew: (entries: StoredLogEntry[]) => void = () => undefined,
+    private readonly warn: (message: string, fields: Record<string, unknown>) => void = () => undefined,
   ) {
     this.insert = db.prepare(
       "INSERT OR IGNORE INTO camera_logs (camera, time, type, user, level, detail, hash, synced_at) VALUES (@camera, @time, @type, @user, @level, @detail, @hash, @synced_at)",
@@ -42,7 +52,7 @@ export class LogSync {
 
   start(intervalMs: number): void {
     if (intervalMs <= 0) return;
-    this.timer = setInterval(() => void this.syncAll().catch(() => undefined), intervalMs);
+    this.timer = setInterval(() => void this.syncAll(), intervalMs);
     this.timer.unref();
   }
 
@@ -50,8 +60,21 @@ export class LogSync {
     if (this.timer) clearInterval(this.timer);
   }
 
+  status(camera: string): LogSyncStatus {
+    return (
+      this.statuses.get(camera) ?? { lastAttempt: undefined, lastSuccess: undefined, lastError: undefined }
+    );
+  }
+
+  /** Syncs every camera in turn; never rejects (a failure is logged and kept in the camera's status). */
   async syncAll(): Promise<void> {
-    for (const entry of this.cameras.list()) await this.sync(entry.id).catch(() => undefined);
+    for (const entry of this.cameras.list()) {
+      await this.sync(entry.id).then(
+        () => undefined,
+        // sync() has logged it and recorded it in the status; the other cameras still sync.
+        () => undefined,
+      );
+    }
   }
 
   /** Reads the camera's log from the watermark (or `from`) to `to`; returns how many entries were new. */
@@ -59,8 +82,27 @@ export class LogSync {
     camera: string,
     window: { from?: string; to?: string } = {},
   ): Promise<{ seen: number; inserted: number }> {
+    const status = this.status(camera);
+    this.statuses.set(camera, status);
+    status.lastAttempt = new Date().toISOString();
+    try {
+      const result = await this.read(camera, window);
+      status.lastSuccess = new Date().toISOString();
+      status.lastError = undefined;
+      return result;
+    } catch (error) {
+      status.lastError = error instanceof Error ? error.message : String(error);
+      this.warn("camera log sync failed", { camera, err: status.lastError });
+      throw error;
+    }
+  }
+
+  private async read(
+    camera: string,
+    window: { from?: string; to?: string },
+  ): Promise<{ seen: number; inserted: number }> {
     const entry = this.cameras.get(camera);
-    if (!entry) throw new Error(`no camera ${camera}`);
+    if (!entry) throw new RangeError(`no camera ${camera} in the registry`);
     const watermark = (
       this.db.prepare("SELECT MAX(time) AS t FROM camera_logs WHERE camera = ?").get(camera) as {
         t: string | null;
@@ -71,7 +113,7 @@ export class LogSync {
     let seen = 0;
     const fresh: StoredLogEntry[] = [];
     const now = Date.now();
-    for await (const item of entry.api.logs(from, to, 100, "background")) {
+    for await (const item of searchLogs(entry.api, from, to, { pageSize: 100, priority: "background" })) {
       seen++;
       const detail = JSON.stringify(item.detail ?? null);
       const row = {

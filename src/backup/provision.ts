@@ -13,9 +13,9 @@
  * such; a plan run afterwards lists only what is still different.
  */
 import { parse as parseYaml } from "yaml";
-import { buildTarget } from "../camera/api.ts";
 import { CameraError } from "../camera/errors.ts";
 import type { CameraEntry } from "../camera/registry.ts";
+import { buildTarget, DeviceArgumentError } from "../protocol/cgi-target.ts";
 import { getAtPath, type JsonObject, type JsonValue, parsePath, treeToKv } from "../protocol/kv.ts";
 import { isSecretPath, REDACTED } from "./normalise.ts";
 
@@ -40,11 +40,27 @@ export interface ApplyResult {
   results: { path: string; status: "applied" | "unchanged" | "rejected"; error?: string }[];
 }
 
+/** A template that cannot be used: not YAML or JSON, or not a map of config paths to values. */
+export class TemplateError extends Error {
+  readonly code = "invalid-template";
+  constructor(message: string) {
+    super(message);
+    this.name = "TemplateError";
+  }
+}
+
 /** A template from YAML or JSON text: flat paths, or nested sections flattened to paths. */
 export function parseTemplate(text: string): Template {
-  const data = parseYaml(text) as JsonValue;
+  let data: JsonValue;
+  try {
+    data = parseYaml(text) as JsonValue;
+  } catch (error) {
+    throw new TemplateError(
+      `the template is not YAML or JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   if (data === null || typeof data !== "object" || Array.isArray(data))
-    throw new Error("a template is a map of config paths to values");
+    throw new TemplateError("a template is a map of config paths to values");
   const template: Template = {};
   for (const [key, value] of Object.entries(data)) {
     if (value !== null && typeof value === "object") {
@@ -137,7 +153,9 @@ export async function apply(
       buildTarget("configManager.cgi", [[change.path, change.new]]);
       sendable.push(change);
     } catch (error) {
-      errors.set(change.path, error instanceof Error ? error.message : String(error));
+      // A value no encoding can carry is reported for its path; the other paths still go.
+      if (!(error instanceof DeviceArgumentError)) throw error;
+      errors.set(change.path, error.message);
     }
   }
   for (const batch of batches(sendable)) {

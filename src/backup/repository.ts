@@ -5,16 +5,51 @@
  */
 import * as fs from "node:fs";
 import { join } from "node:path";
-import git from "isomorphic-git";
+import git, { Errors } from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 
 export interface BackupCommit {
   commit: string;
   time: string;
+  /** The commit's subject line. */
   message: string;
+  /** The config sections the commit changed (its `Camgate-Sections` trailer; none for a first backup). */
+  sections: string[];
+}
+
+/** What a backup commit says: a subject for people, the changed sections as a git trailer for programs. */
+export interface BackupMessage {
+  subject: string;
+  sections: readonly string[];
 }
 
 const AUTHOR = { name: "camgate", email: "camgate@localhost" };
+const SECTIONS_TRAILER = "Camgate-Sections";
+
+export function formatBackupMessage(message: BackupMessage): string {
+  return message.sections.length > 0
+    ? `${message.subject}\n\n${SECTIONS_TRAILER}: ${message.sections.join(", ")}\n`
+    : `${message.subject}\n`;
+}
+
+/**
+ * The subject and trailers of a commit message, as `git interpret-trailers --parse` reads them: the trailers
+ * are the `Key: value` lines of the last paragraph, when there is more than one paragraph.
+ */
+export function parseCommitMessage(text: string): { subject: string; trailers: Map<string, string> } {
+  const paragraphs = text.trim().split(/\n\s*\n/);
+  const subject = (paragraphs[0] ?? "").split("\n")[0] ?? "";
+  const trailers = new Map<string, string>();
+  const last = paragraphs.length > 1 ? paragraphs[paragraphs.length - 1] : undefined;
+  const lines = last?.split("\n") ?? [];
+  if (lines.length > 0 && lines.every((line) => /^[A-Za-z0-9-]+: /.test(line))) {
+    for (const line of lines) {
+      const colon = line.indexOf(": ");
+      trailers.set(line.slice(0, colon), line.slice(colon + 2).trim());
+    }
+  }
+  return { subject, trailers };
+}
 
 export class BackupRepository {
   private queue: Promise<unknown> = Promise.resolve();
@@ -36,13 +71,19 @@ export class BackupRepository {
   }
 
   /** Writes and commits `<name>` when its content changed; the new commit's id, or undefined. */
-  commitFile(name: string, content: string, message: string): Promise<string | undefined> {
+  commitFile(name: string, content: string, message: BackupMessage): Promise<string | undefined> {
     return this.serial(async () => {
       fs.writeFileSync(join(this.dir, name), content);
       const status = await git.status({ fs, dir: this.dir, filepath: name });
       if (status === "unmodified") return undefined;
       await git.add({ fs, dir: this.dir, filepath: name });
-      return git.commit({ fs, dir: this.dir, message, author: AUTHOR, committer: AUTHOR });
+      return git.commit({
+        fs,
+        dir: this.dir,
+        message: formatBackupMessage(message),
+        author: AUTHOR,
+        committer: AUTHOR,
+      });
     });
   }
 
@@ -52,12 +93,17 @@ export class BackupRepository {
       if (!(await this.hasCommits())) return [];
       const entries = await git
         .log({ fs, dir: this.dir, filepath: name, depth: limit, force: true })
-        .catch(() => []);
-      return entries.map((entry) => ({
-        commit: entry.oid,
-        time: new Date(entry.commit.committer.timestamp * 1000).toISOString(),
-        message: entry.commit.message.trim(),
-      }));
+        .catch(notFound(() => []));
+      return entries.map((entry) => {
+        const { subject, trailers } = parseCommitMessage(entry.commit.message);
+        const sections = trailers.get(SECTIONS_TRAILER);
+        return {
+          commit: entry.oid,
+          time: new Date(entry.commit.committer.timestamp * 1000).toISOString(),
+          message: subject,
+          sections: sections ? sections.split(/,\s*/) : [],
+        };
+      });
     });
   }
 
@@ -65,15 +111,16 @@ export class BackupRepository {
   read(name: string, ref = "HEAD"): Promise<string | undefined> {
     return this.serial(async () => {
       if (!(await this.hasCommits())) return undefined;
-      try {
-        const oid = await git
-          .resolveRef({ fs, dir: this.dir, ref })
-          .catch(() => git.expandOid({ fs, dir: this.dir, oid: ref }));
-        const { blob } = await git.readBlob({ fs, dir: this.dir, oid, filepath: name });
-        return Buffer.from(blob).toString("utf8");
-      } catch {
-        return undefined;
-      }
+      const oid = await git
+        .resolveRef({ fs, dir: this.dir, ref })
+        .catch(
+          notFound(() => git.expandOid({ fs, dir: this.dir, oid: ref }).catch(notFound(() => undefined))),
+        );
+      if (oid === undefined) return undefined;
+      const { blob } = await git
+        .readBlob({ fs, dir: this.dir, oid, filepath: name })
+        .catch(notFound(() => ({ blob: undefined })));
+      return blob === undefined ? undefined : Buffer.from(blob).toString("utf8");
     });
   }
 
@@ -96,7 +143,15 @@ export class BackupRepository {
   private async hasCommits(): Promise<boolean> {
     return git.resolveRef({ fs, dir: this.dir, ref: "HEAD" }).then(
       () => true,
-      () => false,
+      notFound(() => false),
     );
   }
+}
+
+/** A rejection handler that turns git's "not found" (no such ref, commit or file) into `fallback()`. */
+function notFound<T>(fallback: () => T | Promise<T>): (error: unknown) => T | Promise<T> {
+  return (error) => {
+    if (error instanceof Errors.NotFoundError) return fallback();
+    throw error;
+  };
 }

@@ -1,7 +1,18 @@
 /** Typed errors of the upstream side, each with a stable `code` the REST API maps to a status. */
-import type { CameraErrorCode } from "../protocol/cgi.ts";
+import type { CgiFailure } from "../protocol/cgi.ts";
 
-export type { CameraErrorCode } from "../protocol/cgi.ts";
+/**
+ * What went wrong with a camera call. The CGI answer codes come from `protocol/cgi.ts`; the rest are the
+ * session's: the camera cannot be reached or did not answer in time, refused the credentials, has all its
+ * connections in use, or the input cannot be sent to it at all (`invalid-argument`: nothing was sent).
+ */
+export type CameraErrorCode =
+  | CgiFailure
+  | "unreachable"
+  | "timeout"
+  | "auth-failed"
+  | "busy"
+  | "invalid-argument";
 
 export class CameraError extends Error {
   readonly code: CameraErrorCode;

@@ -10,9 +10,10 @@ import { type EventBody, EventBodyError, parseEventBody } from "../protocol/even
 import type { JsonValue } from "../protocol/kv.ts";
 import { boundaryFromContentType, MultipartParser } from "../protocol/multipart.ts";
 import type { CameraApi } from "./api.ts";
-import { buildTarget } from "./api.ts";
+import { CameraError } from "./errors.ts";
 import { ReconnectLoop } from "./reconnect.ts";
 import type { CameraStream } from "./session.ts";
+import { downFromError, type StreamDown, type StreamState } from "./stream-status.ts";
 
 export interface CameraEventNotice {
   code: string;
@@ -24,8 +25,6 @@ export interface CameraEventNotice {
   synthetic: boolean;
 }
 
-export type StreamStatus = "idle" | "connecting" | "live" | "down";
-
 export interface CameraEventStreamOptions {
   api: CameraApi;
   /** `All` or a list of codes. */
@@ -36,7 +35,8 @@ export interface CameraEventStreamOptions {
   backoffMinMs?: number;
   backoffMaxMs?: number;
   onEvent: (notice: CameraEventNotice) => void;
-  onStatus?: (status: StreamStatus, reason: string | undefined) => void;
+  /** State changes; `down` says why when the state is `down`. */
+  onStatus?: (status: StreamState, down: StreamDown | undefined) => void;
   /** Called once per reconnect after a drop, before the catch-up stops are emitted. */
   onReconnect?: () => void;
 }
@@ -45,7 +45,7 @@ export interface CameraEventStreamOptions {
 const CHATTER = new Set(["VideoMotionInfo"]);
 
 export class CameraEventStream {
-  private status: StreamStatus = "idle";
+  private status: StreamState = "idle";
   private stream: CameraStream | undefined;
   private readonly loop: ReconnectLoop;
   private everConnected = false;
@@ -55,12 +55,17 @@ export class CameraEventStream {
   stalls = 0;
   malformedParts = 0;
   heartbeats = 0;
-  lastError: string | undefined;
+  catchUpFailures = 0;
+  lastDown: StreamDown | undefined;
+  /** A catch-up after a reconnect failed: it is tried again on the next heartbeat. */
+  private catchUpPending = false;
+  private catchingUp = false;
+  private generation = 0;
 
   constructor(private readonly options: CameraEventStreamOptions) {
     this.loop = new ReconnectLoop({
       connect: (generation) => this.connect(generation),
-      onDown: (reason) => this.setStatus("down", reason),
+      onDown: (down) => this.setStatus("down", down),
       release: () => {
         this.stream?.close();
         this.stream = undefined;
@@ -70,7 +75,7 @@ export class CameraEventStream {
     });
   }
 
-  get current(): StreamStatus {
+  get current(): StreamState {
     return this.status;
   }
 
@@ -94,7 +99,7 @@ export class CameraEventStream {
   private async connect(generation: number): Promise<void> {
     this.setStatus("connecting", undefined);
     const codes = this.options.codes.includes("All") ? "[All]" : `[${this.options.codes.join(",")}]`;
-    const target = `${buildTarget("eventManager.cgi", [
+    const target = `${this.options.api.targetFor("eventManager.cgi", [
       ["action", "attach"],
       ["heartbeat", this.options.heartbeatSeconds],
     ])}&codes=${codes}`;
@@ -107,7 +112,7 @@ export class CameraEventStream {
         timeouts: { bodyMs: this.silenceLimitMs() + 5000 },
       });
     } catch (error) {
-      if (this.loop.isCurrent(generation)) this.fail(error instanceof Error ? error.message : String(error));
+      if (this.loop.isCurrent(generation)) this.fail(downFromError(error, this.options.api.id));
       return;
     }
     if (!this.loop.isCurrent(generation)) {
@@ -116,13 +121,22 @@ export class CameraEventStream {
     }
     if (stream.status !== 200) {
       stream.close();
-      return this.fail(`eventManager.cgi attach answered ${stream.status}`);
+      return this.fail({
+        code: "refused",
+        error: new CameraError(
+          stream.status === 400 || stream.status === 501 ? "unsupported" : "bad-response",
+          this.options.api.id,
+          `eventManager.cgi attach answered ${stream.status}`,
+          { status: stream.status },
+        ),
+      });
     }
     this.stream = stream;
     const parser = new MultipartParser({
       boundary: boundaryFromContentType(String(stream.headers["content-type"])) ?? "myboundary",
       maxPartBytes: 1024 * 1024,
     });
+    this.generation = generation;
     this.armWatchdog(generation);
     const reconnected = this.everConnected;
     this.everConnected = true;
@@ -140,12 +154,20 @@ export class CameraEventStream {
       try {
         parts = parser.push(chunk);
       } catch (error) {
-        return this.fail(`broken event stream: ${String(error)}`);
+        return this.fail({
+          code: "malformed",
+          error: new CameraError(
+            "bad-response",
+            this.options.api.id,
+            `broken event stream: ${String(error)}`,
+          ),
+        });
       }
       for (const part of parts) this.handlePart(part.body.toString("utf8"));
     });
     const ended = (reason: string) => {
-      if (this.loop.isCurrent(generation)) this.fail(reason);
+      if (this.loop.isCurrent(generation))
+        this.fail({ code: "ended", error: new CameraError("unreachable", this.options.api.id, reason) });
     };
     stream.body.once("error", (error: Error) => ended(`stream error: ${error.message}`));
     stream.body.once("end", () => ended("the camera ended the event stream"));
@@ -165,6 +187,7 @@ export class CameraEventStream {
     }
     if (body.kind === "heartbeat") {
       this.heartbeats++;
+      if (this.catchUpPending && !this.catchingUp) void this.catchUp(this.generation);
       return;
     }
     if (CHATTER.has(body.code)) return;
@@ -187,14 +210,35 @@ export class CameraEventStream {
     });
   }
 
-  /** After a gap: which of the states we believe active are still active? Stop the rest. */
+  /**
+   * After a gap: which of the states we believe active are still active? Stop the rest. When the camera
+   * cannot say (the call fails), the states would stay stuck "on": the catch-up is tried again on the next
+   * heartbeat, and each failure is logged.
+   */
   private async catchUp(generation: number): Promise<void> {
+    this.catchUpPending = false;
+    this.catchingUp = true;
+    try {
+      await this.stopEnded(generation);
+    } finally {
+      this.catchingUp = false;
+    }
+  }
+
+  private async stopEnded(generation: number): Promise<void> {
     for (const [code, indexes] of [...this.active]) {
       if (indexes.size === 0) continue;
       let stillActive: number[];
       try {
         stillActive = await this.options.api.eventIndexes(code);
-      } catch {
+      } catch (error) {
+        if (!this.loop.isCurrent(generation)) return;
+        this.catchUpFailures++;
+        this.catchUpPending = true;
+        this.options.api.session.warn("event catch-up failed; trying again on the next heartbeat", {
+          code,
+          err: error instanceof Error ? error.message : String(error),
+        });
         continue;
       }
       if (!this.loop.isCurrent(generation)) return;
@@ -209,18 +253,25 @@ export class CameraEventStream {
   private armWatchdog(generation: number): void {
     this.loop.watch(generation, this.silenceLimitMs(), () => {
       this.stalls++;
-      this.fail(`nothing from the camera for ${this.silenceLimitMs()} ms (not even a heartbeat)`);
+      this.fail({
+        code: "stalled",
+        error: new CameraError(
+          "timeout",
+          this.options.api.id,
+          `nothing from the camera for ${this.silenceLimitMs()} ms (not even a heartbeat)`,
+        ),
+      });
     });
   }
 
-  private fail(reason: string): void {
-    this.lastError = reason;
-    this.loop.fail(reason);
+  private fail(down: StreamDown): void {
+    this.lastDown = down;
+    this.loop.fail(down);
   }
 
-  private setStatus(status: StreamStatus, reason: string | undefined): void {
+  private setStatus(status: StreamState, down: StreamDown | undefined): void {
     if (this.status === status) return;
     this.status = status;
-    this.options.onStatus?.(status, reason);
+    this.options.onStatus?.(status, down);
   }
 }

@@ -9,13 +9,12 @@ import { CameraApi } from "./api.ts";
 import { CameraError } from "./errors.ts";
 import { ReconnectLoop } from "./reconnect.ts";
 import type { CameraSession, CameraStream } from "./session.ts";
+import { downFromError, type StreamDown, type StreamState } from "./stream-status.ts";
 
 export interface UpstreamFrame {
   jpeg: Buffer;
   receivedAt: number;
 }
-
-export type SourceState = "idle" | "connecting" | "live" | "down";
 
 export interface MjpegSourceOptions {
   session: CameraSession;
@@ -26,11 +25,12 @@ export interface MjpegSourceOptions {
   backoffMinMs?: number;
   backoffMaxMs?: number;
   onFrame: (frame: UpstreamFrame) => void;
-  onState?: (state: SourceState, reason: string | undefined) => void;
+  /** State changes; `down` says why when the state is `down`. */
+  onState?: (state: StreamState, down: StreamDown | undefined) => void;
 }
 
 export class MjpegSource {
-  private state: SourceState = "idle";
+  private state: StreamState = "idle";
   private stream: CameraStream | undefined;
   private readonly loop: ReconnectLoop;
   lastError: CameraError | undefined;
@@ -41,7 +41,7 @@ export class MjpegSource {
   constructor(private readonly options: MjpegSourceOptions) {
     this.loop = new ReconnectLoop({
       connect: (generation) => this.connect(generation),
-      onDown: (reason) => this.setState("down", reason),
+      onDown: (down) => this.setState("down", down),
       release: () => {
         this.stream?.close();
         this.stream = undefined;
@@ -51,7 +51,7 @@ export class MjpegSource {
     });
   }
 
-  get current(): SourceState {
+  get current(): StreamState {
     return this.state;
   }
 
@@ -64,9 +64,9 @@ export class MjpegSource {
     this.setState("idle", undefined);
   }
 
-  private fail(error: CameraError): void {
-    this.lastError = error;
-    this.loop.fail(error.message);
+  private fail(down: StreamDown): void {
+    this.lastError = down.error;
+    this.loop.fail(down);
   }
 
   private async connect(generation: number): Promise<void> {
@@ -81,10 +81,7 @@ export class MjpegSource {
         timeouts: { bodyMs: stallMs },
       });
     } catch (error) {
-      if (this.loop.isCurrent(generation))
-        this.fail(
-          error instanceof CameraError ? error : new CameraError("bad-response", camera, String(error)),
-        );
+      if (this.loop.isCurrent(generation)) this.fail(downFromError(error, camera));
       return;
     }
     if (!this.loop.isCurrent(generation)) {
@@ -96,11 +93,12 @@ export class MjpegSource {
       stream.close();
       // A stream not set to MJPEG answers with an error body (400/501) instead of frames.
       const code = stream.status === 200 ? "bad-response" : "unsupported";
-      return this.fail(
-        new CameraError(code, camera, `mjpg/video.cgi answered ${stream.status} ${type}`, {
+      return this.fail({
+        code: "refused",
+        error: new CameraError(code, camera, `mjpg/video.cgi answered ${stream.status} ${type}`, {
           status: stream.status,
         }),
-      );
+      });
     }
     this.stream = stream;
     this.connects++;
@@ -110,7 +108,7 @@ export class MjpegSource {
     });
     const stalled = () => {
       this.stalls++;
-      this.fail(new CameraError("timeout", camera, `no frame for ${stallMs} ms (stalled)`));
+      this.fail({ code: "stalled", error: new CameraError("timeout", camera, `no frame for ${stallMs} ms`) });
     };
     this.loop.watch(generation, stallMs, stalled);
     stream.body.on("data", (chunk: Buffer) => {
@@ -119,7 +117,10 @@ export class MjpegSource {
       try {
         parts = parser.push(chunk);
       } catch (error) {
-        return this.fail(new CameraError("bad-response", camera, `broken MJPEG stream: ${String(error)}`));
+        return this.fail({
+          code: "malformed",
+          error: new CameraError("bad-response", camera, `broken MJPEG stream: ${String(error)}`),
+        });
       }
       for (const part of parts) {
         if (part.body[0] !== 0xff || part.body[1] !== 0xd8) continue;
@@ -131,16 +132,17 @@ export class MjpegSource {
       }
     });
     const ended = (reason: string) => {
-      if (this.loop.isCurrent(generation)) this.fail(new CameraError("unreachable", camera, reason));
+      if (this.loop.isCurrent(generation))
+        this.fail({ code: "ended", error: new CameraError("unreachable", camera, reason) });
     };
     stream.body.once("error", (error: Error) => ended(`stream error: ${error.message}`));
     stream.body.once("end", () => ended("the camera ended the stream"));
     stream.body.once("close", () => ended("the stream closed"));
   }
 
-  private setState(state: SourceState, reason: string | undefined): void {
+  private setState(state: StreamState, down: StreamDown | undefined): void {
     if (this.state === state) return;
     this.state = state;
-    this.options.onState?.(state, reason);
+    this.options.onState?.(state, down);
   }
 }

@@ -1,14 +1,15 @@
 /**
- * The skeleton both long-lived camera streams share (MJPEG and events): a connection generation (so late
+ * The skeleton every long-lived camera stream shares (MJPEG, events): a connection generation (so late
  * callbacks of an old connection do nothing), a silence watchdog, and reconnects with backoff (1 s doubling
  * to 30 s by default) until stopped.
  */
+import type { StreamDown } from "./stream-status.ts";
 
 export interface ReconnectLoopOptions {
   /** Opens one connection; `generation` identifies it for `isCurrent` and `watch`. */
   connect: (generation: number) => Promise<void>;
   /** The connection failed or went silent; a reconnect is scheduled after this. */
-  onDown: (reason: string) => void;
+  onDown: (down: StreamDown) => void;
   /** Close whatever the current connection holds. */
   release: () => void;
   backoffMinMs?: number;
@@ -54,6 +55,18 @@ export class ReconnectLoop {
     this.backoffMs = this.options.backoffMinMs ?? 1000;
   }
 
+  /**
+   * Reconnect now instead of after the backoff (the camera was seen to be back); does nothing while a
+   * connection is open or the loop is stopped.
+   */
+  retryNow(): void {
+    if (!this.running || !this.retry) return;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    this.succeeded();
+    void this.options.connect(++this.generation);
+  }
+
   /** (Re)arms the silence watchdog: nothing for `ms` counts as `onSilence` (if still this connection). */
   watch(generation: number, ms: number, onSilence: () => void): void {
     this.clearWatchdog();
@@ -64,12 +77,12 @@ export class ReconnectLoop {
   }
 
   /** Ends the current connection and, while running, schedules the next one with backoff. */
-  fail(reason: string): void {
+  fail(down: StreamDown): void {
     this.generation++;
     this.clearWatchdog();
     this.options.release();
     if (!this.running) return;
-    this.options.onDown(reason);
+    this.options.onDown(down);
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.options.backoffMaxMs ?? 30_000);
     this.retry = setTimeout(() => {

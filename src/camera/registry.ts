@@ -1,5 +1,6 @@
 /** The configured cameras, each with its session and API, and a short cache of device info. */
 import { CameraApi, type DeviceInfo } from "./api.ts";
+import { PtzController } from "./ptz.ts";
 import { CameraSession, type CameraSessionOptions } from "./session.ts";
 
 export interface CameraDefinition {
@@ -17,6 +18,7 @@ export interface CameraEntry {
   passthroughPort: number | undefined;
   session: CameraSession;
   api: CameraApi;
+  ptz: PtzController;
 }
 
 const INFO_TTL_MS = 10 * 60_000;
@@ -28,13 +30,15 @@ export class CameraRegistry {
   constructor(definitions: readonly CameraDefinition[]) {
     for (const definition of definitions) {
       const session = new CameraSession(definition.session);
+      const api = new CameraApi(session);
       this.entries.set(definition.id, {
         id: definition.id,
         name: definition.name,
         mjpeg: definition.mjpeg,
         passthroughPort: definition.passthroughPort,
         session,
-        api: new CameraApi(session),
+        api,
+        ptz: new PtzController(api),
       });
     }
   }
@@ -50,7 +54,7 @@ export class CameraRegistry {
   /** Device info, fetched once per 10 minutes per camera (concurrent callers share one fetch). */
   deviceInfo(id: string): Promise<DeviceInfo> {
     const entry = this.entries.get(id);
-    if (!entry) return Promise.reject(new Error(`no camera ${id}`));
+    if (!entry) return Promise.reject(new RangeError(`no camera ${id} in the registry`));
     const cached = this.info.get(id);
     if (cached && Date.now() - cached.at < INFO_TTL_MS) return cached.value;
     const value = entry.api.deviceInfo();
@@ -60,6 +64,7 @@ export class CameraRegistry {
   }
 
   async close(): Promise<void> {
+    for (const entry of this.list()) entry.ptz.close();
     await Promise.all(this.list().map((entry) => entry.session.close()));
   }
 }

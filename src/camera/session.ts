@@ -58,7 +58,11 @@ export interface CameraSessionOptions {
   now?: () => number;
   /** Called after every call with its outcome and duration (for metrics); must not throw. */
   onCall?: (outcome: { code: CameraErrorCode | "ok"; ms: number }) => void;
+  /** Where the camera layer says what it noticed but could not act on (a logger, with the camera id). */
+  log?: CameraLog;
 }
+
+export type CameraLog = (level: "info" | "warn", message: string, fields: Record<string, unknown>) => void;
 
 export interface CameraRequest {
   /** Path and query, exactly as sent (`/cgi-bin/magicBox.cgi?action=getDeviceType`). */
@@ -132,6 +136,11 @@ export class CameraSession {
     this.digest = new DigestState(options.username, options.password);
     this.agent = createCameraAgent(this.budget.max, this.timeouts);
     this.health = { state: "unknown", since: this.now(), reason: undefined };
+  }
+
+  /** Something went wrong that the caller cannot be told about (background work): a warning with the camera. */
+  warn(message: string, fields: Record<string, unknown> = {}): void {
+    this.options.log?.("warn", message, { camera: this.id, ...fields });
   }
 
   getHealth(): Health {

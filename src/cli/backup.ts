@@ -8,8 +8,8 @@ import { BackupService, backupFileName } from "../backup/backup-service.ts";
 import { diffConfigs, unifiedDiff } from "../backup/config-diff.ts";
 import { apply, displayPlan, parseTemplate, plan } from "../backup/provision.ts";
 import { BackupRepository } from "../backup/repository.ts";
+import { cameraDefinition } from "../camera/definition-from-config.ts";
 import { CameraRegistry } from "../camera/registry.ts";
-import { cameraDefinition } from "../config/camera-definitions.ts";
 import { loadConfigFile } from "../config/load.ts";
 import type { JsonObject } from "../protocol/kv.ts";
 

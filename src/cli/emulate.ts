@@ -1,6 +1,7 @@
 /** `camgate emulate`: run emulated cameras until Ctrl-C or SIGTERM. */
+
+import { LISTEN_FORMAT, parseListenAddress } from "../config/listen.ts";
 import { isProfileName, PROFILES, parseSmtpUrl, startEmulator } from "../emulator/index.ts";
-import { parseListen } from "./listen.ts";
 
 export interface EmulateFlags {
   profile: string;
@@ -20,7 +21,9 @@ export async function runEmulate(
   if (!isProfileName(flags.profile)) {
     throw new Error(`unknown profile "${flags.profile}"; choose one of: ${Object.keys(PROFILES).join(", ")}`);
   }
-  const { host, port } = parseListen(flags.listen);
+  const address = parseListenAddress(flags.listen);
+  if (!address) throw new Error(`--listen must be ${LISTEN_FORMAT}; got "${flags.listen}"`);
+  const { host, port } = address;
   const count = Number(flags.count);
   if (!Number.isInteger(count) || count < 1 || count > 64)
     throw new Error("--count must be a whole number from 1 to 64");

@@ -34,7 +34,7 @@ export async function runServe(
         `  curl -X POST -H 'Content-Type: application/json' -d '{"action":"move","direction":"left","durationMs":500}' ${camgate.url}/api/v1/cameras/dogs/ptz`,
         `  open ${camgate.url}/api/v1/cameras/dogs/stream.mjpeg in a browser`,
         `  curl -N ${camgate.url}/api/v1/events/stream      (live events; motion every 30-45 s)`,
-        `  mosquitto_sub -L ${camgate.events.broker?.url ?? "mqtt://127.0.0.1:1883"}/camgate/#   (MQTT, embedded broker)`,
+        `  mosquitto_sub -L ${camgate.events.deliveries.broker?.url ?? "mqtt://127.0.0.1:1883"}/camgate/#   (MQTT, embedded broker)`,
         `  API description: ${camgate.url}/api/v1/openapi.json`,
         "",
         "No users are configured, so it listens on loopback only. Ctrl-C stops it.",

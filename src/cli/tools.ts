@@ -1,8 +1,8 @@
 /** `camgate snapshot`, `camgate ptz`, `camgate config check`, `camgate token create`. */
 import { writeFileSync } from "node:fs";
-import type { PtzDirection } from "../camera/api.ts";
+import { cameraDefinition } from "../camera/definition-from-config.ts";
+import { parsePtzWords } from "../camera/ptz.ts";
 import { CameraRegistry } from "../camera/registry.ts";
-import { cameraDefinition } from "../config/camera-definitions.ts";
 import { loadConfigFile } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { createToken, hashPassword } from "../server/auth/secrets.ts";
@@ -32,8 +32,10 @@ export async function runSnapshot(
   }
 }
 
-const MOVES = ["up", "down", "left", "right", "leftup", "rightup", "leftdown", "rightdown"];
-
+/**
+ * `camgate ptz <camera> <command> [arg]`: the words of the PTZ vocabulary (`left`, `zoomin`, `stop`,
+ * `preset 2`), moves and zooms lasting `--duration`; or `status`.
+ */
 export async function runPtz(
   camera: string,
   command: string,
@@ -42,34 +44,21 @@ export async function runPtz(
   out: NodeJS.WritableStream,
 ): Promise<void> {
   const registry = registryFor(loadConfigFile(flags.config), camera);
-  const api = registry.get(camera)?.api;
-  if (!api) throw new Error(`no camera ${camera}`);
+  const ptz = registry.get(camera)?.ptz;
+  if (!ptz) throw new Error(`no camera ${camera}`);
   try {
-    if (MOVES.includes(command)) {
-      await api.ptzMove(command as PtzDirection, Number(flags.speed));
-      await new Promise((resolve) => setTimeout(resolve, Number(flags.duration)));
-      await api.ptzStop(command as PtzDirection);
-    } else if (command === "zoomin" || command === "zoomout") {
-      await api.ptzZoom(command === "zoomin" ? "in" : "out");
-      await new Promise((resolve) => setTimeout(resolve, Number(flags.duration)));
-      await api.ptzStop(command);
-    } else if (command === "stop") {
-      await api.ptzStop();
-    } else if (command === "preset") {
-      const preset = Number(arg);
-      if (!Number.isInteger(preset) || preset < 1)
-        throw new Error("usage: camgate ptz <camera> preset <number>");
-      await api.ptzGotoPreset(preset);
-    } else if (command === "status") {
-      out.write(
-        `${JSON.stringify({ status: await api.ptzStatus(), presets: await api.ptzPresets() }, null, 2)}\n`,
-      );
+    if (command === "status") {
+      out.write(`${JSON.stringify({ status: await ptz.status(), presets: await ptz.presets() }, null, 2)}\n`);
       return;
-    } else {
-      throw new Error(
-        `unknown PTZ command "${command}": use ${[...MOVES, "zoomin", "zoomout", "stop", "preset N", "status"].join(", ")}`,
-      );
     }
+    const outcome = await ptz.run(
+      parsePtzWords(arg === undefined ? command : `${command} ${arg}`, {
+        speed: Number(flags.speed),
+        durationMs: Number(flags.duration),
+      }),
+    );
+    // A timed move: the process stays until its stop has gone out.
+    await outcome.stopped;
     out.write("ok\n");
   } finally {
     await registry.close();

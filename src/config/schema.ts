@@ -1,15 +1,18 @@
 /**
  * The shape of `camgate.yaml`, validated with zod. Unknown keys are errors, so a typo is reported instead of
- * silently ignored. Every key and default is documented in docs/configuration.md.
+ * silently ignored. Every default is written here once (sections default to `{}`, parsed through their
+ * own schema with `prefault`); every key and default is documented in docs/configuration.md.
  */
 import { z } from "zod";
+import { LISTEN_FORMAT, parseListenAddress } from "./listen.ts";
 
-const listen = z
-  .string()
-  .regex(
-    /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
-    "must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080",
-  );
+/** A listen address, parsed here once: the config holds `{ host, port }`. */
+const listen = z.string().transform((text, context) => {
+  const address = parseListenAddress(text);
+  if (address) return address;
+  context.addIssue({ code: "custom", message: `must be ${LISTEN_FORMAT}` });
+  return z.NEVER;
+});
 
 const secret = z.string().min(1, "must not be empty");
 
@@ -23,7 +26,7 @@ export const tlsSchema = z.strictObject({
 });
 
 export const serverSchema = z.strictObject({
-  listen: listen.default("127.0.0.1:8080"),
+  listen: listen.prefault("127.0.0.1:8080"),
   publicUrl: z.url().optional(),
   tls: tlsSchema.optional(),
   trustedProxies: z.array(z.string().min(1)).default([]),
@@ -34,10 +37,12 @@ export const serverSchema = z.strictObject({
       failures: z.number().int().min(1).default(10),
       windowSeconds: z.number().int().min(1).default(60),
     })
-    .default({ failures: 10, windowSeconds: 60 }),
+    .prefault({}),
 });
 
 export const roleSchema = z.enum(["viewer", "operator", "admin"]);
+/** The roles of camgate, in increasing power. */
+export type Role = z.infer<typeof roleSchema>;
 
 export const userSchema = z
   .strictObject({
@@ -81,7 +86,7 @@ export const cameraSchema = z.strictObject({
       channel: z.number().int().min(1).default(1),
       subtype: z.number().int().min(0).max(3).default(1),
     })
-    .default({ channel: 1, subtype: 1 }),
+    .prefault({}),
   timeouts: z
     .strictObject({
       connectMs: z.number().int().min(100).optional(),
@@ -117,11 +122,11 @@ export const eventsSchema = z.strictObject({
       days: z.number().min(0.001).default(30),
       maxEvents: z.number().int().min(1).default(100_000),
     })
-    .default({ days: 30, maxEvents: 100_000 }),
+    .prefault({}),
 });
 
 export const smtpSchema = z.strictObject({
-  listen: listen.default("127.0.0.1:2525"),
+  listen: listen.prefault("127.0.0.1:2525"),
   username: z.string().min(1).optional(),
   password: secret.optional(),
   /** Accept any AUTH (cameras on a trusted LAN). */
@@ -169,7 +174,7 @@ export const mqttSchema = z.strictObject({
     .default("homeassistant"),
   /** Start an aedes broker (MQTT 3.1.1) on `embeddedListen`. */
   embedded: z.boolean().default(false),
-  embeddedListen: listen.default("127.0.0.1:1883"),
+  embeddedListen: listen.prefault("127.0.0.1:1883"),
   protocolVersion: z.union([z.literal(4), z.literal(5)]).optional(),
   clientId: z.string().min(1).default("camgate"),
 });
@@ -201,22 +206,22 @@ export const syslogSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  server: serverSchema.default(serverSchema.parse({})),
-  storage: z.strictObject({ dir: z.string().min(1).default("./data") }).default({ dir: "./data" }),
+  server: serverSchema.prefault({}),
+  storage: z.strictObject({ dir: z.string().min(1).default("./data") }).prefault({}),
   log: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     })
-    .default({ level: "info" }),
-  relay: relaySchema.default(relaySchema.parse({})),
-  events: eventsSchema.default(eventsSchema.parse({})),
+    .prefault({}),
+  relay: relaySchema.prefault({}),
+  events: eventsSchema.prefault({}),
   smtp: smtpSchema.optional(),
   webhooks: z.array(webhookSchema).default([]),
   mqtt: mqttSchema.optional(),
-  backup: backupSchema.default(backupSchema.parse({})),
+  backup: backupSchema.prefault({}),
   logSync: z
     .strictObject({ enabled: z.boolean().default(true), intervalMinutes: z.number().min(0).default(15) })
-    .default({ enabled: true, intervalMinutes: 15 }),
+    .prefault({}),
   syslog: syslogSchema.optional(),
   users: z.array(userSchema).default([]),
   cameras: z.array(cameraSchema).default([]),

@@ -212,7 +212,7 @@ export class EmulatedCamera {
       });
       this.rebootTimer = undefined;
       this.auth.resetNonces();
-      this.ptz.stop();
+      this.ptz.halt();
       this.bootedAt = Date.now();
       this.addLog("Reboot", "System", { Reason: "Reboot by user" });
       await this.listen();

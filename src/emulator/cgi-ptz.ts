@@ -66,8 +66,8 @@ export const handlePtz: CameraHandler = (camera, { res, action, params }) => {
       return ptz.startMove(code, arg(1), arg(2)) ? replyOk(res) : replyUnsupported(res, style);
     }
     case "stop":
-      ptz.stop();
-      return replyOk(res);
+      // Only the code that started a motion stops it; a missing or unknown code is an error (reference §2.6).
+      return ptz.stop(code) ? replyOk(res) : replyUnsupported(res, style);
     case "moveAbsolutely":
       ptz.moveAbsolutely({ pan: arg(1), tilt: arg(2), zoom: arg(3) || 1 });
       return replyOk(res);
@@ -92,11 +92,10 @@ export const handlePtz: CameraHandler = (camera, { res, action, params }) => {
     }
     case "getStatus": {
       const position = ptz.position();
-      const moving = ptz.isMoving();
       // `Postion` is the firmware's own spelling (bcpearce `ptz_status.json`, rroller docstring).
       return replyKv(res, [
         ["status.Action", ptz.lastAction],
-        ["status.MoveStatus", moving ? "Moving" : "Idle"],
+        ["status.MoveStatus", ptz.isPanning() ? "Moving" : "Idle"],
         ["status.PTS", "0"],
         ["status.Postion[0]", fixed(position.pan)],
         ["status.Postion[1]", fixed(position.tilt)],
@@ -104,7 +103,7 @@ export const handlePtz: CameraHandler = (camera, { res, action, params }) => {
         ["status.PresetID", String(ptz.presetId)],
         ["status.Sequence", "0"],
         ["status.UTC", "0"],
-        ["status.ZoomStatus", moving ? "Moving" : "Idle"],
+        ["status.ZoomStatus", ptz.isZooming() ? "Moving" : "Idle"],
       ]);
     }
     default:

@@ -106,6 +106,11 @@ export class CameraControl {
     return this.camera.ptz.position();
   }
 
+  /** Whether the camera is panning or tilting, and whether it is zooming (its own view, not getStatus). */
+  ptzMotion(): { panning: boolean; zooming: boolean } {
+    return { panning: this.camera.ptz.isPanning(), zooming: this.camera.ptz.isZooming() };
+  }
+
   config(path: string): JsonValue | undefined {
     return this.camera.configValue(path);
   }

@@ -6,7 +6,7 @@
  * measure end-to-end latency from the frames a client receives.
  */
 import sharp from "sharp";
-import { drawText, fillRect, type RawImage, textWidth } from "./bitmap-font.ts";
+import { drawText, fillRect, type RawImage, textWidth } from "../graphics/bitmap-font.ts";
 
 export interface FrameScene {
   cameraName: string;

@@ -1,6 +1,11 @@
 /**
  * Pan/tilt/zoom state of an emulated PTZ camera. The position moves with time and speed while a move is
  * active, and is computed when read, so no timer runs while the camera sits still.
+ *
+ * Pan/tilt and zoom are separate motions (a camera can pan while it zooms), and each is stopped only by
+ * `action=stop` with the code that started it, as firmware does (reference §2.6: "Stop with action=stop and
+ * the same code"): a stop with another known code is answered OK and changes nothing [INFERRED from the
+ * spec's wording; python-amcrest and Home Assistant always stop with the starting code].
  */
 
 export interface PtzPosition {
@@ -16,6 +21,8 @@ export interface Preset {
 }
 
 interface Motion {
+  /** The code that started it; only a stop with this code ends it. */
+  code: string;
   panRate: number;
   tiltRate: number;
   zoomRate: number;
@@ -23,6 +30,27 @@ interface Motion {
   /** Absolute stop time for `Continuously` with a timeout. */
   until?: number;
 }
+
+type Axis = "pan-tilt" | "zoom";
+
+/** Codes `action=stop` accepts (the motion codes, and the focus and iris ones, which start no motion here). */
+const STOPPABLE = new Set([
+  "Up",
+  "Down",
+  "Left",
+  "Right",
+  "LeftUp",
+  "RightUp",
+  "LeftDown",
+  "RightDown",
+  "ZoomTele",
+  "ZoomWide",
+  "Continuously",
+  "FocusNear",
+  "FocusFar",
+  "IrisLarge",
+  "IrisSmall",
+]);
 
 /** Degrees per second for speed 1..8 (reference §2.6: arg2 is speed 1–8). */
 const DEGREES_PER_SPEED = 6;
@@ -45,7 +73,7 @@ const DIRECTIONS: Record<string, readonly [pan: number, tilt: number]> = {
 
 export class PtzState {
   private base: PtzPosition = { pan: 0, tilt: 0, zoom: 1 };
-  private motion: Motion | undefined;
+  private readonly motions = new Map<Axis, Motion>();
   private readonly presets = new Map<number, Preset>();
   lastAction = "Preset";
   presetId = 0;
@@ -53,20 +81,36 @@ export class PtzState {
   constructor(private readonly now: () => number = Date.now) {}
 
   position(): PtzPosition {
-    const motion = this.motion;
-    if (!motion) return { ...this.base };
-    const end = motion.until === undefined ? this.now() : Math.min(this.now(), motion.until);
-    const seconds = Math.max(0, end - motion.since) / 1000;
+    let { pan, tilt, zoom } = this.base;
+    for (const motion of this.motions.values()) {
+      const end = motion.until === undefined ? this.now() : Math.min(this.now(), motion.until);
+      const seconds = Math.max(0, end - motion.since) / 1000;
+      pan += motion.panRate * seconds;
+      tilt += motion.tiltRate * seconds;
+      zoom += motion.zoomRate * seconds;
+    }
     return {
-      pan: (((this.base.pan + motion.panRate * seconds) % 360) + 360) % 360,
-      tilt: clamp(this.base.tilt + motion.tiltRate * seconds, TILT_MIN, TILT_MAX),
-      zoom: clamp(this.base.zoom + motion.zoomRate * seconds, ZOOM_MIN, ZOOM_MAX),
+      pan: ((pan % 360) + 360) % 360,
+      tilt: clamp(tilt, TILT_MIN, TILT_MAX),
+      zoom: clamp(zoom, ZOOM_MIN, ZOOM_MAX),
     };
   }
 
   isMoving(): boolean {
-    if (!this.motion) return false;
-    return this.motion.until === undefined || this.now() < this.motion.until;
+    return this.isPanning() || this.isZooming();
+  }
+
+  isPanning(): boolean {
+    return this.running("pan-tilt");
+  }
+
+  isZooming(): boolean {
+    return this.running("zoom");
+  }
+
+  private running(axis: Axis): boolean {
+    const motion = this.motions.get(axis);
+    return motion !== undefined && (motion.until === undefined || this.now() < motion.until);
   }
 
   /** `start` with a direction code and `arg1`/`arg2` speeds; false for an unknown code. */
@@ -76,16 +120,22 @@ export class PtzState {
       // Diagonals: arg1 is the vertical speed, arg2 the horizontal one; straight moves use arg2 (§2.6).
       const horizontal = clamp(arg2 || 1, 1, 8);
       const vertical = code.length > 5 ? clamp(arg1 || 1, 1, 8) : horizontal;
-      this.begin(
-        direction[0] * horizontal * DEGREES_PER_SPEED,
-        direction[1] * vertical * DEGREES_PER_SPEED,
-        0,
-      );
+      this.begin("pan-tilt", {
+        code,
+        panRate: direction[0] * horizontal * DEGREES_PER_SPEED,
+        tiltRate: direction[1] * vertical * DEGREES_PER_SPEED,
+        zoomRate: 0,
+      });
       return true;
     }
     // python-amcrest's zoom_in sends ZoomTele; the spec's labels are swapped (reference §2.6).
     if (code === "ZoomTele" || code === "ZoomWide") {
-      this.begin(0, 0, code === "ZoomTele" ? ZOOM_PER_SECOND : -ZOOM_PER_SECOND);
+      this.begin("zoom", {
+        code,
+        panRate: 0,
+        tiltRate: 0,
+        zoomRate: code === "ZoomTele" ? ZOOM_PER_SECOND : -ZOOM_PER_SECOND,
+      });
       return true;
     }
     if (code === "FocusNear" || code === "FocusFar" || code === "IrisLarge" || code === "IrisSmall")
@@ -95,18 +145,40 @@ export class PtzState {
 
   /** `code=Continuously`: arg1 pan, arg2 tilt, arg3 zoom speed (−100..100 scaled), arg4 timeout in seconds. */
   continuously(pan: number, tilt: number, zoom: number, timeoutSeconds: number): void {
-    this.begin(pan * (DEGREES_PER_SPEED / 8), tilt * (DEGREES_PER_SPEED / 8), (zoom / 100) * ZOOM_PER_SECOND);
-    if (timeoutSeconds > 0 && this.motion)
-      this.motion.until = this.now() + Math.min(timeoutSeconds, 3600) * 1000;
+    // One motion on both axes, stopped by `stop&code=Continuously` or its timeout.
+    this.settle();
+    this.motions.clear();
+    this.begin("pan-tilt", {
+      code: "Continuously",
+      panRate: pan * (DEGREES_PER_SPEED / 8),
+      tiltRate: tilt * (DEGREES_PER_SPEED / 8),
+      zoomRate: (zoom / 100) * ZOOM_PER_SECOND,
+      ...(timeoutSeconds > 0 ? { until: this.now() + Math.min(timeoutSeconds, 3600) * 1000 } : {}),
+    });
   }
 
-  stop(): void {
-    this.base = this.position();
-    this.motion = undefined;
+  /**
+   * `action=stop&code=<code>`: ends the motion that `code` started; another known code changes nothing.
+   * False for a missing or unknown code (the firmware answers an error).
+   */
+  stop(code: string): boolean {
+    if (!STOPPABLE.has(code)) return false;
+    for (const [axis, motion] of this.motions) {
+      if (motion.code !== code) continue;
+      this.settle();
+      this.motions.delete(axis);
+    }
+    return true;
+  }
+
+  /** Every motion ends where it is (a reboot). */
+  halt(): void {
+    this.settle();
+    this.motions.clear();
   }
 
   moveAbsolutely(position: PtzPosition): void {
-    this.motion = undefined;
+    this.motions.clear();
     this.base = {
       pan: ((position.pan % 360) + 360) % 360,
       tilt: clamp(position.tilt, TILT_MIN, TILT_MAX),
@@ -148,11 +220,21 @@ export class PtzState {
     return [...this.presets.values()].sort((a, b) => a.index - b.index);
   }
 
-  private begin(panRate: number, tiltRate: number, zoomRate: number): void {
-    this.base = this.position();
-    this.motion = { panRate, tiltRate, zoomRate, since: this.now() };
+  private begin(axis: Axis, motion: Omit<Motion, "since">): void {
+    this.settle();
+    this.motions.set(axis, { ...motion, since: this.now() });
     this.lastAction = "Continuously";
     this.presetId = 0;
+  }
+
+  /** Folds the motion so far into the base position, restarting every motion's clock from now. */
+  private settle(): void {
+    const now = this.now();
+    this.base = this.position();
+    for (const [axis, motion] of this.motions) {
+      if (motion.until !== undefined && now >= motion.until) this.motions.delete(axis);
+      else motion.since = now;
+    }
   }
 }
 

@@ -3,7 +3,7 @@
  * transaction, before any delivery starts (DESIGN.md principle 7); then live listeners (SSE, MQTT state) hear
  * of it and the delivery workers are woken.
  */
-import type { CamgateEvent, NewEvent } from "./model.ts";
+import type { CamgateEvent, StorableEvent } from "./model.ts";
 import type { Outbox } from "./outbox.ts";
 import type { EventStore } from "./store.ts";
 
@@ -16,10 +16,13 @@ export class EventBus {
   private readonly listeners = new Set<EventListener>();
   private readonly routers: TargetRouter[] = [];
   published = 0;
+  listenerFailures = 0;
 
   constructor(
     readonly store: EventStore,
     readonly outbox: Outbox,
+    /** Told when a live listener throws (it does not stop the others or the publisher). */
+    private readonly onListenerError: (error: unknown, event: CamgateEvent) => void = () => undefined,
   ) {}
 
   addRouter(router: TargetRouter): void {
@@ -31,7 +34,7 @@ export class EventBus {
     return () => this.listeners.delete(listener);
   }
 
-  publish(event: NewEvent): CamgateEvent {
+  publish(event: StorableEvent): CamgateEvent {
     let targets: string[] = [];
     const stored = this.store.db.transaction(() => {
       const inserted = this.store.insert(event);
@@ -44,8 +47,9 @@ export class EventBus {
     for (const listener of this.listeners) {
       try {
         listener(stored);
-      } catch {
-        // A listener's failure (a closed SSE socket) must not stop the others or the publisher.
+      } catch (error) {
+        this.listenerFailures++;
+        this.onListenerError(error, stored);
       }
     }
     return stored;

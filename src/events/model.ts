@@ -23,7 +23,11 @@ export interface CamgateEvent {
   snapshot: boolean;
 }
 
+/** An event as its source reports it, with the JPEG to store beside it, if any. */
 export type NewEvent = Omit<CamgateEvent, "id" | "receivedAt" | "snapshot"> & { snapshotJpeg?: Buffer };
+
+/** An event ready for the store: its snapshot, if any, already written to a file of this name. */
+export type StorableEvent = Omit<NewEvent, "snapshotJpeg"> & { snapshotFile?: string };
 
 /** Camera actions as written (Start, Stop, Pulse, State, doorbell verbs) → the model's. */
 export function normaliseAction(action: string): EventAction {

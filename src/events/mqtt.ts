@@ -6,9 +6,11 @@
  * through the durable outbox (target `mqtt`) with QoS 1, so what happens while the broker is away is
  * delivered after it is back, in order.
  */
-import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import mqtt, { type MqttClient } from "mqtt";
-import type { PtzDirection } from "../camera/api.ts";
+import type { Logger } from "pino";
+import { CameraError } from "../camera/errors.ts";
+import { type PtzCommand, parsePtzCommand, parsePtzWords } from "../camera/ptz.ts";
 import type { CameraRegistry } from "../camera/registry.ts";
 import { DeliveryWorker } from "./delivery-worker.ts";
 import type { CamgateEvent } from "./model.ts";
@@ -56,14 +58,18 @@ export interface MqttBridgeOptions {
   cameras: CameraRegistry;
   outbox: Outbox;
   store: EventStore;
-  log: (level: "info" | "warn", message: string, fields?: Record<string, unknown>) => void;
+  logger: Logger;
 }
 
-const PTZ_WORDS = ["up", "down", "left", "right", "leftup", "rightup", "leftdown", "rightdown"];
+/** How long a move or zoom sent as a bare word lasts. */
+const DEFAULT_MOVE_MS = 500;
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export class MqttBridge {
   private client: MqttClient | undefined;
   private readonly worker: DeliveryWorker;
+  private readonly unsubscribes: (() => void)[] = [];
   published = 0;
 
   constructor(private readonly options: MqttBridgeOptions) {
@@ -96,16 +102,25 @@ export class MqttBridge {
       will: { topic: `${prefix}/available`, payload: Buffer.from("offline"), qos: 1, retain: true },
     });
     this.client = client;
+    const log = this.options.logger;
     client.on("connect", () => {
-      this.options.log("info", "MQTT connected", { url: this.options.url });
+      log.info({ url: this.options.url }, "MQTT connected");
       void this.announce().catch((error: unknown) =>
-        this.options.log("warn", "MQTT announce failed", { err: String(error) }),
+        log.warn({ err: errorText(error) }, "MQTT announce failed"),
       );
       this.worker.poke();
     });
-    client.on("error", (error) => this.options.log("warn", "MQTT error", { err: error.message }));
+    client.on("error", (error) => log.warn({ err: error.message }, "MQTT error"));
     client.on("message", (topic, payload) => void this.command(topic, payload.toString("utf8")));
     client.subscribe(`${prefix}/+/ptz/set`, { qos: 1 });
+    for (const entry of this.options.cameras.list()) {
+      this.unsubscribes.push(
+        entry.session.onHealthChange((health) => {
+          if (health.state === "online" || health.state === "offline")
+            this.cameraStatus(entry.id, health.state === "online");
+        }),
+      );
+    }
     this.worker.start();
   }
 
@@ -118,13 +133,17 @@ export class MqttBridge {
   }
 
   async close(): Promise<void> {
+    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
     this.worker.stop();
     const client = this.client;
     if (!client) return;
     if (client.connected) {
+      // The Last Will says the same if this does not get through.
       await client
         .publishAsync(`${this.options.prefix}/available`, "offline", { qos: 1, retain: true })
-        .catch(() => undefined);
+        .catch((error: unknown) =>
+          this.options.logger.warn({ err: errorText(error) }, "MQTT: publishing offline at shutdown failed"),
+        );
     }
     await client.endAsync();
   }
@@ -140,9 +159,9 @@ export class MqttBridge {
         retain: true,
       });
     }
-    if (event.snapshot) {
-      const jpeg = readFileSync(this.options.store.snapshotPath(event.id));
-      await client.publishAsync(`${base}/snapshot`, jpeg, { qos: 1, retain: true });
+    const snapshot = event.snapshot ? this.options.store.snapshotPath(event.id) : undefined;
+    if (snapshot) {
+      await client.publishAsync(`${base}/snapshot`, await readFile(snapshot), { qos: 1, retain: true });
     }
     this.published++;
   }
@@ -157,7 +176,13 @@ export class MqttBridge {
       const state = entry.session.getHealth().state;
       if (state !== "unknown") this.cameraStatus(entry.id, state !== "offline");
       if (!this.options.homeAssistant) continue;
-      const info = await this.options.cameras.deviceInfo(entry.id).catch(() => undefined);
+      const info = await this.options.cameras.deviceInfo(entry.id).catch((error: unknown) => {
+        this.options.logger.warn(
+          { camera: entry.id, err: errorText(error) },
+          "MQTT discovery without the camera's model and firmware (device info failed)",
+        );
+        return undefined;
+      });
       const device = {
         identifiers: [`camgate_${entry.id}`],
         name: entry.name,
@@ -208,7 +233,15 @@ export class MqttBridge {
         availability,
         availability_mode: "all",
       });
-      const presets = await entry.api.ptzPresets().catch(() => []);
+      const presets = await entry.ptz.presets().catch((error: unknown) => {
+        // A camera without PTZ answers unsupported: it has no presets to offer.
+        if (!(error instanceof CameraError && error.code === "unsupported"))
+          this.options.logger.warn(
+            { camera: entry.id, err: errorText(error) },
+            "MQTT discovery without preset buttons (reading the presets failed)",
+          );
+        return [];
+      });
       for (const preset of presets) {
         await config("button", `preset_${preset.index}`, {
           name: `Preset ${preset.name || preset.index}`,
@@ -224,57 +257,57 @@ export class MqttBridge {
 
   /** The state codes this camera reports (getExposureEvents), or the common ones when it cannot say. */
   private async supportedCodes(camera: string): Promise<string[]> {
+    const fallback = ["VideoMotion", "VideoBlind", "VideoLoss"];
     const entry = this.options.cameras.get(camera);
+    if (!entry) return fallback;
     try {
-      const body = await entry?.api.cgi("/cgi-bin/eventManager.cgi?action=getExposureEvents", "background");
-      const codes = new Set(
-        (body ?? "")
-          .split(/\r?\n/)
-          .map((line) => line.split("=")[1]?.trim())
-          .filter(Boolean),
-      );
+      const codes = new Set(await entry.api.exposureEvents());
       const supported = STATE_CODES.filter((code) => codes.has(code));
-      if (supported.length > 0) return supported;
-    } catch {
-      // Older firmware lacks getExposureEvents: fall back to the codes every camera has.
+      return supported.length > 0 ? supported : fallback;
+    } catch (error) {
+      // Older firmware lacks getExposureEvents: the codes every camera has.
+      if (!(error instanceof CameraError && error.code === "unsupported"))
+        this.options.logger.warn(
+          { camera, err: errorText(error) },
+          "MQTT discovery: getExposureEvents failed",
+        );
+      return fallback;
     }
-    return ["VideoMotion", "VideoBlind", "VideoLoss"];
   }
 
-  /** `<prefix>/<camera>/ptz/set`: `left`, `stop`, `preset 2`, or JSON {"direction":"left","durationMs":500}. */
+  /**
+   * `<prefix>/<camera>/ptz/set`: words (`left`, `zoomin`, `stop`, `preset 2`), or a JSON command as the REST
+   * API takes it (`{"action":"move","direction":"left","durationMs":500}`). Moves sent as words last 500 ms.
+   * The earlier JSON form without `action` (`{"direction":"left"}`, `{"preset":2}`) is still understood.
+   */
   private async command(topic: string, payload: string): Promise<void> {
     const match = new RegExp(
       `^${this.options.prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/([^/]+)/ptz/set$`,
     ).exec(topic);
-    const entry = match ? this.options.cameras.get(match[1] as string) : undefined;
-    if (!entry) return;
+    const camera = match?.[1] as string;
+    const entry = this.options.cameras.get(camera);
+    if (!entry) {
+      this.options.logger.warn({ topic }, "MQTT PTZ command for a camera camgate does not have");
+      return;
+    }
     try {
-      let direction: string | undefined;
-      let preset: number | undefined;
-      let durationMs = 500;
-      if (payload.trim().startsWith("{")) {
-        const command = JSON.parse(payload) as { direction?: string; preset?: number; durationMs?: number };
-        direction = command.direction;
-        preset = command.preset;
-        durationMs = command.durationMs ?? durationMs;
-      } else {
-        const [word, arg] = payload.trim().toLowerCase().split(/\s+/);
-        if (word === "preset") preset = Number(arg);
-        else direction = word;
-      }
-      if (preset !== undefined && Number.isInteger(preset))
-        return void (await entry.api.ptzGotoPreset(preset));
-      if (direction === "stop") return void (await entry.api.ptzStop());
-      if (direction && PTZ_WORDS.includes(direction)) {
-        await entry.api.ptzMove(direction as PtzDirection);
-        const stop = setTimeout(
-          () => void entry.api.ptzStop(direction as PtzDirection).catch(() => undefined),
-          Math.min(Math.max(durationMs, 50), 10_000),
-        );
-        stop.unref();
-      }
+      const text = payload.trim();
+      const command: PtzCommand = text.startsWith("{")
+        ? parsePtzCommand(withAction(JSON.parse(text) as unknown))
+        : parsePtzWords(text, { durationMs: DEFAULT_MOVE_MS });
+      await entry.ptz.run(command);
     } catch (error) {
-      this.options.log("warn", "MQTT PTZ command failed", { topic, err: String(error) });
+      this.options.logger.warn({ camera, topic, err: errorText(error) }, "MQTT PTZ command failed");
     }
   }
+}
+
+/** `{"direction":"left","durationMs":500}` and `{"preset":2}` (camgate 0.1's MQTT form) as full commands. */
+function withAction(input: unknown): unknown {
+  if (input === null || typeof input !== "object" || Array.isArray(input) || "action" in input) return input;
+  const fields = input as Record<string, unknown>;
+  if (fields.preset !== undefined) return { action: "gotoPreset", ...fields };
+  if (fields.direction === "stop") return { action: "stop", ...fields, direction: undefined };
+  const action = fields.direction === "in" || fields.direction === "out" ? "zoom" : "move";
+  return { action, durationMs: DEFAULT_MOVE_MS, ...fields };
 }

@@ -1,12 +1,14 @@
 /**
  * Events in SQLite, indexed by camera and time and by code and time (ids are ULIDs, so `id` order is time
- * order); snapshots as files under `<storage>/snapshots/`. Retention by age and count runs in the
- * background.
+ * order); snapshots as files under `<storage>/snapshots/`, written asynchronously *before* the event's
+ * transaction (never inside it: the same event loop feeds the live viewers). Retention by age and count.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Db } from "../storage/database.ts";
-import type { CamgateEvent, EventAction, EventSource, NewEvent } from "./model.ts";
+import type { CamgateEvent, EventAction, EventSource, StorableEvent } from "./model.ts";
 import { UlidGenerator } from "./ulid.ts";
 
 interface Row {
@@ -20,6 +22,7 @@ interface Row {
   camera_time: string | null;
   received_at: number;
   snapshot: number;
+  snapshot_file: string | null;
 }
 
 export interface EventQuery {
@@ -76,15 +79,21 @@ export class EventStore {
     this.ids = new UlidGenerator(now);
     mkdirSync(snapshotDir, { recursive: true });
     this.insertRow = db.prepare(
-      "INSERT INTO events (id, camera, source, code, action, channel, data, camera_time, received_at, snapshot) VALUES (@id, @camera, @source, @code, @action, @channel, @data, @camera_time, @received_at, @snapshot)",
+      "INSERT INTO events (id, camera, source, code, action, channel, data, camera_time, received_at, snapshot, snapshot_file) VALUES (@id, @camera, @source, @code, @action, @channel, @data, @camera_time, @received_at, @snapshot, @snapshot_file)",
     );
     this.byId = db.prepare("SELECT * FROM events WHERE id = ?");
   }
 
-  /** Stores an event (its snapshot file first); call inside the caller's transaction to enqueue with it. */
-  insert(event: NewEvent, receivedAt = Date.now()): CamgateEvent {
+  /** Writes a snapshot for an event about to be stored; the file name goes into `insert`. */
+  async saveSnapshot(jpeg: Buffer): Promise<string> {
+    const file = `${randomBytes(12).toString("hex")}.jpg`;
+    await writeFile(join(this.snapshotDir, file), jpeg);
+    return file;
+  }
+
+  /** Stores an event; call inside the caller's transaction to enqueue its deliveries with it. */
+  insert(event: StorableEvent, receivedAt = Date.now()): CamgateEvent {
     const id = this.ids.next();
-    if (event.snapshotJpeg) writeFileSync(this.snapshotPath(id), event.snapshotJpeg);
     const row: Row = {
       id,
       camera: event.camera,
@@ -95,7 +104,8 @@ export class EventStore {
       data: JSON.stringify(event.data ?? null),
       camera_time: event.cameraTime,
       received_at: receivedAt,
-      snapshot: event.snapshotJpeg ? 1 : 0,
+      snapshot: event.snapshotFile ? 1 : 0,
+      snapshot_file: event.snapshotFile ?? null,
     };
     this.insertRow.run(row);
     return toEvent(row);
@@ -106,8 +116,15 @@ export class EventStore {
     return row ? toEvent(row) : undefined;
   }
 
-  snapshotPath(id: string): string {
-    return join(this.snapshotDir, `${id.replace(/[^0-9A-Z]/g, "")}.jpg`);
+  /** Where an event's snapshot is, when it has one. */
+  snapshotPath(id: string): string | undefined {
+    const row = this.byId.get(id) as Row | undefined;
+    return row?.snapshot ? this.fileOf(row) : undefined;
+  }
+
+  private fileOf(row: Pick<Row, "id" | "snapshot_file">): string {
+    // Events stored before schema version 3 named the file by the event id.
+    return join(this.snapshotDir, row.snapshot_file ?? `${row.id.replace(/[^0-9A-Z]/g, "")}.jpg`);
   }
 
   /** Newest first, with a cursor for the next page. */
@@ -157,21 +174,26 @@ export class EventStore {
     return (this.db.prepare("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n;
   }
 
-  /** Deletes events older than `maxAgeMs` and beyond the newest `maxCount`, with their snapshots. */
-  prune(maxAgeMs: number, maxCount: number, now = Date.now()): number {
+  /**
+   * Deletes events older than `maxAgeMs` and beyond the newest `maxCount`, then their snapshot files;
+   * resolves with how many events went.
+   */
+  async prune(maxAgeMs: number, maxCount: number, now = Date.now()): Promise<number> {
+    type Doomed = Pick<Row, "id" | "snapshot" | "snapshot_file">;
     const old = this.db
-      .prepare("SELECT id, snapshot FROM events WHERE id < ?")
-      .all(idAtTime(now - maxAgeMs)) as { id: string; snapshot: number }[];
+      .prepare("SELECT id, snapshot, snapshot_file FROM events WHERE id < ?")
+      .all(idAtTime(now - maxAgeMs)) as Doomed[];
     const excess = this.db
-      .prepare("SELECT id, snapshot FROM events ORDER BY id DESC LIMIT -1 OFFSET ?")
-      .all(maxCount) as { id: string; snapshot: number }[];
-    const doomed = new Map([...old, ...excess].map((row) => [row.id, row.snapshot]));
+      .prepare("SELECT id, snapshot, snapshot_file FROM events ORDER BY id DESC LIMIT -1 OFFSET ?")
+      .all(maxCount) as Doomed[];
+    const doomed = new Map([...old, ...excess].map((row) => [row.id, row]));
     if (doomed.size === 0) return 0;
     const remove = this.db.prepare("DELETE FROM events WHERE id = ?");
     this.db.transaction(() => {
       for (const id of doomed.keys()) remove.run(id);
     })();
-    for (const [id, snapshot] of doomed) if (snapshot) rmSync(this.snapshotPath(id), { force: true });
+    const files = [...doomed.values()].filter((row) => row.snapshot).map((row) => this.fileOf(row));
+    await Promise.all(files.map((file) => rm(file, { force: true })));
     return doomed.size;
   }
 }

@@ -4,18 +4,10 @@
  * on 2024 firmware.
  */
 
-export type CameraErrorCode =
-  | "unreachable"
-  | "timeout"
-  | "auth-failed"
-  | "locked-out"
-  | "busy"
-  | "unsupported"
-  | "rejected"
-  | "forbidden"
-  | "bad-response";
+/** How a CGI answer failed: not supported, refused as a request, refused for the user, or unusable. */
+export type CgiFailure = "unsupported" | "rejected" | "forbidden" | "bad-response";
 
-export type CgiVerdict = { ok: true } | { ok: false; code: CameraErrorCode; detail: string };
+export type CgiVerdict = { ok: true } | { ok: false; code: CgiFailure; detail: string };
 
 /** Reads the first few hundred bytes of a body as text for classification. */
 function head(body: Buffer | string): string {
@@ -45,104 +37,6 @@ export function classifyCgiResponse(status: number, body: Buffer | string): CgiV
 /** Writes answer `OK` (usually `OK\r\n`); compared case-insensitively after trimming (rroller verify_ok). */
 export function isOkBody(body: Buffer | string): boolean {
   return head(body).toUpperCase() === "OK";
-}
-
-/** The roles of camgate, in increasing power. */
-export type Role = "viewer" | "operator" | "admin";
-
-const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
-
-export function roleAllows(role: Role, needed: Role): boolean {
-  return ROLE_RANK[role] >= ROLE_RANK[needed];
-}
-
-/**
- * Config sections that carry credentials or keys. Reading them (and `All`, and Config.backup) needs admin:
- * the issue's "reads are viewer" would otherwise hand a viewer the SMTP, DDNS, Wi-Fi and P2P secrets.
- */
-const SECRET_CONFIG =
-  /^(All|Email|DDNS|WLan|T2UServer|PPPoE|Network|UserGlobal|RemoteDevice|VSP_|Onvif|AccessPoint|RTMP|FTP|NAS|StorageGroup)/i;
-
-/** Whether reading this config name hands out credentials (then it needs admin). */
-export function isSecretConfigName(name: string): boolean {
-  return SECRET_CONFIG.test(name);
-}
-
-interface CgiRule {
-  /** Role for actions not listed; `get*` actions are viewer unless listed. */
-  otherwise: Role;
-  actions?: Record<string, Role>;
-}
-
-/**
- * The CGI action catalogue: which role may do what through the passthrough. Reads are viewer, PTZ and
- * talking are operator, everything that changes the device (setConfig, reboot, users, upgrades) is admin,
- * and anything unknown is admin.
- */
-const CATALOGUE: Record<string, CgiRule> = {
-  "magicBox.cgi": { otherwise: "admin" },
-  "configManager.cgi": { otherwise: "admin" },
-  "Config.backup": { otherwise: "admin" },
-  "global.cgi": { otherwise: "admin", actions: { getCurrentTime: "viewer" } },
-  "snapshot.cgi": { otherwise: "viewer" },
-  "mjpg/video.cgi": { otherwise: "viewer" },
-  "realmonitor.cgi": { otherwise: "viewer" },
-  "ptz.cgi": { otherwise: "operator" },
-  "ptzBase.cgi": { otherwise: "operator" },
-  "eventManager.cgi": { otherwise: "admin", actions: { attach: "viewer" } },
-  "log.cgi": { otherwise: "admin", actions: { startFind: "viewer", doFind: "viewer", stopFind: "viewer" } },
-  "mediaFileFind.cgi": {
-    otherwise: "viewer",
-  },
-  "loadfile.cgi": { otherwise: "viewer" },
-  "recordManager.cgi": { otherwise: "admin" },
-  "storageDevice.cgi": { otherwise: "admin", actions: { "factory.getCollect": "viewer" } },
-  // A GET to audio.cgi reboots a Lorex E891AB for ~105 s (aiodahua): getAudio stays an admin action.
-  "audio.cgi": { otherwise: "admin", actions: { postAudio: "operator" } },
-  "devAudioInput.cgi": { otherwise: "admin" },
-  "devAudioOutput.cgi": { otherwise: "admin" },
-  "devVideoInput.cgi": { otherwise: "admin", actions: { adjustFocus: "operator", autoFocus: "operator" } },
-  "encode.cgi": { otherwise: "admin" },
-  "netApp.cgi": { otherwise: "admin" },
-  "alarm.cgi": { otherwise: "admin" },
-  "coaxialControlIO.cgi": { otherwise: "admin", actions: { control: "operator" } },
-  "IntervideoManager.cgi": { otherwise: "admin" },
-};
-
-/** Paths whose `get*` actions are plain reads. */
-const GET_IS_VIEWER = new Set([
-  "magicBox.cgi",
-  "global.cgi",
-  "ptz.cgi",
-  "eventManager.cgi",
-  "recordManager.cgi",
-  "storageDevice.cgi",
-  "devAudioInput.cgi",
-  "devAudioOutput.cgi",
-  "devVideoInput.cgi",
-  "encode.cgi",
-  "netApp.cgi",
-  "alarm.cgi",
-  "coaxialControlIO.cgi",
-  "IntervideoManager.cgi",
-]);
-
-/**
- * The role a passthrough request needs. `cgi` is the path below `/cgi-bin/` (`ptz.cgi`, `mjpg/video.cgi`),
- * `params` the decoded query.
- */
-export function requiredRole(cgi: string, params: ReadonlyMap<string, string>): Role {
-  if (cgi.startsWith("RPC_Loadfile/")) return "viewer";
-  const rule = CATALOGUE[cgi];
-  if (!rule) return "admin";
-  const action = params.get("action") ?? "";
-  if (cgi === "configManager.cgi" && action === "getConfig") {
-    return SECRET_CONFIG.test(params.get("name") ?? "All") ? "admin" : "viewer";
-  }
-  const listed = rule.actions?.[action];
-  if (listed) return listed;
-  if (GET_IS_VIEWER.has(cgi) && /^get[A-Z]/.test(action)) return "viewer";
-  return rule.otherwise;
 }
 
 /**

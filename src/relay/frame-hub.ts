@@ -13,8 +13,9 @@
  *   live frames again as soon as the camera is back.
  */
 import type { ServerResponse } from "node:http";
-import { MjpegSource, type SourceState } from "../camera/mjpeg.ts";
+import { MjpegSource } from "../camera/mjpeg.ts";
 import type { CameraSession } from "../camera/session.ts";
+import type { StreamDown, StreamState } from "../camera/stream-status.ts";
 import { formatPartHeader } from "../protocol/multipart.ts";
 import { renderOfflineFrame } from "./offline-frame.ts";
 
@@ -43,7 +44,7 @@ export interface FrameHubOptions {
   offlineFrames: boolean;
   offlineIntervalMs?: number;
   /** Told when the upstream stalls (no frame for `stallMs`), for the StreamStalled event. */
-  onStall?: (reason: string) => void;
+  onStall?: (down: StreamDown) => void;
 }
 
 interface Viewer {
@@ -59,7 +60,7 @@ export interface HubStats {
   camera: string;
   channel: number;
   subtype: number;
-  state: SourceState;
+  state: StreamState;
   viewers: number;
   framesIn: number;
   framesSent: number;
@@ -99,9 +100,9 @@ export class FrameHub {
       subtype: options.subtype,
       stallMs: options.stallMs,
       onFrame: (frame) => this.publish(makeFrame(frame.jpeg, frame.receivedAt, ++this.sequence)),
-      onState: (state, reason) => {
+      onState: (state, down) => {
         this.onSourceState(state);
-        if (state === "down" && reason?.includes("(stalled)")) options.onStall?.(reason);
+        if (down?.code === "stalled") options.onStall?.(down);
       },
     });
     if (options.preload) this.source.start();
@@ -235,7 +236,7 @@ export class FrameHub {
     res.uncork();
   }
 
-  private onSourceState(state: SourceState): void {
+  private onSourceState(state: StreamState): void {
     if (state === "live") this.stopOfflineFrames();
     else if (state === "down" && this.viewers.size > 0) this.startOfflineFrames();
   }

@@ -1,5 +1,6 @@
 /** The frame hubs of all cameras, made on first use, one per (camera, channel, subtype). */
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { StreamDown } from "../camera/stream-status.ts";
 import { FrameHub, type HubStats } from "./frame-hub.ts";
 
 export interface RelayOptions {
@@ -8,11 +9,13 @@ export interface RelayOptions {
   offlineFrames: boolean;
   /** Cameras whose default stream stays open with no viewer. */
   preload: ReadonlySet<string>;
-  onStall?: (camera: string, channel: number, subtype: number, reason: string) => void;
 }
+
+export type StallListener = (camera: string, channel: number, subtype: number, down: StreamDown) => void;
 
 export class HubRegistry {
   private readonly hubs = new Map<string, FrameHub>();
+  private readonly stallListeners = new Set<StallListener>();
 
   constructor(
     cameras: CameraRegistry,
@@ -41,11 +44,19 @@ export class HubRegistry {
           channel === entry.mjpeg.channel &&
           subtype === entry.mjpeg.subtype,
         offlineFrames: this.options.offlineFrames,
-        onStall: (reason) => this.options.onStall?.(entry.id, channel, subtype, reason),
+        onStall: (down) => {
+          for (const listener of this.stallListeners) listener(entry.id, channel, subtype, down);
+        },
       });
       this.hubs.set(key, hub);
     }
     return hub;
+  }
+
+  /** Tells `listener` about every upstream stall (no frame for `stallMs`); returns the unsubscribe. */
+  onStall(listener: StallListener): () => void {
+    this.stallListeners.add(listener);
+    return () => this.stallListeners.delete(listener);
   }
 
   /** A live hub of this camera and channel (any subtype) whose latest frame is at most `maxAgeMs` old. */

@@ -4,7 +4,7 @@
  * never uses the gateway's) and encoded once per size.
  */
 import sharp from "sharp";
-import { drawText, fillRect, textWidth } from "../emulator/bitmap-font.ts";
+import { drawText, fillRect, textWidth } from "../graphics/bitmap-font.ts";
 
 export async function renderOfflineFrame(width: number, height: number, cameraName: string): Promise<Buffer> {
   const image = { data: Buffer.alloc(width * height * 3, 40), width, height };

@@ -6,6 +6,7 @@
  * reached, the last good picture can be served, marked stale, on request.
  */
 import sharp from "sharp";
+import type { Priority } from "../camera/budget.ts";
 import type { CameraRegistry } from "../camera/registry.ts";
 import type { HubRegistry } from "./hub-registry.ts";
 
@@ -18,6 +19,8 @@ export interface SnapshotRequest {
   width?: number;
   /** Serve the last good picture when the camera fails. */
   allowStale?: boolean;
+  /** The camera call's place in the budget queue (default interactive); a shared call keeps the first's. */
+  priority?: Priority;
 }
 
 export interface Snapshot {
@@ -76,11 +79,11 @@ export class SnapshotService {
 
   private singleFlight(key: string, request: SnapshotRequest): Promise<Cached> {
     const width = request.width;
-    if (!width) return this.fullSize(request.camera, request.channel);
+    if (!width) return this.fullSize(request.camera, request.channel, request.priority);
     const running = this.inFlight.get(key);
     if (running) return running;
     const promise = (async () => {
-      const full = await this.fullSize(request.camera, request.channel);
+      const full = await this.fullSize(request.camera, request.channel, request.priority);
       const resized = { jpeg: await resize(full.jpeg, width), takenAt: full.takenAt };
       this.remember(key, resized);
       return resized;
@@ -94,15 +97,15 @@ export class SnapshotService {
   }
 
   /** The full-size picture, itself single-flight, so resized and full-size requests share one camera call. */
-  private fullSize(camera: string, channel: number): Promise<Cached> {
+  private fullSize(camera: string, channel: number, priority: Priority = "interactive"): Promise<Cached> {
     const key = `${camera}/${channel}/full`;
     const running = this.inFlight.get(key);
     if (running) return running;
     const entry = this.cameras.get(camera);
-    if (!entry) return Promise.reject(new Error(`no camera ${camera}`));
+    if (!entry) return Promise.reject(new RangeError(`no camera ${camera} in the registry`));
     const promise = (async () => {
       this.cameraRequests++;
-      const jpeg = await entry.api.snapshot(channel);
+      const jpeg = await entry.api.snapshot(channel, priority);
       const result = { jpeg, takenAt: Date.now() };
       this.remember(key, result);
       return result;

@@ -1,17 +1,17 @@
 /** What the routes share, and the request decorations of the front door. */
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { BackupModule } from "../backup/backup-module.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import type { EventPipeline } from "../events/pipeline.ts";
-import type { Role } from "../protocol/cgi.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
 import type { SnapshotService } from "../relay/snapshot.ts";
 import { type Authenticator, canSeeCamera, type Principal } from "./auth/authenticator.ts";
+import type { Role } from "./auth/roles.ts";
 import type { SessionStore } from "./auth/sessions.ts";
 import type { UrlSigner } from "./auth/signed-url.ts";
+import { ApiProblem } from "./errors.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { problem, sendProblem } from "./problem.ts";
 
 declare module "fastify" {
   /** OpenAPI fields on route schemas (src/server/routes/openapi.ts reads them). */
@@ -52,21 +52,12 @@ export interface GatewayContext {
   logger: Logger;
   /** Base URL for links (signed URLs); from server.publicUrl or the listen address. */
   publicUrl: () => string;
-  /** Timers that must end with the server (PTZ auto-stop). */
-  timers: Set<NodeJS.Timeout>;
 }
 
-/** The camera named in the route, if the caller may see it; otherwise a 404 has been sent. */
-export function cameraFor(
-  ctx: GatewayContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  id: string,
-): CameraEntry | undefined {
+/** The camera named in the route, if the caller may see it; otherwise a 404 (the same as no such camera). */
+export function cameraFor(ctx: GatewayContext, request: FastifyRequest, id: string): CameraEntry {
   const entry = ctx.cameras.get(id);
-  if (!entry || !request.principal || !canSeeCamera(request.principal, id)) {
-    sendProblem(reply, problem(404, "not-found", `no camera "${id}"`));
-    return undefined;
-  }
+  if (!entry || !request.principal || !canSeeCamera(request.principal, id))
+    throw new ApiProblem("not-found", `no camera "${id}"`);
   return entry;
 }

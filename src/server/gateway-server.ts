@@ -2,10 +2,11 @@
 import type { IncomingMessage } from "node:http";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { CameraEntry } from "../camera/registry.ts";
-import type { GatewayContext } from "./context.ts";
+import { canSeeCamera } from "./auth/authenticator.ts";
+import { cameraFor, type GatewayContext } from "./context.ts";
+import { ApiProblem, installErrorHandler } from "./errors.ts";
 import { installFrontDoor } from "./front-door.ts";
 import { forwardCgi } from "./passthrough.ts";
-import { problem, problemFromError, sendProblem } from "./problem.ts";
 import { registerBackupRoutes } from "./routes/backups.ts";
 import { registerCameraRoutes } from "./routes/cameras.ts";
 import { registerConfigRoutes } from "./routes/config.ts";
@@ -39,15 +40,8 @@ function baseApp(ctx: GatewayContext, https: HttpsOptions | undefined): FastifyI
     // PATCH bodies may be an object or an array (a config section can be either).
     ajv: { customOptions: { allowUnionTypes: true } },
   }) as unknown as FastifyInstance;
+  installErrorHandler(app);
   installFrontDoor(app, ctx);
-  app.setErrorHandler((error, request, reply) => {
-    const { problem: value, retryAfterSeconds } = problemFromError(error);
-    if (value.status >= 500) request.log.error({ err: error }, "request failed");
-    return sendProblem(reply, value, retryAfterSeconds);
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problem(404, "not-found", `no route ${request.method} ${request.url.split("?")[0]}`)),
-  );
   return app;
 }
 
@@ -88,11 +82,7 @@ export function buildMainApp(
       config: { role: "viewer", basicChallenge: true },
       handler: async (request, reply) => {
         const id = request.params.id;
-        const entry = ctx.cameras.get(id);
-        const principal = request.principal;
-        if (!entry || !principal || (principal.cameras !== "*" && !principal.cameras.has(id))) {
-          return sendProblem(reply, problem(404, "not-found", `no camera "${id}"`));
-        }
+        const entry = cameraFor(ctx, request, id);
         const raw = request.raw.url ?? "";
         await forwardCgi(ctx, entry, request, reply, raw.slice(`/cam/${id}`.length));
         return reply;
@@ -117,9 +107,8 @@ export function buildPassthroughApp(
       config: { role: "viewer", basicChallenge: true },
       handler: async (request, reply) => {
         const principal = request.principal;
-        if (!principal || (principal.cameras !== "*" && !principal.cameras.has(entry.id))) {
-          return sendProblem(reply, problem(404, "not-found", "no camera here for you"));
-        }
+        if (!principal || !canSeeCamera(principal, entry.id))
+          throw new ApiProblem("not-found", "no camera here for you");
         await forwardCgi(ctx, entry, request, reply, request.raw.url ?? "");
         return reply;
       },

@@ -3,7 +3,7 @@ import type { FastifyReply } from "fastify";
 import type { CameraEntry } from "../camera/registry.ts";
 import { MJPEG_CONTENT_TYPE } from "../relay/frame-hub.ts";
 import type { GatewayContext } from "./context.ts";
-import { problem, problemFromError, sendProblem } from "./problem.ts";
+import { ApiProblem } from "./errors.ts";
 
 /** Attaches the client to the hub of (camera, channel, subtype), in the cameras' own framing. */
 export function serveHubStream(
@@ -14,18 +14,15 @@ export function serveHubStream(
   subtype: number,
   fps?: number,
 ): FastifyReply {
+  // Throws before anything is written; after the hijack the hub owns the response.
   const hub = ctx.hubs.hub(entry, channel, subtype);
   const error = hub.lastError;
   if (!hub.isLive && error?.code === "unsupported") {
     // The stream is not set to MJPEG on the camera: say so rather than send "offline" pictures forever.
-    return sendProblem(
-      reply,
-      problem(
-        502,
-        "unsupported",
-        `channel ${channel} subtype ${subtype} is not an MJPEG stream on this camera (${error.message})`,
-        entry.id,
-      ),
+    throw new ApiProblem(
+      "unsupported",
+      `channel ${channel} subtype ${subtype} is not an MJPEG stream on this camera (${error.message})`,
+      { camera: entry.id },
     );
   }
   reply.hijack();
@@ -47,22 +44,17 @@ export async function serveSnapshot(
   reply: FastifyReply,
   options: { channel: number; maxAgeMs?: number; width?: number; allowStale?: boolean },
 ): Promise<FastifyReply> {
-  try {
-    const snapshot = await ctx.snapshots.get({
-      camera: entry.id,
-      channel: options.channel,
-      maxAgeMs: options.maxAgeMs ?? ctx.snapshotMaxAgeMs,
-      ...(options.width !== undefined ? { width: options.width } : {}),
-      ...(options.allowStale ? { allowStale: true } : {}),
-    });
-    reply.type("image/jpeg").header("Cache-Control", "no-store");
-    if (snapshot.source === "stale") {
-      reply.header("Age", String(Math.max(0, Math.round((Date.now() - snapshot.takenAt) / 1000))));
-      reply.header("X-Camgate-Stale", "1");
-    }
-    return reply.send(snapshot.jpeg);
-  } catch (error) {
-    const { problem: value, retryAfterSeconds } = problemFromError(error);
-    return sendProblem(reply, value, retryAfterSeconds);
+  const snapshot = await ctx.snapshots.get({
+    camera: entry.id,
+    channel: options.channel,
+    maxAgeMs: options.maxAgeMs ?? ctx.snapshotMaxAgeMs,
+    ...(options.width !== undefined ? { width: options.width } : {}),
+    ...(options.allowStale ? { allowStale: true } : {}),
+  });
+  reply.type("image/jpeg").header("Cache-Control", "no-store");
+  if (snapshot.source === "stale") {
+    reply.header("Age", String(Math.max(0, Math.round((Date.now() - snapshot.takenAt) / 1000))));
+    reply.header("X-Camgate-Stale", "1");
   }
+  return reply.send(snapshot.jpeg);
 }

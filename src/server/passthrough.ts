@@ -10,11 +10,12 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { CameraError } from "../camera/errors.ts";
 import type { CameraEntry } from "../camera/registry.ts";
-import { decodeDeviceQuery, requiredRole, roleAllows } from "../protocol/cgi.ts";
+import { decodeDeviceQuery } from "../protocol/cgi.ts";
+import { requiredRole, roleAllows } from "./auth/roles.ts";
 import { splitSigned } from "./auth/signed-url.ts";
 import type { GatewayContext } from "./context.ts";
+import { ApiProblem } from "./errors.ts";
 import { serveHubStream } from "./media.ts";
-import { problem, problemFromError, sendProblem } from "./problem.ts";
 
 /** Endpoints whose answers do not end by themselves: no body timeout. */
 const ENDLESS = [
@@ -41,26 +42,24 @@ export async function forwardCgi(
   cgiTarget: string,
 ): Promise<void> {
   const principal = request.principal;
-  if (!principal) return void sendProblem(reply, problem(401, "unauthorized"));
+  if (!principal) throw new ApiProblem("unauthorized");
   // A signed URL's own parameters are ours, not the camera's.
   const target = principal.via === "signed-url" ? splitSigned(cgiTarget).base : cgiTarget;
   const queryAt = target.indexOf("?");
   const path = queryAt < 0 ? target : target.slice(0, queryAt);
-  if (CONTROL.test(target) || !path.startsWith("/cgi-bin/") || /(^|\/)\.\.?(\/|$)|%2e/i.test(path)) {
-    return void sendProblem(
-      reply,
-      problem(400, "bad-request", "the CGI target has control characters, dot segments or an odd path"),
+  if (CONTROL.test(target) || !path.startsWith("/cgi-bin/") || /(^|\/)\.\.?(\/|$)|%2e/i.test(path))
+    throw new ApiProblem(
+      "unsafe-target",
+      "the CGI target has control characters, dot segments or an odd path",
     );
-  }
   const cgi = path.slice("/cgi-bin/".length);
   const params = decodeDeviceQuery(queryAt < 0 ? "" : target.slice(queryAt + 1));
   const needed = requiredRole(cgi, params);
-  if (!roleAllows(principal.role, needed)) {
-    return void sendProblem(
-      reply,
-      problem(403, "not-allowed", `${cgi} action "${params.get("action") ?? ""}" needs the ${needed} role`),
+  if (!roleAllows(principal.role, needed))
+    throw new ApiProblem(
+      "not-allowed",
+      `${cgi} action "${params.get("action") ?? ""}" needs the ${needed} role`,
     );
-  }
   const method = request.method;
   // Existing clients share the relay: MJPEG from the camera's one hub, snapshots single-flight (DESIGN.md 4, 5).
   if (method === "GET" && cgi === "mjpg/video.cgi") {
@@ -88,10 +87,7 @@ export async function forwardCgi(
         return void reply.type("image/jpeg").header("Cache-Control", "no-store").send(snapshot.jpeg);
       } catch (error) {
         // When the camera answered with an error, fall through and hand the client the camera's own answer.
-        if (!(error instanceof CameraError) || error.status === undefined) {
-          const { problem: value, retryAfterSeconds } = problemFromError(error);
-          return void sendProblem(reply, value, retryAfterSeconds);
-        }
+        if (!(error instanceof CameraError) || error.status === undefined) throw error;
       }
     }
   }
@@ -101,22 +97,14 @@ export async function forwardCgi(
     if (typeof value === "string") headers[name] = value;
   }
   const hasBody = method !== "GET" && method !== "HEAD";
-  let upstream: Awaited<ReturnType<typeof entry.session.stream>>;
-  try {
-    upstream = await entry.session.stream({
-      target,
-      method,
-      headers,
-      ...(hasBody ? { body: request.raw } : {}),
-      priority: "interactive",
-      ...(ENDLESS.some((pattern) => pattern.test(cgi)) ? { timeouts: { bodyMs: 0 } } : {}),
-    });
-  } catch (error) {
-    const { problem: value, retryAfterSeconds } = problemFromError(error);
-    if (!(error instanceof CameraError))
-      ctx.logger.error({ err: error, camera: entry.id }, "passthrough failed");
-    return void sendProblem(reply, value, retryAfterSeconds);
-  }
+  const upstream = await entry.session.stream({
+    target,
+    method,
+    headers,
+    ...(hasBody ? { body: request.raw } : {}),
+    priority: "interactive",
+    ...(ENDLESS.some((pattern) => pattern.test(cgi)) ? { timeouts: { bodyMs: 0 } } : {}),
+  });
   reply.hijack();
   const res = reply.raw;
   const outgoing: Record<string, string | string[]> = {};

@@ -50,6 +50,8 @@ const MIGRATIONS: string[] = [
      UNIQUE (camera, hash)
    );
    CREATE INDEX camera_logs_time ON camera_logs(camera, time);`,
+  // 3: an event's snapshot file is named when it is written (before the event's transaction), not by its id.
+  "ALTER TABLE events ADD COLUMN snapshot_file TEXT;",
 ];
 
 export function openDatabase(file: string): Db {

@@ -292,7 +292,7 @@ describe("camera logs and syslog", () => {
 
   it("forwards camera logs and gateway events to syslog in RFC 5424 form (UDP)", async () => {
     gw.cameras.get("dogs")?.control.trigger("AlarmLocal", "Pulse");
-    await gw.camgate.events.gatewayEvent("dogs", "CameraOffline", { reason: "test" });
+    await gw.camgate.events.publisher.gatewayEvent("dogs", "CameraOffline", { reason: "test" });
     await gw.camgate.backups.logs.sync("dogs", { from: "2000-01-01 00:00:00" });
     const deadline = Date.now() + 5000;
     while (!udpLines.some((l) => l.includes("CameraOffline")) && Date.now() < deadline)

@@ -1,10 +1,11 @@
 /** The typed camera API against the emulator profiles. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildTarget, CameraApi, encodeDeviceValue } from "../../src/camera/api.ts";
+import { CameraApi } from "../../src/camera/api.ts";
 import { CameraError } from "../../src/camera/errors.ts";
+import { searchLogs } from "../../src/camera/log-search.ts";
 import { CameraSession } from "../../src/camera/session.ts";
 import { type ProfileName, type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
-import { waitFor } from "../helpers/http.ts";
+import { buildTarget, encodeDeviceValue } from "../../src/protocol/cgi-target.ts";
 
 const PASSWORD = "secret";
 
@@ -81,6 +82,13 @@ describe("CameraApi", () => {
   it("sends characters the firmware mangles percent-encoded, and refuses '&' with a clear error", async () => {
     expect(encodeDeviceValue("a b#c+d%e=f/g'h")).toBe("a%20b%23c%2Bd%25e%3Df%2Fg%27h");
     expect(() => buildTarget("configManager.cgi", [["General.MachineName", "A&B"]])).toThrow(/'&'/);
+    expect(() => buildTarget("configManager.cgi", [["General.MachineName", "a\r\nb"]])).toThrow(/control/);
+    // Through the API: a typed CameraError, and nothing reaches the camera.
+    const before = control().counters().requests;
+    await expect(api().setConfig({ "General.MachineName": "a&b" })).rejects.toMatchObject({
+      code: "invalid-argument",
+    });
+    expect(control().counters().requests).toBe(before);
     await api().setConfig({ "General.MachineName": "50% #1+2=3/4 it's" });
     expect(control().config("General.MachineName")).toBe("50% #1+2=3/4 it's");
   });
@@ -119,30 +127,6 @@ describe("CameraApi", () => {
     await expect(api("nvr-strict-nonce").snapshot(5)).rejects.toMatchObject({ code: "unsupported" });
   });
 
-  it("moves, stops, zooms and keeps presets; status maps Postion to position", async () => {
-    const ptz = api();
-    expect(await ptz.hasPtz()).toBe(true);
-    expect(await api("amcrest-ipm-723w").hasPtz()).toBe(false);
-    const before = control().ptzPosition();
-    await ptz.ptzMove("right", 8);
-    await waitFor(() => (control().ptzPosition().pan > before.pan + 1 ? true : undefined), 5000, "pan");
-    await ptz.ptzStop("right");
-    const status = await ptz.ptzStatus();
-    expect(status.moving).toBe(false);
-    expect(status.position?.pan).toBeCloseTo(control().ptzPosition().pan, 4);
-    await ptz.ptzZoom("in");
-    await waitFor(() => (control().ptzPosition().zoom > 1.05 ? true : undefined), 5000, "zoom");
-    await ptz.ptzStop("zoomin");
-    await ptz.ptzSetPreset(3, "gate");
-    expect(await ptz.ptzPresets()).toEqual([{ index: 3, name: "gate" }]);
-    await ptz.ptzMove("left", 8);
-    await ptz.ptzStop("left");
-    await ptz.ptzGotoPreset(3);
-    expect((await ptz.ptzStatus()).presetId).toBe(3);
-    await ptz.ptzClearPreset(3);
-    expect(await ptz.ptzPresets()).toEqual([]);
-  });
-
   it("reads active event indexes, empty when the camera answers with an error", async () => {
     expect(await api("nvr-strict-nonce").eventIndexes("VideoLoss")).toEqual([]);
     control("nvr-strict-nonce").trigger("VideoLoss", "Start", { index: 2 });
@@ -151,14 +135,18 @@ describe("CameraApi", () => {
 
   it("iterates the log page by page and always sends stopFind, even when the consumer stops early", async () => {
     const items = [];
-    for await (const item of api().logs("2000-01-01 00:00:00", "2100-01-01 00:00:00", 3)) items.push(item);
+    for await (const item of searchLogs(api(), "2000-01-01 00:00:00", "2100-01-01 00:00:00", { pageSize: 3 }))
+      items.push(item);
     expect(items.length).toBeGreaterThan(0);
     expect(items[0]).toMatchObject({
       type: "Login",
       user: "admin",
       detail: { Type: "CGI", Address: "127.0.0.1" },
     });
-    for await (const _item of api().logs("2000-01-01 00:00:00", "2100-01-01 00:00:00", 1)) break;
+    for await (const _item of searchLogs(api(), "2000-01-01 00:00:00", "2100-01-01 00:00:00", {
+      pageSize: 1,
+    }))
+      break;
     expect(emulators.get("amcrest-ip2m-841b")?.cameras[0]?.camera.log.openSearches()).toBe(0);
   });
 

@@ -194,6 +194,26 @@ describe("emulator CGI surface", () => {
       expect(s["status.Postion[0]"]).toMatch(/^\d+\.\d{6}$/);
     });
 
+    it("stops a motion only with the code that started it, as firmware does; pan and zoom are separate", async () => {
+      const control = camera().control;
+      const ptz = (query: string) => get(`/cgi-bin/ptz.cgi?channel=1&arg1=0&arg2=4&arg3=0&${query}`);
+      expect((await ptz("action=start&code=ZoomTele")).text).toBe("OK\r\n");
+      expect((await ptz("action=start&code=Left")).text).toBe("OK\r\n");
+      expect(control.ptzMotion()).toEqual({ panning: true, zooming: true });
+      // Another known code is answered OK and changes nothing; a missing or unknown one is an error.
+      expect((await ptz("action=stop&code=Right")).text).toBe("OK\r\n");
+      expect((await ptz("action=stop&code=ZoomWide")).text).toBe("OK\r\n");
+      expect(control.ptzMotion()).toEqual({ panning: true, zooming: true });
+      expect((await ptz("action=stop")).status).toBe(400);
+      expect((await ptz("action=stop&code=undefined")).status).toBe(400);
+      expect((await ptz("action=stop&code=ZoomTele")).text).toBe("OK\r\n");
+      expect(control.ptzMotion()).toEqual({ panning: true, zooming: false });
+      expect((await status())["status.ZoomStatus"]).toBe("Idle");
+      expect((await status())["status.MoveStatus"]).toBe("Moving");
+      expect((await ptz("action=stop&code=Left")).text).toBe("OK\r\n");
+      expect(control.ptzMotion()).toEqual({ panning: false, zooming: false });
+    });
+
     it("keeps presets: empty body when none, set, list, go to, clear", async () => {
       const list = async () => (await get("/cgi-bin/ptz.cgi?action=getPresets&channel=1")).text;
       expect(await list()).toBe("");

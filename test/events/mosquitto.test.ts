@@ -79,7 +79,7 @@ describe("MQTT 5 with mosquitto", () => {
           "availability",
         );
         await waitFor(
-          () => (gw?.camgate.events.streams.get("front")?.current === "live" ? true : undefined),
+          () => (gw?.camgate.events.sources.streams.get("front")?.current === "live" ? true : undefined),
           10_000,
           "the event stream",
         );

@@ -99,10 +99,13 @@ describe("event pipeline", () => {
       "MQTT OFF",
     );
     // A new subscriber sees the retained state: OFF.
-    const late = mqtt.connect(`mqtt://127.0.0.1:${new URL(gw.camgate.events.broker?.url ?? "").port}`, {
-      protocolVersion: 4,
-      clientId: "late",
-    });
+    const late = mqtt.connect(
+      `mqtt://127.0.0.1:${new URL(gw.camgate.events.deliveries.broker?.url ?? "").port}`,
+      {
+        protocolVersion: 4,
+        clientId: "late",
+      },
+    );
     try {
       const retained = await new Promise<string>((resolve) => {
         late.on("message", (_topic, payload) => resolve(payload.toString()));
@@ -190,12 +193,12 @@ describe("event pipeline", () => {
     expect(mqttMessages.find((m) => m.topic === "camgate/available")?.payload).toBe("online");
   });
 
-  it("moves PTZ from an MQTT command", async () => {
+  it("moves PTZ from an MQTT command (the REST form, the earlier form, and words), and stops", async () => {
     const control = gw.cameras.get("dogs")?.control;
     const before = control?.ptzPosition().pan ?? 0;
     await subscriber.publishAsync(
       "camgate/dogs/ptz/set",
-      JSON.stringify({ direction: "right", durationMs: 300 }),
+      JSON.stringify({ action: "move", direction: "right", durationMs: 300 }),
       { qos: 1 },
     );
     await waitFor(
@@ -203,6 +206,17 @@ describe("event pipeline", () => {
       10_000,
       "the camera to pan",
     );
+    await waitFor(() => (control?.ptzMotion().panning ? undefined : true), 10_000, "the timed stop");
+    await subscriber.publishAsync(
+      "camgate/dogs/ptz/set",
+      JSON.stringify({ direction: "in", durationMs: 10_000 }),
+      {
+        qos: 1,
+      },
+    );
+    await waitFor(() => (control?.ptzMotion().zooming ? true : undefined), 10_000, "the camera to zoom");
+    await subscriber.publishAsync("camgate/dogs/ptz/set", "stop", { qos: 1 });
+    await waitFor(() => (control?.ptzMotion().zooming ? undefined : true), 10_000, "the zoom to stop");
   });
 
   it("turns camera health into gateway events", async () => {

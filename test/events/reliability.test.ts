@@ -28,7 +28,7 @@ describe("event stream watchdog", () => {
       events: { enabled: true, heartbeatSeconds: 1, snapshotCodes: [] },
     });
     const control = gw.cameras.get("dogs")?.control;
-    const stream = gw.camgate.events.streams.get("dogs");
+    const stream = gw.camgate.events.sources.streams.get("dogs");
     if (!control || !stream) throw new Error("setup");
     await waitFor(
       () => (control.eventSubscribers() === 1 && stream.current === "live" ? true : undefined),
@@ -77,7 +77,7 @@ describe("event stream watchdog", () => {
       events: { enabled: true, heartbeatSeconds: 1, snapshotCodes: [] },
     });
     const control = gw.cameras.get("dogs")?.control;
-    const stream = gw.camgate.events.streams.get("dogs");
+    const stream = gw.camgate.events.sources.streams.get("dogs");
     if (!control || !stream) throw new Error("setup");
     await waitFor(() => (stream.current === "live" ? true : undefined), 10_000, "the event stream");
     sse = new SseClient(`${gw.url}/api/v1/events/stream`);
@@ -100,7 +100,7 @@ describe("event stream watchdog", () => {
       events: { enabled: true, heartbeatSeconds: 1, snapshotCodes: [] },
     });
     const control = gw.cameras.get("dogs")?.control;
-    const stream = gw.camgate.events.streams.get("dogs");
+    const stream = gw.camgate.events.sources.streams.get("dogs");
     if (!control || !stream) throw new Error("setup");
     await waitFor(() => (stream.current === "live" ? true : undefined), 10_000, "the event stream");
     sse = new SseClient(`${gw.url}/api/v1/events/stream`);
@@ -137,12 +137,12 @@ describe("webhook deliveries", () => {
     cleanups.push(() => receiver.stop());
     const control = gw.cameras.get("dogs")?.control;
     await waitFor(
-      () => (gw.camgate.events.streams.get("dogs")?.current === "live" ? true : undefined),
+      () => (gw.camgate.events.sources.streams.get("dogs")?.current === "live" ? true : undefined),
       10_000,
       "the event stream",
     );
     for (let i = 0; i < 5; i++) control?.trigger("AlarmLocal", "Pulse", { index: i });
-    const worker = gw.camgate.events.webhooks[0]?.worker;
+    const worker = gw.camgate.events.deliveries.webhooks[0]?.worker;
     await waitFor(() => ((worker?.failures ?? 0) >= 1 ? true : undefined), 10_000, "a failed attempt");
     await receiver.start(port);
     const received = await waitFor(

@@ -1,5 +1,5 @@
 /** The event store, the outbox and ULIDs, on a real SQLite file. */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -24,7 +24,7 @@ function setup(now: () => number = Date.now) {
   return { dir, db, store, outbox, bus: new EventBus(store, outbox) };
 }
 
-const event = (camera: string, code: string, extra: Partial<{ snapshotJpeg: Buffer }> = {}) => ({
+const event = (camera: string, code: string, extra: Partial<{ snapshotFile: string }> = {}) => ({
   camera,
   source: "camera" as const,
   code,
@@ -54,15 +54,20 @@ describe("ULIDs", () => {
 });
 
 describe("event store", () => {
-  it("stores, lists newest first with cursors and filters, and keeps snapshots as files", () => {
+  it("stores, lists newest first with cursors and filters, and keeps snapshots as files", async () => {
     const { store, db } = setup();
-    expect(Number(db.pragma("user_version", { simple: true }))).toBe(2);
+    expect(Number(db.pragma("user_version", { simple: true }))).toBe(3);
     expect(String(db.pragma("journal_mode", { simple: true }))).toBe("wal");
     for (let i = 0; i < 5; i++) store.insert(event("dogs", i % 2 ? "VideoMotion" : "AlarmLocal"));
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xd9]);
     const withSnapshot = store.insert(
-      event("front", "VideoBlind", { snapshotJpeg: Buffer.from([0xff, 0xd8, 0xff, 0xd9]) }),
+      event("front", "VideoBlind", { snapshotFile: await store.saveSnapshot(jpeg) }),
     );
-    expect(existsSync(store.snapshotPath(withSnapshot.id))).toBe(true);
+    expect(withSnapshot.snapshot).toBe(true);
+    expect(readFileSync(store.snapshotPath(withSnapshot.id) as string)).toEqual(jpeg);
+    expect(
+      store.snapshotPath(store.list({ cameras: ["dogs"], limit: 1 }).events[0]?.id ?? ""),
+    ).toBeUndefined();
     const first = store.list({ cameras: "*", limit: 4 });
     expect(first.events).toHaveLength(4);
     expect(first.events[0]?.id).toBe(withSnapshot.id);
@@ -74,16 +79,19 @@ describe("event store", () => {
     expect(store.list({ cameras: [] }).events).toEqual([]);
   });
 
-  it("prunes by age and by count, with the snapshot files", () => {
+  it("prunes by age and by count, with the snapshot files", async () => {
     let now = Date.parse("2026-01-01T00:00:00Z");
     const { store } = setup(() => now);
-    const old = store.insert(event("dogs", "VideoBlind", { snapshotJpeg: Buffer.from([0xff, 0xd8]) }), now);
+    const file = await store.saveSnapshot(Buffer.from([0xff, 0xd8]));
+    const old = store.insert(event("dogs", "VideoBlind", { snapshotFile: file }), now);
+    const path = store.snapshotPath(old.id) as string;
+    expect(existsSync(path)).toBe(true);
     now += 40 * 86_400_000;
     for (let i = 0; i < 5; i++) store.insert(event("dogs", "AlarmLocal"), now);
-    expect(store.prune(30 * 86_400_000, 3, now)).toBe(3);
+    expect(await store.prune(30 * 86_400_000, 3, now)).toBe(3);
     expect(store.count()).toBe(3);
     expect(store.get(old.id)).toBeUndefined();
-    expect(existsSync(store.snapshotPath(old.id))).toBe(false);
+    expect(existsSync(path)).toBe(false);
   });
 });
 

@@ -161,7 +161,7 @@ describe("web UI", () => {
       await page.getByRole("link", { name: "Events", exact: true }).click();
       await page.getByRole("heading", { name: "Events" }).waitFor();
       await waitFor(
-        () => (gw.camgate.events.streams.get("front")?.current === "live" ? true : undefined),
+        () => (gw.camgate.events.sources.streams.get("front")?.current === "live" ? true : undefined),
         10_000,
         "the event stream",
       );

@@ -32,6 +32,8 @@ export interface CamEvent {
 export class ApiError extends Error {
   constructor(
     readonly status: number,
+    /** The problem code (docs/api-errors.md), e.g. "auth-failed", "busy", "not-allowed". */
+    readonly code: string | undefined,
     message: string,
   ) {
     super(message);
@@ -52,12 +54,14 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   if (response.status === 204) return undefined as T;
   const type = response.headers.get("content-type") ?? "";
   const data = type.includes("json") ? await response.json() : await response.text();
-  if (!response.ok)
+  if (!response.ok) {
+    const problem = data as { code?: string; detail?: string; title?: string } | string;
     throw new ApiError(
       response.status,
-      (data as { detail?: string; title?: string })?.detail ??
-        (data as { title?: string })?.title ??
+      typeof problem === "object" ? problem.code : undefined,
+      (typeof problem === "object" ? (problem.detail ?? problem.title) : undefined) ??
         String(response.status),
     );
+  }
   return data as T;
 }

@@ -7,9 +7,9 @@
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { UserConfig } from "../../config/schema.ts";
-import type { Role } from "../../protocol/cgi.ts";
 import { parseBasicAuthorization } from "../../protocol/digest.ts";
 import type { FailureLimiter } from "./rate-limit.ts";
+import type { Role } from "./roles.ts";
 import { StoredSecret } from "./secrets.ts";
 import { cookieValue, SESSION_COOKIE, type SessionStore } from "./sessions.ts";
 import { SIGNED_PARAMS, type UrlSigner } from "./signed-url.ts";

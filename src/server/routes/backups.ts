@@ -1,5 +1,5 @@
 /** Config history in git, diffs, restore, provisioning plans and applies. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { backupFileName } from "../../backup/backup-service.ts";
 import { changedSections, diffConfigs, unifiedDiff } from "../../backup/config-diff.ts";
 import {
@@ -14,7 +14,7 @@ import type { CameraEntry } from "../../camera/registry.ts";
 import type { JsonObject } from "../../protocol/kv.ts";
 import { canSeeCamera } from "../auth/authenticator.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
-import { problem, problemFromError, sendProblem } from "../problem.ts";
+import { ApiProblem } from "../errors.ts";
 import { problemResponses } from "./schemas.ts";
 
 const cameraParam = {
@@ -35,21 +35,11 @@ const templateBody = {
   additionalProperties: false,
 } as const;
 
-function sectionsOf(message: string): string[] {
-  const match = /^[^:]+: (.*) changed$/.exec(message);
-  return match ? (match[1] as string).split(", ") : [];
-}
-
 export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const vault = ctx.backups;
   const repo = vault.repository;
   // Redacted backups are readable by viewers; unredacted ones hold secrets and need admin.
   const readRole = ctx.backupsRedacted ? "viewer" : "admin";
-
-  const fail = (reply: FastifyReply, error: unknown) => {
-    const { problem: value, retryAfterSeconds } = problemFromError(error);
-    return sendProblem(reply, value, retryAfterSeconds);
-  };
 
   app.get(
     "/api/v1/backups",
@@ -89,11 +79,10 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
         response: { 200: { type: "object", additionalProperties: true }, ...problemResponses },
       },
     },
-    async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.camera);
-      if (!entry) return reply;
+    async (request) => {
+      const entry = cameraFor(ctx, request, request.params.camera);
       const versions = await repo.history(backupFileName(entry.id), request.query.limit ?? 100);
-      return { camera: entry.id, versions: versions.map((v) => ({ ...v, sections: sectionsOf(v.message) })) };
+      return { camera: entry.id, versions };
     },
   );
 
@@ -115,18 +104,15 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
         response: { 200: { type: "object", additionalProperties: true }, ...problemResponses },
       },
     },
-    async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.camera);
-      if (!entry) return reply;
+    async (request) => {
+      const entry = cameraFor(ctx, request, request.params.camera);
       const file = backupFileName(entry.id);
       const versions = await repo.history(file, 2);
       const to = request.query.to ?? versions[0]?.commit;
       const from = request.query.from ?? versions[1]?.commit;
-      if (!to || !from)
-        return sendProblem(reply, problem(404, "not-found", "fewer than two versions to compare"));
+      if (!to || !from) throw new ApiProblem("not-found", "fewer than two versions to compare");
       const [before, after] = await Promise.all([repo.read(file, from), repo.read(file, to)]);
-      if (before === undefined || after === undefined)
-        return sendProblem(reply, problem(404, "not-found", "no such version"));
+      if (before === undefined || after === undefined) throw new ApiProblem("not-found", "no such version");
       const changes = diffConfigs(JSON.parse(before) as JsonObject, JSON.parse(after) as JsonObject);
       return {
         camera: entry.id,
@@ -158,10 +144,9 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.camera);
-      if (!entry) return reply;
+      const entry = cameraFor(ctx, request, request.params.camera);
       const text = await repo.read(backupFileName(entry.id), request.params.commit);
-      if (text === undefined) return sendProblem(reply, problem(404, "not-found", "no such version"));
+      if (text === undefined) throw new ApiProblem("not-found", "no such version");
       return reply.type("application/json; charset=utf-8").send(text);
     },
   );
@@ -177,11 +162,11 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
         response: { 200: { type: "object", additionalProperties: true }, ...problemResponses },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const ids = request.body?.camera ? [request.body.camera] : ctx.cameras.list().map((c) => c.id);
       const results = [];
       for (const id of ids) {
-        if (!cameraFor(ctx, request, reply, id)) return reply;
+        cameraFor(ctx, request, id);
         try {
           const result = await vault.service.runOne(id);
           results.push({
@@ -191,6 +176,7 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
             paths: result.changes.map((c) => c.path),
           });
         } catch (error) {
+          // One camera's failure is part of the answer (and logged by the backup service); the rest still run.
           results.push({ camera: id, error: error instanceof Error ? error.message : String(error) });
         }
       }
@@ -198,21 +184,14 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
     },
   );
 
-  const targets = (request: FastifyRequest, reply: FastifyReply, cameras: string[] | undefined) => {
-    const ids =
+  const targets = (request: FastifyRequest, cameras: string[] | undefined) =>
+    (
       cameras ??
       ctx.cameras
         .list()
         .map((c) => c.id)
-        .filter((id) => request.principal && canSeeCamera(request.principal, id));
-    const entries = [];
-    for (const id of ids) {
-      const entry = cameraFor(ctx, request, reply, id);
-      if (!entry) return undefined;
-      entries.push(entry);
-    }
-    return entries;
-  };
+        .filter((id) => request.principal && canSeeCamera(request.principal, id))
+    ).map((id) => cameraFor(ctx, request, id));
   const readTemplate = (template: object | string): Template =>
     typeof template === "string" ? parseTemplate(template) : parseTemplate(JSON.stringify(template));
 
@@ -234,25 +213,12 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
           response: { 200: { type: "object", additionalProperties: true }, ...problemResponses },
         },
       },
-      async (request, reply) => {
-        const entries = targets(request, reply, request.body.cameras);
-        if (!entries) return reply;
-        let template: Template;
-        try {
-          template = readTemplate(request.body.template);
-        } catch (error) {
-          return sendProblem(
-            reply,
-            problem(400, "bad-request", error instanceof Error ? error.message : String(error)),
-          );
-        }
-        try {
-          const results = [];
-          for (const entry of entries) results.push(await perCamera(entry, template));
-          return wrap(results);
-        } catch (error) {
-          return fail(reply, error);
-        }
+      async (request) => {
+        const entries = targets(request, request.body.cameras);
+        const template = readTemplate(request.body.template);
+        const results = [];
+        for (const entry of entries) results.push(await perCamera(entry, template));
+        return wrap(results);
       },
     );
 
@@ -298,18 +264,13 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
         response: { 200: { type: "object", additionalProperties: true }, ...problemResponses },
       },
     },
-    async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.camera);
-      if (!entry) return reply;
+    async (request) => {
+      const entry = cameraFor(ctx, request, request.params.camera);
       const text = await repo.read(backupFileName(entry.id), request.body.commit);
-      if (text === undefined) return sendProblem(reply, problem(404, "not-found", "no such version"));
-      try {
-        const template = templateFromBackup(text);
-        if (request.body.dryRun) return displayPlan(await plan(entry, template));
-        return await apply(entry, template, async () => (await vault.service.runOne(entry.id)).commit);
-      } catch (error) {
-        return fail(reply, error);
-      }
+      if (text === undefined) throw new ApiProblem("not-found", "no such version");
+      const template = templateFromBackup(text);
+      if (request.body.dryRun) return displayPlan(await plan(entry, template));
+      return await apply(entry, template, async () => (await vault.service.runOne(entry.id)).commit);
     },
   );
 }

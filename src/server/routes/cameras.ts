@@ -35,12 +35,22 @@ const cameraSummary = {
         passthrough: { type: "string" },
       },
     },
+    logSync: {
+      type: "object",
+      description: "the camera log sync into camgate's store: when it last ran, worked, and why it failed",
+      properties: {
+        lastAttempt: { type: ["string", "null"] },
+        lastSuccess: { type: ["string", "null"] },
+        lastError: { type: ["string", "null"] },
+      },
+    },
   },
   required: ["id", "name", "health", "budget", "links"],
 } as const;
 
-function summary(entry: CameraEntry) {
+function summary(ctx: GatewayContext, entry: CameraEntry) {
   const health = entry.session.getHealth();
+  const logSync = ctx.backups.logs.status(entry.id);
   return {
     id: entry.id,
     name: entry.name,
@@ -58,6 +68,11 @@ function summary(entry: CameraEntry) {
       snapshot: `/api/v1/cameras/${entry.id}/snapshot.jpg`,
       stream: `/api/v1/cameras/${entry.id}/stream.mjpeg`,
       passthrough: `/cam/${entry.id}/cgi-bin/`,
+    },
+    logSync: {
+      lastAttempt: logSync.lastAttempt ?? null,
+      lastSuccess: logSync.lastSuccess ?? null,
+      lastError: logSync.lastError ?? null,
     },
   };
 }
@@ -83,7 +98,7 @@ export function registerCameraRoutes(app: FastifyInstance, ctx: GatewayContext):
       const cameras = ctx.cameras
         .list()
         .filter((entry) => principal !== undefined && canSeeCamera(principal, entry.id));
-      return { cameras: cameras.map(summary) };
+      return { cameras: cameras.map((entry) => summary(ctx, entry)) };
     },
   );
 
@@ -119,15 +134,17 @@ export function registerCameraRoutes(app: FastifyInstance, ctx: GatewayContext):
         },
       },
     },
-    async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.id);
-      if (!entry) return reply;
+    async (request) => {
+      const entry = cameraFor(ctx, request, request.params.id);
       try {
         const device = await ctx.cameras.deviceInfo(entry.id);
-        return { ...summary(entry), device };
+        return { ...summary(ctx, entry), device };
       } catch (error) {
         // The camera may be down: still answer with what camgate knows, and why the device part is missing.
-        return { ...summary(entry), deviceError: error instanceof Error ? error.message : String(error) };
+        return {
+          ...summary(ctx, entry),
+          deviceError: error instanceof Error ? error.message : String(error),
+        };
       }
     },
   );
@@ -166,8 +183,7 @@ export function registerCameraRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.id);
-      if (!entry) return reply;
+      const entry = cameraFor(ctx, request, request.params.id);
       const { channel = entry.mjpeg.channel, maxAge, width, allowStale } = request.query;
       return serveSnapshot(ctx, entry, reply, {
         channel,
@@ -209,8 +225,7 @@ export function registerCameraRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.id);
-      if (!entry) return reply;
+      const entry = cameraFor(ctx, request, request.params.id);
       const { channel = entry.mjpeg.channel, subtype = entry.mjpeg.subtype, fps } = request.query;
       return serveHubStream(ctx, entry, reply, channel, subtype, fps);
     },

@@ -1,9 +1,9 @@
 /** /api/v1/cameras/<id>/config/<name>: read a config section as JSON; PATCH it (admin) and see what changed. */
 import type { FastifyInstance } from "fastify";
-import { isSecretConfigName } from "../../protocol/cgi.ts";
 import { type JsonValue, treeToKv } from "../../protocol/kv.ts";
+import { isSecretConfigName } from "../auth/roles.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
-import { problem, problemFromError, sendProblem } from "../problem.ts";
+import { ApiProblem } from "../errors.ts";
 import { problemResponses } from "./schemas.ts";
 
 const params = {
@@ -29,25 +29,14 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: GatewayContext):
         },
       },
     },
-    async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.id);
-      if (!entry) return reply;
-      if (isSecretConfigName(request.params.name) && request.principal?.role !== "admin") {
-        return sendProblem(
-          reply,
-          problem(
-            403,
-            "not-allowed",
-            `reading ${request.params.name} needs the admin role (it holds credentials)`,
-          ),
+    async (request) => {
+      const entry = cameraFor(ctx, request, request.params.id);
+      if (isSecretConfigName(request.params.name) && request.principal?.role !== "admin")
+        throw new ApiProblem(
+          "not-allowed",
+          `reading ${request.params.name} needs the admin role (it holds credentials)`,
         );
-      }
-      try {
-        return { name: request.params.name, value: await entry.api.getConfig(request.params.name) };
-      } catch (error) {
-        const { problem: value, retryAfterSeconds } = problemFromError(error);
-        return sendProblem(reply, value, retryAfterSeconds);
-      }
+      return { name: request.params.name, value: await entry.api.getConfig(request.params.name) };
     },
   );
 
@@ -76,44 +65,34 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: GatewayContext):
         },
       },
     },
-    async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.id);
-      if (!entry) return reply;
+    async (request) => {
+      const entry = cameraFor(ctx, request, request.params.id);
       const name = request.params.name;
-      try {
-        const current = await entry.api.getConfig(name);
-        const before = new Map(treeToKv(current, [name]));
-        const wanted = treeToKv(request.body, [name]);
-        const changes: Record<string, string> = {};
-        for (const [path, value] of wanted) {
-          if (!before.has(path)) {
-            return sendProblem(reply, problem(422, "rejected", `${path} does not exist on this camera`));
-          }
-          if (before.get(path) !== value) changes[path] = value;
-        }
-        if (Object.keys(changes).length > 0) await entry.api.setConfig(changes);
-        const after = new Map(treeToKv(await entry.api.getConfig(name), [name]));
-        const changed = Object.keys(changes).map((path) => ({
-          path,
-          old: before.get(path),
-          new: after.get(path),
-        }));
-        const notApplied = changed.filter((c) => c.new !== changes[c.path]);
-        if (notApplied.length > 0) {
-          return sendProblem(
-            reply,
-            problem(
-              422,
-              "rejected",
-              `the camera answered OK but kept: ${notApplied.map((c) => c.path).join(", ")}`,
-            ),
-          );
-        }
-        return { changed };
-      } catch (error) {
-        const { problem: value, retryAfterSeconds } = problemFromError(error);
-        return sendProblem(reply, value, retryAfterSeconds);
+      const wanted = treeToKv(request.body, [name]);
+      // What the camera cannot take ('&', control characters) is refused before anything is sent.
+      entry.api.checkConfigValues(Object.fromEntries(wanted));
+      const before = new Map(treeToKv(await entry.api.getConfig(name), [name]));
+      const changes: Record<string, string> = {};
+      for (const [path, value] of wanted) {
+        if (!before.has(path))
+          throw new ApiProblem("unknown-config-path", `${path} does not exist on this camera`);
+        if (before.get(path) !== value) changes[path] = value;
       }
+      if (Object.keys(changes).length > 0) await entry.api.setConfig(changes);
+      const after = new Map(treeToKv(await entry.api.getConfig(name), [name]));
+      const changed = Object.keys(changes).map((path) => ({
+        path,
+        old: before.get(path),
+        new: after.get(path),
+      }));
+      const notApplied = changed.filter((c) => c.new !== changes[c.path]);
+      if (notApplied.length > 0)
+        throw new ApiProblem(
+          "not-applied",
+          `the camera answered OK but kept: ${notApplied.map((c) => c.path).join(", ")}`,
+          { camera: entry.id },
+        );
+      return { changed };
     },
   );
 }

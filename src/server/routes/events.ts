@@ -3,9 +3,10 @@ import { createReadStream } from "node:fs";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { CamgateEvent } from "../../events/model.ts";
 import type { EventPipeline } from "../../events/pipeline.ts";
+import { serveEventFeed } from "../../events/sse.ts";
 import { canSeeCamera, type Principal } from "../auth/authenticator.ts";
 import type { GatewayContext } from "../context.ts";
-import { problem, sendProblem } from "../problem.ts";
+import { ApiProblem } from "../errors.ts";
 import { problemResponses } from "./schemas.ts";
 
 const eventSchema = {
@@ -24,10 +25,6 @@ const eventSchema = {
   },
 } as const;
 
-const KEEPALIVE_MS = 15_000;
-/** An SSE client further behind than this is dropped; it reconnects with Last-Event-ID and loses nothing. */
-const MAX_SSE_BACKLOG = 8 * 1024 * 1024;
-
 function visibleCameras(ctx: GatewayContext, principal: Principal | undefined): string[] | "*" {
   if (!principal) return [];
   if (principal.cameras === "*") return "*";
@@ -41,7 +38,7 @@ function parseTime(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isFinite(ms))
-    throw Object.assign(new Error(`not a time: ${text} (ISO 8601 or ms since epoch)`), { statusCode: 400 });
+    throw new ApiProblem("bad-request", `not a time: ${text} (ISO 8601 or ms since epoch)`);
   return ms;
 }
 
@@ -123,9 +120,11 @@ export function registerEventRoutes(
         response: { 200: eventSchema, ...problemResponses },
       },
     },
-    async (request, reply) =>
-      findVisible(request, request.params.id) ??
-      sendProblem(reply, problem(404, "not-found", "no such event")),
+    async (request) => {
+      const event = findVisible(request, request.params.id);
+      if (!event) throw new ApiProblem("not-found", "no such event");
+      return event;
+    },
   );
 
   app.get<{ Params: { id: string } }>(
@@ -147,12 +146,12 @@ export function registerEventRoutes(
     },
     async (request, reply) => {
       const event = findVisible(request, request.params.id);
-      if (!event?.snapshot)
-        return sendProblem(reply, problem(404, "not-found", "no snapshot for this event"));
+      const path = event?.snapshot ? store.snapshotPath(event.id) : undefined;
+      if (!path) throw new ApiProblem("not-found", "no snapshot for this event");
       return reply
         .type("image/jpeg")
         .header("Cache-Control", "private, max-age=86400, immutable")
-        .send(createReadStream(store.snapshotPath(event.id)));
+        .send(createReadStream(path));
     },
   );
 
@@ -186,41 +185,7 @@ export function registerEventRoutes(
         (camera === undefined || event.camera === camera) &&
         (code === undefined || event.code === code);
       reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        "Content-Type": "text/event-stream; charset=utf-8",
-        "Cache-Control": "no-cache, no-transform",
-        Connection: "keep-alive",
-        "X-Accel-Buffering": "no",
-      });
-      res.write(": camgate events\n\n");
-      let lastSent = lastEventId ?? "";
-      const send = (event: CamgateEvent) => {
-        if (event.id <= lastSent || !wanted(event)) return;
-        lastSent = event.id;
-        res.write(`id: ${event.id}\ndata: ${JSON.stringify(event)}\n\n`);
-        if (res.writableLength > MAX_SSE_BACKLOG) res.destroy();
-      };
-      // Subscribe before replaying, so nothing published in between is missed; `send` skips duplicates.
-      const pending: CamgateEvent[] = [];
-      let replaying = true;
-      const unsubscribe = bus.subscribe((event) => (replaying ? pending.push(event) : send(event)));
-      if (lastEventId) {
-        let from = lastEventId;
-        for (;;) {
-          const batch = store.after(from, 1000);
-          for (const event of batch) send(event);
-          if (batch.length < 1000) break;
-          from = batch[batch.length - 1]?.id ?? from;
-        }
-      }
-      replaying = false;
-      for (const event of pending) send(event);
-      const keepalive = setInterval(() => res.write(": keepalive\n\n"), KEEPALIVE_MS);
-      res.once("close", () => {
-        clearInterval(keepalive);
-        unsubscribe();
-      });
+      serveEventFeed(reply.raw, { bus, store, wanted, lastEventId });
     },
   );
 
@@ -260,8 +225,13 @@ export function registerEventRoutes(
     async () => ({
       targets: pipeline.outbox.summary(),
       dead: pipeline.outbox.list("dead", 100),
-      ...(pipeline.mqtt
-        ? { mqtt: { connected: pipeline.mqtt.connected, published: pipeline.mqtt.published } }
+      ...(pipeline.deliveries.mqtt
+        ? {
+            mqtt: {
+              connected: pipeline.deliveries.mqtt.connected,
+              published: pipeline.deliveries.mqtt.published,
+            },
+          }
         : {}),
     }),
   );

@@ -1,36 +1,38 @@
 /** /api/v1/cameras/<id>/ptz: status and presets (viewer), moves and presets (operator). */
 import type { FastifyInstance } from "fastify";
-import type { PtzDirection } from "../../camera/api.ts";
+import {
+  PTZ_ACTIONS,
+  PTZ_DIRECTIONS,
+  PTZ_LIMITS,
+  parsePtzCommand,
+  ZOOM_DIRECTIONS,
+} from "../../camera/ptz.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
-import { problem, problemFromError, sendProblem } from "../problem.ts";
 import { idParams, problemResponses } from "./schemas.ts";
 
-const DIRECTIONS = ["up", "down", "left", "right", "leftup", "rightup", "leftdown", "rightdown"] as const;
-
-interface PtzCommand {
-  action: "move" | "stop" | "zoom" | "gotoPreset" | "setPreset" | "clearPreset";
-  direction?: string;
-  speed?: number;
-  durationMs?: number;
-  preset?: number;
-  name?: string;
-  channel?: number;
-}
-
+/**
+ * The body's fields; which combinations are valid is `parsePtzCommand`'s to say (one vocabulary for REST,
+ * MQTT and the CLI), so an impossible one ({"action":"move","direction":"in"}) gets a message naming it.
+ */
 const commandSchema = {
   type: "object",
   properties: {
-    action: { type: "string", enum: ["move", "stop", "zoom", "gotoPreset", "setPreset", "clearPreset"] },
-    direction: { type: "string", enum: [...DIRECTIONS, "in", "out"] },
-    speed: { type: "integer", minimum: 1, maximum: 8 },
+    action: { type: "string", enum: [...PTZ_ACTIONS] },
+    direction: {
+      type: "string",
+      enum: [...PTZ_DIRECTIONS, ...ZOOM_DIRECTIONS],
+      description:
+        "move: up, down, left, right or a diagonal; zoom: in or out; stop: the axis to stop (default all)",
+    },
+    speed: { type: "integer", minimum: PTZ_LIMITS.speed.min, maximum: PTZ_LIMITS.speed.max },
     durationMs: {
       type: "integer",
-      minimum: 50,
-      maximum: 10_000,
-      description: "stop by itself after this long",
+      minimum: PTZ_LIMITS.durationMs.min,
+      maximum: PTZ_LIMITS.durationMs.max,
+      description: "move and zoom: stop by itself after this long",
     },
-    preset: { type: "integer", minimum: 1, maximum: 255 },
-    name: { type: "string", minLength: 1, maxLength: 64, pattern: "^[^&]*$" },
+    preset: { type: "integer", minimum: PTZ_LIMITS.preset.min, maximum: PTZ_LIMITS.preset.max },
+    name: { type: "string", minLength: 1, maxLength: PTZ_LIMITS.nameLength },
     channel: { type: "integer", minimum: 1 },
   },
   required: ["action"],
@@ -79,27 +81,21 @@ export function registerPtzRoutes(app: FastifyInstance, ctx: GatewayContext): vo
         },
       },
     },
-    async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.id);
-      if (!entry) return reply;
-      try {
-        const channel = request.query.channel ?? 1;
-        return { status: await entry.api.ptzStatus(channel), presets: await entry.api.ptzPresets(channel) };
-      } catch (error) {
-        const { problem: value, retryAfterSeconds } = problemFromError(error);
-        return sendProblem(reply, value, retryAfterSeconds);
-      }
+    async (request) => {
+      const entry = cameraFor(ctx, request, request.params.id);
+      const channel = request.query.channel ?? 1;
+      return { status: await entry.ptz.status(channel), presets: await entry.ptz.presets(channel) };
     },
   );
 
-  app.post<{ Params: { id: string }; Body: PtzCommand }>(
+  app.post<{ Params: { id: string }; Body: unknown }>(
     "/api/v1/cameras/:id/ptz",
     {
       config: { role: "operator" },
       schema: {
         summary: "Move, stop, zoom, or use presets",
         description:
-          'Examples: {"action":"move","direction":"left","speed":4,"durationMs":500}, {"action":"stop"}, {"action":"zoom","direction":"in","durationMs":300}, {"action":"gotoPreset","preset":1}, {"action":"setPreset","preset":2,"name":"door"}',
+          'Examples: {"action":"move","direction":"left","speed":4,"durationMs":500}, {"action":"stop"}, {"action":"zoom","direction":"in","durationMs":300}, {"action":"stop","direction":"in"}, {"action":"gotoPreset","preset":1}, {"action":"setPreset","preset":2,"name":"door"}. A field that does not apply to the action is a 400 (invalid-ptz-command).',
         tags: ["ptz"],
         params: idParams,
         body: commandSchema,
@@ -109,68 +105,12 @@ export function registerPtzRoutes(app: FastifyInstance, ctx: GatewayContext): vo
         },
       },
     },
-    async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.id);
-      if (!entry) return reply;
-      const { action, direction, speed, durationMs, preset, name, channel = 1 } = request.body;
-      const api = entry.api;
-      const need = (value: unknown, what: string) => {
-        if (value === undefined)
-          throw Object.assign(new Error(`"${action}" needs "${what}"`), { statusCode: 400 });
-      };
-      try {
-        let stop: (() => Promise<void>) | undefined;
-        switch (action) {
-          case "move": {
-            need(direction, "direction");
-            if (!(DIRECTIONS as readonly string[]).includes(direction as string)) {
-              return sendProblem(
-                reply,
-                problem(400, "bad-request", `move direction must be one of ${DIRECTIONS.join(", ")}`),
-              );
-            }
-            await api.ptzMove(direction as PtzDirection, speed ?? 4, channel);
-            stop = () => api.ptzStop(direction as PtzDirection, channel);
-            break;
-          }
-          case "zoom": {
-            if (direction !== "in" && direction !== "out")
-              return sendProblem(reply, problem(400, "bad-request", 'zoom direction is "in" or "out"'));
-            await api.ptzZoom(direction, channel);
-            stop = () => api.ptzStop(direction === "in" ? "zoomin" : "zoomout", channel);
-            break;
-          }
-          case "stop":
-            await api.ptzStop((direction as PtzDirection | undefined) ?? "left", channel);
-            break;
-          case "gotoPreset":
-            need(preset, "preset");
-            await api.ptzGotoPreset(preset as number, channel);
-            break;
-          case "setPreset":
-            need(preset, "preset");
-            await api.ptzSetPreset(preset as number, name, channel);
-            break;
-          case "clearPreset":
-            need(preset, "preset");
-            await api.ptzClearPreset(preset as number, channel);
-            break;
-        }
-        if (stop && durationMs !== undefined) {
-          const timer = setTimeout(() => {
-            ctx.timers.delete(timer);
-            stop().catch((error: unknown) =>
-              ctx.logger.warn({ camera: entry.id, err: String(error) }, "PTZ auto-stop failed"),
-            );
-          }, durationMs);
-          ctx.timers.add(timer);
-          return { ok: true, stopsAt: new Date(Date.now() + durationMs).toISOString() };
-        }
-        return { ok: true };
-      } catch (error) {
-        const { problem: value, retryAfterSeconds } = problemFromError(error);
-        return sendProblem(reply, value, retryAfterSeconds);
-      }
+    async (request) => {
+      const entry = cameraFor(ctx, request, request.params.id);
+      const outcome = await entry.ptz.run(parsePtzCommand(request.body));
+      return outcome.stopsAt === undefined
+        ? { ok: true }
+        : { ok: true, stopsAt: new Date(outcome.stopsAt).toISOString() };
     },
   );
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { cookieValue, SESSION_COOKIE, sessionCookie } from "../auth/sessions.ts";
 import type { GatewayContext } from "../context.ts";
-import { problem, sendProblem } from "../problem.ts";
+import { ApiProblem } from "../errors.ts";
 
 const whoami = {
   type: "object",
@@ -65,16 +65,14 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: GatewayContext)
       const address = request.socket.remoteAddress ?? "unknown";
       const blocked = ctx.auth.limiter.blockedFor(address);
       if (blocked > 0)
-        return sendProblem(
-          reply,
-          problem(429, "too-many-failures", "too many failed sign-ins"),
-          Math.ceil(blocked / 1000),
-        );
+        throw new ApiProblem("too-many-failures", "too many failed sign-ins", {
+          retryAfterSeconds: Math.ceil(blocked / 1000),
+        });
       const principal = ctx.auth.checkPassword(request.body.username, request.body.password);
       if (!principal) {
         ctx.auth.limiter.record(address);
         ctx.metrics.frontDoorFailures.inc({ reason: "sign-in" });
-        return sendProblem(reply, problem(401, "unauthorized", "wrong user name or password"));
+        throw new ApiProblem("unauthorized", "wrong user name or password");
       }
       const id = ctx.sessions.create(principal.name);
       reply.header("Set-Cookie", sessionCookie(id, ctx.secureCookies));

@@ -1,9 +1,8 @@
 /** Camera time, reboot and logs; signed URLs. */
 import type { FastifyInstance } from "fastify";
-import { canSeeCamera } from "../auth/authenticator.ts";
 import { cameraOfPath } from "../auth/signed-url.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
-import { problem, problemFromError, sendProblem } from "../problem.ts";
+import { ApiProblem } from "../errors.ts";
 import { idParams, problemResponses } from "./schemas.ts";
 
 const WALL_CLOCK = "^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}$";
@@ -19,15 +18,9 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
         response: { 200: { type: "object", properties: { time: { type: "string" } } }, ...problemResponses },
       },
     },
-    async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.id);
-      if (!entry) return reply;
-      try {
-        return { time: await entry.api.time() };
-      } catch (error) {
-        const { problem: value, retryAfterSeconds } = problemFromError(error);
-        return sendProblem(reply, value, retryAfterSeconds);
-      }
+    async (request) => {
+      const entry = cameraFor(ctx, request, request.params.id);
+      return { time: await entry.api.time() };
     },
   );
 
@@ -43,15 +36,9 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.id);
-      if (!entry) return reply;
-      try {
-        await entry.api.reboot();
-        return reply.code(202).send({ ok: true });
-      } catch (error) {
-        const { problem: value, retryAfterSeconds } = problemFromError(error);
-        return sendProblem(reply, value, retryAfterSeconds);
-      }
+      const entry = cameraFor(ctx, request, request.params.id);
+      await entry.api.reboot();
+      return reply.code(202).send({ ok: true });
     },
   );
 
@@ -105,8 +92,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request, reply) => {
-      const entry = cameraFor(ctx, request, reply, request.params.id);
-      if (!entry) return reply;
+      const entry = cameraFor(ctx, request, request.params.id);
       const { from, to, type, limit = 10_000, format = "json" } = request.query;
       let syncError: string | undefined;
       try {
@@ -169,14 +155,12 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
     },
     async (request, reply) => {
       const principal = request.principal;
-      if (!principal) return sendProblem(reply, problem(401, "unauthorized"));
+      if (!principal) throw new ApiProblem("unauthorized");
       if (principal.via === "signed-url")
-        return sendProblem(reply, problem(403, "not-allowed", "a signed URL cannot mint another"));
+        throw new ApiProblem("not-allowed", "a signed URL cannot mint another");
       const { path, method = "GET", expiresIn = 3600 } = request.body;
       const camera = cameraOfPath(path.split("?", 1)[0] as string);
-      if (camera !== "" && (!ctx.cameras.get(camera) || !canSeeCamera(principal, camera))) {
-        return sendProblem(reply, problem(404, "not-found", `no camera "${camera}"`));
-      }
+      if (camera !== "") cameraFor(ctx, request, camera);
       const expires = Math.floor(Date.now() / 1000) + expiresIn;
       const signed = ctx.signer.sign(method, path, principal.name, expires);
       return reply.code(201).send({

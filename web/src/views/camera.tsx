@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import type { PtzDirection, ZoomDirection } from "../../../src/camera/ptz-command.ts";
 import { api, type Camera } from "../api.ts";
 import { canOperate, events } from "../state.ts";
 import { Badge } from "./grid.tsx";
@@ -8,7 +9,15 @@ interface Ptz {
   presets: { index: number; name: string }[];
 }
 
-const PAD: [string, string, string][] = [
+/** The REST body of POST .../ptz: the gateway's one PTZ vocabulary (src/camera/ptz-command.ts). */
+type PtzCommandBody =
+  | { action: "move"; direction: PtzDirection; speed?: number }
+  | { action: "zoom"; direction: ZoomDirection }
+  | { action: "stop"; direction?: PtzDirection | ZoomDirection }
+  | { action: "gotoPreset"; preset: number }
+  | { action: "setPreset"; preset: number; name?: string };
+
+const PAD: [PtzDirection | "", string, string][] = [
   ["leftup", "↖", "Up left"],
   ["up", "↑", "Up"],
   ["rightup", "↗", "Up right"],
@@ -19,7 +28,7 @@ const PAD: [string, string, string][] = [
   ["down", "↓", "Down"],
   ["rightdown", "↘", "Down right"],
 ];
-const KEYS: Record<string, string> = {
+const KEYS: Record<string, PtzDirection> = {
   ArrowUp: "up",
   ArrowDown: "down",
   ArrowLeft: "left",
@@ -27,9 +36,12 @@ const KEYS: Record<string, string> = {
 };
 
 function PtzPad({ id, ptz, reload }: { id: string; ptz: Ptz; reload: () => void }) {
-  const send = (body: object) =>
-    api(`/api/v1/cameras/${id}/ptz`, { method: "POST", body }).catch(() => undefined);
-  const hold = (direction: string) => ({
+  const send = (body: PtzCommandBody) =>
+    api(`/api/v1/cameras/${id}/ptz`, { method: "POST", body }).catch((error: unknown) =>
+      // A refused move shows where the pad is; the next press tries again.
+      console.warn("PTZ command failed", body, error),
+    );
+  const hold = (direction: PtzDirection) => ({
     onPointerDown: (e: PointerEvent) => {
       (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
       void send({ action: "move", direction, speed: 5 });
@@ -37,9 +49,10 @@ function PtzPad({ id, ptz, reload }: { id: string; ptz: Ptz; reload: () => void 
     onPointerUp: () => void send({ action: "stop", direction }).then(reload),
     onPointerCancel: () => void send({ action: "stop", direction }),
   });
-  const zoom = (direction: "in" | "out") => ({
+  const zoom = (direction: ZoomDirection) => ({
     onPointerDown: () => void send({ action: "zoom", direction }),
-    onPointerUp: () => void send({ action: "stop", direction: "left" }).then(reload),
+    onPointerUp: () => void send({ action: "stop", direction }).then(reload),
+    onPointerCancel: () => void send({ action: "stop", direction }),
   });
   return (
     <div class="ptz">

@@ -1,7 +1,7 @@
 /** A configured camera as the camera layer wants it (one mapping for the gateway and the CLI tools). */
-import type { CameraDefinition } from "../camera/registry.ts";
-import type { CameraSessionOptions } from "../camera/session.ts";
-import type { CameraConfig } from "./schema.ts";
+import type { CameraConfig } from "../config/schema.ts";
+import type { CameraDefinition } from "./registry.ts";
+import type { CameraSessionOptions } from "./session.ts";
 
 export function cameraDefinition(
   camera: CameraConfig,

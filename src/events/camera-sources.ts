@@ -1,0 +1,129 @@
+/**
+ * The cameras' event streams as event sources: one `CameraEventStream` per camera (unless turned off for
+ * it), each notice published in the camera's order, with a snapshot for the configured codes taken through
+ * the `SnapshotService` (the live frame when a stream runs, else one shared camera call).
+ */
+import { CameraEventStream } from "../camera/events.ts";
+import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { Config } from "../config/schema.ts";
+import type { JsonValue } from "../protocol/kv.ts";
+import type { SnapshotService } from "../relay/snapshot.ts";
+import type { GatewayWatch } from "./gateway-watch.ts";
+import { type EventAction, normaliseAction } from "./model.ts";
+import type { EventPublisher } from "./publisher.ts";
+
+/** How long an event waits for its snapshot before it is stored without one. */
+const SNAPSHOT_WAIT_MS = 5000;
+/** A live frame this old still shows the moment of the event. */
+const SNAPSHOT_MAX_AGE_MS = 2000;
+
+export class CameraEventSources {
+  readonly streams = new Map<string, CameraEventStream>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly cameras: CameraRegistry,
+    private readonly snapshots: SnapshotService,
+    private readonly publisher: EventPublisher,
+    private readonly watch: GatewayWatch,
+  ) {}
+
+  start(): void {
+    if (!this.config.events.enabled) return;
+    for (const entry of this.cameras.list()) this.startStream(entry);
+  }
+
+  stop(): void {
+    for (const stream of this.streams.values()) stream.stop();
+  }
+
+  private startStream(entry: CameraEntry): void {
+    const override = this.config.cameras.find((c) => c.id === entry.id)?.events;
+    if (override?.enabled === false) return;
+    const stream = new CameraEventStream({
+      api: entry.api,
+      codes: override?.codes ?? this.config.events.codes,
+      heartbeatSeconds: this.config.events.heartbeatSeconds,
+      onEvent: (notice) =>
+        void this.cameraEvent(
+          entry,
+          notice.code,
+          normaliseAction(notice.action),
+          notice.index,
+          notice.data ?? null,
+          notice.synthetic,
+        ),
+      onStatus: (status, down) => {
+        if (status === "down" && down) this.watch.eventStreamDown(entry.id, down);
+      },
+      onReconnect: () => void this.watch.eventStreamBack(entry),
+    });
+    this.streams.set(entry.id, stream);
+    stream.start();
+    void this.watch.eventStreamStarted(entry);
+  }
+
+  private cameraEvent(
+    entry: CameraEntry,
+    code: string,
+    action: EventAction,
+    index: number,
+    data: JsonValue,
+    synthetic: boolean,
+  ): Promise<void> {
+    const wantsSnapshot =
+      action === "start" && this.config.events.snapshotCodes.some((c) => c === "*" || c === code);
+    return this.publisher.publishLater(entry.id, async () => {
+      const snapshotJpeg = wantsSnapshot ? await this.snapshotFor(entry, index + 1) : undefined;
+      return {
+        camera: entry.id,
+        source: "camera",
+        code,
+        action,
+        channel: index,
+        data: synthetic
+          ? { synthetic: true, reason: "the state ended while the event stream was down" }
+          : data,
+        cameraTime: cameraTimeOf(data),
+        ...(snapshotJpeg ? { snapshotJpeg } : {}),
+      };
+    });
+  }
+
+  /** A snapshot for the event, or none if it does not come within SNAPSHOT_WAIT_MS (the event is not held up). */
+  private async snapshotFor(entry: CameraEntry, channel: number): Promise<Buffer | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), SNAPSHOT_WAIT_MS);
+    });
+    const snapshot = this.snapshots
+      .get({ camera: entry.id, channel, maxAgeMs: SNAPSHOT_MAX_AGE_MS, priority: "background" })
+      .then(
+        (result) => result.jpeg,
+        (error: unknown) => {
+          entry.session.warn("no snapshot for an event", {
+            err: error instanceof Error ? error.message : String(error),
+          });
+          return undefined;
+        },
+      );
+    try {
+      return await Promise.race([snapshot, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Newer firmware puts `LocaleTime` in the data (rroller/dahua#456). */
+function cameraTimeOf(data: JsonValue): string | null {
+  if (
+    data !== null &&
+    typeof data === "object" &&
+    !Array.isArray(data) &&
+    typeof data.LocaleTime === "string"
+  ) {
+    return data.LocaleTime.replace(" ", "T");
+  }
+  return null;
+}

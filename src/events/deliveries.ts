@@ -1,0 +1,85 @@
+/**
+ * Where stored events go: one durable outbox target per webhook (each drained in order by its own worker),
+ * and MQTT (the bridge, and the embedded broker when configured). The bus routes each event to the targets
+ * that want it, in the event's own transaction.
+ */
+import type { Logger } from "pino";
+import type { CameraRegistry } from "../camera/registry.ts";
+import type { Config } from "../config/schema.ts";
+import type { EventBus } from "./bus.ts";
+import { DeliveryWorker } from "./delivery-worker.ts";
+import { MQTT_TARGET, MqttBridge } from "./mqtt.ts";
+import { type EmbeddedBroker, startEmbeddedBroker } from "./mqtt-broker.ts";
+import type { Outbox } from "./outbox.ts";
+import type { EventStore } from "./store.ts";
+import { postWebhook, type WebhookTarget, webhookTargetKey, webhookWants } from "./webhooks.ts";
+
+export class Deliveries {
+  readonly webhooks: { target: WebhookTarget; worker: DeliveryWorker }[] = [];
+  mqtt: MqttBridge | undefined;
+  broker: EmbeddedBroker | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly cameras: CameraRegistry,
+    bus: EventBus,
+    private readonly outbox: Outbox,
+    private readonly store: EventStore,
+    private readonly logger: Logger,
+  ) {
+    config.webhooks.forEach((webhook, index) => {
+      const target: WebhookTarget = {
+        name: webhook.name ?? `webhook-${index + 1}`,
+        url: webhook.url,
+        secret: webhook.secret,
+        cameras: webhook.cameras,
+        codes: webhook.codes,
+        actions: webhook.actions,
+        timeoutMs: webhook.timeoutMs,
+      };
+      this.webhooks.push({
+        target,
+        worker: new DeliveryWorker(webhookTargetKey(target.name), outbox, store, (event, delivery) =>
+          postWebhook(target, event, delivery.id),
+        ),
+      });
+    });
+    bus.addRouter((event) =>
+      this.webhooks.filter((w) => webhookWants(w.target, event)).map((w) => webhookTargetKey(w.target.name)),
+    );
+    if (config.mqtt) bus.addRouter(() => [MQTT_TARGET]);
+  }
+
+  async start(): Promise<void> {
+    for (const { worker } of this.webhooks) worker.start();
+    const mqtt = this.config.mqtt;
+    if (!mqtt) return;
+    if (mqtt.embedded)
+      this.broker = await startEmbeddedBroker(mqtt.embeddedListen.host, mqtt.embeddedListen.port);
+    const url = mqtt.url ?? this.broker?.url;
+    // The schema requires a url unless the broker is embedded.
+    if (url === undefined) throw new Error("mqtt: set mqtt.url, or mqtt.embedded: true");
+    this.mqtt = new MqttBridge({
+      url,
+      ...(mqtt.username !== undefined ? { username: mqtt.username } : {}),
+      ...(mqtt.password !== undefined ? { password: mqtt.password } : {}),
+      prefix: mqtt.prefix,
+      homeAssistant: mqtt.homeAssistant,
+      discoveryPrefix: mqtt.discoveryPrefix,
+      // aedes speaks MQTT 3.1.1; an external broker gets MQTT 5 unless told otherwise.
+      protocolVersion: mqtt.protocolVersion ?? (mqtt.embedded && !mqtt.url ? 4 : 5),
+      clientId: mqtt.clientId,
+      cameras: this.cameras,
+      outbox: this.outbox,
+      store: this.store,
+      logger: this.logger,
+    });
+    this.mqtt.start();
+  }
+
+  async close(): Promise<void> {
+    for (const { worker } of this.webhooks) worker.stop();
+    await this.mqtt?.close();
+    await this.broker?.close();
+  }
+}

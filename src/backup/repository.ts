@@ -58,7 +58,11 @@ export class BackupRepository {
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
     const result = this.queue.then(work);
-    this.queue = result.catch(() => undefined);
+    // The caller gets the failure through `result`; the queue only needs to know the work is over.
+    this.queue = result.then(
+      () => undefined,
+      () => undefined,
+    );
     return result;
   }
 

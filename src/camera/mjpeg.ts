@@ -20,8 +20,8 @@ export interface MjpegSourceOptions {
   session: CameraSession;
   channel: number;
   subtype: number;
-  /** No frame for this long counts as a stall (default 5 s). */
-  stallMs?: number;
+  /** No frame for this long counts as a stall (relay.stallMs). */
+  stallMs: number;
   backoffMinMs?: number;
   backoffMaxMs?: number;
   onFrame: (frame: UpstreamFrame) => void;
@@ -72,7 +72,7 @@ export class MjpegSource {
   private async connect(generation: number): Promise<void> {
     this.setState("connecting", undefined);
     const camera = this.options.session.id;
-    const stallMs = this.options.stallMs ?? 5000;
+    const stallMs = this.options.stallMs;
     let stream: CameraStream;
     try {
       stream = await this.options.session.stream({

@@ -30,6 +30,17 @@ export interface SmtpIngestOptions {
   log: (level: "info" | "warn", message: string, fields?: Record<string, unknown>) => void;
 }
 
+/** An SMTP answer other than 250 for a message (smtp-server sends `responseCode` with the message). */
+class SmtpRefusal extends Error {
+  constructor(
+    readonly responseCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "SmtpRefusal";
+  }
+}
+
 export interface SmtpStats {
   accepted: number;
   notAlarm: number;
@@ -106,21 +117,19 @@ export class SmtpIngest {
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     if (stream.sizeExceeded) {
       this.stats.oversized++;
-      throw Object.assign(new Error(`Message exceeds the size limit of ${this.options.maxSizeBytes} bytes`), {
-        responseCode: 552,
-      });
+      throw new SmtpRefusal(552, `Message exceeds the size limit of ${this.options.maxSizeBytes} bytes`);
     }
     let parsed: Awaited<ReturnType<typeof simpleParser>>;
     try {
       parsed = await simpleParser(Buffer.concat(chunks));
     } catch (error) {
       this.stats.malformed++;
-      throw Object.assign(new Error(`Malformed message: ${String(error)}`), { responseCode: 550 });
+      throw new SmtpRefusal(550, `Malformed message: ${String(error)}`);
     }
     const alarm = parseAlarmMail(parsed.text ?? "");
     if (!alarm) {
       this.stats.notAlarm++;
-      throw Object.assign(new Error("Not a camera alarm mail"), { responseCode: 550 });
+      throw new SmtpRefusal(550, "Not a camera alarm mail");
     }
     const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined;
     const camera = this.options.matchCamera(alarm, sender, session.remoteAddress);
@@ -131,7 +140,7 @@ export class SmtpIngest {
         ip: alarm.ipAddress,
         sender,
       });
-      throw Object.assign(new Error("Alarm mail from a camera camgate does not know"), { responseCode: 550 });
+      throw new SmtpRefusal(550, "Alarm mail from a camera camgate does not know");
     }
     const jpeg = parsed.attachments.find(
       (a) =>

@@ -58,6 +58,7 @@ function parseData(raw: string | undefined): JsonValue | undefined {
   try {
     return JSON.parse(trimmed) as JsonValue;
   } catch {
+    // Not an error: older firmware writes data that is not JSON; it is kept as the camera's text.
     return trimmed;
   }
 }

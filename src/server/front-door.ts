@@ -10,6 +10,8 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 export function installFrontDoor(app: FastifyInstance, ctx: GatewayContext): void {
   app.decorateRequest("principal", undefined);
   app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+    // The id every log line of this request carries (`reqId`), so an answer can be found in the log.
+    reply.header("X-Request-Id", request.id);
     const config = request.routeOptions.config;
     if (config.public) return;
     const result = ctx.auth.authenticate(request.raw, request.method, request.raw.url ?? "/");

@@ -95,9 +95,9 @@ describe("REST API", () => {
     expect(
       (await call(`${gw.url}/api/v1/cameras/dogs/ptz`, "POST", { action: "zoom", direction: "in" })).status,
     ).toBe(200);
-    expect(
-      (await call(`${gw.url}/api/v1/cameras/dogs/ptz`, "POST", { action: "stop", direction: "left" })).status,
-    ).toBe(200);
+    expect(control().ptzMotion().zooming).toBe(true);
+    expect((await call(`${gw.url}/api/v1/cameras/dogs/ptz`, "POST", { action: "stop" })).status).toBe(200);
+    expect(control().ptzMotion()).toEqual({ panning: false, zooming: false });
     expect(
       (
         await call(`${gw.url}/api/v1/cameras/dogs/ptz`, "POST", {
@@ -122,10 +122,11 @@ describe("REST API", () => {
     });
     expect(fixed.status).toBe(501);
     expect(fixed.data).toMatchObject({ code: "unsupported", camera: "front" });
-    expect((await call(`${gw.url}/api/v1/cameras/dogs/ptz`, "POST", { action: "fly" })).status).toBe(400);
-    expect((await call(`${gw.url}/api/v1/cameras/dogs/ptz`, "POST", { action: "gotoPreset" })).status).toBe(
-      400,
+    expect((await call(`${gw.url}/api/v1/cameras/dogs/ptz`, "POST", { action: "fly" })).data.code).toBe(
+      "bad-request",
     );
+    const noPreset = await call(`${gw.url}/api/v1/cameras/dogs/ptz`, "POST", { action: "gotoPreset" });
+    expect([noPreset.status, noPreset.data.code]).toEqual([400, "invalid-ptz-command"]);
   });
 
   it("reads config as JSON and PATCHes it, answering with exactly what changed", async () => {
@@ -143,7 +144,7 @@ describe("REST API", () => {
     ]);
     expect(control().config("NTP.Address")).toBe("pool ntp org");
     const unknown = await call(`${gw.url}/api/v1/cameras/dogs/config/NTP`, "PATCH", { Nope: 1 });
-    expect(unknown.status).toBe(422);
+    expect([unknown.status, unknown.data.code]).toEqual([422, "unknown-config-path"]);
     const missing = await call(`${gw.url}/api/v1/cameras/dogs/config/Lighting_V2`);
     expect(missing.status).toBe(501);
   });

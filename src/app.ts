@@ -11,6 +11,7 @@ import { cameraDefinition } from "./camera/definition-from-config.ts";
 import { CameraRegistry } from "./camera/registry.ts";
 import { formatListen } from "./config/listen.ts";
 import type { Config } from "./config/schema.ts";
+import { formatConfigPath, validateConfig } from "./config/validate.ts";
 import { EventPipeline } from "./events/pipeline.ts";
 import { HubRegistry } from "./relay/hub-registry.ts";
 import { SnapshotService } from "./relay/snapshot.ts";
@@ -20,11 +21,20 @@ import { SessionStore } from "./server/auth/sessions.ts";
 import { loadOrCreateSigningKey, UrlSigner } from "./server/auth/signed-url.ts";
 import type { GatewayContext } from "./server/context.ts";
 import { buildMainApp, buildPassthroughApp, type HttpsOptions } from "./server/gateway-server.ts";
-import { checkListenSafety, StartupError } from "./server/listen-safety.ts";
 import { GatewayMetrics } from "./server/metrics.ts";
+import { authFailureMemory } from "./storage/auth-failures.ts";
 import { type Db, openDatabase } from "./storage/database.ts";
 
 export const VERSION = "0.1.0";
+
+/** camgate cannot start with this config or environment; the message says what to change. */
+export class StartupError extends Error {
+  readonly code = "refused-to-start";
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
+  }
+}
 
 export interface Camgate {
   events: EventPipeline;
@@ -103,18 +113,23 @@ async function listen(app: FastifyInstance, host: string, port: number, what: st
 }
 
 export async function startCamgate(config: Config, options: StartOptions = {}): Promise<Camgate> {
-  checkListenSafety(config);
+  // The same validation `camgate config check` runs (a config from a file has passed it already, with lines).
+  const issues = validateConfig(config);
+  if (issues.length > 0)
+    throw new StartupError(issues.map((i) => `${formatConfigPath(i.path)}: ${i.message}`).join("\n"));
   const baseDir = options.baseDir ?? process.cwd();
   const logger = options.logger ?? createLogger(config.log.level);
   const storageDir = resolve(baseDir, config.storage.dir);
   mkdirSync(storageDir, { recursive: true });
   const https = httpsOptions(config, baseDir);
   const metrics = new GatewayMetrics();
+  const db = openDatabase(join(storageDir, "camgate.db"));
   const cameras = new CameraRegistry(
     config.cameras.map((camera) =>
       cameraDefinition(camera, {
         onCall: metrics.callObserver(camera.id),
         log: (level, message, fields) => logger[level](fields, message),
+        authMemory: authFailureMemory(db, camera.id, new URL(camera.url).origin),
       }),
     ),
   );
@@ -126,8 +141,20 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     preload: new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id)),
   });
   const snapshots = new SnapshotService(cameras, hubs);
-  const db = openDatabase(join(storageDir, "camgate.db"));
-  const events = new EventPipeline({ config, db, cameras, hubs, snapshots, logger, storageDir });
+  const loginLimiter = new FailureLimiter(
+    config.server.authRateLimit.failures,
+    config.server.authRateLimit.windowSeconds * 1000,
+  );
+  const events = new EventPipeline({
+    config,
+    db,
+    cameras,
+    hubs,
+    snapshots,
+    logger,
+    storageDir,
+    loginLimiter,
+  });
   const backups = new BackupModule({
     config,
     cameras,
@@ -149,11 +176,9 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   const auth = new Authenticator(config.users, {
     sessions,
     trustedProxies: config.server.trustedProxies,
+    metricsToken: config.server.metricsToken,
     signer,
-    limiter: new FailureLimiter(
-      config.server.authRateLimit.failures,
-      config.server.authRateLimit.windowSeconds * 1000,
-    ),
+    limiter: loginLimiter,
   });
   const { host, port } = config.server.listen;
   const scheme = https ? "https" : "http";

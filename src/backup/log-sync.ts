@@ -22,7 +22,12 @@ export interface LogSyncStatus {
   lastAttempt: string | undefined;
   lastSuccess: string | undefined;
   lastError: string | undefined;
+  /** Why the last run stopped before the camera's end (its page or time bound, a camera that repeats pages). */
+  lastCut: string | undefined;
 }
+
+/** One run reads at most this many pages of 100 per camera; the next run continues from what was stored. */
+const PAGES_PER_RUN = 50;
 
 const OVERLAP_MS = 10 * 60_000;
 const FAR_PAST = "2000-01-01 00:00:00";
@@ -38,6 +43,8 @@ export class LogSync {
   private readonly insert;
   private timer: NodeJS.Timeout | undefined;
   private readonly statuses = new Map<string, LogSyncStatus>();
+  /** The run in progress per camera: concurrent requests share it (single flight). */
+  private readonly running = new Map<string, Promise<{ seen: number; inserted: number }>>();
 
   constructor(
     private readonly db: Db,
@@ -62,7 +69,12 @@ export class LogSync {
 
   status(camera: string): LogSyncStatus {
     return (
-      this.statuses.get(camera) ?? { lastAttempt: undefined, lastSuccess: undefined, lastError: undefined }
+      this.statuses.get(camera) ?? {
+        lastAttempt: undefined,
+        lastSuccess: undefined,
+        lastError: undefined,
+        lastCut: undefined,
+      }
     );
   }
 
@@ -77,16 +89,34 @@ export class LogSync {
     }
   }
 
-  /** Reads the camera's log from the watermark (or `from`) to `to`; returns how many entries were new. */
-  async sync(
+  /**
+   * Reads the camera's log from the watermark (or `from`) to `to`; returns how many entries were new. A run
+   * already going for the camera is shared, whatever its window (the store answers the queries).
+   */
+  sync(
     camera: string,
     window: { from?: string; to?: string } = {},
+  ): Promise<{ seen: number; inserted: number }> {
+    const running = this.running.get(camera);
+    if (running) return running;
+    const run = this.run(camera, window).finally(() => this.running.delete(camera));
+    this.running.set(camera, run);
+    return run;
+  }
+
+  private async run(
+    camera: string,
+    window: { from?: string; to?: string },
   ): Promise<{ seen: number; inserted: number }> {
     const status = this.status(camera);
     this.statuses.set(camera, status);
     status.lastAttempt = new Date().toISOString();
+    status.lastCut = undefined;
     try {
-      const result = await this.read(camera, window);
+      const result = await this.read(camera, window, (reason) => {
+        status.lastCut = reason;
+        this.warn("camera log sync cut short", { camera, reason });
+      });
       status.lastSuccess = new Date().toISOString();
       status.lastError = undefined;
       return result;
@@ -100,6 +130,7 @@ export class LogSync {
   private async read(
     camera: string,
     window: { from?: string; to?: string },
+    onCut: (reason: string) => void,
   ): Promise<{ seen: number; inserted: number }> {
     const entry = this.cameras.get(camera);
     if (!entry) throw new RangeError(`no camera ${camera} in the registry`);
@@ -113,7 +144,13 @@ export class LogSync {
     let seen = 0;
     const fresh: StoredLogEntry[] = [];
     const now = Date.now();
-    for await (const item of searchLogs(entry.api, from, to, { pageSize: 100, priority: "background" })) {
+    const search = searchLogs(entry.api, from, to, {
+      pageSize: 100,
+      priority: "background",
+      maxPages: PAGES_PER_RUN,
+      onCut,
+    });
+    for await (const item of search) {
       seen++;
       const detail = JSON.stringify(item.detail ?? null);
       const row = {

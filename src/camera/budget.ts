@@ -7,6 +7,8 @@
 export type Priority = "interactive" | "background";
 
 export interface BudgetSlot {
+  /** Which of the `max` slots this is (0-based): the lowest free one, so sequential work reuses slot 0. */
+  readonly index: number;
   /** Gives the slot back; calling it again does nothing. */
   release(): void;
 }
@@ -26,6 +28,8 @@ export class BudgetTimeoutError extends Error {
 
 export class ConnectionBudget {
   private used = 0;
+  /** Which slot indexes are taken. */
+  private readonly taken: boolean[];
   private readonly queues: Record<Priority, Waiter[]> = { interactive: [], background: [] };
   /** Total time requests spent queued, for metrics. */
   waitedMsTotal = 0;
@@ -33,6 +37,7 @@ export class ConnectionBudget {
 
   constructor(readonly max: number) {
     if (!(max >= 1)) throw new RangeError("maxConnections must be at least 1");
+    this.taken = new Array<boolean>(max).fill(false);
   }
 
   get inUse(): number {
@@ -75,12 +80,16 @@ export class ConnectionBudget {
   private take(): BudgetSlot {
     this.used++;
     this.peak = Math.max(this.peak, this.used);
+    const index = this.taken.indexOf(false);
+    this.taken[index] = true;
     let released = false;
     return {
+      index,
       release: () => {
         if (released) return;
         released = true;
         this.used--;
+        this.taken[index] = false;
         const next = this.queues.interactive.shift() ?? this.queues.background.shift();
         if (next) next.grant(this.take());
       },

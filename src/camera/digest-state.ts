@@ -1,10 +1,13 @@
 /**
- * The client's authentication state for one camera: the last challenge, the shared nonce count, and whether
- * the camera is one that issues a new nonce per request. No I/O; the session drives it.
+ * The client's authentication state for one camera: the credentials, whether the camera issues a new nonce
+ * per request, and per connection slot of the budget its own challenge and `nc` sequence. No I/O; the
+ * session drives it.
  *
- * Principle 2 of DESIGN.md: the cached challenge is reused with an incrementing `nc` (one round trip per
- * call); `nc` is taken synchronously, so parallel requests never share one; Basic is used only when the
- * camera's own challenge is Basic.
+ * Principle 2 of DESIGN.md: a cached challenge is reused with an incrementing `nc` (one round trip per
+ * call). Each slot has its own nonce because requests in one slot are sequential, so their `nc` values
+ * reach the camera in order; a camera that wants `nc` to strictly increase per nonce would refuse one of two
+ * parallel requests sharing a nonce when they overtake each other on separate connections. Basic is used
+ * only when the camera's own challenge is Basic.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -24,9 +27,13 @@ export interface SignedRequest {
 /** Consecutive pre-emptive attempts answered with a new nonce before the camera counts as single-use. */
 const MISSES_BEFORE_PER_REQUEST = 2;
 
+interface SlotState {
+  challenge: SupportedChallenge | undefined;
+  nonceCount: number;
+}
+
 export class DigestState {
-  private challenge: SupportedChallenge | undefined;
-  private nonceCount = 0;
+  private readonly slots: SlotState[];
   private misses = 0;
   /** The camera answers every reuse of a nonce with 401 (Dahua NVR5464, rroller/dahua#603). */
   perRequestNonce = false;
@@ -34,37 +41,45 @@ export class DigestState {
   constructor(
     private username: string,
     private password: string,
-  ) {}
+    slots = 1,
+  ) {
+    this.slots = Array.from({ length: slots }, () => ({ challenge: undefined, nonceCount: 0 }));
+  }
 
   setCredentials(username: string, password: string): void {
     this.username = username;
     this.password = password;
-    this.nonceCount = 0;
+    this.forget();
   }
 
-  get hasChallenge(): boolean {
-    return this.challenge !== undefined;
+  private slot(index: number): SlotState {
+    const slot = this.slots[index];
+    if (!slot) throw new RangeError(`no digest slot ${index}`);
+    return slot;
   }
 
-  get currentNonce(): string | undefined {
-    return this.challenge?.scheme === "digest" ? this.challenge.nonce : undefined;
+  hasChallenge(slot: number): boolean {
+    return this.slot(slot).challenge !== undefined;
   }
 
-  /** The scheme the camera asked for, once it has asked. */
-  get scheme(): "digest" | "basic" | undefined {
-    return this.challenge?.scheme;
+  currentNonce(slot: number): string | undefined {
+    const challenge = this.slot(slot).challenge;
+    return challenge?.scheme === "digest" ? challenge.nonce : undefined;
   }
 
-  adopt(challenge: SupportedChallenge): void {
-    const sameNonce = challenge.scheme === "digest" && this.currentNonce === challenge.nonce;
-    this.challenge = challenge;
-    if (!sameNonce) this.nonceCount = 0;
+  adopt(slot: number, challenge: SupportedChallenge): void {
+    const state = this.slot(slot);
+    const sameNonce = challenge.scheme === "digest" && this.currentNonce(slot) === challenge.nonce;
+    state.challenge = challenge;
+    if (!sameNonce) state.nonceCount = 0;
   }
 
-  /** Forget the challenge, so the next request asks for a fresh one (after a credential failure). */
+  /** Forget every challenge, so the next requests ask for fresh ones (after a credential failure). */
   forget(): void {
-    this.challenge = undefined;
-    this.nonceCount = 0;
+    for (const state of this.slots) {
+      state.challenge = undefined;
+      state.nonceCount = 0;
+    }
   }
 
   /** A pre-emptive attempt was refused with a new (not stale) nonce, and the new nonce then worked. */
@@ -77,9 +92,10 @@ export class DigestState {
     this.misses = 0;
   }
 
-  /** Signs with the cached challenge, taking the next `nc`; undefined when there is none to use. */
-  sign(method: string, uri: string, body?: Buffer): SignedRequest | undefined {
-    const challenge = this.challenge;
+  /** Signs with the slot's cached challenge, taking its next `nc`; undefined when there is none to use. */
+  sign(slot: number, method: string, uri: string, body?: Buffer): SignedRequest | undefined {
+    const state = this.slot(slot);
+    const challenge = state.challenge;
     if (!challenge) return undefined;
     if (challenge.scheme === "basic")
       return { header: formatBasicAuthorization(this.username, this.password), nonce: undefined };
@@ -89,7 +105,7 @@ export class DigestState {
         ? "auth-int"
         : undefined;
     if (challenge.qop.length > 0 && qop === undefined) return undefined;
-    this.nonceCount++;
+    state.nonceCount++;
     const header = formatDigestAuthorization({
       algorithm: challenge.algorithm,
       username: this.username,
@@ -99,7 +115,7 @@ export class DigestState {
       method,
       uri,
       ...(qop !== undefined
-        ? { qop, nc: formatNonceCount(this.nonceCount), cnonce: randomBytes(8).toString("hex") }
+        ? { qop, nc: formatNonceCount(state.nonceCount), cnonce: randomBytes(8).toString("hex") }
         : {}),
       ...(challenge.opaque !== undefined ? { opaque: challenge.opaque } : {}),
       ...(body !== undefined ? { body } : {}),

@@ -92,6 +92,11 @@ export class CameraEventStream {
     this.setStatus("idle", undefined);
   }
 
+  /** The camera is back (its session went online): reconnect now rather than after the backoff. */
+  retryNow(): void {
+    this.loop.retryNow();
+  }
+
   private silenceLimitMs(): number {
     return this.options.heartbeatSeconds * 2000 + (this.options.marginMs ?? 2000);
   }

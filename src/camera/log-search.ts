@@ -1,6 +1,9 @@
 /**
  * The camera's log between two wall-clock times (log.cgi startFind, doFind page by page, stopFind), as an
  * async iterator. stopFind is always sent, even when the consumer stops early or a page fails.
+ *
+ * The loop is driven by what the camera answers, so it is bounded three ways: a page count, a deadline,
+ * and progress: a camera that answers the same page again (it ignores the paging) is not asked again.
  */
 import { type JsonValue, kvToTree, parseKvLines } from "../protocol/kv.ts";
 import type { CameraApi } from "./api.ts";
@@ -18,6 +21,12 @@ export interface LogItem {
 export interface LogSearchOptions {
   pageSize?: number;
   priority?: Priority;
+  /** At most this many doFind pages (default 100). */
+  maxPages?: number;
+  /** Stop asking for pages after this long (default 60 s). */
+  deadlineMs?: number;
+  /** Told when the search stopped before the camera said it was done, and why. */
+  onCut?: (reason: string) => void;
 }
 
 export async function* searchLogs(
@@ -38,8 +47,13 @@ export async function* searchLogs(
   const token = parseKvLines(start).find(([key]) => key === "token")?.[1];
   if (token === undefined)
     throw new CameraError("bad-response", api.id, "log startFind answered without token=");
+  const maxPages = options.maxPages ?? 100;
+  const deadline = Date.now() + (options.deadlineMs ?? 60_000);
+  let previous: string | undefined;
   try {
-    for (;;) {
+    for (let pages = 0; ; pages++) {
+      if (pages >= maxPages) return options.onCut?.(`stopped after ${maxPages} pages`);
+      if (Date.now() > deadline) return options.onCut?.("stopped at the search's deadline");
       const page = await api.cgi(
         api.targetFor("log.cgi", [
           ["action", "doFind"],
@@ -48,6 +62,9 @@ export async function* searchLogs(
         ]),
         priority,
       );
+      if (page === previous)
+        return options.onCut?.("the camera answered the same page twice (it ignores paging)");
+      previous = page;
       const tree = kvToTree(parseKvLines(page), { coerce: false });
       const items = Array.isArray(tree.items) ? tree.items : [];
       if (Number(tree.found ?? 0) === 0 || items.length === 0) return;

@@ -64,6 +64,11 @@ export class MjpegSource {
     this.setState("idle", undefined);
   }
 
+  /** The camera is back (its session went online): reconnect now rather than after the backoff. */
+  retryNow(): void {
+    this.loop.retryNow();
+  }
+
   private fail(down: StreamDown): void {
     this.lastError = down.error;
     this.loop.fail(down);

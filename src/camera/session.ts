@@ -16,7 +16,7 @@
 import type { Readable } from "node:stream";
 import type { Agent } from "undici";
 import { pickChallenge } from "../protocol/digest.ts";
-import { BudgetTimeoutError, ConnectionBudget, type Priority } from "./budget.ts";
+import { type BudgetSlot, BudgetTimeoutError, ConnectionBudget, type Priority } from "./budget.ts";
 import { DigestState, type SignedRequest } from "./digest-state.ts";
 import { CameraError, type CameraErrorCode } from "./errors.ts";
 import {
@@ -60,6 +60,8 @@ export interface CameraSessionOptions {
   onCall?: (outcome: { code: CameraErrorCode | "ok"; ms: number }) => void;
   /** Where the camera layer says what it noticed but could not act on (a logger, with the camera id). */
   log?: CameraLog;
+  /** Keeps the last credential refusal across restarts (camgate's database). */
+  authMemory?: AuthFailureMemory;
 }
 
 export type CameraLog = (level: "info" | "warn", message: string, fields: Record<string, unknown>) => void;
@@ -100,6 +102,26 @@ export interface SessionStats {
 
 type HealthListener = (health: Health, previous: Health) => void;
 
+/** A credential failure remembered across restarts, so a restart loop cannot hammer the camera. */
+export interface RememberedAuthFailure {
+  /** When the next login may be tried (ms since epoch). */
+  retryAt: number;
+  backoffMs: number;
+  reason: string;
+}
+
+/**
+ * Where a session keeps its last credential failure (camgate's database). `recall` answers only for the
+ * same credentials: once they changed, the next login is tried at once.
+ */
+export interface AuthFailureMemory {
+  recall(username: string, password: string): RememberedAuthFailure | undefined;
+  remember(username: string, password: string, failure: RememberedAuthFailure | undefined): void;
+}
+
+/** The outcome of the one login in progress, shared by the requests that waited for it. */
+type LoginOutcome = { ok: true } | { ok: false; error: unknown };
+
 /** A 401 within this long after a success, with other requests of ours in flight, is the connection limit. */
 const RECENT_SUCCESS_MS = 5 * 60_000;
 
@@ -124,7 +146,12 @@ export class CameraSession {
   private lastSuccessAt = 0;
   private authBackoffMs = 0;
   private authRetryAt = 0;
-  private probing = false;
+  /** The credentials have worked since they were set (or since their last refusal). */
+  private verified = false;
+  /** While they are not known to work, the one request trying them; the others wait for its outcome. */
+  private login: Promise<LoginOutcome> | undefined;
+  private username: string;
+  private password: string;
   private closed = false;
 
   constructor(private readonly options: CameraSessionOptions) {
@@ -133,9 +160,18 @@ export class CameraSession {
     this.now = options.now ?? Date.now;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.budget = new ConnectionBudget(options.maxConnections ?? 4);
-    this.digest = new DigestState(options.username, options.password);
+    this.username = options.username;
+    this.password = options.password;
+    this.digest = new DigestState(options.username, options.password, this.budget.max);
     this.agent = createCameraAgent(this.budget.max, this.timeouts);
     this.health = { state: "unknown", since: this.now(), reason: undefined };
+    // A refusal remembered from before a restart still holds, for the same credentials.
+    const remembered = options.authMemory?.recall(this.username, this.password);
+    if (remembered && remembered.retryAt > this.now()) {
+      this.authBackoffMs = remembered.backoffMs;
+      this.authRetryAt = remembered.retryAt;
+      this.health = { state: "auth-failed", since: this.now(), reason: remembered.reason };
+    }
   }
 
   /** Something went wrong that the caller cannot be told about (background work): a warning with the camera. */
@@ -159,8 +195,10 @@ export class CameraSession {
 
   /** New credentials (config reload): the auth-failed state and its backoff end. */
   setCredentials(username: string, password: string): void {
+    this.username = username;
+    this.password = password;
     this.digest.setCredentials(username, password);
-    this.digest.forget();
+    this.verified = false;
     this.authBackoffMs = 0;
     this.authRetryAt = 0;
     if (this.health.state === "auth-failed") this.setHealth("unknown", "credentials changed");
@@ -217,14 +255,14 @@ export class CameraSession {
     const started = Date.now();
     const report = (code: CameraErrorCode | "ok") =>
       this.options.onCall?.({ code, ms: Date.now() - started });
-    let probe: boolean;
     try {
-      probe = this.passAuthGate();
+      // Refused at once during a credential backoff, before taking a connection.
+      this.checkAuthBackoff();
     } catch (error) {
       report("auth-failed");
       throw error;
     }
-    let slot: { release(): void } | undefined;
+    let slot: BudgetSlot;
     try {
       slot = await this.budget.acquire(
         request.priority ?? "interactive",
@@ -232,7 +270,6 @@ export class CameraSession {
         request.signal,
       );
     } catch (error) {
-      if (probe) this.probing = false;
       if (error instanceof BudgetTimeoutError) {
         this.setHealth("busy", `all ${this.budget.max} connections in use for ${error.waitedMs} ms`);
         report("busy");
@@ -241,35 +278,67 @@ export class CameraSession {
       throw error;
     }
     const release = slot.release.bind(slot);
+    let finishLogin: ((outcome: LoginOutcome) => void) | undefined;
     try {
-      const response = await this.authenticate(request, probe);
-      this.succeeded(probe);
+      // Taken with a slot in hand, so the one trying the credentials never waits for the ones waiting on it.
+      finishLogin = await this.takeLogin();
+      const response = await this.authenticate(request, slot.index, finishLogin !== undefined);
+      this.succeeded(finishLogin !== undefined);
+      finishLogin?.({ ok: true });
       report("ok");
       return { response, release };
     } catch (error) {
+      finishLogin?.({ ok: false, error });
       release();
       report(error instanceof CameraError ? error.code : "bad-response");
-      throw this.failed(error, probe);
-    } finally {
-      if (probe) this.probing = false;
+      throw this.failed(error, finishLogin !== undefined);
     }
   }
 
-  /** Sends the request, answering at most one challenge. */
-  private async authenticate(request: CameraRequest, probe: boolean): Promise<RawResponse> {
+  /**
+   * While the credentials are not known to work, one request at a time may try them (first contact, after
+   * a refusal, after the backoff): the others wait and share its refusal, so the camera sees one failed
+   * login where it would have seen one per caller. Returns the function that ends this caller's turn when
+   * it is the one to try, undefined when the credentials are known to work.
+   */
+  private async takeLogin(): Promise<((outcome: LoginOutcome) => void) | undefined> {
+    for (;;) {
+      this.checkAuthBackoff();
+      if (this.verified) return undefined;
+      const running = this.login;
+      if (!running) {
+        let settle: (outcome: LoginOutcome) => void = () => undefined;
+        this.login = new Promise<LoginOutcome>((resolve) => {
+          settle = resolve;
+        });
+        return (outcome) => {
+          this.login = undefined;
+          settle(outcome);
+        };
+      }
+      const outcome = await running;
+      // A refusal or an unreachable camera is the camera's answer for everyone; after anything else (a
+      // timeout, an abort of that one request) the next in line tries.
+      if (!outcome.ok && outcome.error instanceof CameraError && isShared(outcome.error.code))
+        throw this.count(outcome.error);
+    }
+  }
+
+  /** Sends the request, answering at most one challenge. `fresh`: the credentials are on trial. */
+  private async authenticate(request: CameraRequest, slot: number, fresh: boolean): Promise<RawResponse> {
     const method = request.method ?? "GET";
     const replayable = request.body === undefined || Buffer.isBuffer(request.body);
     const bodyForDigest = Buffer.isBuffer(request.body) ? request.body : undefined;
-    // After a credential failure, and on single-use-nonce cameras, ask for a fresh challenge first: a
-    // pre-emptive attempt there would cost a failed login or a wasted one.
+    // On trial, and on single-use-nonce cameras, ask for a fresh challenge first: a pre-emptive attempt
+    // there would cost a failed login or a wasted one.
     let preemptive: SignedRequest | undefined;
-    if (!probe && !this.digest.perRequestNonce)
-      preemptive = this.digest.sign(method, request.target, bodyForDigest);
+    if (!fresh && !this.digest.perRequestNonce)
+      preemptive = this.digest.sign(slot, method, request.target, bodyForDigest);
     if (!preemptive && !replayable) {
       // A streamed body cannot be sent twice, and some firmware drops unauthenticated POSTs instead of
       // answering 401 (audio.cgi postAudio, aiodahua): prime the challenge with a cheap GET first.
-      await this.prime(request.signal);
-      preemptive = this.digest.sign(method, request.target, bodyForDigest);
+      await this.prime(slot, request.signal);
+      preemptive = this.digest.sign(slot, method, request.target, bodyForDigest);
     }
     const first = await this.send(request, method, preemptive?.header);
     if (first.status !== 401) {
@@ -279,36 +348,64 @@ export class CameraSession {
     const challenge = this.challengeFrom(first);
     await discardBody(first.body);
     if (!replayable) {
-      this.digest.adopt(challenge);
+      this.digest.adopt(slot, challenge);
       throw new CameraError("auth-failed", this.id, "streamed request refused (401); it cannot be resent", {
         status: 401,
       });
     }
     const stale = challenge.scheme === "digest" && challenge.stale;
     // Whether our other connections were open when the camera refused us (its connection limit answers 401).
-    let crowded = this.budget.inUse > 1;
-    const nonceBefore = this.digest.currentNonce;
-    this.digest.adopt(challenge);
-    const signed = this.digest.sign(method, request.target, bodyForDigest);
+    const crowded = this.budget.inUse > 1;
+    const nonceBefore = this.digest.currentNonce(slot);
+    this.digest.adopt(slot, challenge);
+    // A refused pre-emptive attempt puts the credentials on trial: the retries of every request refused
+    // now go one at a time, so a password changed on the camera costs one more failed login, not one each.
+    let finishLogin: ((outcome: LoginOutcome) => void) | undefined;
+    if (preemptive) {
+      this.verified = false;
+      finishLogin = await this.takeLogin();
+    }
+    try {
+      const response = await this.retry(request, method, slot, bodyForDigest, stale, crowded);
+      if (preemptive && !stale && preemptive.nonce === nonceBefore) {
+        // A miss counts only when the fresh nonce then worked, and nobody adopted another challenge
+        // meanwhile: a 401 from the connection limit must not make us believe the camera issues single-use
+        // nonces.
+        this.digest.recordMiss();
+      }
+      this.verified = true;
+      finishLogin?.({ ok: true });
+      return response;
+    } catch (error) {
+      finishLogin?.({ ok: false, error });
+      throw error;
+    }
+  }
+
+  /** The one retry after a 401, with the challenge just adopted; a 401 again is judged here. */
+  private async retry(
+    request: CameraRequest,
+    method: string,
+    slot: number,
+    body: Buffer | undefined,
+    stale: boolean,
+    crowdedBefore: boolean,
+  ): Promise<RawResponse> {
+    const signed = this.digest.sign(slot, method, request.target, body);
     if (!signed)
       throw new CameraError("bad-response", this.id, "the camera's challenge asks for an unsupported qop");
     const second = await this.send(request, method, signed.header);
-    if (second.status !== 401) {
-      // A miss counts only when the fresh nonce then worked, and nobody adopted another challenge meanwhile:
-      // a 401 from the camera's connection limit must not make us believe it issues single-use nonces.
-      if (preemptive && !stale && preemptive.nonce === nonceBefore) this.digest.recordMiss();
-      return second;
-    }
+    if (second.status !== 401) return second;
     const again = this.challengeFrom(second);
     await discardBody(second.body);
-    this.digest.adopt(again);
+    this.digest.adopt(slot, again);
     if (stale && again.scheme === "digest" && again.stale) {
       // A stale answer to a fresh nonce is a firmware loop (audio.cgi channel 0, aiodahua): not a password issue.
       throw new CameraError("bad-response", this.id, "the camera repeats stale=TRUE for fresh nonces", {
         status: 401,
       });
     }
-    crowded ||= this.budget.inUse > 1;
+    const crowded = crowdedBefore || this.budget.inUse > 1;
     if (crowded && this.now() - this.lastSuccessAt < RECENT_SUCCESS_MS) {
       throw new CameraError(
         "busy",
@@ -327,13 +424,13 @@ export class CameraSession {
     });
   }
 
-  private async prime(signal: AbortSignal | undefined): Promise<void> {
+  private async prime(slot: number, signal: AbortSignal | undefined): Promise<void> {
     const response = await this.send(
       { target: "/cgi-bin/magicBox.cgi?action=getDeviceType", ...(signal ? { signal } : {}) },
       "GET",
       undefined,
     );
-    if (response.status === 401) this.digest.adopt(this.challengeFrom(response));
+    if (response.status === 401) this.digest.adopt(slot, this.challengeFrom(response));
     await discardBody(response.body);
   }
 
@@ -376,50 +473,52 @@ export class CameraSession {
     return challenge;
   }
 
-  /** Refuses calls during an auth-failure backoff; lets exactly one probe through when it is over. */
-  private passAuthGate(): boolean {
-    if (this.health.state !== "auth-failed") return false;
+  /** Refuses calls while a credential refusal's backoff lasts (after it, `takeLogin` lets one through). */
+  private checkAuthBackoff(): void {
+    if (this.health.state !== "auth-failed") return;
     const wait = this.authRetryAt - this.now();
-    if (wait > 0 || this.probing) {
-      throw this.count(
-        new CameraError(
-          "auth-failed",
-          this.id,
-          `credentials refused; next login attempt in ${Math.ceil(Math.max(wait, 0) / 1000)} s`,
-          {
-            retryAfterMs: Math.max(wait, 1000),
-          },
-        ),
-      );
-    }
-    this.probing = true;
-    return true;
+    if (wait <= 0) return;
+    throw this.count(
+      new CameraError(
+        "auth-failed",
+        this.id,
+        `credentials refused; next login attempt in ${Math.ceil(wait / 1000)} s`,
+        { retryAfterMs: Math.max(wait, 1000) },
+      ),
+    );
   }
 
   private enterAuthFailed(): void {
     this.stats.credentialFailures++;
+    this.verified = false;
     this.authBackoffMs =
       this.authBackoffMs === 0
         ? (this.options.authBackoffMs ?? 60_000)
         : Math.min(this.authBackoffMs * 2, this.options.authBackoffMaxMs ?? 30 * 60_000);
     this.authRetryAt = this.now() + this.authBackoffMs;
     this.digest.forget();
-    this.setHealth(
-      "auth-failed",
-      `credentials refused; retrying in ${Math.round(this.authBackoffMs / 1000)} s`,
-    );
+    const reason = `credentials refused; retrying in ${Math.round(this.authBackoffMs / 1000)} s`;
+    this.options.authMemory?.remember(this.username, this.password, {
+      retryAt: this.authRetryAt,
+      backoffMs: this.authBackoffMs,
+      reason,
+    });
+    this.setHealth("auth-failed", reason);
   }
 
-  private succeeded(probe: boolean): void {
+  /** `onTrial`: this call tried the credentials; only such a call ends a refusal's backoff. */
+  private succeeded(onTrial: boolean): void {
     this.consecutiveFailures = 0;
     this.lastSuccessAt = this.now();
-    if (probe || this.health.state !== "auth-failed") {
-      this.authBackoffMs = 0;
-      this.setHealth("online", undefined);
-    }
+    if (!onTrial && this.health.state === "auth-failed") return;
+    if (this.health.state === "auth-failed" || this.authBackoffMs > 0)
+      this.options.authMemory?.remember(this.username, this.password, undefined);
+    this.verified = true;
+    this.authBackoffMs = 0;
+    this.setHealth("online", undefined);
   }
 
-  private failed(error: unknown, probe = false): unknown {
+  private failed(error: unknown, onTrial = false): unknown {
     if (!(error instanceof CameraError)) return error;
     this.count(error);
     if (error.code === "unreachable" || error.code === "timeout") {
@@ -430,8 +529,9 @@ export class CameraSession {
       ) {
         this.setHealth("offline", error.message);
       }
-    } else if (probe && error.code !== "auth-failed") {
-      // The probe reached the camera but failed otherwise: keep the auth-failed state, try again later.
+    }
+    if (onTrial && this.health.state === "auth-failed" && error.code !== "auth-failed") {
+      // The trial did not reach a verdict (the camera was away): keep the refusal, try again later.
       this.authRetryAt = this.now() + this.authBackoffMs;
     }
     return error;
@@ -449,4 +549,9 @@ export class CameraSession {
     if (state === previous.state) return;
     for (const listener of this.listeners) listener(this.getHealth(), previous);
   }
+}
+
+/** Failures of the one login that every waiting caller shares (camera-wide answers, not this request's). */
+function isShared(code: CameraErrorCode): boolean {
+  return code === "auth-failed" || code === "unreachable";
 }

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from "yaml";
 import { type Config, configSchema } from "./schema.ts";
+import { formatConfigPath, validateConfig } from "./validate.ts";
 
 export class ConfigError extends Error {
   readonly code = "bad-config";
@@ -24,13 +25,6 @@ export interface LoadOptions {
   baseDir?: string;
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path)
-    out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`;
-  return out || "(top level)";
-}
-
 /** `cameras[0].password` from the YAML ancestors of a node. */
 function fieldPathOf(chain: readonly unknown[]): string {
   const parts: (string | number)[] = [];
@@ -41,7 +35,7 @@ function fieldPathOf(chain: readonly unknown[]): string {
       if (index >= 0) parts.push(index);
     }
   });
-  return formatPath(parts);
+  return formatConfigPath(parts);
 }
 
 /** Parses and validates config text. */
@@ -90,56 +84,31 @@ export function parseConfig(text: string, options: LoadOptions = {}): Config {
   if (problems.length > 0) throw new ConfigError(problems);
 
   const data = doc.toJS() ?? {};
+  /** The line of the node at `path`, or of its nearest ancestor that exists (a missing key). */
+  const lineAt = (path: readonly PropertyKey[]) => {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = doc.getIn(path.slice(0, depth) as (string | number)[], true) as
+        | { range?: [number, number, number] }
+        | undefined;
+      const offset = node && typeof node === "object" && "range" in node ? node.range?.[0] : undefined;
+      if (offset !== undefined) return lineOf(offset);
+    }
+    return "?";
+  };
   const result = configSchema.safeParse(data);
   if (!result.success) {
     for (const issue of result.error.issues) {
-      const node = doc.getIn(issue.path as (string | number)[], true) as
-        | { range?: [number, number, number] }
-        | undefined;
-      let offset = isScalar(node) || (node && "range" in node) ? node?.range?.[0] : undefined;
-      // A missing key: point at its parent.
-      for (let depth = issue.path.length - 1; offset === undefined && depth >= 0; depth--) {
-        const parent = doc.getIn(issue.path.slice(0, depth) as (string | number)[], true) as
-          | { range?: [number, number, number] }
-          | undefined;
-        offset = parent?.range?.[0];
-      }
       const extra = issue.code === "unrecognized_keys" ? ` (${issue.keys.join(", ")})` : "";
-      problems.push(`${source}:${lineOf(offset)}: ${formatPath(issue.path)}: ${issue.message}${extra}`);
+      problems.push(
+        `${source}:${lineAt(issue.path)}: ${formatConfigPath(issue.path)}: ${issue.message}${extra}`,
+      );
     }
     throw new ConfigError(problems);
   }
-  const config = result.data;
-  checkConsistency(config, source, problems);
+  for (const issue of validateConfig(result.data))
+    problems.push(`${source}:${lineAt(issue.path)}: ${formatConfigPath(issue.path)}: ${issue.message}`);
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
-}
-
-function checkConsistency(config: Config, source: string, problems: string[]): void {
-  const ids = new Set<string>();
-  for (const [i, camera] of config.cameras.entries()) {
-    if (ids.has(camera.id)) problems.push(`${source}: cameras[${i}].id: "${camera.id}" is used twice`);
-    ids.add(camera.id);
-  }
-  const names = new Set<string>();
-  for (const [i, user] of config.users.entries()) {
-    if (names.has(user.name)) problems.push(`${source}: users[${i}].name: "${user.name}" is used twice`);
-    names.add(user.name);
-    for (const camera of user.cameras) {
-      if (camera !== "*" && !ids.has(camera))
-        problems.push(`${source}: users[${i}].cameras: no camera "${camera}"`);
-    }
-  }
-  const ports = new Map<number, string>();
-  for (const camera of config.cameras) {
-    if (camera.passthroughPort === undefined) continue;
-    const other = ports.get(camera.passthroughPort);
-    if (other)
-      problems.push(
-        `${source}: cameras ${other} and ${camera.id} share passthroughPort ${camera.passthroughPort}`,
-      );
-    ports.set(camera.passthroughPort, camera.id);
-  }
+  return result.data;
 }
 
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Config {

@@ -3,6 +3,7 @@
  * silently ignored. Every default is written here once (sections default to `{}`, parsed through their
  * own schema with `prefault`); every key and default is documented in docs/configuration.md.
  */
+import { isIP } from "node:net";
 import { z } from "zod";
 import { LISTEN_FORMAT, parseListenAddress } from "./listen.ts";
 
@@ -29,7 +30,21 @@ export const serverSchema = z.strictObject({
   listen: listen.prefault("127.0.0.1:8080"),
   publicUrl: z.url().optional(),
   tls: tlsSchema.optional(),
-  trustedProxies: z.array(z.string().min(1)).default([]),
+  /** Addresses or CIDR ranges of proxies whose X-Forwarded-User is believed. */
+  trustedProxies: z
+    .array(
+      z.string().refine((entry) => {
+        const [address = "", prefix, extra] = entry.split("/");
+        const family = isIP(address);
+        if (family === 0 || extra !== undefined) return false;
+        if (prefix === undefined) return true;
+        const bits = Number(prefix);
+        return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+      }, "must be an IP address or a CIDR range such as 10.0.0.0/8 (host names never match a client address)"),
+    )
+    .default([]),
+  /** A bearer token (plain, or a sha256:/scrypt: hash) that may read /metrics and nothing else. */
+  metricsToken: secret.optional(),
   /** Allow a non-loopback listener without users, or Basic without TLS. Must be written out. */
   allowInsecure: z.boolean().default(false),
   authRateLimit: z

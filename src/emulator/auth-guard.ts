@@ -32,6 +32,8 @@ export interface AuthGuardOptions {
   username: string;
   password: string;
   nonceLifetimeMs: number;
+  /** Answer a non-increasing `nc` with `stale=TRUE` instead of a plain fresh challenge. */
+  staleOnNcRegression?: boolean;
   lockLoginTimes: () => number;
   lockDurationMs: () => number;
   now?: () => number;
@@ -165,7 +167,7 @@ export class AuthGuard {
     if (!/^[0-9a-fA-F]{8}$/.test(credentials.nc) || !(nc > state.lastNc)) {
       // A replayed or non-increasing nc is not a wrong password: this request gets a fresh challenge, and the
       // nonce stays valid for higher counts (a client's parallel requests may arrive out of order).
-      return this.refuse(false, "nc not increasing");
+      return this.refuse(this.options.staleOnNcRegression === true, "nc not increasing");
     }
     if (this.options.noncePolicy === "single-use" && state.lastNc > 0) {
       this.nonces.delete(credentials.nonce);

@@ -43,6 +43,11 @@ export interface EmulatedCameraOptions {
   maxConnections?: number;
   /** How long a reusable nonce lives before the camera answers `stale=TRUE`. */
   nonceLifetimeMs?: number;
+  /**
+   * A count that does not increase (requests overtaking each other on separate connections): answered
+   * with a fresh challenge (default), or with `stale=TRUE`, as a strict Dahua NVR was seen to.
+   */
+  ncRegression?: "challenge" | "stale";
   /** Overrides `General.LoginFailLockTime` (seconds on the device) for tests. */
   lockDurationMs?: number;
   /** Periodic motion while MotionDetect is enabled; false for none (the default in tests). */
@@ -140,6 +145,7 @@ export class EmulatedCamera {
       username: this.username,
       password: options.password ?? "admin",
       nonceLifetimeMs: options.nonceLifetimeMs ?? 10 * 60_000,
+      staleOnNcRegression: options.ncRegression === "stale",
       lockLoginTimes: () =>
         this.configValue("General.LockLoginEnable") === false
           ? Number.POSITIVE_INFINITY
@@ -422,6 +428,9 @@ export class EmulatedCamera {
     }
 
     const entries = parseDeviceQuery(queryAt < 0 ? "" : target.slice(queryAt + 1));
+    // A repeated key: the last occurrence wins, as in the CGI parsers of embedded web servers this firmware
+    // family is built on [INFERRED: no capture shows which one Dahua firmware keeps; the last is the
+    // dangerous case for a gateway that judges on the first, so the emulator reproduces it].
     const params = new Map(entries);
     const handler = routeFor(path);
     if (!handler) return replyUnsupported(res, this.profile.errorStyle);

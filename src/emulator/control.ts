@@ -123,6 +123,11 @@ export class CameraControl {
     return this.camera.log.all().filter((entry) => type === undefined || entry.type === type);
   }
 
+  /** log.cgi doFind keeps answering the first page (a camera that ignores the paging). */
+  ignoreLogPagination(ignore = true): void {
+    this.camera.log.ignorePagination = ignore;
+  }
+
   lockedAddresses(): string[] {
     return this.camera.auth.lockedAddresses();
   }

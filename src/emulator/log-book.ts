@@ -25,6 +25,8 @@ export class LogBook {
   private readonly entries: LogEntry[] = [];
   private readonly searches = new Map<number, LogSearch>();
   private nextToken = 17;
+  /** Fault: doFind answers the same first page again and again, as firmware that ignores paging would. */
+  ignorePagination = false;
 
   add(entry: LogEntry): void {
     this.entries.push(entry);
@@ -57,7 +59,7 @@ export class LogBook {
     const search = this.searches.get(token);
     if (!search) return undefined;
     const page = search.entries.slice(search.position, search.position + Math.max(1, Math.min(count, 1024)));
-    search.position += page.length;
+    if (!this.ignorePagination) search.position += page.length;
     return page;
   }
 

@@ -19,6 +19,7 @@ const SNAPSHOT_MAX_AGE_MS = 2000;
 
 export class CameraEventSources {
   readonly streams = new Map<string, CameraEventStream>();
+  private readonly unsubscribes: (() => void)[] = [];
 
   constructor(
     private readonly config: Config,
@@ -34,6 +35,7 @@ export class CameraEventSources {
   }
 
   stop(): void {
+    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
     for (const stream of this.streams.values()) stream.stop();
   }
 
@@ -59,6 +61,12 @@ export class CameraEventSources {
       onReconnect: () => void this.watch.eventStreamBack(entry),
     });
     this.streams.set(entry.id, stream);
+    // Events are lost while the stream waits out its backoff: when the camera is seen again, reconnect now.
+    this.unsubscribes.push(
+      entry.session.onHealthChange((health, previous) => {
+        if (health.state === "online" && previous.state !== "online") stream.retryNow();
+      }),
+    );
     stream.start();
     void this.watch.eventStreamStarted(entry);
   }

@@ -19,7 +19,7 @@ import { MailMatcher } from "./mail-matcher.ts";
 import { Outbox } from "./outbox.ts";
 import { EventPublisher } from "./publisher.ts";
 import { EventRetention } from "./retention.ts";
-import { SmtpIngest } from "./smtp-ingest.ts";
+import { SmtpIngest, type SmtpIngestOptions } from "./smtp-ingest.ts";
 import { EventStore } from "./store.ts";
 
 export interface EventPipelineParts {
@@ -30,6 +30,8 @@ export interface EventPipelineParts {
   snapshots: SnapshotService;
   logger: Logger;
   storageDir: string;
+  /** Failed logins per address, shared with the HTTP front door (SMTP AUTH counts into it). */
+  loginLimiter: SmtpIngestOptions["limiter"];
 }
 
 export class EventPipeline {
@@ -92,6 +94,7 @@ export class EventPipeline {
       maxSizeBytes: smtp.maxSizeBytes,
       matchCamera: (mail, sender, remote) => this.matcher.match(mail, sender, remote),
       publish: (event) => void this.publisher.publish(event),
+      limiter: this.parts.loginLimiter,
       log: (level, message, fields) => logger[level](fields ?? {}, message),
     });
     await this.smtp.listen();

@@ -5,6 +5,7 @@
  * event's snapshot; mail that is not an alarm is refused with 550; malformed or oversized mail is counted,
  * never a crash.
  */
+import { timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { simpleParser } from "mailparser";
@@ -27,6 +28,8 @@ export interface SmtpIngestOptions {
     remoteAddress: string | undefined,
   ) => string | undefined;
   publish: (event: NewEvent) => void;
+  /** Failed logins per client address: the same limiter as the HTTP front door (server.authRateLimit). */
+  limiter: { blockedFor(address: string): number; record(address: string): void };
   log: (level: "info" | "warn", message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -48,6 +51,8 @@ export interface SmtpStats {
   malformed: number;
   oversized: number;
   authFailures: number;
+  /** Logins refused without a check because the address failed too often. */
+  rateLimited: number;
 }
 
 export class SmtpIngest {
@@ -58,6 +63,7 @@ export class SmtpIngest {
     malformed: 0,
     oversized: 0,
     authFailures: 0,
+    rateLimited: 0,
   };
   private readonly server: SMTPServer;
   port = 0;
@@ -76,16 +82,21 @@ export class SmtpIngest {
       size: options.maxSizeBytes,
       authOptional: options.acceptAnyCredentials,
       logger: false,
-      onAuth: (auth, _session, callback) => {
-        if (
-          options.acceptAnyCredentials ||
-          (auth.username === options.username && auth.password === options.password)
-        ) {
-          callback(null, { user: auth.username ?? "camera" });
-          return;
+      onAuth: (auth, session, callback) => {
+        if (options.acceptAnyCredentials) return callback(null, { user: auth.username ?? "camera" });
+        const address = session.remoteAddress ?? "unknown";
+        const blocked = options.limiter.blockedFor(address);
+        if (blocked > 0) {
+          this.stats.rateLimited++;
+          return callback(
+            new SmtpRefusal(454, `Too many failed logins; try again in ${Math.ceil(blocked / 1000)} s`),
+          );
         }
+        if (sameText(auth.username, options.username) && sameText(auth.password, options.password))
+          return callback(null, { user: auth.username ?? "camera" });
         this.stats.authFailures++;
-        callback(new Error("Invalid username or password"));
+        options.limiter.record(address);
+        callback(new SmtpRefusal(535, "Invalid username or password"));
       },
       onData: (stream, session, callback) => {
         void this.receive(stream, session).then(
@@ -168,4 +179,12 @@ export class SmtpIngest {
       ...(jpeg && jpeg.content[0] === 0xff && jpeg.content[1] === 0xd8 ? { snapshotJpeg: jpeg.content } : {}),
     });
   }
+}
+
+/** Constant-time comparison of a credential with the configured one (none configured never matches). */
+function sameText(given: string | null | undefined, expected: string | undefined): boolean {
+  if (given == null || expected === undefined) return false;
+  const left = Buffer.from(given);
+  const right = Buffer.from(expected);
+  return left.length === right.length && timingSafeEqual(left, right);
 }

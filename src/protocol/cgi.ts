@@ -41,24 +41,36 @@ export function isOkBody(body: Buffer | string): boolean {
 
 /**
  * The query as the firmware reads it: percent-decoded as a whole *before* splitting on `&` and `=`
- * (NV4116-HS, aiodahua), so role decisions see the same actions and names the camera will act on.
+ * (NV4116-HS, aiodahua), so role decisions see the same actions and names the camera will act on. Every
+ * pair is returned, in order: which occurrence of a repeated key a firmware uses is not known (many CGI
+ * parsers take the last), so the caller must not pick one. A `%` that starts no valid escape stays as it is,
+ * and bytes that are not UTF-8 become U+FFFD; nothing here throws.
  */
-export function decodeDeviceQuery(rawQuery: string): Map<string, string> {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(rawQuery.replace(/\+/g, " "));
-  } catch {
-    decoded = rawQuery.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) =>
-      String.fromCharCode(Number.parseInt(hex, 16)),
-    );
-  }
-  const params = new Map<string, string>();
+export function decodeDeviceQuery(rawQuery: string): [string, string][] {
+  const decoded = decodeLoosely(rawQuery.replace(/\+/g, " "));
+  const pairs: [string, string][] = [];
   for (const pair of decoded.split("&")) {
     if (pair === "") continue;
     const eq = pair.indexOf("=");
-    const key = eq < 0 ? pair : pair.slice(0, eq);
-    // The first occurrence wins, as in the firmware's CGI parser; a later duplicate cannot change the action.
-    if (!params.has(key)) params.set(key, eq < 0 ? "" : pair.slice(eq + 1));
+    pairs.push(eq < 0 ? [pair, ""] : [pair.slice(0, eq), pair.slice(eq + 1)]);
   }
-  return params;
+  return pairs;
+}
+
+function decodeLoosely(text: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x25 && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(Number.parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (code < 0x80) {
+      bytes.push(code);
+    } else {
+      const end = code >= 0xd800 && code <= 0xdbff ? i + 2 : i + 1;
+      bytes.push(...Buffer.from(text.slice(i, end), "utf8"));
+      i = end - 1;
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
 }

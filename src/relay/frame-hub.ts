@@ -108,6 +108,11 @@ export class FrameHub {
     if (options.preload) this.source.start();
   }
 
+  /** The camera is back: a waiting upstream reconnects now rather than after its backoff. */
+  retryNow(): void {
+    this.source.retryNow();
+  }
+
   /** The latest live frame (not the offline picture), if any. */
   latestFrame(): Frame | undefined {
     return this.latest;

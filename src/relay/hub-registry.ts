@@ -16,11 +16,21 @@ export type StallListener = (camera: string, channel: number, subtype: number, d
 export class HubRegistry {
   private readonly hubs = new Map<string, FrameHub>();
   private readonly stallListeners = new Set<StallListener>();
+  private readonly unsubscribes: (() => void)[] = [];
 
   constructor(
     cameras: CameraRegistry,
     private readonly options: RelayOptions,
   ) {
+    // A camera seen again (any call succeeded) gets its streams back at once, not after the backoff.
+    for (const entry of cameras.list()) {
+      this.unsubscribes.push(
+        entry.session.onHealthChange((health, previous) => {
+          if (health.state !== "online" || previous.state === "online") return;
+          for (const hub of this.hubs.values()) if (hub.stats().camera === entry.id) hub.retryNow();
+        }),
+      );
+    }
     for (const id of options.preload) {
       const entry = cameras.get(id);
       if (entry) this.hub(entry, entry.mjpeg.channel, entry.mjpeg.subtype);
@@ -80,6 +90,7 @@ export class HubRegistry {
   }
 
   close(): void {
+    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
     for (const hub of this.hubs.values()) hub.close();
     this.hubs.clear();
   }

@@ -30,6 +30,10 @@ declare module "fastify" {
     public?: boolean;
     /** Answer 401 with a Basic challenge, for CGI clients that wait for one. */
     basicChallenge?: boolean;
+    /** The web UI's page and assets: they get the UI's content security policy, not the sandbox. */
+    webUi?: boolean;
+    /** The route a `server.metricsToken` may read (/metrics). */
+    scrapeToken?: boolean;
   }
 }
 

@@ -17,6 +17,7 @@ export const PROBLEMS = {
   "invalid-argument": { status: 400, title: "The camera cannot take this value" },
   "invalid-ptz-command": { status: 400, title: "Not a PTZ command camgate can send" },
   "unsafe-target": { status: 400, title: "The CGI request target is refused" },
+  "ambiguous-query": { status: 400, title: "The CGI query names a parameter twice" },
   "invalid-template": { status: 400, title: "Not a provisioning template" },
   unauthorized: { status: 401, title: "Authentication required" },
   "not-allowed": { status: 403, title: "Your role does not allow this" },

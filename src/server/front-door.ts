@@ -11,8 +11,13 @@ export function installFrontDoor(app: FastifyInstance, ctx: GatewayContext): voi
   app.decorateRequest("principal", undefined);
   app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
     // The id every log line of this request carries (`reqId`), so an answer can be found in the log.
-    reply.header("X-Request-Id", request.id);
+    // Set on the raw response, so hijacked answers (streams, the passthrough) carry these headers too.
+    reply.raw.setHeader("X-Request-Id", request.id);
+    // Nothing camgate answers is an active document, except the web UI's page: a camera's (or anyone's)
+    // HTML, SVG or script served from this origin is inert (no sniffing, a sandbox without scripts).
+    reply.raw.setHeader("X-Content-Type-Options", "nosniff");
     const config = request.routeOptions.config;
+    if (!config.webUi) reply.raw.setHeader("Content-Security-Policy", "sandbox");
     if (config.public) return;
     const result = ctx.auth.authenticate(request.raw, request.method, request.raw.url ?? "/");
     if (!result.ok) {
@@ -39,6 +44,11 @@ export function installFrontDoor(app: FastifyInstance, ctx: GatewayContext): voi
         "csrf-header-missing",
         `state-changing requests with a session cookie need the ${CSRF_HEADER}: 1 header`,
       );
+    }
+    // The scrape token opens /metrics and nothing else.
+    if (result.principal.via === "metrics-token") {
+      if (config.scrapeToken) return;
+      throw new ApiProblem("not-allowed", "the metrics token may only read /metrics");
     }
     const needed = config.role ?? "viewer";
     // Passthrough routes decide the role per CGI action themselves.

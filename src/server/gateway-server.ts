@@ -42,7 +42,42 @@ function baseApp(ctx: GatewayContext, https: HttpsOptions | undefined): FastifyI
   }) as unknown as FastifyInstance;
   installErrorHandler(app);
   installFrontDoor(app, ctx);
+  limitJsonDepth(app);
   return app;
+}
+
+/** Deeper JSON than any camgate body needs (config trees are a few levels deep). */
+const MAX_JSON_DEPTH = 64;
+
+/** How deeply `text` nests arrays and objects, counted without parsing (strings are skipped). */
+export function jsonNestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++;
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x7b || ch === 0x5b) deepest = Math.max(deepest, ++depth);
+    else if (ch === 0x7d || ch === 0x5d) depth--;
+  }
+  return deepest;
+}
+
+/**
+ * JSON bodies as fastify parses them (prototype poisoning refused), but a body nested deeper than
+ * MAX_JSON_DEPTH is a 400 before it is parsed: recursion over it (validation, config trees) would overflow.
+ */
+function limitJsonDepth(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if (jsonNestingDepth(body as string) > MAX_JSON_DEPTH)
+      return done(new ApiProblem("bad-request", `the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`));
+    parseJson(request, body as string, done);
+  });
 }
 
 /** Passthrough routes take the request body as a raw stream (it is piped to the camera as it arrives). */

@@ -11,7 +11,8 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { CameraError } from "../camera/errors.ts";
 import type { CameraEntry } from "../camera/registry.ts";
 import { decodeDeviceQuery } from "../protocol/cgi.ts";
-import { requiredRole, roleAllows } from "./auth/roles.ts";
+import { judgeCgiRequest, roleAllows } from "./auth/roles.ts";
+import { CSRF_HEADER } from "./auth/sessions.ts";
 import { splitSigned } from "./auth/signed-url.ts";
 import type { GatewayContext } from "./context.ts";
 import { ApiProblem } from "./errors.ts";
@@ -53,12 +54,20 @@ export async function forwardCgi(
       "the CGI target has control characters, dot segments or an odd path",
     );
   const cgi = path.slice("/cgi-bin/".length);
-  const params = decodeDeviceQuery(queryAt < 0 ? "" : target.slice(queryAt + 1));
-  const needed = requiredRole(cgi, params);
+  const judgement = judgeCgiRequest(cgi, decodeDeviceQuery(queryAt < 0 ? "" : target.slice(queryAt + 1)));
+  if (!judgement.ok) throw new ApiProblem("ambiguous-query", judgement.reason);
+  const { params, role: needed } = judgement;
   if (!roleAllows(principal.role, needed))
     throw new ApiProblem(
       "not-allowed",
       `${cgi} action "${params.get("action") ?? ""}" needs the ${needed} role`,
+    );
+  // CGI changes are GETs: a page elsewhere could make the browser send one with the session cookie. Anything
+  // above a read needs the header a cross-site request cannot carry.
+  if (principal.via === "session" && needed !== "viewer" && request.headers[CSRF_HEADER] !== "1")
+    throw new ApiProblem(
+      "csrf-header-missing",
+      `${cgi} action "${params.get("action") ?? ""}" with a session cookie needs the ${CSRF_HEADER}: 1 header`,
     );
   const method = request.method;
   // Existing clients share the relay: MJPEG from the camera's one hub, snapshots single-flight (DESIGN.md 4, 5).

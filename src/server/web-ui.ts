@@ -8,6 +8,19 @@ import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
 
+const UI_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'self'",
+].join("; ");
+
 export function webRoot(): string | undefined {
   const here = dirname(fileURLToPath(import.meta.url));
   // src/server (sources) and dist/server (built) both sit two levels below the package root.
@@ -28,7 +41,13 @@ export function registerWebUi(app: FastifyInstance): void {
   // The page and its assets are public (they hold no data); everything they load from /api/v1 is not.
   app.register(async (scope) => {
     scope.addHook("onRoute", (route) => {
-      route.config = { ...(route.config as object), public: true };
+      route.config = { ...(route.config as object), public: true, webUi: true };
+    });
+    scope.addHook("onRequest", async (_request, reply) => {
+      // The UI loads only its own scripts and styles and talks only to this origin; it is not framed elsewhere.
+      reply.header("Content-Security-Policy", UI_POLICY);
+      reply.header("X-Frame-Options", "SAMEORIGIN");
+      reply.header("Referrer-Policy", "same-origin");
     });
     await scope.register(fastifyStatic, {
       root,

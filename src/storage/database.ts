@@ -52,6 +52,15 @@ const MIGRATIONS: string[] = [
    CREATE INDEX camera_logs_time ON camera_logs(camera, time);`,
   // 3: an event's snapshot file is named when it is written (before the event's transaction), not by its id.
   "ALTER TABLE events ADD COLUMN snapshot_file TEXT;",
+  // 4: each camera's last credential refusal, so a restart does not try a refused password again at once.
+  `CREATE TABLE camera_auth_failures (
+     camera TEXT PRIMARY KEY,
+     salt TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     retry_at INTEGER NOT NULL,
+     backoff_ms INTEGER NOT NULL,
+     reason TEXT NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -8,6 +8,15 @@ import { findTool } from "./system-tools.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
+/**
+ * What page code reads of an <img> (the tests compile without the DOM library). Page code runs as functions,
+ * never as strings: camgate's pages forbid `unsafe-eval`, and the tests keep to that policy.
+ */
+export interface ImageSize {
+  naturalWidth: number;
+  naturalHeight: number;
+}
+
 export function locateChromium(): string | undefined {
   return findTool("chromium", [CHROMIUM], ["--version"]);
 }

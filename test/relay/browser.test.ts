@@ -1,7 +1,8 @@
 /** A real browser shows the gateway's MJPEG stream in an <img> tag: the right size, and a moving picture. */
 import { afterAll, beforeAll, describe, expect } from "vitest";
-import { launchChromium, locateChromium } from "../helpers/browser.ts";
+import { type ImageSize, launchChromium, locateChromium } from "../helpers/browser.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { waitFor } from "../helpers/http.ts";
 import { itWithTool } from "../helpers/system-tools.ts";
 
 describe("MJPEG in a browser", () => {
@@ -21,15 +22,19 @@ describe("MJPEG in a browser", () => {
       const chromium = await launchChromium();
       try {
         const page = await chromium.browser.newPage();
-        // The page comes from the gateway's own origin, so the canvas may read the picture.
-        await page.goto(`${gw.url}/healthz`);
+        // A page of the gateway's own origin (the web UI's, whose policy allows its own images).
+        await page.goto(`${gw.url}/`);
         await page.setContent(`<img id="live" src="${gw.url}/api/v1/cameras/dogs/stream.mjpeg">`);
-        // Page code as strings: it runs in the browser, not in Node.
-        await page.waitForFunction("document.getElementById('live').naturalWidth > 0", undefined, {
-          timeout: 15_000,
-        });
-        const size = await page.evaluate(
-          "[document.getElementById('live').naturalWidth, document.getElementById('live').naturalHeight]",
+        const size = await waitFor(
+          async () => {
+            const [width, height] = await page.locator("#live").evaluate((img) => {
+              const image = img as unknown as ImageSize;
+              return [image.naturalWidth, image.naturalHeight];
+            });
+            return width ? [width, height] : undefined;
+          },
+          15_000,
+          "the picture",
         );
         expect(size).toEqual([640, 480]);
         const first = await page.locator("#live").screenshot();

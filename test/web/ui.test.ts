@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect } from "vitest";
-import { launchChromium, locateChromium } from "../helpers/browser.ts";
+import { type ImageSize, launchChromium, locateChromium } from "../helpers/browser.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { waitFor } from "../helpers/http.ts";
 import { itWithTool } from "../helpers/system-tools.ts";
@@ -97,10 +97,15 @@ describe("web UI", () => {
     async () => {
       const page = await signedIn("alice", "alice-ui-pw");
       for (const id of ["dogs", "front"]) await page.locator(`[data-camera="${id}"] img`).waitFor();
-      await page.waitForFunction(
-        "[...document.querySelectorAll('.tile img')].every((img) => img.naturalWidth > 0)",
-        undefined,
-        { timeout: 20_000 },
+      await waitFor(
+        async () =>
+          (await page
+            .locator(".tile img")
+            .evaluateAll((imgs) => (imgs as unknown as ImageSize[]).every((img) => img.naturalWidth > 0)))
+            ? true
+            : undefined,
+        20_000,
+        "every tile's picture",
       );
       const tile = page.locator('[data-camera="dogs"] img');
       const first = await tile.screenshot();
@@ -215,12 +220,16 @@ describe("web UI", () => {
       await page.goto(`${gw.url}/config`);
       await page.getByRole("heading", { name: "Config history" }).waitFor();
       expect(await page.getByRole("button", { name: "Back up now" }).count()).toBe(0);
-      const status = await page.evaluate(
-        "fetch('/api/v1/cameras/dogs/ptz', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Camgate-Csrf': '1' }, body: JSON.stringify({ action: 'stop' }) }).then((r) => r.status)",
+      const status = await page.evaluate(() =>
+        fetch("/api/v1/cameras/dogs/ptz", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-Camgate-Csrf": "1" },
+          body: JSON.stringify({ action: "stop" }),
+        }).then((r) => r.status),
       );
       expect(status).toBe(403);
-      const noCsrf = await page.evaluate(
-        "fetch('/api/v1/session', { method: 'DELETE' }).then((r) => r.status)",
+      const noCsrf = await page.evaluate(() =>
+        fetch("/api/v1/session", { method: "DELETE" }).then((r) => r.status),
       );
       expect(noCsrf).toBe(204);
       await page.screenshot({ path: join(ARTIFACTS, "camera-viewer-phone.png"), fullPage: true });

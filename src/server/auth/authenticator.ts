@@ -5,6 +5,7 @@
  * (the server then listens on loopback only). Failed attempts are limited per client address.
  */
 import type { IncomingMessage } from "node:http";
+import { BlockList, isIPv4 } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { UserConfig } from "../../config/schema.ts";
 import { parseBasicAuthorization } from "../../protocol/digest.ts";
@@ -14,7 +15,16 @@ import { StoredSecret } from "./secrets.ts";
 import { cookieValue, SESSION_COOKIE, type SessionStore } from "./sessions.ts";
 import { SIGNED_PARAMS, type UrlSigner } from "./signed-url.ts";
 
-export type AuthMethod = "anonymous" | "token" | "basic" | "certificate" | "proxy" | "signed-url" | "session";
+export type AuthMethod =
+  | "anonymous"
+  | "token"
+  | "basic"
+  | "certificate"
+  | "proxy"
+  | "signed-url"
+  | "session"
+  /** `server.metricsToken`: a Prometheus scraper, which may read /metrics and nothing else. */
+  | "metrics-token";
 
 export interface Principal {
   name: string;
@@ -52,11 +62,14 @@ export function canSeeCamera(principal: Principal, camera: string): boolean {
 
 export class Authenticator {
   private readonly users: User[];
+  private readonly metricsToken: StoredSecret | undefined;
+  private readonly trustedProxies: BlockList;
 
   constructor(
     users: readonly UserConfig[],
     private readonly options: {
       trustedProxies: readonly string[];
+      metricsToken?: string | undefined;
       signer: UrlSigner;
       limiter: FailureLimiter;
       sessions: SessionStore;
@@ -68,6 +81,9 @@ export class Authenticator {
       password: config.password === undefined ? undefined : new StoredSecret(config.password),
       subject: config.clientCertSubject === undefined ? undefined : parseSubject(config.clientCertSubject),
     }));
+    this.metricsToken =
+      options.metricsToken === undefined ? undefined : new StoredSecret(options.metricsToken);
+    this.trustedProxies = addressList(options.trustedProxies);
   }
 
   get open(): boolean {
@@ -148,7 +164,13 @@ export class Authenticator {
       if (bearer) {
         const token = bearer[1] as string;
         const user = this.users.find((u) => u.token?.matches(token));
-        return user ? { ok: true, principal: this.principal(user, "token") } : fail("unknown token");
+        if (user) return { ok: true, principal: this.principal(user, "token") };
+        if (this.metricsToken?.matches(token))
+          return {
+            ok: true,
+            principal: { name: "metrics", role: "viewer", cameras: new Set(), via: "metrics-token" },
+          };
+        return fail("unknown token");
       }
       const basic = parseBasicAuthorization(header);
       if (basic) {
@@ -171,15 +193,28 @@ export class Authenticator {
     }
 
     const forwarded = req.headers["x-forwarded-user"];
-    if (
-      typeof forwarded === "string" &&
-      forwarded !== "" &&
-      this.options.trustedProxies.includes(address.replace(/^::ffff:/, ""))
-    ) {
+    if (typeof forwarded === "string" && forwarded !== "" && isTrusted(this.trustedProxies, address)) {
       const principal = this.principalFor(forwarded, "proxy");
       return principal ? { ok: true, principal } : fail("the proxy named an unknown user");
     }
 
     return { ok: false, status: 401, reason: "credentials required" };
   }
+}
+
+/** `192.168.0.10`, `10.0.0.0/8`, `::1`, `fd00::/8` (the schema has checked each). */
+function addressList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = "", prefix] = entry.split("/");
+    const type = isIPv4(address) ? "ipv4" : "ipv6";
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return list;
+}
+
+function isTrusted(list: BlockList, remote: string): boolean {
+  const address = remote.replace(/^::ffff:/, "");
+  return list.check(address, isIPv4(address) ? "ipv4" : "ipv6");
 }

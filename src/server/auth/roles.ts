@@ -19,9 +19,12 @@ export function roleAllows(role: Role, needed: Role): boolean {
 const SECRET_CONFIG =
   /^(All|Email|DDNS|WLan|T2UServer|PPPoE|Network|UserGlobal|RemoteDevice|VSP_|Onvif|AccessPoint|RTMP|FTP|NAS|StorageGroup)/i;
 
-/** Whether reading this config name hands out credentials (then it needs admin). */
+/**
+ * Whether reading this config name hands out credentials (then it needs admin). A list of names
+ * (`General,Email`) or one with spaces around it is judged name by name: the firmware might read either.
+ */
 export function isSecretConfigName(name: string): boolean {
-  return SECRET_CONFIG.test(name);
+  return name.split(/[,;|\s]+/).some((part) => part === "" || SECRET_CONFIG.test(part));
 }
 
 interface CgiRule {
@@ -93,10 +96,33 @@ export function requiredRole(cgi: string, params: ReadonlyMap<string, string>): 
   if (!rule) return "admin";
   const action = params.get("action") ?? "";
   if (cgi === "configManager.cgi" && action === "getConfig") {
-    return SECRET_CONFIG.test(params.get("name") ?? "All") ? "admin" : "viewer";
+    return isSecretConfigName(params.get("name") ?? "All") ? "admin" : "viewer";
   }
   const listed = rule.actions?.[action];
   if (listed) return listed;
   if (GET_IS_VIEWER.has(cgi) && /^get[A-Z]/.test(action)) return "viewer";
   return rule.otherwise;
+}
+
+export type CgiJudgement =
+  | { ok: true; role: Role; params: ReadonlyMap<string, string> }
+  | { ok: false; reason: string };
+
+/**
+ * The role a passthrough request needs, judged on exactly what the camera will execute. The request is
+ * forwarded byte for byte, and which occurrence of a repeated key a firmware acts on is not known (the
+ * emulator, like many CGI parsers, takes the last): a query that names a key twice (also in another case,
+ * `action` and `Action`) is refused rather than guessed at, so `action=getDeviceType&action=reboot` cannot
+ * pass as a read.
+ */
+export function judgeCgiRequest(cgi: string, pairs: readonly (readonly [string, string])[]): CgiJudgement {
+  const seen = new Set<string>();
+  for (const [key] of pairs) {
+    const folded = key.trim().toLowerCase();
+    if (seen.has(folded))
+      return { ok: false, reason: `the query names "${key}" more than once; the camera could act on either` };
+    seen.add(folded);
+  }
+  const params = new Map(pairs.map(([key, value]) => [key, value]));
+  return { ok: true, role: requiredRole(cgi, params), params };
 }

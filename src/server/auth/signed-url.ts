@@ -36,11 +36,21 @@ export function splitSigned(target: string): { base: string; params: Map<string,
   for (const pair of target.slice(queryAt + 1).split("&")) {
     const name = pair.split("=", 1)[0] as string;
     if ((SIGNED_PARAMS as readonly string[]).includes(name))
-      params.set(name, decodeURIComponent(pair.slice(name.length + 1)));
+      params.set(name, decodeOrRaw(pair.slice(name.length + 1)));
     else if (pair !== "") kept.push(pair);
   }
   const path = target.slice(0, queryAt);
   return { base: kept.length > 0 ? `${path}?${kept.join("&")}` : path, params };
+}
+
+/** A malformed escape (`cg_user=%E0%A4%A`) is kept as written: it cannot match a signature, so it is refused. */
+function decodeOrRaw(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch (error) {
+    if (error instanceof URIError) return text;
+    throw error;
+  }
 }
 
 export class UrlSigner {

@@ -42,6 +42,7 @@ const cameraSummary = {
         lastAttempt: { type: ["string", "null"] },
         lastSuccess: { type: ["string", "null"] },
         lastError: { type: ["string", "null"] },
+        lastCut: { type: ["string", "null"] },
       },
     },
   },
@@ -73,6 +74,7 @@ function summary(ctx: GatewayContext, entry: CameraEntry) {
       lastAttempt: logSync.lastAttempt ?? null,
       lastSuccess: logSync.lastSuccess ?? null,
       lastError: logSync.lastError ?? null,
+      lastCut: logSync.lastCut ?? null,
     },
   };
 }

@@ -33,7 +33,14 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: GatewayContext):
 
   app.get(
     "/metrics",
-    { schema: { summary: "Prometheus metrics", tags: ["health"] } },
+    {
+      // Every camera's series are here: admins, and the scraper's own token (server.metricsToken).
+      config: { role: "admin", scrapeToken: true },
+      schema: {
+        summary: "Prometheus metrics (admin, or the server.metricsToken bearer token)",
+        tags: ["health"],
+      },
+    },
     async (_request, reply) => {
       const body = await ctx.metrics.registry.metrics();
       return reply.type(ctx.metrics.registry.contentType).send(body);

@@ -1,0 +1,106 @@
+/**
+ * What the schema alone cannot see: ids used twice, references to cameras that do not exist, ports that
+ * collide, and the secure-by-default rules (DESIGN.md principle 9: without users only loopback; Basic never
+ * in clear text across a network, unless `server.allowInsecure: true` is written out). One function, run by
+ * `camgate config check` and by `camgate serve` alike, so the two can never disagree.
+ */
+import { formatListen } from "./listen.ts";
+import type { Config } from "./schema.ts";
+
+export interface ConfigIssue {
+  /** Where in the config (`["cameras", 0, "passthroughPort"]`), for the line number and the field. */
+  path: (string | number)[];
+  message: string;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export function validateConfig(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const issue = (path: (string | number)[], message: string) => issues.push({ path, message });
+
+  const ids = new Set<string>();
+  config.cameras.forEach((camera, i) => {
+    if (ids.has(camera.id)) issue(["cameras", i, "id"], `"${camera.id}" is used twice`);
+    ids.add(camera.id);
+    const url = new URL(camera.url);
+    if (url.username !== "" || url.password !== "")
+      issue(
+        ["cameras", i, "url"],
+        "must not carry credentials (they would end up in logs); use username and password",
+      );
+  });
+
+  const names = new Set<string>();
+  const tokens = new Map<string, string>();
+  config.users.forEach((user, i) => {
+    if (names.has(user.name)) issue(["users", i, "name"], `"${user.name}" is used twice`);
+    names.add(user.name);
+    for (const camera of user.cameras)
+      if (camera !== "*" && !ids.has(camera)) issue(["users", i, "cameras"], `no camera "${camera}"`);
+    if (user.token !== undefined) {
+      const other = tokens.get(user.token);
+      if (other !== undefined)
+        issue(["users", i, "token"], `the same token as user "${other}": a token must name one user`);
+      tokens.set(user.token, user.name);
+    }
+  });
+  if (config.server.metricsToken !== undefined && tokens.has(config.server.metricsToken))
+    issue(["server", "metricsToken"], "must differ from every user's token");
+
+  config.webhooks.forEach((webhook, i) => {
+    for (const camera of webhook.cameras)
+      if (camera !== "*" && !ids.has(camera)) issue(["webhooks", i, "cameras"], `no camera "${camera}"`);
+  });
+
+  // Ports camgate listens on, on the same host: two servers cannot share one.
+  const ports = new Map<number, string>();
+  const claim = (port: number, what: string, path: (string | number)[]) => {
+    if (port === 0) return;
+    const other = ports.get(port);
+    if (other !== undefined) issue(path, `port ${port} is already ${other}`);
+    else ports.set(port, what);
+  };
+  claim(config.server.listen.port, "server.listen", ["server", "listen"]);
+  config.cameras.forEach((camera, i) => {
+    if (camera.passthroughPort !== undefined)
+      claim(camera.passthroughPort, `cameras.${camera.id}.passthroughPort`, [
+        "cameras",
+        i,
+        "passthroughPort",
+      ]);
+  });
+  if (config.smtp) claim(config.smtp.listen.port, "smtp.listen", ["smtp", "listen"]);
+  if (config.mqtt?.embedded)
+    claim(config.mqtt.embeddedListen.port, "mqtt.embeddedListen", ["mqtt", "embeddedListen"]);
+  if (config.mqtt && !config.mqtt.embedded && config.mqtt.url === undefined)
+    issue(["mqtt"], "set mqtt.url, or mqtt.embedded: true");
+
+  const { host } = config.server.listen;
+  const listen = formatListen(config.server.listen);
+  if (!isLoopback(host) && !config.server.allowInsecure) {
+    if (config.users.length === 0)
+      issue(
+        ["server", "listen"],
+        `refusing to listen on ${listen} without users: anyone on the network could use your cameras. ` +
+          "Add users (see docs/configuration.md), listen on 127.0.0.1, or set server.allowInsecure: true if you really mean it.",
+      );
+    else if (!config.server.tls && config.users.some((user) => user.password !== undefined))
+      issue(
+        ["server", "listen"],
+        `refusing Basic authentication on ${listen} without TLS: passwords would cross the network in clear text. ` +
+          "Configure server.tls, or set server.allowInsecure: true (e.g. behind a TLS-terminating proxy on the same host).",
+      );
+  }
+  return issues;
+}
+
+/** `cameras[0].passthroughPort` */
+export function formatConfigPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path)
+    out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`;
+  return out || "(top level)";
+}

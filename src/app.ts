@@ -13,6 +13,7 @@ import { formatListen } from "./config/listen.ts";
 import type { Config } from "./config/schema.ts";
 import { formatConfigPath, validateConfig } from "./config/validate.ts";
 import { EventPipeline } from "./events/pipeline.ts";
+import { EventStreams } from "./relay/event-stream-hub.ts";
 import { HubRegistry } from "./relay/hub-registry.ts";
 import { SnapshotService } from "./relay/snapshot.ts";
 import { Authenticator } from "./server/auth/authenticator.ts";
@@ -22,6 +23,7 @@ import { loadOrCreateSigningKey, UrlSigner } from "./server/auth/signed-url.ts";
 import type { GatewayContext } from "./server/context.ts";
 import { buildMainApp, buildPassthroughApp, type HttpsOptions } from "./server/gateway-server.ts";
 import { GatewayMetrics } from "./server/metrics.ts";
+import { StreamAllowance } from "./server/stream-allowance.ts";
 import { authFailureMemory } from "./storage/auth-failures.ts";
 import { type Db, openDatabase } from "./storage/database.ts";
 
@@ -112,11 +114,17 @@ async function listen(app: FastifyInstance, host: string, port: number, what: st
   return typeof address === "object" && address ? address.port : port;
 }
 
+/**
+ * Why camgate would refuse to start with this config: the same validation `camgate config check` runs (a
+ * config from a file has passed it already, with line numbers).
+ */
+export function startupProblems(config: Config): string[] {
+  return validateConfig(config).map((issue) => `${formatConfigPath(issue.path)}: ${issue.message}`);
+}
+
 export async function startCamgate(config: Config, options: StartOptions = {}): Promise<Camgate> {
-  // The same validation `camgate config check` runs (a config from a file has passed it already, with lines).
-  const issues = validateConfig(config);
-  if (issues.length > 0)
-    throw new StartupError(issues.map((i) => `${formatConfigPath(i.path)}: ${i.message}`).join("\n"));
+  const problems = startupProblems(config);
+  if (problems.length > 0) throw new StartupError(problems.join("\n"));
   const baseDir = options.baseDir ?? process.cwd();
   const logger = options.logger ?? createLogger(config.log.level);
   const storageDir = resolve(baseDir, config.storage.dir);
@@ -141,6 +149,11 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     preload: new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id)),
   });
   const snapshots = new SnapshotService(cameras, hubs);
+  const eventStreams = new EventStreams(cameras, {
+    codesFor: (id) => config.cameras.find((c) => c.id === id)?.events?.codes ?? config.events.codes,
+    heartbeatSeconds: config.events.heartbeatSeconds,
+    lingerMs: config.relay.lingerMs,
+  });
   const loginLimiter = new FailureLimiter(
     config.server.authRateLimit.failures,
     config.server.authRateLimit.windowSeconds * 1000,
@@ -150,6 +163,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     db,
     cameras,
     hubs,
+    eventStreams,
     snapshots,
     logger,
     storageDir,
@@ -186,6 +200,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   const ctx: GatewayContext = {
     cameras,
     hubs,
+    eventStreams,
     snapshots,
     events,
     backups,
@@ -196,6 +211,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     auth,
     signer,
     metrics,
+    streamAllowance: new StreamAllowance(),
     logger,
     publicUrl: () => (config.server.publicUrl ?? url).replace(/\/$/, ""),
   };
@@ -207,6 +223,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     await events
       .close()
       .catch((error: unknown) => logger.error({ err: error }, "closing the event pipeline failed"));
+    eventStreams.close();
     await cameras.close();
     db.close();
   };

@@ -286,6 +286,12 @@ export class CameraApi {
     return seconds;
   }
 
+  /** How many video channels the camera has: one `ChannelTitle` entry per channel (NVRs: 4, 8, 16, ...). */
+  async channelCount(priority: Priority = "background"): Promise<number> {
+    const titles = await this.getConfig("ChannelTitle", priority);
+    return Array.isArray(titles) ? Math.max(1, titles.length) : 1;
+  }
+
   /** The event codes the camera can report (`getExposureEvents`; missing on older firmware). */
   async exposureEvents(priority: Priority = "background"): Promise<string[]> {
     const body = await this.cgi(

@@ -35,6 +35,11 @@ export interface CameraEventStreamOptions {
   backoffMinMs?: number;
   backoffMaxMs?: number;
   onEvent: (notice: CameraEventNotice) => void;
+  /**
+   * Every event part as the camera wrote it (chatter and repeats included, heartbeats not), with its code:
+   * for clients of the passthrough that want the camera's own stream.
+   */
+  onPart?: (body: string, code: string) => void;
   /** State changes; `down` says why when the state is `down`. */
   onStatus?: (status: StreamState, down: StreamDown | undefined) => void;
   /** Called once per reconnect after a drop, before the catch-up stops are emitted. */
@@ -195,6 +200,7 @@ export class CameraEventStream {
       if (this.catchUpPending && !this.catchingUp) void this.catchUp(this.generation);
       return;
     }
+    this.options.onPart?.(text, body.code);
     if (CHATTER.has(body.code)) return;
     const action = body.action.toLowerCase();
     const indexes = this.active.get(body.code) ?? new Set<number>();

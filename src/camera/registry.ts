@@ -26,6 +26,7 @@ const INFO_TTL_MS = 10 * 60_000;
 export class CameraRegistry {
   private readonly entries = new Map<string, CameraEntry>();
   private readonly info = new Map<string, { at: number; value: Promise<DeviceInfo> }>();
+  private readonly channels = new Map<string, { at: number; value: Promise<number> }>();
 
   constructor(definitions: readonly CameraDefinition[]) {
     for (const definition of definitions) {
@@ -61,6 +62,29 @@ export class CameraRegistry {
     this.info.set(id, { at: Date.now(), value });
     value.catch(() => this.info.delete(id));
     return value;
+  }
+
+  /**
+   * How many video channels the camera has (its `ChannelTitle` entries), fetched once per 10 minutes;
+   * undefined while it cannot say (offline, or firmware without the section).
+   */
+  async channelCount(id: string): Promise<number | undefined> {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    const cached = this.channels.get(id);
+    if (!cached || Date.now() - cached.at >= INFO_TTL_MS) {
+      const value = entry.api.channelCount();
+      this.channels.set(id, { at: Date.now(), value });
+      value.catch(() => this.channels.delete(id));
+    }
+    try {
+      return await (this.channels.get(id)?.value ?? entry.api.channelCount());
+    } catch (error) {
+      entry.session.warn("could not learn how many channels the camera has", {
+        err: error instanceof Error ? error.message : String(error),
+      });
+      return undefined;
+    }
   }
 
   async close(): Promise<void> {

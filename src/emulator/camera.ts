@@ -96,6 +96,10 @@ export class EmulatedCamera {
   private lastSnapshot: RenderedFrame | undefined;
   blackFrames = false;
   responseDelayMs = 0;
+  /** Fault: each request waits a random 0..jitterMs first, so parallel requests overtake each other. */
+  jitterMs = 0;
+  /** Fault: a compromised camera, answering every authenticated CGI request with this HTML page. */
+  hostilePage: string | undefined;
   dropStreamsAfterFrames: number | undefined;
 
   private readonly server: Server;
@@ -401,6 +405,8 @@ export class EmulatedCamera {
     this.counters.requestsByPath[path] = (this.counters.requestsByPath[path] ?? 0) + 1;
     const socket = req.socket;
     if (this.responseDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.responseDelayMs));
+    // Requests on separate connections are not looked at in arrival order (the firmware's worker threads).
+    if (this.jitterMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * this.jitterMs));
     if (res.destroyed) return;
     const address = socket.remoteAddress ?? "unknown";
 
@@ -432,6 +438,7 @@ export class EmulatedCamera {
     // family is built on [INFERRED: no capture shows which one Dahua firmware keeps; the last is the
     // dangerous case for a gateway that judges on the first, so the emulator reproduces it].
     const params = new Map(entries);
+    if (this.hostilePage !== undefined) return replyBody(res, 200, this.hostilePage, "text/html");
     const handler = routeFor(path);
     if (!handler) return replyUnsupported(res, this.profile.errorStyle);
     try {

@@ -63,6 +63,11 @@ export class CameraControl {
     this.camera.dropStreamsAfterFrames = frames;
   }
 
+  /** Each request waits a random time up to `ms` first: parallel requests are handled out of order. */
+  setJitter(ms: number): void {
+    this.camera.jitterMs = ms;
+  }
+
   /** Each request waits this long before the camera looks at it. */
   setResponseDelay(ms: number): void {
     this.camera.responseDelayMs = ms;
@@ -121,6 +126,11 @@ export class CameraControl {
 
   logEntries(type?: string): LogEntry[] {
     return this.camera.log.all().filter((entry) => type === undefined || entry.type === type);
+  }
+
+  /** A compromised camera: every authenticated CGI request is answered with this page as text/html. */
+  serveHostilePage(html: string | undefined): void {
+    this.camera.hostilePage = html;
   }
 
   /** log.cgi doFind keeps answering the first page (a camera that ignores the paging). */

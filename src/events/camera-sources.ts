@@ -1,12 +1,14 @@
 /**
- * The cameras' event streams as event sources: one `CameraEventStream` per camera (unless turned off for
- * it), each notice published in the camera's order, with a snapshot for the configured codes taken through
- * the `SnapshotService` (the live frame when a stream runs, else one shared camera call).
+ * The cameras' event streams as event sources: each camera's shared event stream (`relay/event-stream-hub.ts`,
+ * unless events are off for it), each notice published in the camera's order, with a snapshot for the
+ * configured codes taken through the `SnapshotService` (the live frame when a stream runs, else one shared
+ * camera call).
  */
-import { CameraEventStream } from "../camera/events.ts";
+import type { CameraEventStream } from "../camera/events.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
 import type { JsonValue } from "../protocol/kv.ts";
+import type { EventStreams } from "../relay/event-stream-hub.ts";
 import type { SnapshotService } from "../relay/snapshot.ts";
 import type { GatewayWatch } from "./gateway-watch.ts";
 import { type EventAction, normaliseAction } from "./model.ts";
@@ -18,12 +20,14 @@ const SNAPSHOT_WAIT_MS = 5000;
 const SNAPSHOT_MAX_AGE_MS = 2000;
 
 export class CameraEventSources {
+  /** The streams this source listens to, by camera. */
   readonly streams = new Map<string, CameraEventStream>();
   private readonly unsubscribes: (() => void)[] = [];
 
   constructor(
     private readonly config: Config,
     private readonly cameras: CameraRegistry,
+    private readonly eventStreams: EventStreams,
     private readonly snapshots: SnapshotService,
     private readonly publisher: EventPublisher,
     private readonly watch: GatewayWatch,
@@ -36,38 +40,30 @@ export class CameraEventSources {
 
   stop(): void {
     for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
-    for (const stream of this.streams.values()) stream.stop();
   }
 
   private startStream(entry: CameraEntry): void {
     const override = this.config.cameras.find((c) => c.id === entry.id)?.events;
     if (override?.enabled === false) return;
-    const stream = new CameraEventStream({
-      api: entry.api,
-      codes: override?.codes ?? this.config.events.codes,
-      heartbeatSeconds: this.config.events.heartbeatSeconds,
-      onEvent: (notice) =>
-        void this.cameraEvent(
-          entry,
-          notice.code,
-          normaliseAction(notice.action),
-          notice.index,
-          notice.data ?? null,
-          notice.synthetic,
-        ),
-      onStatus: (status, down) => {
-        if (status === "down" && down) this.watch.eventStreamDown(entry.id, down);
-      },
-      onReconnect: () => void this.watch.eventStreamBack(entry),
-    });
-    this.streams.set(entry.id, stream);
-    // Events are lost while the stream waits out its backoff: when the camera is seen again, reconnect now.
+    const hub = this.eventStreams.hub(entry);
+    this.streams.set(entry.id, hub.stream);
     this.unsubscribes.push(
-      entry.session.onHealthChange((health, previous) => {
-        if (health.state === "online" && previous.state !== "online") stream.retryNow();
+      hub.listen({
+        onNotice: (notice) =>
+          void this.cameraEvent(
+            entry,
+            notice.code,
+            normaliseAction(notice.action),
+            notice.index,
+            notice.data ?? null,
+            notice.synthetic,
+          ),
+        onStatus: (status, down) => {
+          if (status === "down" && down) this.watch.eventStreamDown(entry.id, down);
+        },
+        onReconnect: () => void this.watch.eventStreamBack(entry),
       }),
     );
-    stream.start();
     void this.watch.eventStreamStarted(entry);
   }
 

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { CameraRegistry } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
+import type { EventStreams } from "../relay/event-stream-hub.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
 import type { SnapshotService } from "../relay/snapshot.ts";
 import type { Db } from "../storage/database.ts";
@@ -27,6 +28,7 @@ export interface EventPipelineParts {
   db: Db;
   cameras: CameraRegistry;
   hubs: HubRegistry;
+  eventStreams: EventStreams;
   snapshots: SnapshotService;
   logger: Logger;
   storageDir: string;
@@ -55,7 +57,14 @@ export class EventPipeline {
     );
     this.publisher = new EventPublisher(this.bus, this.store, logger);
     this.watch = new GatewayWatch(cameras, parts.hubs, this.publisher, logger);
-    this.sources = new CameraEventSources(config, cameras, parts.snapshots, this.publisher, this.watch);
+    this.sources = new CameraEventSources(
+      config,
+      cameras,
+      parts.eventStreams,
+      parts.snapshots,
+      this.publisher,
+      this.watch,
+    );
     this.deliveries = new Deliveries(config, cameras, this.bus, this.outbox, this.store, logger);
     this.retention = new EventRetention(config.events.retention, this.store, this.outbox, logger);
     this.matcher = new MailMatcher(config.cameras, cameras, logger);

@@ -122,6 +122,11 @@ export class FrameHub {
     return this.source.current === "live";
   }
 
+  /** Whether the upstream is open or being opened (it holds, or wants, one of the camera's connections). */
+  get isRunning(): boolean {
+    return this.source.current !== "idle";
+  }
+
   get lastError() {
     return this.source.lastError;
   }

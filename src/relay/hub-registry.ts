@@ -37,6 +37,18 @@ export class HubRegistry {
     }
   }
 
+  /** The hub of (camera, channel, subtype) if it was ever made. */
+  existing(camera: string, channel: number, subtype: number): FrameHub | undefined {
+    return this.hubs.get(`${camera}/${channel}/${subtype}`);
+  }
+
+  /** How many of the camera's hubs hold (or want) an upstream connection. */
+  runningCount(camera: string): number {
+    let running = 0;
+    for (const hub of this.hubs.values()) if (hub.isRunning && hub.stats().camera === camera) running++;
+    return running;
+  }
+
   hub(entry: CameraEntry, channel: number, subtype: number): FrameHub {
     const key = `${entry.id}/${channel}/${subtype}`;
     let hub = this.hubs.get(key);

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { BackupModule } from "../backup/backup-module.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import type { EventPipeline } from "../events/pipeline.ts";
+import type { EventStreams } from "../relay/event-stream-hub.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
 import type { SnapshotService } from "../relay/snapshot.ts";
 import { type Authenticator, canSeeCamera, type Principal } from "./auth/authenticator.ts";
@@ -12,6 +13,7 @@ import type { SessionStore } from "./auth/sessions.ts";
 import type { UrlSigner } from "./auth/signed-url.ts";
 import { ApiProblem } from "./errors.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import type { StreamAllowance } from "./stream-allowance.ts";
 
 declare module "fastify" {
   /** OpenAPI fields on route schemas (src/server/routes/openapi.ts reads them). */
@@ -40,6 +42,8 @@ declare module "fastify" {
 export interface GatewayContext {
   cameras: CameraRegistry;
   hubs: HubRegistry;
+  /** One event stream per camera, shared by the pipeline and the passthrough's attach clients. */
+  eventStreams: EventStreams;
   snapshots: SnapshotService;
   events: EventPipeline;
   backups: BackupModule;
@@ -53,6 +57,8 @@ export interface GatewayContext {
   auth: Authenticator;
   signer: UrlSigner;
   metrics: GatewayMetrics;
+  /** Long-lived passthrough answers that hold a camera connection, per camera and principal. */
+  streamAllowance: StreamAllowance;
   logger: Logger;
   /** Base URL for links (signed URLs); from server.publicUrl or the listen address. */
   publicUrl: () => string;

@@ -5,16 +5,32 @@ import { MJPEG_CONTENT_TYPE } from "../relay/frame-hub.ts";
 import type { GatewayContext } from "./context.ts";
 import { ApiProblem } from "./errors.ts";
 
-/** Attaches the client to the hub of (camera, channel, subtype), in the cameras' own framing. */
-export function serveHubStream(
+/**
+ * Attaches the client to the hub of (camera, channel, subtype), in the cameras' own framing. Each hub holds
+ * one camera connection however many watch it, so the kinds of stream open at once are bounded: only the
+ * camera's own channels, and never so many hubs that no connection is left for the camera's other calls.
+ */
+export async function serveHubStream(
   ctx: GatewayContext,
   entry: CameraEntry,
   reply: FastifyReply,
   channel: number,
   subtype: number,
   fps?: number,
-): FastifyReply {
+): Promise<FastifyReply> {
   // Throws before anything is written; after the hijack the hub owns the response.
+  const channels = await ctx.cameras.channelCount(entry.id);
+  if (channels !== undefined && channel > channels)
+    throw new ApiProblem("not-found", `the camera has ${channels} channel(s), not ${channel}`, {
+      camera: entry.id,
+    });
+  const running = ctx.hubs.existing(entry.id, channel, subtype)?.isRunning ?? false;
+  const limit = Math.max(1, entry.session.budget.max - 1);
+  if (!running && ctx.hubs.runningCount(entry.id) >= limit)
+    throw new ApiProblem("busy", `${limit} different streams of this camera are already open`, {
+      camera: entry.id,
+      retryAfterSeconds: 5,
+    });
   const hub = ctx.hubs.hub(entry, channel, subtype);
   const error = hub.lastError;
   if (!hub.isLive && error?.code === "unsupported") {

@@ -16,15 +16,16 @@ import { CSRF_HEADER } from "./auth/sessions.ts";
 import { splitSigned } from "./auth/signed-url.ts";
 import type { GatewayContext } from "./context.ts";
 import { ApiProblem } from "./errors.ts";
+import { readAttach, serveAttach } from "./event-passthrough.ts";
 import { serveHubStream } from "./media.ts";
 
-/** Endpoints whose answers do not end by themselves: no body timeout. */
+/** Endpoints whose answers do not end by themselves (event attach is served from the shared stream). */
 const ENDLESS = [
   /^mjpg\/video\.cgi$/,
   /^realmonitor\.cgi$/,
-  /^eventManager\.cgi$/,
   /^audio\.cgi$/,
   /^loadfile\.cgi$/,
+  /^RPC_Loadfile\//,
 ];
 
 const PASSED_HEADERS = ["content-type", "content-length", "content-disposition", "cache-control"];
@@ -81,8 +82,14 @@ export async function forwardCgi(
       subtype >= 0 &&
       subtype <= 3
     ) {
-      return void serveHubStream(ctx, entry, reply, channel, subtype);
+      return void (await serveHubStream(ctx, entry, reply, channel, subtype));
     }
+  }
+  // Attached event clients share the camera's one event stream (as MJPEG viewers share a hub).
+  if (method === "GET" && cgi === "eventManager.cgi" && params.get("action") === "attach") {
+    const attach = readAttach(params);
+    reply.hijack();
+    return serveAttach(ctx.eventStreams, entry, reply.raw, attach);
   }
   if (method === "GET" && cgi === "snapshot.cgi") {
     const channel = Number(params.get("channel") ?? 1);
@@ -106,14 +113,24 @@ export async function forwardCgi(
     if (typeof value === "string") headers[name] = value;
   }
   const hasBody = method !== "GET" && method !== "HEAD";
-  const upstream = await entry.session.stream({
-    target,
-    method,
-    headers,
-    ...(hasBody ? { body: request.raw } : {}),
-    priority: "interactive",
-    ...(ENDLESS.some((pattern) => pattern.test(cgi)) ? { timeouts: { bodyMs: 0 } } : {}),
-  });
+  const endless = ENDLESS.some((pattern) => pattern.test(cgi));
+  // A stream the camera keeps open holds one of its connections for as long as the client likes: one per
+  // principal and camera, and never the last free one, so the interactive calls of others keep their place.
+  const holding = endless ? ctx.streamAllowance.take(entry, principal.name) : undefined;
+  let upstream: Awaited<ReturnType<typeof entry.session.stream>>;
+  try {
+    upstream = await entry.session.stream({
+      target,
+      method,
+      headers,
+      ...(hasBody ? { body: request.raw } : {}),
+      priority: "interactive",
+      ...(endless ? { timeouts: { bodyMs: 0 } } : {}),
+    });
+  } catch (error) {
+    holding?.();
+    throw error;
+  }
   reply.hijack();
   const res = reply.raw;
   const outgoing: Record<string, string | string[]> = {};
@@ -123,7 +140,10 @@ export async function forwardCgi(
   }
   res.writeHead(upstream.status, outgoing);
   res.flushHeaders();
-  res.on("close", () => upstream.close());
+  res.on("close", () => {
+    upstream.close();
+    holding?.();
+  });
   upstream.body.on("error", (error: Error) => {
     ctx.logger.warn({ camera: entry.id, err: error.message }, "upstream stream ended with an error");
     res.destroy();

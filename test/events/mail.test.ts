@@ -142,3 +142,37 @@ describe("SMTP ingest", () => {
     );
   });
 });
+
+describe("SMTP AUTH rate limit", () => {
+  let gw: TestGateway;
+  let smtpPort = 0;
+  beforeAll(async () => {
+    smtpPort = await freePort();
+    gw = await startTestGateway({
+      smtp: { listen: `127.0.0.1:${smtpPort}`, username: "cams", password: "mail-pw" },
+      server: { authRateLimit: { failures: 5, windowSeconds: 600 } },
+    });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it("refuses logins from an address that failed too often, the right password included (the HTTP limiter's rule)", async () => {
+    const send = (pass: string) =>
+      nodemailer
+        .createTransport({
+          host: "127.0.0.1",
+          port: smtpPort,
+          secure: false,
+          ignoreTLS: true,
+          authMethod: "LOGIN",
+          auth: { user: "cams", pass },
+        })
+        .sendMail({ from: "a@b.c", to: "x@y.z", text: "Alarm Event: Motion Detect\n" });
+    for (let i = 0; i < 5; i++) await expect(send(`guess-${i}`)).rejects.toMatchObject({ responseCode: 535 });
+    await expect(send("mail-pw")).rejects.toMatchObject({ responseCode: 454 });
+    const stats = gw.camgate.events.smtp?.stats;
+    expect(stats?.authFailures).toBe(5);
+    expect(stats?.rateLimited).toBe(1);
+  });
+});

@@ -46,17 +46,29 @@ export async function startTestGateway(options: {
   backup?: Record<string, unknown>;
   logSync?: Record<string, unknown>;
   syslog?: Record<string, unknown>;
+  /** Use this storage directory (kept on close: the caller removes it), e.g. across a restart. */
+  storageDir?: string;
+  /** Use these emulated cameras (kept running on close) instead of starting new ones. */
+  emulators?: Map<string, EmulatedCameraHandle>;
+  /** Camera password in the gateway's config (default the emulators' own). */
+  cameraPassword?: string;
 }): Promise<TestGateway> {
   const specs = options.cameras ?? [{ id: "dogs", profile: "amcrest-ip2m-841b" }];
-  const emulators = await Promise.all(
-    specs.map((spec) =>
-      startEmulator({ profile: spec.profile, password: CAMERA_PASSWORD, ...spec.emulator }),
-    ),
-  );
-  const cameras = new Map<string, EmulatedCameraHandle>();
-  for (const [i, spec] of specs.entries())
-    cameras.set(spec.id, emulators[i]?.cameras[0] as EmulatedCameraHandle);
-  const storageDir = mkdtempSync(join(tmpdir(), "camgate-test-"));
+  const emulators = options.emulators
+    ? []
+    : await Promise.all(
+        specs.map((spec) =>
+          startEmulator({ profile: spec.profile, password: CAMERA_PASSWORD, ...spec.emulator }),
+        ),
+      );
+  const cameras = new Map<string, EmulatedCameraHandle>(options.emulators ?? []);
+  if (!options.emulators)
+    for (const [i, spec] of specs.entries())
+      cameras.set(spec.id, emulators[i]?.cameras[0] as EmulatedCameraHandle);
+  const storageDir = options.storageDir ?? mkdtempSync(join(tmpdir(), "camgate-test-"));
+  const removeStorage = () => {
+    if (!options.storageDir) rmSync(storageDir, { recursive: true, force: true });
+  };
   const config = configSchema.parse({
     server: { listen: "127.0.0.1:0", ...options.server },
     storage: { dir: storageDir },
@@ -74,7 +86,7 @@ export async function startTestGateway(options: {
       name: spec.id,
       url: cameras.get(spec.id)?.url,
       username: "admin",
-      password: CAMERA_PASSWORD,
+      password: options.cameraPassword ?? CAMERA_PASSWORD,
       ...spec.config,
     })),
   });
@@ -90,7 +102,7 @@ export async function startTestGateway(options: {
     camgate = await startCamgate(config, { logger: createLogger("debug", sink) });
   } catch (error) {
     await Promise.all(emulators.map((e) => e.close()));
-    rmSync(storageDir, { recursive: true, force: true });
+    removeStorage();
     throw error;
   }
   return {
@@ -102,7 +114,7 @@ export async function startTestGateway(options: {
     close: async () => {
       await camgate.close();
       await Promise.all(emulators.map((e) => e.close()));
-      rmSync(storageDir, { recursive: true, force: true });
+      removeStorage();
     },
   };
 }

@@ -1,0 +1,126 @@
+/**
+ * One upstream event stream per camera (`eventManager.cgi?action=attach`), whoever listens: the event
+ * pipeline and any number of passthrough clients share it, as MJPEG viewers share a FrameHub, so a viewer
+ * attaching ten times costs the camera no extra connection. It starts with its first listener and stops a
+ * linger after its last one (the pipeline keeps it open while events are on).
+ */
+import { type CameraEventNotice, CameraEventStream } from "../camera/events.ts";
+import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { StreamDown, StreamState } from "../camera/stream-status.ts";
+
+export interface EventListener {
+  onNotice?: (notice: CameraEventNotice) => void;
+  /** The camera's own part text (what a passthrough client is sent), with its code. */
+  onPart?: (body: string, code: string) => void;
+  onStatus?: (state: StreamState, down: StreamDown | undefined) => void;
+  onReconnect?: () => void;
+}
+
+export interface EventStreamOptions {
+  /** The codes to subscribe to for a camera (`All`, or its configured list). */
+  codesFor: (camera: string) => readonly string[];
+  heartbeatSeconds: number;
+  lingerMs: number;
+  /** First reconnect delay (default 1 s, doubling to 30 s). */
+  backoffMinMs?: number;
+}
+
+export class EventStreamHub {
+  readonly stream: CameraEventStream;
+  private readonly listeners = new Set<EventListener>();
+  private lingerTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly entry: CameraEntry,
+    codes: readonly string[],
+    heartbeatSeconds: number,
+    private readonly lingerMs: number,
+    backoffMinMs?: number,
+  ) {
+    const each = (call: (listener: EventListener) => void) => {
+      for (const listener of this.listeners) call(listener);
+    };
+    this.stream = new CameraEventStream({
+      api: entry.api,
+      codes,
+      heartbeatSeconds,
+      onEvent: (notice) => each((l) => l.onNotice?.(notice)),
+      onPart: (body, code) => each((l) => l.onPart?.(body, code)),
+      onStatus: (state, down) => each((l) => l.onStatus?.(state, down)),
+      onReconnect: () => each((l) => l.onReconnect?.()),
+      ...(backoffMinMs !== undefined ? { backoffMinMs, backoffMaxMs: Math.max(backoffMinMs, 30_000) } : {}),
+    });
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Starts the stream if needed; the returned function ends this listener's share. */
+  listen(listener: EventListener): () => void {
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    this.listeners.add(listener);
+    this.stream.start();
+    return () => {
+      if (!this.listeners.delete(listener) || this.listeners.size > 0) return;
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = undefined;
+        if (this.listeners.size === 0) this.stream.stop();
+      }, this.lingerMs);
+    };
+  }
+
+  close(): void {
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.listeners.clear();
+    this.stream.stop();
+  }
+}
+
+/** The event stream hubs, one per camera, made on first use. */
+export class EventStreams {
+  private readonly hubs = new Map<string, EventStreamHub>();
+  private readonly unsubscribes: (() => void)[] = [];
+
+  constructor(
+    cameras: CameraRegistry,
+    private readonly options: EventStreamOptions,
+  ) {
+    // Events are lost while a stream waits out its backoff: when the camera is seen again, reconnect now.
+    for (const entry of cameras.list()) {
+      this.unsubscribes.push(
+        entry.session.onHealthChange((health, previous) => {
+          if (health.state === "online" && previous.state !== "online")
+            this.hubs.get(entry.id)?.stream.retryNow();
+        }),
+      );
+    }
+  }
+
+  hub(entry: CameraEntry): EventStreamHub {
+    let hub = this.hubs.get(entry.id);
+    if (!hub) {
+      hub = new EventStreamHub(
+        entry,
+        this.options.codesFor(entry.id),
+        this.options.heartbeatSeconds,
+        this.options.lingerMs,
+        this.options.backoffMinMs,
+      );
+      this.hubs.set(entry.id, hub);
+    }
+    return hub;
+  }
+
+  /** The running stream of a camera, if any hub was made for it. */
+  get(camera: string): CameraEventStream | undefined {
+    return this.hubs.get(camera)?.stream;
+  }
+
+  close(): void {
+    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
+    for (const hub of this.hubs.values()) hub.close();
+    this.hubs.clear();
+  }
+}

@@ -1,0 +1,155 @@
+/** One validation for `camgate config check` and `camgate serve`: what one refuses, the other refuses too. */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { startupProblems } from "../../src/app.ts";
+import { ConfigError, parseConfig } from "../../src/config/load.ts";
+import { configSchema } from "../../src/config/schema.ts";
+
+function check(text: string): string[] {
+  try {
+    parseConfig(text, { env: {}, source: "camgate.yaml" });
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
+
+const camera = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  url: "http://192.168.0.60",
+  username: "admin",
+  password: "pw",
+  ...extra,
+});
+
+describe("config check", () => {
+  it.each([
+    ["0.0.0.0 without users", { server: { listen: "0.0.0.0:8080" } }, /server\.listen: refusing to listen/],
+    [
+      "Basic passwords on 0.0.0.0 without TLS",
+      { server: { listen: "0.0.0.0:8080" }, users: [{ name: "a", role: "admin", password: "p" }] },
+      /without TLS/,
+    ],
+    ["port 99999", { server: { listen: "127.0.0.1:99999" } }, /server\.listen: must be host:port/],
+    [
+      "a passthrough port equal to the listen port",
+      { server: { listen: "127.0.0.1:8080" }, cameras: [camera("dogs", { passthroughPort: 8080 })] },
+      /cameras\[0\]\.passthroughPort: port 8080 is already server\.listen/,
+    ],
+    [
+      "two users with one token",
+      {
+        users: [
+          { name: "a", role: "admin", token: "same" },
+          { name: "b", role: "viewer", token: "same" },
+        ],
+      },
+      /users\[1\]\.token: the same token as user "a"/,
+    ],
+    [
+      "a webhook for a camera that does not exist",
+      {
+        cameras: [camera("dogs")],
+        webhooks: [{ url: "http://127.0.0.1:9/x", secret: "s", cameras: ["gate"] }],
+      },
+      /webhooks\[0\]\.cameras: no camera "gate"/,
+    ],
+    [
+      "a host name in trustedProxies",
+      { server: { trustedProxies: ["proxy.lan"] } },
+      /trustedProxies\[0\]: must be an IP/,
+    ],
+    ["a prefix too long", { server: { trustedProxies: ["10.0.0.0/33"] } }, /trustedProxies\[0\]/],
+    [
+      "credentials in a camera URL",
+      { cameras: [camera("dogs", { url: "http://admin:secret@192.168.0.60" })] },
+      /cameras\[0\]\.url: must not carry credentials/,
+    ],
+  ])("refuses %s, with the line and the field, as serve does", (_what, config, message) => {
+    const problems = check(stringify(config));
+    expect(problems.join("\n")).toMatch(message);
+    expect(problems.every((p) => /^camgate\.yaml:\d+: /.test(p))).toBe(true);
+    const parsed = configSchema.safeParse(config);
+    // Either the schema refuses it (serve loads through the same schema), or serve's own check does.
+    if (parsed.success) expect(startupProblems(parsed.data).join("\n")).toMatch(message);
+  });
+
+  it("accepts CIDR ranges and addresses in trustedProxies, and a metrics token", () => {
+    expect(
+      check(
+        stringify({
+          server: { trustedProxies: ["10.0.0.0/8", "192.168.0.1", "fd00::/8"], metricsToken: "m" },
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it("check and serve agree on every generated config (property)", () => {
+    const config = fc.record(
+      {
+        server: fc.record(
+          {
+            listen: fc.constantFrom(
+              "127.0.0.1:8080",
+              "0.0.0.0:8080",
+              "[::1]:9000",
+              "127.0.0.1:99999",
+              "8081",
+            ),
+            allowInsecure: fc.boolean(),
+            trustedProxies: fc.array(fc.constantFrom("10.0.0.0/8", "127.0.0.1", "proxy", "::1/129"), {
+              maxLength: 2,
+            }),
+          },
+          { requiredKeys: [] },
+        ),
+        users: fc.array(
+          fc.record(
+            {
+              name: fc.constantFrom("a", "b"),
+              role: fc.constantFrom("admin", "viewer"),
+              token: fc.constantFrom("t1", "t2"),
+              password: fc.constantFrom("p1"),
+              cameras: fc.constantFrom(["*"], ["dogs"], ["gate"]),
+            },
+            { requiredKeys: ["name", "role"] },
+          ),
+          { maxLength: 3 },
+        ),
+        cameras: fc.array(
+          fc.record(
+            {
+              id: fc.constantFrom("dogs", "front"),
+              url: fc.constantFrom("http://192.168.0.60", "http://u:p@10.0.0.2"),
+              username: fc.constant("admin"),
+              password: fc.constant("pw"),
+              passthroughPort: fc.constantFrom(8080, 8081, 9000),
+            },
+            { requiredKeys: ["id", "url", "username", "password"] },
+          ),
+          { maxLength: 3 },
+        ),
+        webhooks: fc.array(
+          fc.record({
+            url: fc.constant("http://127.0.0.1:9/x"),
+            secret: fc.constant("s"),
+            cameras: fc.constantFrom(["*"], ["gate"]),
+          }),
+          { maxLength: 1 },
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(config, (value) => {
+        const checkOk = check(stringify(value)).length === 0;
+        const parsed = configSchema.safeParse(value);
+        const serveOk = parsed.success && startupProblems(parsed.data).length === 0;
+        expect(checkOk).toBe(serveOk);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -45,7 +45,9 @@ export async function runEmulate(
         : false,
   });
   for (const camera of emulator.cameras) {
-    out.write(`emulated ${flags.profile} ${camera.serial} on ${camera.url} (user ${flags.username})\n`);
+    out.write(
+      `emulated ${flags.profile} ${camera.serial} on ${camera.url} (user ${flags.username})${camera.rtspPort ? `, RTSP on rtsp://127.0.0.1:${camera.rtspPort}/cam/realmonitor?channel=1&subtype=0` : ""}\n`,
+    );
   }
   return () => emulator.close();
 }

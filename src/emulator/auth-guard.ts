@@ -189,12 +189,27 @@ export class AuthGuard {
   }
 
   private fail(address: string, reason: string): AuthOutcome {
+    this.countFailure(address);
+    return { ok: false, challenge: this.challenge(false), failure: true, reason };
+  }
+
+  /** A failed login by another door of the camera (RTSP): it counts toward the same lockout. */
+  countFailure(address: string): void {
     const count = (this.failures.get(address) ?? 0) + 1;
     this.failures.set(address, count);
     if (count >= this.options.lockLoginTimes()) {
       this.lockedUntil.set(address, this.now() + this.options.lockDurationMs());
     }
-    return { ok: false, challenge: this.challenge(false), failure: true, reason };
+  }
+
+  /** A successful login by another door: the failure count starts again. */
+  countSuccess(address: string): void {
+    this.failures.delete(address);
+  }
+
+  /** The current password (for the RTSP door's own Digest check). */
+  get currentPassword(): string {
+    return this.password;
   }
 
   private issueNonce(): string {

@@ -22,6 +22,8 @@ import { FrameSource } from "./frame-source.ts";
 import { LogBook } from "./log-book.ts";
 import { defaultMachineName, PROFILES, type Profile, type ProfileName, serialFor } from "./profiles.ts";
 import { PtzState } from "./ptz.ts";
+import { EmulatedRtspServer, type RtspCounters } from "./rtsp-server.ts";
+import { EmulatedVideoStream, type StreamQuirks } from "./rtsp-stream.ts";
 
 export interface AlarmMailTarget extends SmtpTarget {
   from?: string;
@@ -59,6 +61,18 @@ export interface EmulatedCameraOptions {
   name?: string;
   /** Clock for nonce expiry and lockout, so tests can move time instead of waiting. */
   clock?: () => number;
+  /** The RTSP face (on by default, on its own port: `rtspPort`). */
+  rtsp?: EmulatorRtspOptions | false;
+}
+
+export interface EmulatorRtspOptions {
+  /** 0 (default) for an ephemeral port; kept across reboots. */
+  port?: number;
+  /** Sessions before 403 (6 on an IPC-HDW2449TM, AlexxIT/WebRTC#959). */
+  maxSessions?: number;
+  /** `Session: <id>;timeout=N`, enforced (default 60 s, as Dahua firmware). */
+  sessionTimeoutSeconds?: number;
+  quirks?: StreamQuirks;
 }
 
 export interface EmulatorCounters {
@@ -104,6 +118,9 @@ export class EmulatedCamera {
 
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
+  readonly rtsp: EmulatedRtspServer | undefined;
+  rtspPort = 0;
+  private readonly videoStreams = new Map<string, EmulatedVideoStream>();
   private readonly sources = new Map<string, FrameSource>();
   private readonly renderers = new Map<string, FrameRenderer>();
   private snapshotChain: Promise<unknown> = Promise.resolve();
@@ -167,6 +184,28 @@ export class EmulatedCamera {
       cameraTime: () => this.cameraTime(),
       onEvent: (event) => this.afterEvent(event),
     });
+    const rtsp = options.rtsp === false ? undefined : (options.rtsp ?? {});
+    if (rtsp) {
+      this.rtspPort = rtsp.port ?? 0;
+      const quirks = rtsp.quirks ?? {};
+      this.rtsp = new EmulatedRtspServer({
+        host: this.host,
+        realm: `Login to ${this.serial}`,
+        username: this.username,
+        password: () => this.auth.currentPassword,
+        maxSessions: rtsp.maxSessions ?? 6,
+        sessionTimeoutSeconds: rtsp.sessionTimeoutSeconds ?? 60,
+        stream: (channel, subtype) => this.videoStream(channel, subtype, quirks),
+        isLocked: (address) => this.auth.isLocked(address),
+        countFailure: (address) => {
+          this.counters.authFailures++;
+          this.auth.countFailure(address);
+        },
+        countSuccess: (address) => this.auth.countSuccess(address),
+        dropEveryPacket: quirks.dropEveryPacket,
+        noMarker: quirks.noMarker === true,
+      });
+    }
     this.server = createServer((req, res) => this.handle(req, res));
     this.server.on("connection", (socket) => this.trackSocket(socket));
   }
@@ -186,8 +225,35 @@ export class EmulatedCamera {
     const address = this.server.address();
     if (address && typeof address === "object") this.port = address.port;
     this.setConfigValue("Web.Port", this.port);
+    if (this.rtsp) {
+      this.rtspPort = await this.rtsp.listen(this.rtspPort);
+      this.setConfigValue("RTSP.Port", this.rtspPort);
+    }
     this.listening = true;
     this.events.start();
+  }
+
+  /** The stream of (channel, subtype): subtype 0 the main fixture, 1 the sub one; none past the channels. */
+  private videoStream(
+    channel: number,
+    subtype: number,
+    quirks: StreamQuirks,
+  ): EmulatedVideoStream | undefined {
+    if (channel < 1 || channel > this.profile.channels || subtype < 0 || subtype > 1) return undefined;
+    const key = `${channel}/${subtype}`;
+    let stream = this.videoStreams.get(key);
+    if (!stream) {
+      const h265 = subtype === 0 && this.profile.mainCodec === "H.265";
+      const file =
+        subtype === 1 ? "sub.h264" : h265 ? "main.h265" : quirks.longGop ? "long-gop.h264" : "main.h264";
+      stream = new EmulatedVideoStream(file, h265 ? "h265" : "h264", quirks, () => this.stalled);
+      this.videoStreams.set(key, stream);
+    }
+    return stream;
+  }
+
+  rtspCounters(): RtspCounters | undefined {
+    return this.rtsp ? { ...this.rtsp.counters } : undefined;
   }
 
   /** Stops listening and drops every connection; the camera keeps its state (a "stop listening" fault). */
@@ -195,8 +261,11 @@ export class EmulatedCamera {
     this.events.stop();
     for (const source of this.sources.values()) source.close();
     this.sources.clear();
+    for (const stream of this.videoStreams.values()) stream.close();
+    this.videoStreams.clear();
     if (!this.listening) return;
     this.listening = false;
+    await this.rtsp?.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
     await closed;

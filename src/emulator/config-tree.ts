@@ -103,7 +103,7 @@ export function buildConfigTree(inputs: ConfigTreeInputs): JsonObject {
     Encode: perChannel(profile.channels, () => ({
       // Amcrest removed MJPEG from the main stream around 2.420.AC00.15 (python-amcrest, IP2M-841B): main is
       // H.264 and the first extra stream is MJPG, which is what mjpg/video.cgi?subtype=1 serves.
-      MainFormat: [encodeFormat("H.264", mainWidth, mainHeight, 25, 4096)],
+      MainFormat: [encodeFormat(profile.mainCodec, mainWidth, mainHeight, 25, 4096)],
       ExtraFormat: [encodeFormat("MJPG", 640, 480, 15, 1024), encodeFormat("H.264", 352, 240, 15, 256)],
       SnapFormat: [encodeFormat("MJPG", mainWidth, mainHeight, 1, 1024)],
     })),

@@ -8,6 +8,7 @@ import type { CameraEvent, EventData } from "./event-framing.ts";
 import { motionData } from "./event-hub.ts";
 import type { LogEntry } from "./log-book.ts";
 import type { PtzPosition } from "./ptz.ts";
+import type { RtspCounters } from "./rtsp-server.ts";
 
 export interface TriggerOptions {
   /** 0-based channel index, as in the event's `index=`. */
@@ -101,6 +102,18 @@ export class CameraControl {
 
   counters(): EmulatorCounters {
     return this.camera.getCounters();
+  }
+
+  /** The RTSP face's counters: connections, requests, sessions (open and peak), refusals, auth failures. */
+  rtspCounters(): RtspCounters {
+    const counters = this.camera.rtspCounters();
+    if (!counters) throw new Error("this camera's RTSP face is off");
+    return counters;
+  }
+
+  /** RTSP sessions open right now. */
+  rtspSessions(): number {
+    return this.camera.rtsp?.openSessions ?? 0;
   }
 
   resetCounters(): void {

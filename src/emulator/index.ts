@@ -21,6 +21,8 @@ export interface EmulatedCameraHandle {
   url: string;
   host: string;
   port: number;
+  /** The camera's RTSP port (0 when its RTSP face is off). */
+  rtspPort: number;
   serial: string;
   realm: string;
   control: CameraControl;
@@ -54,6 +56,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     host: camera.host,
     get port() {
       return camera.port;
+    },
+    get rtspPort() {
+      return camera.rtspPort;
     },
     serial: camera.serial,
     realm: camera.realm,

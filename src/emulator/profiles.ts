@@ -8,7 +8,8 @@ export type ProfileName =
   | "amcrest-ipm-723w"
   | "dahua-2024"
   | "legacy-2014"
-  | "nvr-strict-nonce";
+  | "nvr-strict-nonce"
+  | "dahua-h265";
 
 export type AuthScheme = "digest" | "basic";
 
@@ -56,6 +57,8 @@ export interface Profile {
   motionMailName: string;
   /** Whether `Config.backup?action=All` exists; clients fall back to `getConfig&name=All` without it. */
   configBackup: boolean;
+  /** The main stream's codec over RTSP. */
+  mainCodec: "H.264" | "H.265";
 }
 
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
@@ -78,6 +81,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     mainResolution: [1920, 1080],
     motionMailName: "Motion Detect",
     configBackup: true,
+    mainCodec: "H.264",
   },
   // Amcrest IPM-723W outdoor fixed Wi-Fi camera (2017 firmware); its PTZ caps report no PTZ.
   "amcrest-ipm-723w": {
@@ -98,6 +102,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     mainResolution: [1280, 960],
     motionMailName: "Motion Detect",
     configBackup: true,
+    mainCodec: "H.264",
   },
   // 2024 Dahua firmware (IPC-B54IR-ASE-S3 3.142 / IPC-Color4K-T 3.000): 501 for unknown things, cJSON events.
   "dahua-2024": {
@@ -118,6 +123,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     mainResolution: [1920, 1080],
     motionMailName: "Motion Detection",
     configBackup: true,
+    mainCodec: "H.264",
   },
   // Dahua IPC-HFW4300S-V2 on 2.420.0001.0.R (2014): Basic only, realm "Device_CGI" (rroller/dahua#583).
   "legacy-2014": {
@@ -141,6 +147,28 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     // [INFERRED] The JSON export came with later firmware; this 2014 build answers it as unknown, which is
     // the case the gateway's getConfig&name=All fallback exists for.
     configBackup: false,
+    mainCodec: "H.264",
+  },
+  // A Dahua 4K bullet with an H.265 main stream (IPC-HDW2849H-S-IL class, go2rtc#2205); otherwise dahua-2024.
+  "dahua-h265": {
+    name: "dahua-h265",
+    deviceType: "IPC-HDW2849H-S-IL",
+    softwareVersion: "3.142.0000000.2.R,build:2024-03-20",
+    hardwareVersion: "1.00",
+    serial: "9B02F4APAZ7H265",
+    vendor: "Dahua",
+    processor: "SSC338Q",
+    updateSerial: "IPC-HDW2849H-S-IL",
+    auth: "digest",
+    noncePolicy: "reusable",
+    errorStyle: "not-implemented",
+    eventFraming: "cjson-2023",
+    channels: 1,
+    ptz: false,
+    mainResolution: [3840, 2160],
+    motionMailName: "Motion Detection",
+    configBackup: true,
+    mainCodec: "H.265",
   },
   // Dahua NVR5464-class recorder: a new nonce on every challenge, nc=00000002 refused (rroller/dahua#603, #647).
   "nvr-strict-nonce": {
@@ -161,6 +189,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     mainResolution: [1280, 720],
     motionMailName: "Motion Detection",
     configBackup: true,
+    mainCodec: "H.264",
   },
 };
 

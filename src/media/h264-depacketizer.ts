@@ -69,7 +69,7 @@ export class H264Depacketizer {
     return out;
   }
 
-  private unpack(payload: Uint8Array): void {
+  private unpack(payload: Uint8Array) {
     if (payload.length === 0) return;
     const type = h264NalType(payload);
     if (type === 0 || hasStartCode(payload)) {

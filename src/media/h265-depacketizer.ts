@@ -60,7 +60,7 @@ export class H265Depacketizer {
     return out;
   }
 
-  private unpack(payload: Uint8Array): void {
+  private unpack(payload: Uint8Array) {
     if (payload.length < 2) return;
     if (payload[0] === 0 || hasStartCode(payload)) {
       for (const nal of splitAnnexB(payload)) this.assembler.add(nal);

@@ -102,7 +102,9 @@ function startsItem(buffer: Buffer, at: number): boolean {
   if (byte === undefined || byte < 0x41 || byte > 0x5a) return false;
   const text = buffer.subarray(at, at + 16).toString("latin1");
   if (START.test(text)) return true;
-  return at + text.length === buffer.length && text.length < 16 && STARTS.some((start) => start.startsWith(text));
+  return (
+    at + text.length === buffer.length && text.length < 16 && STARTS.some((start) => start.startsWith(text))
+  );
 }
 
 export class RtspReader {

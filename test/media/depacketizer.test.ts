@@ -158,7 +158,9 @@ describe("H.264 depacketizer", () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 30 }), (payloads) => {
         const d = new H264Depacketizer();
-        payloads.forEach((payload, i) => d.push(rtp(payload, i, Math.floor(i / 3), i % 3 === 2)));
+        payloads.forEach((payload, i) => {
+          d.push(rtp(payload, i, Math.floor(i / 3), i % 3 === 2));
+        });
       }),
     );
   });

@@ -1,0 +1,479 @@
+/**
+ * The emulated camera's RTSP face, as Dahua/Amcrest firmware serves it (rtsp-h264.md §4): Digest in the
+ * RFC 2069 form (`realm="Login to <serial>"`, a 32-hex nonce, no qop, the full URL as `uri`), the Dahua SDP
+ * shape (`s=Media Server`, `a=control:trackID=0`, PCMA audio), `Session: <id>;timeout=60` enforced, TCP
+ * interleaved only (461 for UDP), and 403 once `maxSessions` sessions are open (6 on an IPC-HDW2449TM,
+ * AlexxIT/WebRTC#959). Failed logins count toward the camera's HTTP lockout. It uses `protocol/` only.
+ */
+import { randomBytes, randomInt, timingSafeEqual } from "node:crypto";
+import { createServer, type Server, type Socket } from "node:net";
+import { computeDigest, parseDigestAuthorization } from "../protocol/digest.ts";
+import {
+  formatResponse,
+  interleavedHeader,
+  parseSession,
+  parseTransport,
+  RtspError,
+  RtspReader,
+  type RtspRequest,
+} from "../protocol/rtsp.ts";
+import type { EmulatedVideoStream, StampedPicture } from "./rtsp-stream.ts";
+
+export interface RtspServerOptions {
+  host: string;
+  realm: string;
+  username: string;
+  password: () => string;
+  maxSessions: number;
+  sessionTimeoutSeconds: number;
+  /** The stream for a channel (1-based) and subtype, or undefined when the camera has none. */
+  stream: (channel: number, subtype: number) => EmulatedVideoStream | undefined;
+  isLocked: (address: string) => boolean;
+  countFailure: (address: string) => void;
+  countSuccess: (address: string) => void;
+  dropEveryPacket: number | undefined;
+  noMarker: boolean;
+}
+
+export interface RtspCounters {
+  connections: number;
+  requests: number;
+  sessions: number;
+  peakSessions: number;
+  refusedSessions: number;
+  authFailures: number;
+  backchannelRequests: number;
+  /** Sessions closed because no request came within the timeout. */
+  timedOut: number;
+}
+
+interface Track {
+  kind: "video" | "audio";
+  channel: number;
+  ssrc: number;
+  sequence: number;
+  timestampOffset: number;
+  /** The stream's timestamp at PLAY: this session's RTP time starts at `timestampOffset` from it. */
+  timestampBase: number;
+}
+
+interface Session {
+  id: string;
+  socket: Socket;
+  stream: EmulatedVideoStream;
+  url: string;
+  tracks: Map<number, Track>;
+  playing: boolean;
+  lastSeen: number;
+  stop: (() => void) | undefined;
+  audioTimer: NodeJS.Timeout | undefined;
+  packetsSent: number;
+}
+
+const PUBLIC = "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
+const MAX_PAYLOAD = 1400;
+
+export class EmulatedRtspServer {
+  private readonly server: Server;
+  private readonly sessions = new Map<string, Session>();
+  private readonly sockets = new Set<Socket>();
+  readonly counters: RtspCounters = {
+    connections: 0,
+    requests: 0,
+    sessions: 0,
+    peakSessions: 0,
+    refusedSessions: 0,
+    authFailures: 0,
+    backchannelRequests: 0,
+    timedOut: 0,
+  };
+  port = 0;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: RtspServerOptions) {
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  async listen(port: number): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, this.options.host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    this.port = (this.server.address() as { port: number }).port;
+    this.sweeper = setInterval(() => this.expire(), 250);
+    this.sweeper.unref();
+    return this.port;
+  }
+
+  /** Drops every connection and stops listening (a reboot); `listen` again afterwards. */
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const session of this.sessions.values()) this.end(session);
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  get openSessions(): number {
+    return this.sessions.size;
+  }
+
+  private accept(socket: Socket): void {
+    this.counters.connections++;
+    this.sockets.add(socket);
+    const reader = new RtspReader();
+    // One nonce per connection, as Dahua's RTSP server issues it.
+    const nonce = randomBytes(16).toString("hex");
+    socket.on("data", (chunk: Buffer) => {
+      let items: ReturnType<RtspReader["push"]>;
+      try {
+        items = reader.push(chunk);
+      } catch (error) {
+        if (error instanceof RtspError) return socket.destroy();
+        throw error;
+      }
+      for (const item of items) if (item.kind === "request") this.handle(socket, item, nonce);
+    });
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => {
+      this.sockets.delete(socket);
+      for (const session of this.sessions.values()) if (session.socket === socket) this.end(session);
+    });
+  }
+
+  private reply(
+    socket: Socket,
+    request: RtspRequest,
+    status: number,
+    reason: string,
+    headers: [string, string][] = [],
+    body?: Buffer,
+  ): void {
+    if (socket.destroyed) return;
+    socket.write(
+      formatResponse(
+        status,
+        reason,
+        [["CSeq", request.headers.get("cseq") ?? "0"], ["Server", "Rtsp Server/3.0"], ...headers],
+        body,
+      ),
+    );
+  }
+
+  private authorized(socket: Socket, request: RtspRequest, nonce: string): boolean {
+    const address = socket.remoteAddress ?? "unknown";
+    const challenge: [string, string] = [
+      "WWW-Authenticate",
+      `Digest realm="${this.options.realm}", nonce="${nonce}"`,
+    ];
+    if (this.options.isLocked(address)) {
+      this.reply(socket, request, 401, "Unauthorized", [challenge]);
+      return false;
+    }
+    const header = request.headers.get("authorization");
+    const credentials = header === undefined ? undefined : parseDigestAuthorization(header);
+    if (!credentials) {
+      this.reply(socket, request, 401, "Unauthorized", [challenge]);
+      return false;
+    }
+    const expected = computeDigest({
+      algorithm: "MD5",
+      username: this.options.username,
+      password: this.options.password(),
+      realm: this.options.realm,
+      nonce,
+      method: request.method,
+      uri: credentials.uri,
+    }).response;
+    const ok =
+      credentials.username === this.options.username &&
+      credentials.realm === this.options.realm &&
+      credentials.nonce === nonce &&
+      credentials.uri === request.uri &&
+      expected.length === credentials.response.length &&
+      timingSafeEqual(Buffer.from(expected), Buffer.from(credentials.response));
+    if (!ok) {
+      // A stale or foreign nonce is a new challenge, not a failed login.
+      if (credentials.nonce === nonce) {
+        this.counters.authFailures++;
+        this.options.countFailure(address);
+      }
+      this.reply(socket, request, 401, "Unauthorized", [challenge]);
+      return false;
+    }
+    this.options.countSuccess(address);
+    return true;
+  }
+
+  private handle(socket: Socket, request: RtspRequest, nonce: string) {
+    this.counters.requests++;
+    const sessionHeader = request.headers.get("session");
+    const session =
+      sessionHeader === undefined ? undefined : this.sessions.get(parseSession(sessionHeader).id);
+    if (session) session.lastSeen = Date.now();
+    if (request.method === "OPTIONS") return this.reply(socket, request, 200, "OK", [["Public", PUBLIC]]);
+    if (!this.authorized(socket, request, nonce)) return;
+    switch (request.method) {
+      case "DESCRIBE":
+        return this.describe(socket, request);
+      case "SETUP":
+        return this.setup(socket, request, session);
+      case "PLAY":
+        return this.play(socket, request, session);
+      case "GET_PARAMETER":
+      case "SET_PARAMETER":
+        if (!session) return this.reply(socket, request, 454, "Session Not Found");
+        return this.reply(socket, request, 200, "OK", [["Session", session.id]]);
+      case "TEARDOWN":
+        if (session) this.end(session);
+        return this.reply(socket, request, 200, "OK");
+      default:
+        return this.reply(socket, request, 501, "Not Implemented");
+    }
+  }
+
+  /** `/cam/realmonitor?channel=1&subtype=0`, with or without a `/trackID=n` after it. */
+  private target(
+    uri: string,
+  ): { base: string; channel: number; subtype: number; track: number | undefined } | undefined {
+    let url: URL;
+    try {
+      url = new URL(uri);
+    } catch {
+      return undefined;
+    }
+    // The track is after the query (Content-Base + "trackID=0") or after the path when there is no query.
+    const track = /\/trackID=(\d+)$/.exec(url.search) ?? /\/trackID=(\d+)$/.exec(url.pathname);
+    const search = url.search.replace(/\/trackID=\d+$/, "");
+    const path = url.pathname.replace(/\/trackID=\d+$/, "").replace(/\/$/, "");
+    if (path !== "/cam/realmonitor") return undefined;
+    const params = new URLSearchParams(search);
+    const channel = Number(params.get("channel") ?? 1);
+    const subtype = Number(params.get("subtype") ?? 0);
+    if (!Number.isInteger(channel) || !Number.isInteger(subtype)) return undefined;
+    return {
+      base: `rtsp://${url.host}${path}${search}`,
+      channel,
+      subtype,
+      track: track ? Number(track[1]) : undefined,
+    };
+  }
+
+  private describe(socket: Socket, request: RtspRequest) {
+    if (/backchannel/i.test(request.headers.get("require") ?? "")) this.counters.backchannelRequests++;
+    const target = this.target(request.uri);
+    const stream = target && this.options.stream(target.channel, target.subtype);
+    if (!target || !stream) return this.reply(socket, request, 404, "Not Found");
+    const fixture = stream.fixture;
+    const sets = fixture.parameterSets.map((nal) => nal.toString("base64"));
+    const sps = fixture.parameterSets[fixture.codec === "h264" ? 0 : 1];
+    const video =
+      fixture.codec === "h264"
+        ? [
+            "a=rtpmap:96 H264/90000",
+            `a=fmtp:96 packetization-mode=1;profile-level-id=${sps?.subarray(1, 4).toString("hex").toUpperCase()};sprop-parameter-sets=${sets.join(",")}`,
+          ]
+        : [
+            "a=rtpmap:98 H265/90000",
+            `a=fmtp:98 sprop-vps=${sets[0]};sprop-sps=${sets[1]};sprop-pps=${sets[2]}`,
+          ];
+    const payloadType = fixture.codec === "h264" ? 96 : 98;
+    const sdp = [
+      "v=0",
+      `o=- 2251938202 2251938202 IN IP4 ${socket.localAddress ?? "0.0.0.0"}`,
+      "s=Media Server",
+      "c=IN IP4 0.0.0.0",
+      "t=0 0",
+      "a=control:*",
+      "a=packetization-supported:DH",
+      "a=rtppayload-supported:DH",
+      "a=x-packetization-supported:IV",
+      "a=x-rtppayload-supported:IV",
+      "a=range:npt=now-",
+      `m=video 0 RTP/AVP ${payloadType}`,
+      "a=control:trackID=0",
+      `a=framerate:${fixture.fps.toFixed(6)}`,
+      ...video,
+      "a=recvonly",
+      "m=audio 0 RTP/AVP 8",
+      "a=control:trackID=1",
+      "a=rtpmap:8 PCMA/8000",
+      "a=recvonly",
+      "",
+    ].join("\r\n");
+    this.reply(
+      socket,
+      request,
+      200,
+      "OK",
+      [
+        ["Content-Base", `${target.base}/`],
+        ["Content-Type", "application/sdp"],
+      ],
+      Buffer.from(sdp),
+    );
+  }
+
+  private setup(socket: Socket, request: RtspRequest, existing: Session | undefined) {
+    const target = this.target(request.uri);
+    const stream = target && this.options.stream(target.channel, target.subtype);
+    if (!target || !stream || target.track === undefined || target.track > 1)
+      return this.reply(socket, request, 404, "Not Found");
+    const transport = parseTransport(request.headers.get("transport") ?? "");
+    if (!transport.protocol.endsWith("/TCP") || !transport.interleaved)
+      return this.reply(socket, request, 461, "Unsupported Transport");
+    let session = existing;
+    if (!session) {
+      if (this.sessions.size >= this.options.maxSessions) {
+        this.counters.refusedSessions++;
+        return this.reply(socket, request, 403, "Forbidden");
+      }
+      session = {
+        id: randomBytes(4).toString("hex").toUpperCase(),
+        socket,
+        stream,
+        url: target.base,
+        tracks: new Map(),
+        playing: false,
+        lastSeen: Date.now(),
+        stop: undefined,
+        audioTimer: undefined,
+        packetsSent: 0,
+      };
+      this.sessions.set(session.id, session);
+      this.counters.sessions++;
+      this.counters.peakSessions = Math.max(this.counters.peakSessions, this.sessions.size);
+    }
+    const ssrc = randomInt(1, 2 ** 31);
+    const [channel] = transport.interleaved;
+    session.tracks.set(target.track, {
+      kind: target.track === 0 ? "video" : "audio",
+      channel,
+      ssrc,
+      sequence: randomInt(0, 65_536),
+      timestampOffset: randomInt(0, 2 ** 31),
+      timestampBase: 0,
+    });
+    this.reply(socket, request, 200, "OK", [
+      [
+        "Transport",
+        `RTP/AVP/TCP;unicast;interleaved=${channel}-${channel + 1};ssrc=${ssrc.toString(16).toUpperCase().padStart(8, "0")}`,
+      ],
+      ["Session", `${session.id};timeout=${this.options.sessionTimeoutSeconds}`],
+    ]);
+  }
+
+  private play(socket: Socket, request: RtspRequest, session: Session | undefined) {
+    if (!session) return this.reply(socket, request, 454, "Session Not Found");
+    const video = session.tracks.get(0);
+    if (video && !session.playing) video.timestampBase = session.stream.nextTimestamp;
+    const info = [...session.tracks.entries()].map(
+      ([id, track]) =>
+        `url=${session.url}/trackID=${id};seq=${track.sequence};rtptime=${track.timestampOffset}`,
+    );
+    this.reply(socket, request, 200, "OK", [
+      ["Session", session.id],
+      ["Range", "npt=0.000-"],
+      ["RTP-Info", info.join(",")],
+    ]);
+    if (session.playing) return;
+    session.playing = true;
+    if (video)
+      session.stop = session.stream.subscribe((picture) => this.sendPicture(session, video, picture));
+    const audio = session.tracks.get(1);
+    if (audio) {
+      // G.711 A-law silence (0xD5), 20 ms per packet.
+      const silence = Buffer.alloc(160, 0xd5);
+      let timestamp = 0;
+      session.audioTimer = setInterval(() => {
+        timestamp += 160;
+        this.sendPacket(session, audio, silence, timestamp, true, 8);
+      }, 20);
+      session.audioTimer.unref();
+    }
+  }
+
+  private sendPicture(session: Session, track: Track, picture: StampedPicture): void {
+    const codec = session.stream.fixture.codec;
+    const payloadType = codec === "h264" ? 96 : 98;
+    const payloads: Buffer[] = [];
+    for (const nal of picture.nalus) {
+      if (nal.length <= MAX_PAYLOAD) {
+        payloads.push(nal);
+        continue;
+      }
+      // FU-A (H.264) or FU (H.265), ~1400 bytes each.
+      const headerBytes = codec === "h264" ? 1 : 2;
+      const body = nal.subarray(headerBytes);
+      for (let at = 0; at < body.length; at += MAX_PAYLOAD) {
+        const flags = (at === 0 ? 0x80 : 0) | (at + MAX_PAYLOAD >= body.length ? 0x40 : 0);
+        const header =
+          codec === "h264"
+            ? Buffer.from([((nal[0] as number) & 0xe0) | 28, flags | ((nal[0] as number) & 0x1f)])
+            : Buffer.from([
+                ((nal[0] as number) & 0x81) | (49 << 1),
+                nal[1] as number,
+                flags | (((nal[0] as number) >> 1) & 0x3f),
+              ]);
+        payloads.push(Buffer.concat([header, body.subarray(at, at + MAX_PAYLOAD)]));
+      }
+    }
+    // A real camera does not queue for a slow reader: a picture that does not fit is skipped.
+    if (session.socket.writableLength > 2 * 1024 * 1024) return;
+    payloads.forEach((payload, i) => {
+      this.sendPacket(
+        session,
+        track,
+        payload,
+        picture.timestamp - track.timestampBase,
+        i === payloads.length - 1 && !this.options.noMarker,
+        payloadType,
+      );
+    });
+  }
+
+  private sendPacket(
+    session: Session,
+    track: Track,
+    payload: Buffer,
+    timestamp: number,
+    marker: boolean,
+    payloadType: number,
+  ): void {
+    const sequence = track.sequence;
+    track.sequence = (track.sequence + 1) & 0xffff;
+    session.packetsSent++;
+    const drop = this.options.dropEveryPacket;
+    if (drop !== undefined && session.packetsSent % drop === 0) return;
+    const header = Buffer.alloc(12);
+    header[0] = 0x80;
+    header[1] = (marker ? 0x80 : 0) | payloadType;
+    header.writeUInt16BE(sequence, 2);
+    header.writeUInt32BE((timestamp + track.timestampOffset) >>> 0, 4);
+    header.writeUInt32BE(track.ssrc, 8);
+    if (!session.socket.destroyed)
+      session.socket.write(
+        Buffer.concat([interleavedHeader(track.channel, 12 + payload.length), header, payload]),
+      );
+  }
+
+  /** Sessions without a request (a keepalive) within their timeout are closed, as the firmware does. */
+  private expire(): void {
+    const now = Date.now();
+    for (const session of [...this.sessions.values()]) {
+      if (now - session.lastSeen > this.options.sessionTimeoutSeconds * 1000) {
+        this.counters.timedOut++;
+        this.end(session);
+        session.socket.destroy();
+      }
+    }
+  }
+
+  private end(session: Session): void {
+    session.stop?.();
+    if (session.audioTimer) clearInterval(session.audioTimer);
+    this.sessions.delete(session.id);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * One emulated video stream (per camera, channel and subtype): the fixture's pictures looped at the frame
+ * rate with a monotonic 90 kHz clock (it never rewinds at the loop point), each stamped with an SEI
+ * `camgate seq=<n> t=<ms>`. It runs while someone watches. Quirk switches reproduce what real cameras do
+ * to their streams.
+ */
+import { type FixturePicture, loadFixture, stampNal, type VideoFixture } from "./video-fixture.ts";
+
+export interface StreamQuirks {
+  /** A Dahua-OEM DVR stamps one frame every ~2 s hours off (mediamtx PR #6255): +2 h on every 50th. */
+  timestampJump?: boolean;
+  /** SPS and PPS only in the SDP, never in band. */
+  parameterSetsOnlyInSdp?: boolean;
+  /** The marker bit is never set (FLIR M400, gortsplib's decoder). */
+  noMarker?: boolean;
+  /** Drop every Nth RTP packet (a lossy camera). */
+  dropEveryPacket?: number;
+  /** A long GOP: one keyframe in 10 s ("smart codec", frigate#11041). */
+  longGop?: boolean;
+}
+
+export interface StampedPicture {
+  nalus: Buffer[];
+  keyframe: boolean;
+  /** 90 kHz, monotonic (unless the timestamp-jump quirk stamps this one off). */
+  timestamp: number;
+  sequence: number;
+}
+
+type Listener = (picture: StampedPicture) => void;
+
+const PARAMETER_TYPES = { h264: [7, 8], h265: [32, 33, 34] };
+
+export class EmulatedVideoStream {
+  readonly fixture: VideoFixture;
+  private readonly listeners = new Set<Listener>();
+  private timer: NodeJS.Timeout | undefined;
+  private index = 0;
+  private sequence = 0;
+  private timestamp = 0;
+  /** Pictures held back by the stall fault. */
+  suppressed = 0;
+
+  constructor(
+    file: string,
+    codec: "h264" | "h265",
+    private readonly quirks: StreamQuirks,
+    private readonly stalled: () => boolean,
+  ) {
+    this.fixture = loadFixture(file, codec);
+  }
+
+  /** The timestamp the next picture will carry (for a session's RTP-Info). */
+  get nextTimestamp(): number {
+    return (this.timestamp + 90_000 / this.fixture.fps) >>> 0;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.tick(), 1000 / this.fixture.fps);
+      this.timer.unref();
+    }
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    };
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.listeners.clear();
+  }
+
+  private tick(): void {
+    const source = this.fixture.pictures[this.index] as FixturePicture;
+    this.index = (this.index + 1) % this.fixture.pictures.length;
+    this.timestamp = (this.timestamp + 90_000 / this.fixture.fps) >>> 0;
+    this.sequence++;
+    if (this.stalled()) {
+      this.suppressed++;
+      return;
+    }
+    const codec = this.fixture.codec;
+    const typeOf = (nal: Buffer) =>
+      codec === "h264" ? (nal[0] as number) & 0x1f : ((nal[0] as number) >> 1) & 0x3f;
+    const isVcl = (nal: Buffer) =>
+      codec === "h264" ? typeOf(nal) <= 5 && typeOf(nal) >= 1 : typeOf(nal) < 32;
+    let nalus = source.nalus;
+    if (this.quirks.parameterSetsOnlyInSdp)
+      nalus = nalus.filter((nal) => !PARAMETER_TYPES[codec].includes(typeOf(nal)));
+    const firstVcl = nalus.findIndex(isVcl);
+    const stamp = stampNal(codec, this.sequence, Date.now());
+    nalus = [...nalus.slice(0, firstVcl), stamp, ...nalus.slice(firstVcl)];
+    const jump = this.quirks.timestampJump && this.sequence % 50 === 0 ? 2 * 3600 * 90_000 : 0;
+    const picture = {
+      nalus,
+      keyframe: source.keyframe,
+      timestamp: (this.timestamp + jump) >>> 0,
+      sequence: this.sequence,
+    };
+    for (const listener of this.listeners) listener(picture);
+  }
+}

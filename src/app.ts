@@ -16,6 +16,7 @@ import { EventPipeline } from "./events/pipeline.ts";
 import { EventStreams } from "./relay/event-stream-hub.ts";
 import { HubRegistry } from "./relay/hub-registry.ts";
 import { SnapshotService } from "./relay/snapshot.ts";
+import { StreamHubs } from "./relay/stream-hubs.ts";
 import { Authenticator } from "./server/auth/authenticator.ts";
 import { FailureLimiter } from "./server/auth/rate-limit.ts";
 import { SessionStore } from "./server/auth/sessions.ts";
@@ -23,6 +24,8 @@ import { loadOrCreateSigningKey, UrlSigner } from "./server/auth/signed-url.ts";
 import type { GatewayContext } from "./server/context.ts";
 import { buildMainApp, buildPassthroughApp, type HttpsOptions } from "./server/gateway-server.ts";
 import { GatewayMetrics } from "./server/metrics.ts";
+import { RtspAuthenticator } from "./server/rtsp/rtsp-auth.ts";
+import { CamgateRtspServer } from "./server/rtsp/rtsp-server.ts";
 import { StreamAllowance } from "./server/stream-allowance.ts";
 import { authFailureMemory } from "./storage/auth-failures.ts";
 import { type Db, openDatabase } from "./storage/database.ts";
@@ -45,6 +48,11 @@ export interface Camgate {
   url: string;
   /** Camera id → base URL of its passthrough port. */
   passthroughUrls: Record<string, string>;
+  /** Base URL of camgate's RTSP server (`rtsp://127.0.0.1:8554`), when it runs. */
+  rtspUrl: string | undefined;
+  /** Camera id → the RTSP URL of its own port (`rtspPassthroughPort`). */
+  rtspPassthroughUrls: Record<string, string>;
+  streams: StreamHubs;
   cameras: CameraRegistry;
   /** The SQLite database (events, deliveries, camera logs). */
   db: Db;
@@ -99,6 +107,24 @@ function httpsOptions(config: Config, baseDir: string): HttpsOptions | undefined
   };
 }
 
+async function listenRtsp(
+  listen: () => Promise<number>,
+  what: string,
+  host: string,
+  port: number,
+): Promise<number> {
+  try {
+    return await listen();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new StartupError(
+      code === "EADDRINUSE"
+        ? `${what}: ${host}:${port} is already in use`
+        : `${what}: cannot listen on ${host}:${port} (${code ?? String(error)})`,
+    );
+  }
+}
+
 async function listen(app: FastifyInstance, host: string, port: number, what: string): Promise<number> {
   try {
     await app.listen({ host, port });
@@ -149,6 +175,10 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     preload: new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id)),
   });
   const snapshots = new SnapshotService(cameras, hubs);
+  const streams = new StreamHubs(cameras, {
+    lingerMs: config.relay.lingerMs,
+    preload: new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id)),
+  });
   const eventStreams = new EventStreams(cameras, {
     codesFor: (id) => config.cameras.find((c) => c.id === id)?.events?.codes ?? config.events.codes,
     heartbeatSeconds: config.events.heartbeatSeconds,
@@ -197,9 +227,20 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   const { host, port } = config.server.listen;
   const scheme = https ? "https" : "http";
   let url = "";
+  const rtspServer = config.server.rtsp
+    ? new CamgateRtspServer({
+        cameras,
+        hubs: streams,
+        auth: new RtspAuthenticator(auth),
+        logger,
+        tls: config.server.rtsp.tls && https ? { cert: https.cert, key: https.key } : undefined,
+      })
+    : undefined;
   const ctx: GatewayContext = {
     cameras,
     hubs,
+    streams,
+    rtspServer,
     eventStreams,
     snapshots,
     events,
@@ -218,6 +259,8 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   const apps: FastifyInstance[] = [];
   const close = async () => {
     await Promise.allSettled(apps.map((app) => app.close()));
+    await rtspServer?.close();
+    streams.close();
     hubs.close();
     await backups.close();
     await events
@@ -242,7 +285,43 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
       const p = await listen(app, host, entry.passthroughPort, `cameras.${entry.id}.passthroughPort`);
       passthroughUrls[entry.id] = `${scheme}://${formatListen({ host, port: p })}`;
     }
-    return { url, passthroughUrls, cameras, db, events, backups, logger, close };
+    let rtspUrl: string | undefined;
+    const rtspPassthroughUrls: Record<string, string> = {};
+    const rtspScheme = config.server.rtsp?.tls && https ? "rtsps" : "rtsp";
+    if (rtspServer && config.server.rtsp) {
+      const { host: rtspHost, port: rtspPort } = config.server.rtsp.listen;
+      const bound = await listenRtsp(
+        () => rtspServer.listen(rtspHost, rtspPort),
+        "server.rtsp.listen",
+        rtspHost,
+        rtspPort,
+      );
+      rtspUrl = `${rtspScheme}://${formatListen({ host: rtspHost, port: bound })}`;
+      for (const entry of cameras.list()) {
+        if (entry.rtspPassthroughPort === undefined) continue;
+        const port = entry.rtspPassthroughPort;
+        const p = await listenRtsp(
+          () => rtspServer.listen(rtspHost, port, entry),
+          `cameras.${entry.id}.rtspPassthroughPort`,
+          rtspHost,
+          port,
+        );
+        rtspPassthroughUrls[entry.id] = `${rtspScheme}://${formatListen({ host: rtspHost, port: p })}`;
+      }
+    }
+    return {
+      url,
+      passthroughUrls,
+      rtspUrl,
+      rtspPassthroughUrls,
+      streams,
+      cameras,
+      db,
+      events,
+      backups,
+      logger,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;

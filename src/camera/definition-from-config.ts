@@ -11,7 +11,9 @@ export function cameraDefinition(
     id: camera.id,
     name: camera.name ?? camera.id,
     mjpeg: camera.mjpeg,
+    rtsp: { host: new URL(camera.url).hostname.replace(/^\[|\]$/g, ""), ...camera.rtsp },
     ...(camera.passthroughPort !== undefined ? { passthroughPort: camera.passthroughPort } : {}),
+    ...(camera.rtspPassthroughPort !== undefined ? { rtspPassthroughPort: camera.rtspPassthroughPort } : {}),
     session: {
       id: camera.id,
       url: camera.url,

@@ -1,13 +1,26 @@
 /** The configured cameras, each with its session and API, and a short cache of device info. */
 import { CameraApi, type DeviceInfo } from "./api.ts";
+import { ConnectionBudget } from "./budget.ts";
 import { PtzController } from "./ptz.ts";
 import { CameraSession, type CameraSessionOptions } from "./session.ts";
+
+/** Where the camera's RTSP is, and how much of it camgate may use. */
+export interface CameraRtsp {
+  host: string;
+  port: number;
+  maxSessions: number;
+  /** Paths of the main and sub stream. */
+  main: string;
+  sub: string;
+}
 
 export interface CameraDefinition {
   id: string;
   name: string;
   mjpeg: { channel: number; subtype: number };
+  rtsp: CameraRtsp;
   passthroughPort?: number;
+  rtspPassthroughPort?: number;
   session: CameraSessionOptions;
 }
 
@@ -15,7 +28,11 @@ export interface CameraEntry {
   id: string;
   name: string;
   mjpeg: { channel: number; subtype: number };
+  rtsp: CameraRtsp;
+  /** The camera's RTSP sessions, a budget apart from its HTTP connections. */
+  rtspBudget: ConnectionBudget;
   passthroughPort: number | undefined;
+  rtspPassthroughPort: number | undefined;
   session: CameraSession;
   api: CameraApi;
   ptz: PtzController;
@@ -36,7 +53,10 @@ export class CameraRegistry {
         id: definition.id,
         name: definition.name,
         mjpeg: definition.mjpeg,
+        rtsp: definition.rtsp,
+        rtspBudget: new ConnectionBudget(definition.rtsp.maxSessions),
         passthroughPort: definition.passthroughPort,
+        rtspPassthroughPort: definition.rtspPassthroughPort,
         session,
         api,
         ptz: new PtzController(api),

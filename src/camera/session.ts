@@ -119,6 +119,17 @@ export interface AuthFailureMemory {
   remember(username: string, password: string, failure: RememberedAuthFailure | undefined): void;
 }
 
+/** The outcome of a login by another door (RTSP), reported back to the session. */
+export interface LoginTurn {
+  /** This login tries unproven credentials (the others wait for it). */
+  onTrial: boolean;
+  succeeded(): void;
+  /** The camera refused the credentials: the backoff starts; the returned error says so. */
+  refused(message: string): CameraError;
+  /** No verdict (unreachable, timeout): the next in line tries. */
+  failed(error: unknown): void;
+}
+
 /** The outcome of the one login in progress, shared by the requests that waited for it. */
 type LoginOutcome = { ok: true } | { ok: false; error: unknown };
 
@@ -202,6 +213,50 @@ export class CameraSession {
     this.authBackoffMs = 0;
     this.authRetryAt = 0;
     if (this.health.state === "auth-failed") this.setHealth("unknown", "credentials changed");
+  }
+
+  /** The credentials, for the camera's other doors (RTSP) that sign requests themselves. */
+  get credentials(): { username: string; password: string } {
+    return { username: this.username, password: this.password };
+  }
+
+  /**
+   * A login by another door of the camera (RTSP) under the same rules as HTTP: refused during a credential
+   * backoff, one at a time while the credentials are unproven, and its refusal starts the same backoff, so
+   * the camera sees at most one failed login per period across every door.
+   */
+  async loginTurn(): Promise<LoginTurn> {
+    this.checkAuthBackoff();
+    const finish = await this.takeLogin();
+    const onTrial = finish !== undefined;
+    let done = false;
+    const end = (outcome: LoginOutcome) => {
+      if (done) return;
+      done = true;
+      finish?.(outcome);
+    };
+    return {
+      onTrial,
+      succeeded: () => {
+        this.succeeded(onTrial);
+        end({ ok: true });
+      },
+      refused: (message) => {
+        this.enterAuthFailed();
+        const error = this.count(
+          new CameraError("auth-failed", this.id, message, {
+            status: 401,
+            retryAfterMs: this.authRetryAt - this.now(),
+          }),
+        );
+        end({ ok: false, error });
+        return error;
+      },
+      failed: (error) => {
+        this.failed(error, onTrial);
+        end({ ok: false, error });
+      },
+    };
   }
 
   /** A complete request and its whole body. */

@@ -45,6 +45,14 @@ export const serverSchema = z.strictObject({
     .default([]),
   /** A bearer token (plain, or a sha256:/scrypt: hash) that may read /metrics and nothing else. */
   metricsToken: secret.optional(),
+  /** camgate's RTSP server (off when absent): `rtsp://<listen>/<camera>` and `/<camera>/sub`. */
+  rtsp: z
+    .strictObject({
+      listen: listen.prefault("127.0.0.1:8554"),
+      /** RTSPS: TLS with server.tls's certificate. */
+      tls: z.boolean().default(false),
+    })
+    .optional(),
   /** Allow a non-loopback listener without users, or Basic without TLS. Must be written out. */
   allowInsecure: z.boolean().default(false),
   authRateLimit: z
@@ -102,6 +110,23 @@ export const cameraSchema = z.strictObject({
       subtype: z.number().int().min(0).max(3).default(1),
     })
     .prefault({}),
+  /** The camera's RTSP: its port (on the camera's host), how many sessions camgate may open, the paths. */
+  rtsp: z
+    .strictObject({
+      port: z.number().int().min(1).max(65535).default(554),
+      maxSessions: z.number().int().min(1).max(10).default(2),
+      main: z
+        .string()
+        .regex(/^\/\S*$/, "a path such as /cam/realmonitor?channel=1&subtype=0")
+        .default("/cam/realmonitor?channel=1&subtype=0"),
+      sub: z
+        .string()
+        .regex(/^\/\S*$/, "a path such as /cam/realmonitor?channel=1&subtype=1")
+        .default("/cam/realmonitor?channel=1&subtype=1"),
+    })
+    .prefault({}),
+  /** A port of camgate's where `rtsp://host:<port>/cam/realmonitor?...` reaches this camera (existing URLs). */
+  rtspPassthroughPort: z.number().int().min(1).max(65535).optional(),
   timeouts: z
     .strictObject({
       connectMs: z.number().int().min(100).optional(),

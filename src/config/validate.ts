@@ -72,6 +72,21 @@ export function validateConfig(config: Config): ConfigIssue[] {
         "passthroughPort",
       ]);
   });
+  if (config.server.rtsp?.tls && !config.server.tls)
+    issue(["server", "rtsp", "tls"], "RTSPS uses server.tls's certificate: configure server.tls");
+  if (config.server.rtsp)
+    claim(config.server.rtsp.listen.port, "server.rtsp.listen", ["server", "rtsp", "listen"]);
+  config.cameras.forEach((camera, i) => {
+    if (camera.rtspPassthroughPort !== undefined) {
+      if (!config.server.rtsp)
+        issue(["cameras", i, "rtspPassthroughPort"], "needs camgate's RTSP server (server.rtsp)");
+      claim(camera.rtspPassthroughPort, `cameras.${camera.id}.rtspPassthroughPort`, [
+        "cameras",
+        i,
+        "rtspPassthroughPort",
+      ]);
+    }
+  });
   if (config.smtp) claim(config.smtp.listen.port, "smtp.listen", ["smtp", "listen"]);
   if (config.mqtt?.embedded)
     claim(config.mqtt.embeddedListen.port, "mqtt.embeddedListen", ["mqtt", "embeddedListen"]);

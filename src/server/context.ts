@@ -7,12 +7,14 @@ import type { EventPipeline } from "../events/pipeline.ts";
 import type { EventStreams } from "../relay/event-stream-hub.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
 import type { SnapshotService } from "../relay/snapshot.ts";
+import type { StreamHubs } from "../relay/stream-hubs.ts";
 import { type Authenticator, canSeeCamera, type Principal } from "./auth/authenticator.ts";
 import type { Role } from "./auth/roles.ts";
 import type { SessionStore } from "./auth/sessions.ts";
 import type { UrlSigner } from "./auth/signed-url.ts";
 import { ApiProblem } from "./errors.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import type { CamgateRtspServer } from "./rtsp/rtsp-server.ts";
 import type { StreamAllowance } from "./stream-allowance.ts";
 
 declare module "fastify" {
@@ -42,6 +44,10 @@ declare module "fastify" {
 export interface GatewayContext {
   cameras: CameraRegistry;
   hubs: HubRegistry;
+  /** The cameras' H.264/H.265 streams (one RTSP session each). */
+  streams: StreamHubs;
+  /** camgate's RTSP server, when `server.rtsp` is set. */
+  rtspServer: CamgateRtspServer | undefined;
   /** One event stream per camera, shared by the pipeline and the passthrough's attach clients. */
   eventStreams: EventStreams;
   snapshots: SnapshotService;

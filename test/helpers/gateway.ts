@@ -88,6 +88,7 @@ export async function startTestGateway(options: {
       username: "admin",
       password: options.cameraPassword ?? CAMERA_PASSWORD,
       ...spec.config,
+      rtsp: { port: cameras.get(spec.id)?.rtspPort || 554, ...(spec.config?.rtsp as object | undefined) },
     })),
   });
   let logged = "";

@@ -17,6 +17,7 @@ describe("event streams", () => {
         id: "dogs",
         name: "dogs",
         mjpeg: { channel: 1, subtype: 1 },
+        rtsp: { host: "127.0.0.1", port: 554, maxSessions: 2, main: "/", sub: "/" },
         session: { id: "dogs", url, username: "admin", password: "pw" },
       },
     ]);

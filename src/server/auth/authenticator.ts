@@ -109,6 +109,37 @@ export class Authenticator {
       : undefined;
   }
 
+  /**
+   * What a Digest response can be checked against for `username`: its password and token where they are
+   * stored in plain text (a hash cannot answer Digest; such users authenticate with Basic).
+   */
+  digestSecrets(username: string): { principal: Principal; secrets: string[] } | undefined {
+    const user = this.users.find((u) => u.config.name === username);
+    if (!user) return undefined;
+    const secrets = [user.password?.plain, user.token?.plain].filter((s): s is string => s !== undefined);
+    return { principal: this.principal(user, "basic"), secrets };
+  }
+
+  /** A Basic user name and password (or token), for doors other than HTTP (RTSP). */
+  checkBasic(username: string, password: string, via: AuthMethod): Principal | undefined {
+    const user = this.users.find((u) => u.config.name === username);
+    if (!user) return undefined;
+    return user.password?.matches(password) || user.token?.matches(password)
+      ? this.principal(user, via)
+      : undefined;
+  }
+
+  /** The principal a signed target was made for, or why it is refused. */
+  checkSigned(
+    method: string,
+    target: string,
+  ): { ok: true; principal: Principal } | { ok: false; reason: string } {
+    const verdict = this.options.signer.verify(method, target);
+    if (!verdict.ok) return verdict;
+    const principal = this.principalFor(verdict.user, "signed-url");
+    return principal ? { ok: true, principal } : { ok: false, reason: "the signing user no longer exists" };
+  }
+
   get limiter(): FailureLimiter {
     return this.options.limiter;
   }

@@ -40,6 +40,11 @@ export class StoredSecret {
       throw new Error("sha256 hashes look like sha256:<64 hex>");
   }
 
+  /** The secret itself when it is stored in plain text (Digest needs it), else undefined. */
+  get plain(): string | undefined {
+    return this.stored.startsWith("sha256:") || this.stored.startsWith("scrypt:") ? undefined : this.stored;
+  }
+
   matches(candidate: string): boolean {
     if (this.stored.startsWith("sha256:")) {
       return timingSafeEqual(sha256(candidate), Buffer.from(this.stored.slice(7), "hex"));

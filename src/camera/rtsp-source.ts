@@ -1,0 +1,396 @@
+/**
+ * One upstream RTSP session (per camera, channel and subtype): OPTIONS, DESCRIBE, SETUP of the video (and
+ * audio) track over TCP interleaved, PLAY; keepalives before the session timeout (GET_PARAMETER when the
+ * camera offers it, else OPTIONS: aler9's rule, mediamtx#1066); a silence watchdog; reconnects with backoff
+ * through the shared `ReconnectLoop`. It takes a slot of the camera's RTSP budget (separate from its HTTP
+ * budget, so a live stream never takes a connection from the CGI calls) and logs in under the session's
+ * rules (one failed login per backoff, across HTTP and RTSP). It never asks for the ONVIF backchannel: an
+ * open one silences Dahua doorbells (go2rtc#95, frigate#5020).
+ */
+
+import { type AacConfig, depacketizeAac, parseAacConfig } from "../media/aac.ts";
+import type { AccessUnit, AudioFrame, VideoCodec } from "../media/access-unit.ts";
+import { BitstreamError } from "../media/bits.ts";
+import { H264Depacketizer } from "../media/h264-depacketizer.ts";
+import { H265Depacketizer } from "../media/h265-depacketizer.ts";
+import { parseRtp, RtpError } from "../media/rtp.ts";
+import { type InterleavedFrame, parseSession, parseTransport, type RtspResponse } from "../protocol/rtsp.ts";
+import {
+  type MediaDescription,
+  parseSdp,
+  resolveControl,
+  SdpError,
+  spropParameterSets,
+} from "../protocol/sdp.ts";
+import { type BudgetSlot, BudgetTimeoutError, type ConnectionBudget } from "./budget.ts";
+import { CameraError } from "./errors.ts";
+import { ReconnectLoop } from "./reconnect.ts";
+import { RtspConnection } from "./rtsp-connection.ts";
+import type { CameraSession, LoginTurn } from "./session.ts";
+import { downFromError, type StreamDown, type StreamState } from "./stream-status.ts";
+
+export type AudioCodec = "pcma" | "pcmu" | "aac";
+
+export interface VideoTrack {
+  codec: VideoCodec;
+  /** Parameter sets from the SDP (in-band ones update the depacketizer's). */
+  parameterSets: Uint8Array[];
+}
+
+export interface AudioTrack {
+  codec: AudioCodec;
+  clockRate: number;
+  channels: number;
+  aac: AacConfig | undefined;
+}
+
+export interface RtspDescription {
+  video: VideoTrack | undefined;
+  audio: AudioTrack | undefined;
+}
+
+export interface RtspSourceOptions {
+  session: CameraSession;
+  /** The camera's RTSP sessions (default 2 of its ~6: main and sub). */
+  budget: ConnectionBudget;
+  host: string;
+  port: number;
+  /** `/cam/realmonitor?channel=1&subtype=0` */
+  path: string;
+  /** No video for this long: the stream is dead (default 5 s, go2rtc's read deadline). */
+  silenceMs?: number;
+  connectTimeoutMs?: number;
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+  onDescription: (description: RtspDescription) => void;
+  onVideo: (unit: AccessUnit) => void;
+  onAudio?: (frame: AudioFrame) => void;
+  onState?: (state: StreamState, down: StreamDown | undefined) => void;
+}
+
+export interface RtspSourceStats {
+  connects: number;
+  stalls: number;
+  /** RTP packets that were not RTP (or not for a track we set up). */
+  badPackets: number;
+  packets: number;
+}
+
+const RESPONSE_TIMEOUT_MS = 10_000;
+
+export class RtspSource {
+  private state: StreamState = "idle";
+  private readonly loop: ReconnectLoop;
+  private connection: RtspConnection | undefined;
+  private slot: BudgetSlot | undefined;
+  private keepalive: NodeJS.Timeout | undefined;
+  private sessionId: string | undefined;
+  lastError: CameraError | undefined;
+  description: RtspDescription | undefined;
+  readonly stats: RtspSourceStats = { connects: 0, stalls: 0, badPackets: 0, packets: 0 };
+  private depacketizer: H264Depacketizer | H265Depacketizer | undefined;
+
+  constructor(private readonly options: RtspSourceOptions) {
+    this.loop = new ReconnectLoop({
+      connect: (generation) => this.connect(generation),
+      onDown: (down) => this.setState("down", down),
+      release: () => this.release(),
+      ...(options.backoffMinMs !== undefined ? { backoffMinMs: options.backoffMinMs } : {}),
+      ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
+    });
+  }
+
+  get url(): string {
+    const host = this.options.host.includes(":") ? `[${this.options.host}]` : this.options.host;
+    return `rtsp://${host}:${this.options.port}${this.options.path}`;
+  }
+
+  get current(): StreamState {
+    return this.state;
+  }
+
+  /** The depacketizer's counts (dropped pictures, gaps, refused packets). */
+  get mediaStats() {
+    return this.depacketizer?.stats;
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): void {
+    this.loop.stop();
+    this.setState("idle", undefined);
+  }
+
+  retryNow(): void {
+    this.loop.retryNow();
+  }
+
+  private release(): void {
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.keepalive = undefined;
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection && this.sessionId) {
+      // Said, not awaited: the camera frees the session at once instead of at its timeout. A camera that
+      // is gone cannot hear it; its session then ends by its own timeout, which is what TEARDOWN hastens.
+      void connection.request("TEARDOWN", this.url, [["Session", this.sessionId]]).then(
+        () => connection.close(),
+        () => connection.close(),
+      );
+    } else connection?.close();
+    this.sessionId = undefined;
+    this.slot?.release();
+    this.slot = undefined;
+  }
+
+  private fail(down: StreamDown): void {
+    this.lastError = down.error;
+    this.loop.fail(down);
+  }
+
+  private async connect(generation: number): Promise<void> {
+    this.setState("connecting", undefined);
+    const camera = this.options.session.id;
+    try {
+      this.slot = await this.options.budget.acquire("interactive", RESPONSE_TIMEOUT_MS);
+    } catch (error) {
+      const message =
+        error instanceof BudgetTimeoutError
+          ? `all ${this.options.budget.max} RTSP sessions of the camera are in use`
+          : String(error);
+      if (this.loop.isCurrent(generation))
+        this.fail({ code: "refused", error: new CameraError("busy", camera, message) });
+      return;
+    }
+    let turn: LoginTurn;
+    try {
+      turn = await this.options.session.loginTurn();
+    } catch (error) {
+      if (this.loop.isCurrent(generation)) this.fail(downFromError(error, camera));
+      return;
+    }
+    if (!this.loop.isCurrent(generation)) {
+      turn.failed(new CameraError("unreachable", camera, "stopped"));
+      return;
+    }
+    const { username, password } = this.options.session.credentials;
+    const connection = new RtspConnection({
+      camera,
+      host: this.options.host,
+      port: this.options.port,
+      username,
+      password,
+      connectTimeoutMs: this.options.connectTimeoutMs ?? 5000,
+      responseTimeoutMs: RESPONSE_TIMEOUT_MS,
+      onFrame: (frame) => {
+        if (this.loop.isCurrent(generation)) this.frame(generation, frame);
+      },
+      onClose: (error) => {
+        if (this.loop.isCurrent(generation) && this.state === "live") this.fail({ code: "ended", error });
+      },
+    });
+    this.connection = connection;
+    let judged = false;
+    try {
+      await connection.open();
+      const options = await connection.request("OPTIONS", this.url);
+      const describe = await connection.request("DESCRIBE", this.url, [["Accept", "application/sdp"]]);
+      if (describe.status === 401 || options.status === 401) {
+        judged = true;
+        throw turn.refused("the camera refused camgate's credentials for RTSP");
+      }
+      judged = true;
+      turn.succeeded();
+      this.expectOk(describe, "DESCRIBE");
+      const sdp = parseSdp(describe.body.toString("utf8"));
+      const base =
+        describe.headers.get("content-base") ?? describe.headers.get("content-location") ?? this.url;
+      const tracks = this.chooseTracks(sdp.media);
+      const description: RtspDescription = { video: undefined, audio: undefined };
+      const channels = new Map<number, "video" | "audio">();
+      let session: string | undefined;
+      let timeoutSeconds = 60;
+      for (const [index, media] of [tracks.video, tracks.audio].entries()) {
+        if (!media) continue;
+        const kind = index === 0 ? "video" : "audio";
+        const setup = await connection.request("SETUP", resolveControl(base, media.control), [
+          ["Transport", `RTP/AVP/TCP;unicast;interleaved=${index * 2}-${index * 2 + 1}`],
+          ...(session ? ([["Session", session]] as [string, string][]) : []),
+        ]);
+        if (setup.status === 461 && kind === "audio") continue;
+        this.expectOk(setup, `SETUP ${kind}`);
+        const sessionHeader = setup.headers.get("session");
+        if (sessionHeader) ({ id: session, timeoutSeconds } = parseSession(sessionHeader));
+        // The camera says which channel it sends on (Dahua echoes it, quirk #13 of the reference): use that.
+        const transport = parseTransport(setup.headers.get("transport") ?? "");
+        channels.set(transport.interleaved?.[0] ?? index * 2, kind);
+        if (kind === "video") description.video = this.videoTrack(media);
+        else description.audio = this.audioTrack(media);
+      }
+      if (!session || !description.video)
+        throw new CameraError("bad-response", camera, "the camera set up no video session");
+      this.sessionId = session;
+      this.channels = channels;
+      this.depacketizer =
+        description.video.codec === "h264"
+          ? new H264Depacketizer(description.video.parameterSets)
+          : new H265Depacketizer(description.video.parameterSets);
+      this.description = description;
+      this.options.onDescription(description);
+      const play = await connection.request("PLAY", this.url, [
+        ["Session", session],
+        ["Range", "npt=0.000-"],
+      ]);
+      this.expectOk(play, "PLAY");
+      if (!this.loop.isCurrent(generation)) return;
+      this.stats.connects++;
+      this.scheduleKeepalive(
+        generation,
+        connection,
+        session,
+        timeoutSeconds,
+        /GET_PARAMETER/i.test(options.headers.get("public") ?? ""),
+      );
+      this.loop.watch(generation, this.options.silenceMs ?? 5000, () => this.stalled());
+      this.setState("live", undefined);
+      this.loop.succeeded();
+    } catch (error) {
+      if (!judged) turn.failed(error);
+      if (!this.loop.isCurrent(generation)) return;
+      if (error instanceof SdpError) {
+        this.fail({ code: "malformed", error: new CameraError("bad-response", camera, error.message) });
+        return;
+      }
+      this.fail(downFromError(error, camera));
+    }
+  }
+
+  private channels = new Map<number, "video" | "audio">();
+
+  private expectOk(response: RtspResponse, what: string): void {
+    if (response.status === 200) return;
+    const camera = this.options.session.id;
+    // 403 is Dahua's "online user amount has reached the threshold" (AlexxIT/WebRTC#959).
+    const code =
+      response.status === 403
+        ? "forbidden"
+        : response.status === 404 || response.status === 461
+          ? "unsupported"
+          : "bad-response";
+    throw new CameraError(code, camera, `RTSP ${what} answered ${response.status} ${response.reason}`, {
+      status: response.status,
+    });
+  }
+
+  private chooseTracks(media: MediaDescription[]): {
+    video: MediaDescription | undefined;
+    audio: MediaDescription | undefined;
+  } {
+    const video = media.find((m) => m.kind === "video" && (m.encoding === "H264" || m.encoding === "H265"));
+    if (!video) {
+      const kinds = media.map((m) => `${m.kind} ${m.encoding || m.payloadType}`).join(", ");
+      throw new CameraError(
+        "unsupported",
+        this.options.session.id,
+        `no H.264 or H.265 video in the stream (${kinds})`,
+      );
+    }
+    const audio = media.find(
+      (m) => m.kind === "audio" && ["PCMA", "PCMU", "MPEG4-GENERIC"].includes(m.encoding),
+    );
+    return { video, audio };
+  }
+
+  private videoTrack(media: MediaDescription): VideoTrack {
+    return { codec: media.encoding === "H265" ? "h265" : "h264", parameterSets: spropParameterSets(media) };
+  }
+
+  private audioTrack(media: MediaDescription): AudioTrack {
+    const codec: AudioCodec = media.encoding === "PCMA" ? "pcma" : media.encoding === "PCMU" ? "pcmu" : "aac";
+    const config = media.fmtp.get("config");
+    let aac: AacConfig | undefined;
+    if (codec === "aac" && config) {
+      try {
+        aac = parseAacConfig(config);
+      } catch (error) {
+        // An unreadable config: the audio goes without it (consumers that need it leave the audio out).
+        if (!(error instanceof RangeError || error instanceof BitstreamError)) throw error;
+        this.options.session.warn("the camera's AAC config cannot be read", { config, err: error.message });
+      }
+    }
+    return { codec, clockRate: media.clockRate, channels: media.channels ?? 1, aac };
+  }
+
+  private frame(generation: number, frame: InterleavedFrame): void {
+    const kind = this.channels.get(frame.channel);
+    if (!kind) return; // RTCP (the odd channels), or a channel we did not ask for.
+    let packet: ReturnType<typeof parseRtp>;
+    try {
+      packet = parseRtp(frame.payload);
+    } catch (error) {
+      if (!(error instanceof RtpError)) throw error;
+      this.stats.badPackets++;
+      return;
+    }
+    this.stats.packets++;
+    if (kind === "audio") {
+      const audio = this.description?.audio;
+      if (!audio || !this.options.onAudio) return;
+      if (audio.codec === "aac")
+        for (const f of depacketizeAac(packet.payload, packet.timestamp)) this.options.onAudio(f);
+      else this.options.onAudio({ data: packet.payload, timestamp: packet.timestamp });
+      return;
+    }
+    this.loop.watch(generation, this.options.silenceMs ?? 5000, () => this.stalled());
+    for (const unit of this.depacketizer?.push(packet) ?? []) this.options.onVideo(unit);
+  }
+
+  private stalled(): void {
+    this.stats.stalls++;
+    this.fail({
+      code: "stalled",
+      error: new CameraError(
+        "timeout",
+        this.options.session.id,
+        `no video for ${this.options.silenceMs ?? 5000} ms`,
+      ),
+    });
+  }
+
+  private scheduleKeepalive(
+    generation: number,
+    connection: RtspConnection,
+    session: string,
+    timeoutSeconds: number,
+    getParameter: boolean,
+  ): void {
+    // Before the session times out (Dahua: 60 s, reference quirk #3); some cameras use less than 30 s.
+    const every = Math.max(500, Math.min((timeoutSeconds * 1000) / 2, timeoutSeconds * 1000 - 5000));
+    this.keepalive = setInterval(() => {
+      void connection
+        .request(getParameter ? "GET_PARAMETER" : "OPTIONS", this.url, [["Session", session]])
+        .then((response) => {
+          if (response.status !== 200 && this.loop.isCurrent(generation))
+            this.fail({
+              code: "ended",
+              error: new CameraError(
+                "bad-response",
+                this.options.session.id,
+                `RTSP keepalive answered ${response.status}`,
+              ),
+            });
+        })
+        .catch((error: unknown) => {
+          if (this.loop.isCurrent(generation)) this.fail(downFromError(error, this.options.session.id));
+        });
+    }, every);
+  }
+
+  private setState(state: StreamState, down: StreamDown | undefined): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.options.onState?.(state, down);
+  }
+}

@@ -1,0 +1,81 @@
+/** The stream hubs of all cameras, made on first use, one per (camera, upstream path). */
+import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import { StreamHub, type StreamHubStats } from "./stream-hub.ts";
+
+export interface StreamHubsOptions {
+  lingerMs: number;
+  /** Cameras whose main stream stays open with no consumer (instant start, a warm GOP cache). */
+  preload: ReadonlySet<string>;
+}
+
+export type StreamName = "main" | "sub";
+
+export class StreamHubs {
+  private readonly hubs = new Map<string, StreamHub>();
+  private readonly unsubscribes: (() => void)[] = [];
+
+  constructor(
+    private readonly cameras: CameraRegistry,
+    private readonly options: StreamHubsOptions,
+  ) {
+    for (const entry of cameras.list()) {
+      if (options.preload.has(entry.id)) this.hub(entry, "main");
+      // A camera seen again gets its streams back at once, not after the reconnect backoff.
+      this.unsubscribes.push(
+        entry.session.onHealthChange((health, previous) => {
+          if (health.state !== "online" || previous.state === "online") return;
+          for (const hub of this.hubs.values()) if (hub.camera === entry.id) hub.retryNow();
+        }),
+      );
+    }
+  }
+
+  /** The hub of a camera's main or sub stream, or of another path of the camera (an NVR's channels). */
+  hub(entry: CameraEntry, stream: StreamName | { path: string }): StreamHub {
+    const path = typeof stream === "string" ? entry.rtsp[stream] : stream.path;
+    const name =
+      typeof stream === "string"
+        ? stream
+        : path === entry.rtsp.main
+          ? "main"
+          : path === entry.rtsp.sub
+            ? "sub"
+            : path;
+    const key = `${entry.id} ${path}`;
+    let hub = this.hubs.get(key);
+    if (!hub) {
+      hub = new StreamHub({
+        entry,
+        name,
+        path,
+        lingerMs: this.options.lingerMs,
+        preload: this.options.preload.has(entry.id) && name === "main",
+      });
+      this.hubs.set(key, hub);
+    }
+    return hub;
+  }
+
+  list(): StreamHub[] {
+    return [...this.hubs.values()];
+  }
+
+  stats(): StreamHubStats[] {
+    return this.list().map((hub) => hub.stats());
+  }
+
+  /** How many hubs of the camera hold (or want) an RTSP session. */
+  runningCount(camera: string): number {
+    return this.list().filter((hub) => hub.camera === camera && hub.isRunning).length;
+  }
+
+  get registry(): CameraRegistry {
+    return this.cameras;
+  }
+
+  close(): void {
+    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
+    for (const hub of this.hubs.values()) hub.close();
+    this.hubs.clear();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Who is asking, on camgate's RTSP server. Basic (a user's password or token) and MD5 Digest (ffmpeg, VLC
+ * and GStreamer use both; SHA-256 Digest would lock ffmpeg out, MediaMTX notes), or a short-lived signed
+ * token in the URL for clients with awkward auth forms (Blue Iris, copy-paste into Home Assistant or
+ * Frigate). There is no loopback exemption (go2rtc's default, a known weakness): every request is judged,
+ * failures count toward the same per-address limit as HTTP logins.
+ */
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { computeDigest, parseBasicAuthorization, parseDigestAuthorization } from "../../protocol/digest.ts";
+import type { RtspRequest } from "../../protocol/rtsp.ts";
+import type { Authenticator, Principal } from "../auth/authenticator.ts";
+import { SIGNED_PARAMS } from "../auth/signed-url.ts";
+
+export const RTSP_REALM = "camgate";
+
+export type RtspAuthResult =
+  | { ok: true; principal: Principal }
+  | { ok: false; status: 401; reason: string; challenges: string[] }
+  | { ok: false; status: 429; reason: string };
+
+/** The signed part of an RTSP URL: its path and query, the per-track suffix (`/trackID=0`) taken off. */
+export function signedTarget(uri: string): string | undefined {
+  const match = /^rtsps?:\/\/[^/]+(\/[^\s]*)$/i.exec(uri);
+  if (!match) return undefined;
+  return (match[1] as string).replace(/\/trackID=\d+$/, "").replace(/\/$/, "");
+}
+
+export class RtspAuthenticator {
+  constructor(private readonly auth: Authenticator) {}
+
+  /** A nonce for a connection's challenges (16 random bytes in hex, as gortsplib makes them). */
+  newNonce(): string {
+    return randomBytes(16).toString("hex");
+  }
+
+  authenticate(request: RtspRequest, address: string, nonce: string): RtspAuthResult {
+    const limiter = this.auth.limiter;
+    const blocked = limiter.blockedFor(address);
+    if (blocked > 0) return { ok: false, status: 429, reason: "too many failed logins" };
+    const challenges = [
+      `Digest realm="${RTSP_REALM}", nonce="${nonce}", algorithm=MD5`,
+      `Basic realm="${RTSP_REALM}"`,
+    ];
+    const refuse = (reason: string, failed = true): RtspAuthResult => {
+      if (failed) limiter.record(address);
+      return { ok: false, status: 401, reason, challenges };
+    };
+    const target = signedTarget(request.uri);
+    if (target !== undefined && SIGNED_PARAMS.some((name) => target.includes(`${name}=`))) {
+      const verdict = this.auth.checkSigned("RTSP", target);
+      return verdict.ok ? { ok: true, principal: verdict.principal } : refuse(verdict.reason);
+    }
+    const header = request.headers.get("authorization");
+    // Clients send their first request without credentials even when they have them (ffmpeg: go2rtc's
+    // server.go): a challenge, on the same connection, and no failure counted.
+    if (header === undefined || header.trim() === "") return refuse("credentials required", false);
+    const basic = parseBasicAuthorization(header);
+    if (basic) {
+      const principal = this.auth.checkBasic(basic.username, basic.password, "basic");
+      return principal ? { ok: true, principal } : refuse("wrong user name or password");
+    }
+    const digest = parseDigestAuthorization(header);
+    if (!digest) return refuse("unsupported Authorization scheme");
+    // Another connection's nonce (or an old one) is a fresh challenge, not a failed login.
+    if (digest.nonce !== nonce || digest.realm !== RTSP_REALM) return refuse("stale nonce", false);
+    if (digest.algorithm !== "MD5") return refuse("only MD5 Digest");
+    const user = this.auth.digestSecrets(digest.username);
+    if (!user) return refuse("wrong user name or password");
+    // Clients put the absolute URL in `uri` (most) or the path (some NVRs); either must be the request's.
+    const uriMatches = digest.uri === request.uri || digest.uri === (signedTarget(request.uri) ?? "");
+    if (!uriMatches) return refuse("the digest uri is not the request's");
+    for (const secret of user.secrets) {
+      const expected = computeDigest({
+        algorithm: "MD5",
+        username: digest.username,
+        password: secret,
+        realm: RTSP_REALM,
+        nonce,
+        method: request.method,
+        uri: digest.uri,
+        ...(digest.qop === "auth" && digest.nc && digest.cnonce
+          ? { qop: "auth" as const, nc: digest.nc, cnonce: digest.cnonce }
+          : {}),
+      }).response;
+      if (
+        expected.length === digest.response.length &&
+        timingSafeEqual(Buffer.from(expected), Buffer.from(digest.response))
+      )
+        return { ok: true, principal: { ...user.principal, via: "basic" } };
+    }
+    return refuse(
+      user.secrets.length === 0 ? "this user's secrets are hashed: use Basic" : "wrong user name or password",
+    );
+  }
+}

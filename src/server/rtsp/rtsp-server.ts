@@ -1,0 +1,452 @@
+/**
+ * camgate's RTSP server: `rtsp://gateway:8554/<camera>` (main stream) and `/<camera>/sub`, the camera's own
+ * `/<camera>/cam/realmonitor?channel=N&subtype=M`, and on a camera's `rtspPassthroughPort` its plain
+ * `/cam/realmonitor?...`, so existing URLs work by changing only the host. TCP interleaved only: SETUP over
+ * UDP is answered 461 so clients fall back (go2rtc does the same). Auth is camgate's own (`rtsp-auth.ts`),
+ * with the roles and camera visibility of HTTP. Every viewer of a stream shares its one upstream session and
+ * its serialised RTP (`rtp-output.ts`); a viewer that cannot keep up skips to the next keyframe and never
+ * delays the others.
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import type { Logger } from "pino";
+import type { CameraEntry, CameraRegistry } from "../../camera/registry.ts";
+import {
+  formatResponse,
+  parseTransport,
+  RtspError,
+  RtspReader,
+  type RtspRequest,
+} from "../../protocol/rtsp.ts";
+import type { StreamHub, StreamTracks } from "../../relay/stream-hub.ts";
+import type { StreamHubs } from "../../relay/stream-hubs.ts";
+import { canSeeCamera, type Principal } from "../auth/authenticator.ts";
+import { roleAllows } from "../auth/roles.ts";
+import { RtpOutput, type RtpViewer } from "./rtp-output.ts";
+import type { RtspAuthenticator } from "./rtsp-auth.ts";
+import { describeStream } from "./sdp-for-stream.ts";
+
+export interface RtspServerOptions {
+  cameras: CameraRegistry;
+  hubs: StreamHubs;
+  auth: RtspAuthenticator;
+  logger: Logger;
+  tls?: { cert: Buffer; key: Buffer } | undefined;
+  /** Waiting this long for a stream's first picture before DESCRIBE gives up (default 8 s). */
+  describeTimeoutMs?: number;
+}
+
+export interface RtspServerStats {
+  connections: number;
+  sessions: number;
+  refused: number;
+  /** Access units not written to a viewer that had fallen behind (it resumed at a keyframe). */
+  skipped: number;
+}
+
+/** A viewer past this much unsent data skips until the next keyframe (and below the low mark again). */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+const LOW_WATER_BYTES = 512 * 1024;
+const SESSION_TIMEOUT_SECONDS = 60;
+const PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
+
+interface Session {
+  id: string;
+  hub: StreamHub;
+  output: RtpOutput;
+  video: boolean;
+  audio: boolean;
+  viewer: RtpViewer | undefined;
+}
+
+class Connection {
+  readonly nonce: string;
+  readonly sessions = new Map<string, Session>();
+  principal: Principal | undefined;
+  lastSeen = Date.now();
+
+  constructor(readonly socket: Socket) {
+    this.nonce = randomBytes(16).toString("hex");
+  }
+}
+
+export class CamgateRtspServer {
+  private readonly servers: Server[] = [];
+  private readonly connections = new Set<Connection>();
+  private readonly outputs = new Map<StreamHub, RtpOutput>();
+  readonly stats: RtspServerStats = { connections: 0, sessions: 0, refused: 0, skipped: 0 };
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: RtspServerOptions) {}
+
+  /** Listens for every camera (`camera` undefined) or for one camera's own port. */
+  async listen(host: string, port: number, camera?: CameraEntry): Promise<number> {
+    const accept = (socket: Socket) => this.accept(socket, camera);
+    const server = this.options.tls ? createTlsServer(this.options.tls, accept) : createServer(accept);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    this.servers.push(server);
+    if (!this.sweeper) {
+      this.sweeper = setInterval(() => this.expire(), 5000);
+      this.sweeper.unref();
+    }
+    return (server.address() as { port: number }).port;
+  }
+
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const connection of this.connections) this.drop(connection);
+    await Promise.all(
+      this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
+  }
+
+  /** How many viewers watch, per stream (for stream info). */
+  viewersOf(hub: StreamHub): number {
+    return this.outputs.get(hub)?.viewerCount ?? 0;
+  }
+
+  private accept(socket: Socket, camera: CameraEntry | undefined): void {
+    this.stats.connections++;
+    socket.setNoDelay(true);
+    const connection = new Connection(socket);
+    this.connections.add(connection);
+    const reader = new RtspReader({ maxBodyBytes: 64 * 1024 });
+    socket.on("data", (chunk: Buffer) => {
+      connection.lastSeen = Date.now();
+      let items: ReturnType<RtspReader["push"]>;
+      try {
+        items = reader.push(chunk);
+      } catch (error) {
+        if (!(error instanceof RtspError)) throw error;
+        this.options.logger.info(
+          { address: socket.remoteAddress, err: error.message },
+          "RTSP client sent what RTSP is not",
+        );
+        return this.drop(connection);
+      }
+      for (const item of items) {
+        // Interleaved data from a client is RTCP (receiver reports): it only shows the client is there.
+        if (item.kind === "request") void this.handle(connection, item, camera);
+      }
+    });
+    socket.on("error", () => this.drop(connection));
+    socket.on("close", () => this.drop(connection));
+  }
+
+  private reply(
+    connection: Connection,
+    request: RtspRequest,
+    status: number,
+    reason: string,
+    headers: [string, string][] = [],
+    body?: Buffer,
+  ): void {
+    const socket = connection.socket;
+    if (socket.destroyed) return;
+    const cseq = request.headers.get("cseq");
+    socket.write(
+      formatResponse(
+        status,
+        reason,
+        [
+          ...(cseq !== undefined ? ([["CSeq", cseq]] as [string, string][]) : []),
+          ["Server", "camgate"],
+          ...headers,
+        ],
+        body,
+      ),
+    );
+  }
+
+  private async handle(
+    connection: Connection,
+    request: RtspRequest,
+    only: CameraEntry | undefined,
+  ): Promise<void> {
+    if (request.method === "OPTIONS" && request.headers.get("session") === undefined)
+      return this.reply(connection, request, 200, "OK", [["Public", PUBLIC]]);
+    const result = this.options.auth.authenticate(
+      request,
+      connection.socket.remoteAddress ?? "unknown",
+      connection.nonce,
+    );
+    if (!result.ok) {
+      this.stats.refused++;
+      if (result.status === 429) return this.reply(connection, request, 403, "Forbidden");
+      return this.reply(
+        connection,
+        request,
+        401,
+        "Unauthorized",
+        result.challenges.map((c) => ["WWW-Authenticate", c] as [string, string]),
+      );
+    }
+    const principal = result.principal;
+    connection.principal = principal;
+    switch (request.method) {
+      case "DESCRIBE":
+        return this.describe(connection, request, only, principal);
+      case "SETUP":
+        return this.setup(connection, request, only, principal);
+      case "PLAY":
+        return this.play(connection, request);
+      case "PAUSE":
+        return this.pause(connection, request);
+      case "TEARDOWN": {
+        const session = this.sessionOf(connection, request);
+        if (session) this.end(connection, session);
+        return this.reply(connection, request, 200, "OK");
+      }
+      case "OPTIONS":
+      case "GET_PARAMETER":
+      case "SET_PARAMETER": {
+        const session = this.sessionOf(connection, request);
+        if (!session && request.headers.get("session") !== undefined)
+          return this.reply(connection, request, 454, "Session Not Found");
+        return this.reply(connection, request, 200, "OK", [
+          ...(session
+            ? ([["Session", `${session.id};timeout=${SESSION_TIMEOUT_SECONDS}`]] as [string, string][])
+            : []),
+          ["Public", PUBLIC],
+        ]);
+      }
+      default:
+        return this.reply(connection, request, 501, "Not Implemented");
+    }
+  }
+
+  /**
+   * The stream a request names, if the principal may watch it: `/<camera>`, `/<camera>/sub`,
+   * `/<camera>/cam/realmonitor?channel=&subtype=`, or on a camera's own port `/cam/realmonitor?...`.
+   */
+  private async streamOf(
+    uri: string,
+    only: CameraEntry | undefined,
+    principal: Principal,
+  ): Promise<{ hub: StreamHub; base: string } | string> {
+    const match = /^rtsps?:\/\/[^/]+(\/[^?]*)(\?[^\s]*)?$/i.exec(uri);
+    if (!match) return "not an RTSP URL";
+    const path = (match[1] as string).replace(/\/trackID=\d+$/, "").replace(/\/$/, "");
+    const query = (match[2] ?? "").replace(/\/trackID=\d+$/, "").replace(/\/$/, "");
+    // camgate's own parameters (a signed token) are not the camera's.
+    const kept = query
+      .slice(1)
+      .split("&")
+      .filter((pair) => pair !== "" && !/^cg_(exp|user|sig)=/.test(pair));
+    const cameraQuery = kept.length > 0 ? `?${kept.join("&")}` : "";
+    const base = uri.replace(/\/trackID=\d+$/, "").replace(/\/$/, "");
+    let entry: CameraEntry | undefined = only;
+    let rest = path;
+    if (!entry) {
+      const [, id = "", ...tail] = path.split("/");
+      entry = this.options.cameras.get(id);
+      rest = tail.length > 0 ? `/${tail.join("/")}` : "";
+      // The camera's own path on the main port works when there is only one camera.
+      if (!entry && path === "/cam/realmonitor" && this.options.cameras.list().length === 1) {
+        entry = this.options.cameras.list()[0];
+        rest = path;
+      }
+    }
+    if (!entry || !canSeeCamera(principal, entry.id) || !roleAllows(principal.role, "viewer"))
+      return "no such stream";
+    if (rest === "") return { hub: this.options.hubs.hub(entry, "main"), base };
+    if (rest === "/sub") return { hub: this.options.hubs.hub(entry, "sub"), base };
+    if (rest === "/cam/realmonitor") {
+      const params = new URLSearchParams(cameraQuery);
+      const channel = Number(params.get("channel") ?? 1);
+      const subtype = Number(params.get("subtype") ?? 0);
+      if (
+        !Number.isInteger(channel) ||
+        channel < 1 ||
+        !Number.isInteger(subtype) ||
+        subtype < 0 ||
+        subtype > 3
+      )
+        return "no such stream";
+      const channels = await this.options.cameras.channelCount(entry.id);
+      if (channels !== undefined && channel > channels) return "no such stream";
+      return {
+        hub: this.options.hubs.hub(entry, { path: `/cam/realmonitor?channel=${channel}&subtype=${subtype}` }),
+        base,
+      };
+    }
+    return "no such stream";
+  }
+
+  private outputFor(hub: StreamHub): RtpOutput {
+    let output = this.outputs.get(hub);
+    if (!output) {
+      output = new RtpOutput(hub);
+      this.outputs.set(hub, output);
+    }
+    return output;
+  }
+
+  private async describe(
+    connection: Connection,
+    request: RtspRequest,
+    only: CameraEntry | undefined,
+    principal: Principal,
+  ): Promise<void> {
+    const stream = await this.streamOf(request.uri, only, principal);
+    if (typeof stream === "string") return this.reply(connection, request, 404, "Stream Not Found");
+    // The SDP comes from the live parameter sets: the stream starts (and lingers for the SETUP and PLAY).
+    const tracks = await waitForTracks(stream.hub, this.options.describeTimeoutMs ?? 8000);
+    if (!tracks) {
+      const error = stream.hub.stats().lastError;
+      this.options.logger.warn(
+        { camera: stream.hub.camera, stream: stream.hub.name, err: error },
+        "RTSP DESCRIBE: the camera's stream did not start",
+      );
+      return this.reply(connection, request, 503, "Service Unavailable");
+    }
+    const sdp = describeStream(tracks, stream.hub.camera, connection.socket.localAddress ?? "0.0.0.0");
+    this.reply(
+      connection,
+      request,
+      200,
+      "OK",
+      [
+        ["Content-Base", `${stream.base}/`],
+        ["Content-Type", "application/sdp"],
+      ],
+      Buffer.from(sdp),
+    );
+  }
+
+  private sessionOf(connection: Connection, request: RtspRequest): Session | undefined {
+    const header = request.headers.get("session");
+    if (header === undefined) return undefined;
+    return connection.sessions.get(header.split(";")[0]?.trim() ?? "");
+  }
+
+  private async setup(
+    connection: Connection,
+    request: RtspRequest,
+    only: CameraEntry | undefined,
+    principal: Principal,
+  ): Promise<void> {
+    const stream = await this.streamOf(request.uri, only, principal);
+    if (typeof stream === "string") return this.reply(connection, request, 404, "Stream Not Found");
+    const transport = parseTransport(request.headers.get("transport") ?? "");
+    if (!transport.protocol.endsWith("/TCP") || transport.mode === "record")
+      return this.reply(connection, request, 461, "Unsupported Transport");
+    const track = /\/trackID=(\d+)\/?$/.exec(request.uri)?.[1] ?? "0";
+    let session = this.sessionOf(connection, request);
+    if (session && session.hub !== stream.hub)
+      return this.reply(connection, request, 459, "Aggregate Operation Not Allowed");
+    if (!session) {
+      session = {
+        id: randomBytes(8).toString("hex").toUpperCase(),
+        hub: stream.hub,
+        output: this.outputFor(stream.hub),
+        video: false,
+        audio: false,
+        viewer: undefined,
+      };
+      connection.sessions.set(session.id, session);
+      this.stats.sessions++;
+    }
+    const video = track === "0";
+    if (video) session.video = true;
+    else if (track === "1") session.audio = true;
+    else return this.reply(connection, request, 404, "Stream Not Found");
+    const channel = video ? 0 : 2;
+    this.reply(connection, request, 200, "OK", [
+      ["Transport", `RTP/AVP/TCP;unicast;interleaved=${channel}-${channel + 1}`],
+      ["Session", `${session.id};timeout=${SESSION_TIMEOUT_SECONDS}`],
+    ]);
+  }
+
+  private play(connection: Connection, request: RtspRequest): void {
+    const session = this.sessionOf(connection, request);
+    if (!session) return this.reply(connection, request, 454, "Session Not Found");
+    const output = session.output;
+    output.start();
+    const video = output.videoStart();
+    const audio = output.audioStart();
+    const base = request.uri.replace(/\/$/, "");
+    const info = [
+      ...(session.video ? [`url=${base}/trackID=0;seq=${video.sequence};rtptime=${video.timestamp}`] : []),
+      ...(session.audio ? [`url=${base}/trackID=1;seq=${audio.sequence};rtptime=${audio.timestamp}`] : []),
+    ];
+    this.reply(connection, request, 200, "OK", [
+      ["Session", `${session.id};timeout=${SESSION_TIMEOUT_SECONDS}`],
+      ["Range", "npt=0.000-"],
+      ["RTP-Info", info.join(",")],
+    ]);
+    if (session.viewer) return;
+    const socket = connection.socket;
+    let skipping = false;
+    const stats = this.stats;
+    session.viewer = {
+      send(bytes, track, keyframe) {
+        if (track === "video" ? !session.video : !session.audio) return;
+        if (socket.destroyed) return;
+        // Behind: drop until a keyframe comes and the socket has room again (the others never wait).
+        if (socket.writableLength > HIGH_WATER_BYTES) skipping = true;
+        if (skipping) {
+          if (track === "video" && keyframe && socket.writableLength < LOW_WATER_BYTES) skipping = false;
+          else {
+            stats.skipped++;
+            return;
+          }
+        }
+        socket.write(bytes);
+      },
+    };
+    output.add(session.viewer);
+  }
+
+  private pause(connection: Connection, request: RtspRequest): void {
+    const session = this.sessionOf(connection, request);
+    if (!session) return this.reply(connection, request, 454, "Session Not Found");
+    if (session.viewer) session.output.remove(session.viewer);
+    session.viewer = undefined;
+    this.reply(connection, request, 200, "OK", [["Session", session.id]]);
+  }
+
+  private end(connection: Connection, session: Session): void {
+    if (session.viewer) session.output.remove(session.viewer);
+    session.viewer = undefined;
+    connection.sessions.delete(session.id);
+  }
+
+  private drop(connection: Connection): void {
+    if (!this.connections.delete(connection)) return;
+    for (const session of [...connection.sessions.values()]) this.end(connection, session);
+    connection.socket.destroy();
+  }
+
+  /** A client silent for twice the session timeout (no keepalive, no RTCP) is gone. */
+  private expire(): void {
+    const limit = Date.now() - 2 * SESSION_TIMEOUT_SECONDS * 1000;
+    for (const connection of [...this.connections]) if (connection.lastSeen < limit) this.drop(connection);
+  }
+}
+
+/**
+ * The hub's tracks, once it has them: the hub starts for this wait (it describes the camera's stream on its
+ * first connect) and lingers afterwards, so the SETUP and PLAY that follow find it running.
+ */
+function waitForTracks(hub: StreamHub, timeoutMs: number): Promise<StreamTracks | undefined> {
+  const now = hub.currentTracks();
+  if (now) return Promise.resolve(now);
+  return new Promise((resolve) => {
+    let detach: () => void = () => undefined;
+    const done = (tracks: StreamTracks | undefined) => {
+      clearTimeout(timer);
+      detach();
+      resolve(tracks);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    detach = hub.attach({ onTracks: (tracks) => done(tracks), onVideo: () => undefined });
+  });
+}

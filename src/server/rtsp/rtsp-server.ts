@@ -365,7 +365,7 @@ export class CamgateRtspServer {
     ]);
   }
 
-  private play(connection: Connection, request: RtspRequest): void {
+  private play(connection: Connection, request: RtspRequest) {
     const session = this.sessionOf(connection, request);
     if (!session) return this.reply(connection, request, 454, "Session Not Found");
     const output = session.output;
@@ -405,7 +405,7 @@ export class CamgateRtspServer {
     output.add(session.viewer);
   }
 
-  private pause(connection: Connection, request: RtspRequest): void {
+  private pause(connection: Connection, request: RtspRequest) {
     const session = this.sessionOf(connection, request);
     if (!session) return this.reply(connection, request, 454, "Session Not Found");
     if (session.viewer) session.output.remove(session.viewer);

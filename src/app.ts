@@ -231,7 +231,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     ? new CamgateRtspServer({
         cameras,
         hubs: streams,
-        auth: new RtspAuthenticator(auth),
+        auth: new RtspAuthenticator(auth, config.server.rtsp.authMethods),
         logger,
         tls: config.server.rtsp.tls && https ? { cert: https.cert, key: https.key } : undefined,
       })

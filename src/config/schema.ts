@@ -51,6 +51,11 @@ export const serverSchema = z.strictObject({
       listen: listen.prefault("127.0.0.1:8554"),
       /** RTSPS: TLS with server.tls's certificate. */
       tls: z.boolean().default(false),
+      /**
+       * What a client may authenticate with: Digest needs a user's password or token in plain text, and
+       * clients that get both offered use Digest (ffmpeg does), so `[basic]` suits hashed secrets.
+       */
+      authMethods: z.array(z.enum(["basic", "digest"])).min(1).default(["basic", "digest"]),
     })
     .optional(),
   /** Allow a non-loopback listener without users, or Basic without TLS. Must be written out. */

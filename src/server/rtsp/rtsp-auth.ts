@@ -26,7 +26,10 @@ export function signedTarget(uri: string): string | undefined {
 }
 
 export class RtspAuthenticator {
-  constructor(private readonly auth: Authenticator) {}
+  constructor(
+    private readonly auth: Authenticator,
+    private readonly methods: readonly ("basic" | "digest")[] = ["basic", "digest"],
+  ) {}
 
   /** A nonce for a connection's challenges (16 random bytes in hex, as gortsplib makes them). */
   newNonce(): string {
@@ -55,11 +58,11 @@ export class RtspAuthenticator {
     // server.go): a challenge, on the same connection, and no failure counted.
     if (header === undefined || header.trim() === "") return refuse("credentials required", false);
     const basic = parseBasicAuthorization(header);
-    if (basic) {
+    if (basic && this.methods.includes("basic")) {
       const principal = this.auth.checkBasic(basic.username, basic.password, "basic");
       return principal ? { ok: true, principal } : refuse("wrong user name or password");
     }
-    const digest = parseDigestAuthorization(header);
+    const digest = this.methods.includes("digest") ? parseDigestAuthorization(header) : undefined;
     if (!digest) return refuse("unsupported Authorization scheme");
     // Another connection's nonce (or an old one) is a fresh challenge, not a failed login.
     if (digest.nonce !== nonce || digest.realm !== RTSP_REALM) return refuse("stale nonce", false);

@@ -11,7 +11,7 @@ import { cameraDefinition } from "./camera/definition-from-config.ts";
 import { CameraRegistry } from "./camera/registry.ts";
 import { formatListen } from "./config/listen.ts";
 import type { Config } from "./config/schema.ts";
-import { formatConfigPath, validateConfig } from "./config/validate.ts";
+import { effectiveRtspAuthMethods, formatConfigPath, validateConfig } from "./config/validate.ts";
 import { EventPipeline } from "./events/pipeline.ts";
 import { EventStreams } from "./relay/event-stream-hub.ts";
 import { HubRegistry } from "./relay/hub-registry.ts";
@@ -53,6 +53,8 @@ export interface Camgate {
   /** Camera id → the RTSP URL of its own port (`rtspPassthroughPort`). */
   rtspPassthroughUrls: Record<string, string>;
   streams: StreamHubs;
+  /** camgate's RTSP server, when `server.rtsp` is set. */
+  rtspServer: CamgateRtspServer | undefined;
   cameras: CameraRegistry;
   /** The SQLite database (events, deliveries, camera logs). */
   db: Db;
@@ -105,6 +107,17 @@ function httpsOptions(config: Config, baseDir: string): HttpsOptions | undefined
     requestCert: tls.clientCa !== undefined,
     rejectUnauthorized: tls.clientCa !== undefined && tls.requireClientCert,
   };
+}
+
+/** The RTSP methods in force; Basic left out in clear text across a network is said once, at start. */
+function rtspAuthMethods(config: Config, logger: Logger): ("basic" | "digest")[] {
+  const methods = effectiveRtspAuthMethods(config);
+  if (config.server.rtsp?.authMethods.includes("basic") && !methods.includes("basic"))
+    logger.warn(
+      { listen: formatListen(config.server.rtsp.listen) },
+      "RTSP Basic authentication is off: this listener is not loopback and has no TLS (Digest stays on)",
+    );
+  return methods;
 }
 
 async function listenRtsp(
@@ -231,7 +244,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     ? new CamgateRtspServer({
         cameras,
         hubs: streams,
-        auth: new RtspAuthenticator(auth, config.server.rtsp.authMethods),
+        auth: new RtspAuthenticator(auth, rtspAuthMethods(config, logger)),
         logger,
         tls: config.server.rtsp.tls && https ? { cert: https.cert, key: https.key } : undefined,
       })
@@ -315,6 +328,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
       rtspUrl,
       rtspPassthroughUrls,
       streams,
+      rtspServer,
       cameras,
       db,
       events,

@@ -109,7 +109,31 @@ export function validateConfig(config: Config): ConfigIssue[] {
           "Configure server.tls, or set server.allowInsecure: true (e.g. behind a TLS-terminating proxy on the same host).",
       );
   }
+  const rtsp = config.server.rtsp;
+  if (rtsp && !isLoopback(rtsp.listen.host) && !config.server.allowInsecure) {
+    const rtspListen = formatListen(rtsp.listen);
+    if (config.users.length === 0)
+      issue(
+        ["server", "rtsp", "listen"],
+        `refusing RTSP on ${rtspListen} without users: anyone on the network could watch your cameras. ` +
+          "Add users, listen on 127.0.0.1, or set server.allowInsecure: true if you really mean it.",
+      );
+    else if (!rtsp.tls && rtsp.authMethods.length === 1 && rtsp.authMethods[0] === "basic")
+      issue(
+        ["server", "rtsp", "authMethods"],
+        `refusing Basic as the only RTSP authentication on ${rtspListen} without TLS: passwords would cross ` +
+          "the network in clear text. Add digest, set server.rtsp.tls: true, or server.allowInsecure: true.",
+      );
+  }
   return issues;
+}
+
+/** Basic is offered on RTSP only where a password cannot be read on the way: loopback, RTSPS, or insisted. */
+export function effectiveRtspAuthMethods(config: Config): ("basic" | "digest")[] {
+  const rtsp = config.server.rtsp;
+  if (!rtsp) return [];
+  const clearText = !rtsp.tls && !isLoopback(rtsp.listen.host) && !config.server.allowInsecure;
+  return clearText ? rtsp.authMethods.filter((method) => method !== "basic") : [...rtsp.authMethods];
 }
 
 /** `cameras[0].passthroughPort` */

@@ -203,6 +203,7 @@ export class EmulatedCamera {
         },
         countSuccess: (address) => this.auth.countSuccess(address),
         dropEveryPacket: quirks.dropEveryPacket,
+        garbageEveryPacket: quirks.garbageEveryPacket,
         noMarker: quirks.noMarker === true,
       });
     }

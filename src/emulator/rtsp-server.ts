@@ -32,6 +32,7 @@ export interface RtspServerOptions {
   countFailure: (address: string) => void;
   countSuccess: (address: string) => void;
   dropEveryPacket: number | undefined;
+  garbageEveryPacket: number | undefined;
   noMarker: boolean;
 }
 
@@ -447,6 +448,9 @@ export class EmulatedRtspServer {
     session.packetsSent++;
     const drop = this.options.dropEveryPacket;
     if (drop !== undefined && session.packetsSent % drop === 0) return;
+    const garbage = this.options.garbageEveryPacket;
+    if (garbage !== undefined && session.packetsSent % garbage === 0 && !session.socket.destroyed)
+      session.socket.write(garbageFrame(session.packetsSent / garbage, track.channel));
     const header = Buffer.alloc(12);
     header[0] = 0x80;
     header[1] = (marker ? 0x80 : 0) | payloadType;
@@ -475,5 +479,30 @@ export class EmulatedRtspServer {
     session.stop?.();
     if (session.audioTimer) clearInterval(session.audioTimer);
     this.sessions.delete(session.id);
+  }
+}
+
+/** The `n`th broken thing of the garbage quirk (see StreamQuirks.garbageEveryPacket). */
+function garbageFrame(n: number, channel: number): Buffer {
+  switch (n % 5) {
+    case 0:
+      // Line noise: no `$`, no RTSP.
+      return Buffer.from("\x17\x99noise\xff\x00\x13", "latin1");
+    case 1:
+      // A frame on a channel nobody set up.
+      return Buffer.concat([interleavedHeader(9, 16), Buffer.alloc(16, 0xab)]);
+    case 2: {
+      // RTP version 0.
+      const packet = Buffer.alloc(20, 0x55);
+      packet[0] = 0x00;
+      return Buffer.concat([interleavedHeader(channel, packet.length), packet]);
+    }
+    case 3: {
+      // A FU-A middle fragment with no start, three bytes long.
+      const packet = Buffer.from([0x80, 0x60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x7c, 0x05, 0x00]);
+      return Buffer.concat([interleavedHeader(channel, packet.length), packet]);
+    }
+    default:
+      return interleavedHeader(channel, 0);
   }
 }

@@ -17,6 +17,13 @@ export interface StreamQuirks {
   dropEveryPacket?: number;
   /** A long GOP: one keyframe in 10 s ("smart codec", frigate#11041). */
   longGop?: boolean;
+  /**
+   * Every Nth RTP packet comes with something broken before it, in turn: bytes that are not an interleaved
+   * frame, a frame on a channel never set up, an RTP version-0 header, a truncated FU, a zero-length frame.
+   * Out-of-step sockets are why go2rtc scans for the next `$` (rtsp-h264.md §2); the rest is what firmware
+   * bugs and flaky links produce.
+   */
+  garbageEveryPacket?: number;
 }
 
 export interface StampedPicture {

@@ -5,6 +5,7 @@ import { stringify } from "yaml";
 import { startupProblems } from "../../src/app.ts";
 import { ConfigError, parseConfig } from "../../src/config/load.ts";
 import { configSchema } from "../../src/config/schema.ts";
+import { effectiveRtspAuthMethods } from "../../src/config/validate.ts";
 
 function check(text: string): string[] {
   try {
@@ -31,6 +32,19 @@ describe("config check", () => {
       "Basic passwords on 0.0.0.0 without TLS",
       { server: { listen: "0.0.0.0:8080" }, users: [{ name: "a", role: "admin", password: "p" }] },
       /without TLS/,
+    ],
+    [
+      "RTSP on 0.0.0.0 without users",
+      { server: { rtsp: { listen: "0.0.0.0:8554" } } },
+      /server\.rtsp\.listen: refusing RTSP on 0\.0\.0\.0:8554 without users/,
+    ],
+    [
+      "RTSP Basic alone on 0.0.0.0 without TLS",
+      {
+        server: { rtsp: { listen: "0.0.0.0:8554", authMethods: ["basic"] } },
+        users: [{ name: "a", role: "viewer", password: "p" }],
+      },
+      /server\.rtsp\.authMethods: refusing Basic as the only RTSP authentication/,
     ],
     ["port 99999", { server: { listen: "127.0.0.1:99999" } }, /server\.listen: must be host:port/],
     [
@@ -74,6 +88,16 @@ describe("config check", () => {
     const parsed = configSchema.safeParse(config);
     // Either the schema refuses it (serve loads through the same schema), or serve's own check does.
     if (parsed.success) expect(startupProblems(parsed.data).join("\n")).toMatch(message);
+  });
+
+  it("offers RTSP Basic only on loopback, over RTSPS, or when insisted on", () => {
+    const methods = (server: Record<string, unknown>) =>
+      effectiveRtspAuthMethods(
+        configSchema.parse({ server, users: [{ name: "a", role: "viewer", password: "p" }] }),
+      );
+    expect(methods({ rtsp: {} })).toEqual(["basic", "digest"]);
+    expect(methods({ rtsp: { listen: "0.0.0.0:8554" } })).toEqual(["digest"]);
+    expect(methods({ rtsp: { listen: "0.0.0.0:8554" }, allowInsecure: true })).toEqual(["basic", "digest"]);
   });
 
   it("accepts CIDR ranges and addresses in trustedProxies, and a metrics token", () => {

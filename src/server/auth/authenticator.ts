@@ -19,6 +19,8 @@ export type AuthMethod =
   | "anonymous"
   | "token"
   | "basic"
+  /** MD5 Digest (camgate's RTSP server). */
+  | "digest"
   | "certificate"
   | "proxy"
   | "signed-url"

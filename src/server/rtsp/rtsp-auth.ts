@@ -40,9 +40,12 @@ export class RtspAuthenticator {
     const limiter = this.auth.limiter;
     const blocked = limiter.blockedFor(address);
     if (blocked > 0) return { ok: false, status: 429, reason: "too many failed logins" };
+    // Only what is accepted is offered (a client given Digest uses it, and would fail where it is off).
     const challenges = [
-      `Digest realm="${RTSP_REALM}", nonce="${nonce}", algorithm=MD5`,
-      `Basic realm="${RTSP_REALM}"`,
+      ...(this.methods.includes("digest")
+        ? [`Digest realm="${RTSP_REALM}", nonce="${nonce}", algorithm=MD5`]
+        : []),
+      ...(this.methods.includes("basic") ? [`Basic realm="${RTSP_REALM}"`] : []),
     ];
     const refuse = (reason: string, failed = true): RtspAuthResult => {
       if (failed) limiter.record(address);
@@ -89,7 +92,7 @@ export class RtspAuthenticator {
         expected.length === digest.response.length &&
         timingSafeEqual(Buffer.from(expected), Buffer.from(digest.response))
       )
-        return { ok: true, principal: { ...user.principal, via: "basic" } };
+        return { ok: true, principal: { ...user.principal, via: "digest" } };
     }
     return refuse(
       user.secrets.length === 0 ? "this user's secrets are hashed: use Basic" : "wrong user name or password",

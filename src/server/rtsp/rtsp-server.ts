@@ -49,6 +49,10 @@ export interface RtspServerStats {
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 const LOW_WATER_BYTES = 512 * 1024;
 const SESSION_TIMEOUT_SECONDS = 60;
+/** A client's requests are answered in order; one that sends more than this without reading is dropped. */
+const MAX_PENDING_REQUESTS = 32;
+/** RTSP sessions on one connection (a client sets up one or two; more is a client gone wrong). */
+const MAX_SESSIONS_PER_CONNECTION = 8;
 const PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
 interface Session {
@@ -58,6 +62,21 @@ interface Session {
   video: boolean;
   audio: boolean;
   viewer: RtpViewer | undefined;
+  /** Units this viewer missed by falling behind. */
+  skipped: number;
+}
+
+export interface RtspViewerInfo {
+  camera: string;
+  stream: string;
+  user: string | undefined;
+  /** How the viewer authenticated. */
+  via: string | undefined;
+  address: string | undefined;
+  /** Bytes written to the viewer's socket and not yet taken by the client. */
+  backlogBytes: number;
+  skipped: number;
+  playing: boolean;
 }
 
 class Connection {
@@ -65,6 +84,9 @@ class Connection {
   readonly sessions = new Map<string, Session>();
   principal: Principal | undefined;
   lastSeen = Date.now();
+  /** Requests are handled one after another, in the order they came. */
+  queue: Promise<void> = Promise.resolve();
+  pending = 0;
 
   constructor(readonly socket: Socket) {
     this.nonce = randomBytes(16).toString("hex");
@@ -107,6 +129,24 @@ export class CamgateRtspServer {
     );
   }
 
+  /** Every RTSP session, with what it is waiting to send (for stream info and the tests' eyes). */
+  viewers(): RtspViewerInfo[] {
+    const out: RtspViewerInfo[] = [];
+    for (const connection of this.connections)
+      for (const session of connection.sessions.values())
+        out.push({
+          camera: session.hub.camera,
+          stream: session.hub.name,
+          user: connection.principal?.name,
+          via: connection.principal?.via,
+          address: connection.socket.remoteAddress,
+          backlogBytes: connection.socket.writableLength,
+          skipped: session.skipped,
+          playing: session.viewer !== undefined,
+        });
+    return out;
+  }
+
   /** How many viewers watch, per stream (for stream info). */
   viewersOf(hub: StreamHub): number {
     return this.outputs.get(hub)?.viewerCount ?? 0;
@@ -133,11 +173,34 @@ export class CamgateRtspServer {
       }
       for (const item of items) {
         // Interleaved data from a client is RTCP (receiver reports): it only shows the client is there.
-        if (item.kind === "request") void this.handle(connection, item, camera);
+        if (item.kind === "request") this.enqueue(connection, item, camera);
       }
     });
     socket.on("error", () => this.drop(connection));
     socket.on("close", () => this.drop(connection));
+  }
+
+  private enqueue(connection: Connection, request: RtspRequest, camera: CameraEntry | undefined): void {
+    if (++connection.pending > MAX_PENDING_REQUESTS) {
+      this.options.logger.info(
+        { address: connection.socket.remoteAddress },
+        "RTSP client sent requests faster than it read the answers",
+      );
+      return this.drop(connection);
+    }
+    connection.queue = connection.queue
+      .then(() => this.handle(connection, request, camera))
+      .catch((error: unknown) => {
+        // A camera that cannot answer (its channel count, say) is this request's 503, not a crash.
+        this.options.logger.warn(
+          { err: error instanceof Error ? error.message : String(error), method: request.method },
+          "RTSP request failed",
+        );
+        this.reply(connection, request, 503, "Service Unavailable");
+      })
+      .finally(() => {
+        connection.pending--;
+      });
   }
 
   private reply(
@@ -343,6 +406,8 @@ export class CamgateRtspServer {
     if (session && session.hub !== stream.hub)
       return this.reply(connection, request, 459, "Aggregate Operation Not Allowed");
     if (!session) {
+      if (connection.sessions.size >= MAX_SESSIONS_PER_CONNECTION)
+        return this.reply(connection, request, 453, "Not Enough Bandwidth");
       session = {
         id: randomBytes(8).toString("hex").toUpperCase(),
         hub: stream.hub,
@@ -350,6 +415,7 @@ export class CamgateRtspServer {
         video: false,
         audio: false,
         viewer: undefined,
+        skipped: 0,
       };
       connection.sessions.set(session.id, session);
       this.stats.sessions++;
@@ -383,6 +449,16 @@ export class CamgateRtspServer {
       ["RTP-Info", info.join(",")],
     ]);
     if (session.viewer) return;
+    this.options.logger.info(
+      {
+        camera: session.hub.camera,
+        stream: session.hub.name,
+        user: connection.principal?.name,
+        via: connection.principal?.via,
+        address: connection.socket.remoteAddress,
+      },
+      "RTSP viewer started",
+    );
     const socket = connection.socket;
     let skipping = false;
     const stats = this.stats;
@@ -396,6 +472,7 @@ export class CamgateRtspServer {
           if (track === "video" && keyframe && socket.writableLength < LOW_WATER_BYTES) skipping = false;
           else {
             stats.skipped++;
+            session.skipped++;
             return;
           }
         }

@@ -186,7 +186,8 @@ export class CamgateRtspServer {
         { address: connection.socket.remoteAddress },
         "RTSP client sent requests faster than it read the answers",
       );
-      return this.drop(connection);
+      this.drop(connection);
+      return;
     }
     connection.queue = connection.queue
       .then(() => this.handle(connection, request, camera))

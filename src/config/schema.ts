@@ -55,7 +55,10 @@ export const serverSchema = z.strictObject({
        * What a client may authenticate with: Digest needs a user's password or token in plain text, and
        * clients that get both offered use Digest (ffmpeg does), so `[basic]` suits hashed secrets.
        */
-      authMethods: z.array(z.enum(["basic", "digest"])).min(1).default(["basic", "digest"]),
+      authMethods: z
+        .array(z.enum(["basic", "digest"]))
+        .min(1)
+        .default(["basic", "digest"]),
     })
     .optional(),
   /** Allow a non-loopback listener without users, or Basic without TLS. Must be written out. */

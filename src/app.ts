@@ -120,6 +120,13 @@ function rtspAuthMethods(config: Config, logger: Logger): ("basic" | "digest")[]
   return methods;
 }
 
+/** The RTSP base URL to hand out: the listen address, or the public host when it listens on every address. */
+function rtspLinkFor(scheme: string, host: string, port: number, publicUrl: string): string {
+  const wildcard = host === "0.0.0.0" || host === "::";
+  const shown = wildcard ? new URL(publicUrl).hostname.replace(/^\[|\]$/g, "") : host;
+  return `${scheme}://${formatListen({ host: shown, port })}`;
+}
+
 async function listenRtsp(
   listen: () => Promise<number>,
   what: string,
@@ -249,6 +256,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
         tls: config.server.rtsp.tls && https ? { cert: https.cert, key: https.key } : undefined,
       })
     : undefined;
+  metrics.watchStreams(streams, rtspServer);
   const ctx: GatewayContext = {
     cameras,
     hubs,
@@ -268,7 +276,9 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     streamAllowance: new StreamAllowance(),
     logger,
     publicUrl: () => (config.server.publicUrl ?? url).replace(/\/$/, ""),
+    rtspPublicUrl: () => rtspLinkBase,
   };
+  let rtspLinkBase: string | undefined;
   const apps: FastifyInstance[] = [];
   const close = async () => {
     await Promise.allSettled(apps.map((app) => app.close()));
@@ -310,6 +320,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
         rtspPort,
       );
       rtspUrl = `${rtspScheme}://${formatListen({ host: rtspHost, port: bound })}`;
+      rtspLinkBase = rtspLinkFor(rtspScheme, rtspHost, bound, config.server.publicUrl ?? url);
       for (const entry of cameras.list()) {
         if (entry.rtspPassthroughPort === undefined) continue;
         const port = entry.rtspPassthroughPort;

@@ -138,6 +138,11 @@ export class StreamHub {
     return this.options.name;
   }
 
+  /** The camera's path of this stream (`/cam/realmonitor?channel=1&subtype=0`). */
+  get path(): string {
+    return this.options.path;
+  }
+
   get state(): StreamState {
     return this.source.current;
   }

@@ -68,6 +68,8 @@ export interface GatewayContext {
   logger: Logger;
   /** Base URL for links (signed URLs); from server.publicUrl or the listen address. */
   publicUrl: () => string;
+  /** Base URL of camgate's RTSP server for links (`rtsp://host:8554`), once it listens; else undefined. */
+  rtspPublicUrl: () => string | undefined;
 }
 
 /** The camera named in the route, if the caller may see it; otherwise a 404 (the same as no such camera). */

@@ -16,6 +16,7 @@ import { collectOperations, registerOpenApiRoute } from "./routes/openapi.ts";
 import { registerPtzRoutes } from "./routes/ptz.ts";
 import { registerRelayRoutes } from "./routes/relay.ts";
 import { registerSessionRoutes } from "./routes/session.ts";
+import { registerStreamRoutes } from "./routes/streams.ts";
 import { registerSystemRoutes } from "./routes/system.ts";
 import { registerWebUi } from "./web-ui.ts";
 
@@ -103,6 +104,7 @@ export function buildMainApp(
   registerConfigRoutes(app, ctx);
   registerSystemRoutes(app, ctx);
   registerRelayRoutes(app, ctx);
+  registerStreamRoutes(app, ctx);
   registerEventRoutes(app, ctx, ctx.events);
   registerBackupRoutes(app, ctx);
   registerSessionRoutes(app, ctx);

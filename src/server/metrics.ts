@@ -6,6 +6,9 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CameraErrorCode } from "../camera/errors.ts";
 import type { CameraRegistry } from "../camera/registry.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
+import type { StreamHub } from "../relay/stream-hub.ts";
+import type { StreamHubs } from "../relay/stream-hubs.ts";
+import type { CamgateRtspServer } from "./rtsp/rtsp-server.ts";
 
 const HEALTH_VALUES = ["unknown", "online", "offline", "auth-failed", "busy"] as const;
 
@@ -179,5 +182,104 @@ export class GatewayMetrics {
         each(this, (s) => s.stalls);
       },
     });
+  }
+
+  /** H.264/H.265 stream gauges (one RTSP session per stream) and camgate's RTSP server. */
+  watchStreams(streams: StreamHubs, rtsp: CamgateRtspServer | undefined): void {
+    const registers = [this.registry];
+    const perStream: [string, string, (hub: StreamHub) => number | undefined][] = [
+      [
+        "camgate_stream_live",
+        "1 while the camera's stream is live.",
+        (hub) => (hub.state === "live" ? 1 : 0),
+      ],
+      [
+        "camgate_stream_consumers",
+        "Outputs fed by the stream (RTSP and others).",
+        (hub) => hub.stats().consumers,
+      ],
+      ["camgate_stream_rtsp_viewers", "RTSP viewers of the stream.", (hub) => rtsp?.viewersOf(hub) ?? 0],
+      ["camgate_stream_units_total", "Access units received from the camera.", (hub) => hub.stats().unitsIn],
+      ["camgate_stream_bitrate_bits", "Bits per second, over the last second.", (hub) => hub.stats().bitrate],
+      ["camgate_stream_fps", "Pictures per second, over the last second.", (hub) => hub.stats().fps],
+      [
+        "camgate_stream_upstream_connects_total",
+        "RTSP sessions opened to the camera for the stream.",
+        (hub) => hub.stats().upstreamConnects,
+      ],
+      [
+        "camgate_stream_timestamp_jumps_total",
+        "Camera timestamps re-stamped onto camgate's timeline.",
+        (hub) => hub.stats().timestampJumps,
+      ],
+      [
+        "camgate_stream_dropped_total",
+        "Pictures lost to gaps in the camera's RTP.",
+        (hub) => hub.stats().droppedUpstream,
+      ],
+    ];
+    for (const [name, help, value] of perStream)
+      new Gauge({
+        name,
+        help,
+        labelNames: ["camera", "stream"],
+        registers,
+        collect() {
+          this.reset();
+          for (const hub of streams.list()) {
+            const v = value(hub);
+            if (v !== undefined) this.set({ camera: hub.camera, stream: hub.name }, v);
+          }
+        },
+      });
+    const perCamera: [string, string, (id: string) => number][] = [
+      [
+        "camgate_rtsp_sessions_in_use",
+        "The camera's RTSP sessions camgate holds.",
+        (id) => streams.registry.get(id)?.rtspBudget.inUse ?? 0,
+      ],
+      [
+        "camgate_rtsp_sessions_max",
+        "The camera's RTSP sessions camgate may hold (rtsp.maxSessions).",
+        (id) => streams.registry.get(id)?.rtspBudget.max ?? 0,
+      ],
+    ];
+    for (const [name, help, value] of perCamera)
+      new Gauge({
+        name,
+        help,
+        labelNames: ["camera"],
+        registers,
+        collect() {
+          for (const entry of streams.registry.list()) this.set({ camera: entry.id }, value(entry.id));
+        },
+      });
+    if (!rtsp) return;
+    const server: [string, string, () => number][] = [
+      [
+        "camgate_rtsp_connections_total",
+        "Connections to camgate's RTSP server.",
+        () => rtsp.stats.connections,
+      ],
+      [
+        "camgate_rtsp_refused_total",
+        "RTSP requests refused for want of authentication.",
+        () => rtsp.stats.refused,
+      ],
+      [
+        "camgate_rtsp_skipped_units_total",
+        "Access units not sent to RTSP viewers that had fallen behind (each resumed at a keyframe).",
+        () => rtsp.stats.skipped,
+      ],
+    ];
+    for (const [name, help, value] of server)
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(value());
+        },
+      });
   }
 }

@@ -22,6 +22,7 @@ import {
 import { itWithTool } from "../helpers/system-tools.ts";
 
 const ALICE = { username: "alice", password: "alice-password-4821" };
+const ADMIN_TOKEN = "admin-token-rtsp-5512";
 const LINGER_MS = 400;
 
 let gateway: TestGateway;
@@ -52,7 +53,10 @@ beforeAll(async () => {
       { id: "cats", profile: "dahua-h265" },
     ],
     server: { rtsp: { listen: "127.0.0.1:0" } },
-    users: [{ name: "alice", role: "viewer", password: ALICE.password, cameras: ["*"] }],
+    users: [
+      { name: "alice", role: "viewer", password: ALICE.password, cameras: ["*"] },
+      { name: "root", role: "admin", token: ADMIN_TOKEN },
+    ],
     relay: { lingerMs: LINGER_MS },
   });
   rtspPort = Number(new URL(gateway.camgate.rtspUrl ?? "").port);
@@ -255,5 +259,70 @@ describe("fan-out", () => {
     } finally {
       for (const client of clients) client.close();
     }
+  });
+});
+
+describe("what camgate says about its streams", () => {
+  const get = async (path: string, headers: Record<string, string>) => {
+    const response = await fetch(`${gateway.url}${path}`, { headers });
+    return { status: response.status, text: await response.text() };
+  };
+  const asAlice = {
+    Authorization: `Basic ${Buffer.from(`${ALICE.username}:${ALICE.password}`).toString("base64")}`,
+  };
+
+  it("the streams endpoint, the camera summary and /metrics show the live stream, its viewers and the RTSP budget", async () => {
+    const camera = emulatorOf("dogs");
+    await waitFor(() => (camera.control.rtspSessions() === 0 ? true : undefined), 10_000, "an idle camera");
+    const viewers = [1, 2].map(() => new RawRtspClient(rtspPort, ALICE));
+    try {
+      await Promise.all(viewers.map((client) => client.play(`rtsp://127.0.0.1:${rtspPort}/dogs`)));
+      await Promise.all(viewers.map((client) => client.waitForFrames(0, 30)));
+      const info = await get("/api/v1/cameras/dogs/streams", asAlice);
+      expect(info.status).toBe(200);
+      const body = JSON.parse(info.text) as {
+        rtspSessions: { inUse: number; max: number };
+        streams: Record<string, unknown>[];
+      };
+      expect(body.rtspSessions).toEqual({ inUse: 1, max: 2 });
+      const main = body.streams.find((s) => s.name === "main");
+      expect(main).toMatchObject({
+        cameraPath: "/cam/realmonitor?channel=1&subtype=0",
+        state: "live",
+        width: 640,
+        height: 360,
+        consumers: 1,
+        rtspViewers: 2,
+        rtspUrl: `rtsp://127.0.0.1:${rtspPort}/dogs`,
+        lastError: null,
+      });
+      expect(main?.codec).toMatch(/^avc1\.[0-9a-f]{6}$/);
+      expect(main?.bitrate).toBeGreaterThan(0);
+      expect(body.streams.find((s) => s.name === "sub")).toMatchObject({
+        state: "idle",
+        rtspViewers: 0,
+        rtspUrl: `rtsp://127.0.0.1:${rtspPort}/dogs/sub`,
+      });
+      const cameras = JSON.parse((await get("/api/v1/cameras", asAlice)).text) as {
+        cameras: { id: string; rtspBudget: unknown }[];
+      };
+      expect(cameras.cameras.find((c) => c.id === "dogs")?.rtspBudget).toEqual({
+        inUse: 1,
+        max: 2,
+        queued: 0,
+      });
+      const metrics = await get("/metrics", { Authorization: `Bearer ${ADMIN_TOKEN}` });
+      expect(metrics.text).toContain('camgate_stream_rtsp_viewers{camera="dogs",stream="main"} 2');
+      expect(metrics.text).toContain('camgate_stream_live{camera="dogs",stream="main"} 1');
+      expect(metrics.text).toContain('camgate_rtsp_sessions_in_use{camera="dogs"} 1');
+      expect(metrics.text).toMatch(/camgate_stream_units_total\{camera="dogs",stream="main"\} [1-9]/);
+    } finally {
+      for (const client of viewers) client.close();
+    }
+  });
+
+  it("a viewer-role user cannot read another's stream list", async () => {
+    expect((await get("/api/v1/cameras/nope/streams", asAlice)).status).toBe(404);
+    expect((await get("/api/v1/cameras/dogs/streams", {})).status).toBe(401);
   });
 });

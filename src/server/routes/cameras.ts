@@ -27,11 +27,19 @@ const cameraSummary = {
       properties: { inUse: { type: "integer" }, max: { type: "integer" }, queued: { type: "integer" } },
       required: ["inUse", "max", "queued"],
     },
+    rtspBudget: {
+      type: "object",
+      description:
+        "the camera's RTSP sessions camgate may hold (rtsp.maxSessions), apart from its HTTP budget",
+      properties: { inUse: { type: "integer" }, max: { type: "integer" }, queued: { type: "integer" } },
+      required: ["inUse", "max", "queued"],
+    },
     links: {
       type: "object",
       properties: {
         snapshot: { type: "string" },
         stream: { type: "string" },
+        streams: { type: "string" },
         passthrough: { type: "string" },
       },
     },
@@ -46,7 +54,7 @@ const cameraSummary = {
       },
     },
   },
-  required: ["id", "name", "health", "budget", "links"],
+  required: ["id", "name", "health", "budget", "rtspBudget", "links"],
 } as const;
 
 function summary(ctx: GatewayContext, entry: CameraEntry) {
@@ -65,9 +73,15 @@ function summary(ctx: GatewayContext, entry: CameraEntry) {
       max: entry.session.budget.max,
       queued: entry.session.budget.queued,
     },
+    rtspBudget: {
+      inUse: entry.rtspBudget.inUse,
+      max: entry.rtspBudget.max,
+      queued: entry.rtspBudget.queued,
+    },
     links: {
       snapshot: `/api/v1/cameras/${entry.id}/snapshot.jpg`,
       stream: `/api/v1/cameras/${entry.id}/stream.mjpeg`,
+      streams: `/api/v1/cameras/${entry.id}/streams`,
       passthrough: `/cam/${entry.id}/cgi-bin/`,
     },
     logSync: {

@@ -119,7 +119,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
     },
   );
 
-  app.post<{ Body: { path: string; method?: "GET" | "HEAD"; expiresIn?: number } }>(
+  app.post<{ Body: { path: string; method?: "GET" | "HEAD" | "RTSP"; expiresIn?: number } }>(
     "/api/v1/signed-urls",
     {
       schema: {
@@ -130,10 +130,16 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
           properties: {
             path: {
               type: "string",
-              pattern: "^/(api/v1/|cam/)[^\\s]*$",
-              description: "e.g. /api/v1/cameras/dogs/stream.mjpeg?fps=2",
+              pattern: "^/[^\\s]*$",
+              description:
+                "e.g. /api/v1/cameras/dogs/stream.mjpeg?fps=2, or with method RTSP a stream of camgate's RTSP " +
+                "server: /dogs, /dogs/sub, /dogs/cam/realmonitor?channel=1&subtype=0",
             },
-            method: { type: "string", enum: ["GET", "HEAD"] },
+            method: {
+              type: "string",
+              enum: ["GET", "HEAD", "RTSP"],
+              description: "RTSP: a URL for camgate's RTSP server (for clients that cannot send credentials)",
+            },
             expiresIn: {
               type: "integer",
               minimum: 10,
@@ -159,15 +165,28 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
       if (principal.via === "signed-url")
         throw new ApiProblem("not-allowed", "a signed URL cannot mint another");
       const { path, method = "GET", expiresIn = 3600 } = request.body;
-      const camera = cameraOfPath(path.split("?", 1)[0] as string);
-      if (camera !== "") cameraFor(ctx, request, camera);
+      const rtsp = method === "RTSP";
+      if (!rtsp && !/^\/(api\/v1\/|cam\/)/.test(path))
+        throw new ApiProblem("bad-request", "path must start with /api/v1/ or /cam/");
+      const rtspBase = rtsp ? ctx.rtspPublicUrl() : undefined;
+      if (rtsp && rtspBase === undefined)
+        throw new ApiProblem("bad-request", "camgate's RTSP server is off (server.rtsp)");
+      const camera = rtsp ? rtspCameraOf(path) : cameraOfPath(path.split("?", 1)[0] as string);
+      if (rtsp && camera === undefined)
+        throw new ApiProblem("bad-request", "an RTSP path is /<camera>, /<camera>/sub or /<camera>/cam/...");
+      if (camera) cameraFor(ctx, request, camera);
       const expires = Math.floor(Date.now() / 1000) + expiresIn;
       const signed = ctx.signer.sign(method, path, principal.name, expires);
       return reply.code(201).send({
-        url: `${ctx.publicUrl()}${signed}`,
+        url: `${rtspBase ?? ctx.publicUrl()}${signed}`,
         path: signed,
         expiresAt: new Date(expires * 1000).toISOString(),
       });
     },
   );
+}
+
+/** The camera of a path on camgate's RTSP server (`/dogs`, `/dogs/sub`, `/dogs/cam/realmonitor?...`). */
+function rtspCameraOf(path: string): string | undefined {
+  return /^\/([A-Za-z0-9_-]+)(?:\/sub|\/cam\/[^\s]*)?$/.exec(path.split("?", 1)[0] as string)?.[1];
 }

@@ -53,6 +53,11 @@ const SESSION_TIMEOUT_SECONDS = 60;
 const MAX_PENDING_REQUESTS = 32;
 /** RTSP sessions on one connection (a client sets up one or two; more is a client gone wrong). */
 const MAX_SESSIONS_PER_CONNECTION = 8;
+/** Bytes skipped as neither request nor frame: before the first request, and in all. */
+const MAX_LEADING_NOISE_BYTES = 16;
+const MAX_NOISE_BYTES = 4096;
+/** A connection that sends no request this long after connecting is closed. */
+const FIRST_REQUEST_TIMEOUT_MS = 10_000;
 const PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
 interface Session {
@@ -87,6 +92,8 @@ class Connection {
   /** Requests are handled one after another, in the order they came. */
   queue: Promise<void> = Promise.resolve();
   pending = 0;
+  requests = 0;
+  readonly openedAt = Date.now();
 
   constructor(readonly socket: Socket) {
     this.nonce = randomBytes(16).toString("hex");
@@ -171,9 +178,28 @@ export class CamgateRtspServer {
         );
         return this.drop(connection);
       }
+      // Bytes that are neither requests nor frames: a few between requests are tolerated, noise first (an
+      // HTTP client on the RTSP port, a port scanner) or much of it is not an RTSP client.
+      const noise = reader.skipped;
+      if (noise > MAX_NOISE_BYTES || (noise > MAX_LEADING_NOISE_BYTES && connection.requests === 0)) {
+        this.options.logger.info(
+          { address: socket.remoteAddress, bytes: noise },
+          "RTSP client sent what RTSP is not",
+        );
+        return this.drop(connection);
+      }
       for (const item of items) {
-        // Interleaved data from a client is RTCP (receiver reports): it only shows the client is there.
-        if (item.kind === "request") this.enqueue(connection, item, camera);
+        if (item.kind === "request") {
+          connection.requests++;
+          this.enqueue(connection, item, camera);
+        } else if (item.kind === "data" && connection.sessions.size === 0) {
+          // Interleaved data is RTCP (receiver reports) on a set-up session; without one it is garbage.
+          this.options.logger.info(
+            { address: socket.remoteAddress },
+            "RTSP client sent interleaved data without a session",
+          );
+          return this.drop(connection);
+        }
       }
     });
     socket.on("error", () => this.drop(connection));
@@ -503,10 +529,16 @@ export class CamgateRtspServer {
     connection.socket.destroy();
   }
 
-  /** A client silent for twice the session timeout (no keepalive, no RTCP) is gone. */
+  /** A client silent for twice the session timeout (no keepalive, no RTCP) is gone; so is one that never asked. */
   private expire(): void {
-    const limit = Date.now() - 2 * SESSION_TIMEOUT_SECONDS * 1000;
-    for (const connection of [...this.connections]) if (connection.lastSeen < limit) this.drop(connection);
+    const now = Date.now();
+    const limit = now - 2 * SESSION_TIMEOUT_SECONDS * 1000;
+    for (const connection of [...this.connections])
+      if (
+        connection.lastSeen < limit ||
+        (connection.requests === 0 && connection.openedAt < now - FIRST_REQUEST_TIMEOUT_MS)
+      )
+        this.drop(connection);
   }
 }
 

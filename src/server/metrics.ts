@@ -12,6 +12,29 @@ import type { CamgateRtspServer } from "./rtsp/rtsp-server.ts";
 
 const HEALTH_VALUES = ["unknown", "online", "offline", "auth-failed", "busy"] as const;
 
+/**
+ * A counter whose count lives elsewhere (a stats field), read when scraped: typed as a counter (Prometheus
+ * rates it, and promtool refuses `_total` on a gauge).
+ */
+function counterOf<L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  registers: Registry[],
+  read: (add: (labels: Partial<Record<L, string>>, value: number) => void) => void,
+): Counter<L> {
+  return new Counter<L>({
+    name,
+    help,
+    labelNames,
+    registers,
+    collect() {
+      this.reset();
+      read((labels, value) => this.inc(labels, Math.max(0, value)));
+    },
+  });
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly calls: Counter<"camera" | "outcome">;
@@ -51,16 +74,15 @@ export class GatewayMetrics {
   /** Gauges read from the sessions when scraped. */
   watch(cameras: CameraRegistry): void {
     const registers = [this.registry];
-    new Gauge({
-      name: "camgate_upstream_requests_total",
-      help: "HTTP requests sent to each camera (challenges and retries included).",
-      labelNames: ["camera"],
+    counterOf(
+      "camgate_upstream_requests_total",
+      "HTTP requests sent to each camera (challenges and retries included).",
+      ["camera"],
       registers,
-      collect() {
-        for (const entry of cameras.list())
-          this.set({ camera: entry.id }, entry.session.stats.upstreamRequests);
+      (add) => {
+        for (const entry of cameras.list()) add({ camera: entry.id }, entry.session.stats.upstreamRequests);
       },
-    });
+    );
     new Gauge({
       name: "camgate_budget_in_use",
       help: "Upstream connections in use per camera.",
@@ -88,16 +110,15 @@ export class GatewayMetrics {
         for (const entry of cameras.list()) this.set({ camera: entry.id }, entry.session.budget.queued);
       },
     });
-    new Gauge({
-      name: "camgate_budget_wait_seconds_total",
-      help: "Total time requests waited for a connection per camera.",
-      labelNames: ["camera"],
+    counterOf(
+      "camgate_budget_wait_seconds_total",
+      "Total time requests waited for a connection per camera.",
+      ["camera"],
       registers,
-      collect() {
-        for (const entry of cameras.list())
-          this.set({ camera: entry.id }, entry.session.budget.waitedMsTotal / 1000);
+      (add) => {
+        for (const entry of cameras.list()) add({ camera: entry.id }, entry.session.budget.waitedMsTotal / 1000);
       },
-    });
+    );
     new Gauge({
       name: "camgate_camera_health",
       help: "1 for the camera's current health state.",
@@ -113,173 +134,112 @@ export class GatewayMetrics {
     });
   }
 
-  /** Relay gauges: viewers and frames per stream hub. */
+  /** Relay metrics: viewers and frames per MJPEG hub. */
   watchRelay(hubs: HubRegistry): void {
-    const registers = [this.registry];
-    const labelNames = ["camera", "channel", "subtype"] as const;
-    const each = (
-      gauge: Gauge<(typeof labelNames)[number]>,
-      value: (s: ReturnType<HubRegistry["stats"]>[number]) => number,
-    ) => {
-      for (const stats of hubs.stats()) {
-        gauge.set(
-          { camera: stats.camera, channel: String(stats.channel), subtype: String(stats.subtype) },
-          value(stats),
-        );
-      }
-    };
-    new Gauge({
-      name: "camgate_relay_viewers",
-      help: "Viewers per stream hub.",
-      labelNames,
-      registers,
-      collect() {
-        each(this, (s) => s.viewers);
-      },
+    type Stats = ReturnType<HubRegistry["stats"]>[number];
+    const labels = (stats: Stats) => ({
+      camera: stats.camera,
+      channel: String(stats.channel),
+      subtype: String(stats.subtype),
     });
-    new Gauge({
-      name: "camgate_relay_frames_in_total",
-      help: "Frames received from the camera per hub.",
-      labelNames,
-      registers,
-      collect() {
-        each(this, (s) => s.framesIn);
-      },
-    });
-    new Gauge({
-      name: "camgate_relay_frames_sent_total",
-      help: "Frames written to viewers per hub.",
-      labelNames,
-      registers,
-      collect() {
-        each(this, (s) => s.framesSent);
-      },
-    });
-    new Gauge({
-      name: "camgate_relay_frames_dropped_total",
-      help: "Frames skipped for slow viewers per hub.",
-      labelNames,
-      registers,
-      collect() {
-        each(this, (s) => s.framesDropped);
-      },
-    });
-    new Gauge({
-      name: "camgate_relay_upstream_connects_total",
-      help: "Upstream stream connections opened per hub.",
-      labelNames,
-      registers,
-      collect() {
-        each(this, (s) => s.upstreamConnects);
-      },
-    });
-    new Gauge({
-      name: "camgate_relay_stalls_total",
-      help: "Upstream stalls detected per hub.",
-      labelNames,
-      registers,
-      collect() {
-        each(this, (s) => s.stalls);
-      },
-    });
+    this.perItem(["camera", "channel", "subtype"], () => hubs.stats(), labels, [
+      ["camgate_relay_viewers", "Viewers per stream hub.", (s) => s.viewers],
+      ["camgate_relay_frames_in_total", "Frames received from the camera per hub.", (s) => s.framesIn],
+      ["camgate_relay_frames_sent_total", "Frames written to viewers per hub.", (s) => s.framesSent],
+      ["camgate_relay_frames_dropped_total", "Frames skipped for slow viewers per hub.", (s) => s.framesDropped],
+      [
+        "camgate_relay_upstream_connects_total",
+        "Upstream stream connections opened per hub.",
+        (s) => s.upstreamConnects,
+      ],
+      ["camgate_relay_stalls_total", "Upstream stalls detected per hub.", (s) => s.stalls],
+    ]);
   }
 
-  /** H.264/H.265 stream gauges (one RTSP session per stream) and camgate's RTSP server. */
+  /** H.264/H.265 stream metrics (one RTSP session per stream) and camgate's RTSP server. */
   watchStreams(streams: StreamHubs, rtsp: CamgateRtspServer | undefined): void {
-    const registers = [this.registry];
-    const perStream: [string, string, (hub: StreamHub) => number | undefined][] = [
-      [
-        "camgate_stream_live",
-        "1 while the camera's stream is live.",
-        (hub) => (hub.state === "live" ? 1 : 0),
-      ],
+    const items = () => streams.list().map((hub) => ({ hub, stats: hub.stats() }));
+    this.perItem(["camera", "stream"], items, ({ hub }) => ({ camera: hub.camera, stream: hub.name }), [
+      ["camgate_stream_live", "1 while the camera's stream is live.", ({ stats }) => (stats.state === "live" ? 1 : 0)],
       [
         "camgate_stream_consumers",
         "Outputs fed by the stream (RTSP and others).",
-        (hub) => hub.stats().consumers,
+        ({ stats }) => stats.consumers,
       ],
-      ["camgate_stream_rtsp_viewers", "RTSP viewers of the stream.", (hub) => rtsp?.viewersOf(hub) ?? 0],
-      ["camgate_stream_units_total", "Access units received from the camera.", (hub) => hub.stats().unitsIn],
-      ["camgate_stream_bitrate_bits", "Bits per second, over the last second.", (hub) => hub.stats().bitrate],
-      ["camgate_stream_fps", "Pictures per second, over the last second.", (hub) => hub.stats().fps],
+      ["camgate_stream_rtsp_viewers", "RTSP viewers of the stream.", ({ hub }) => rtsp?.viewersOf(hub) ?? 0],
+      [
+        "camgate_stream_bytes_per_second",
+        "The stream's rate over the last second.",
+        ({ stats }) => (stats.bitrate === undefined ? undefined : stats.bitrate / 8),
+      ],
+      ["camgate_stream_fps", "Pictures per second, over the last second.", ({ stats }) => stats.fps],
+      ["camgate_stream_units_total", "Access units received from the camera.", ({ stats }) => stats.unitsIn],
       [
         "camgate_stream_upstream_connects_total",
         "RTSP sessions opened to the camera for the stream.",
-        (hub) => hub.stats().upstreamConnects,
+        ({ stats }) => stats.upstreamConnects,
       ],
       [
         "camgate_stream_timestamp_jumps_total",
         "Camera timestamps re-stamped onto camgate's timeline.",
-        (hub) => hub.stats().timestampJumps,
+        ({ stats }) => stats.timestampJumps,
       ],
       [
         "camgate_stream_dropped_total",
         "Pictures lost to gaps in the camera's RTP.",
-        (hub) => hub.stats().droppedUpstream,
+        ({ stats }) => stats.droppedUpstream,
       ],
-    ];
-    for (const [name, help, value] of perStream)
-      new Gauge({
-        name,
-        help,
-        labelNames: ["camera", "stream"],
-        registers,
-        collect() {
-          this.reset();
-          for (const hub of streams.list()) {
-            const v = value(hub);
-            if (v !== undefined) this.set({ camera: hub.camera, stream: hub.name }, v);
-          }
-        },
-      });
-    const perCamera: [string, string, (id: string) => number][] = [
-      [
-        "camgate_rtsp_sessions_in_use",
-        "The camera's RTSP sessions camgate holds.",
-        (id) => streams.registry.get(id)?.rtspBudget.inUse ?? 0,
-      ],
+    ]);
+    this.perItem(["camera"], () => streams.registry.list(), (entry) => ({ camera: entry.id }), [
+      ["camgate_rtsp_sessions_in_use", "The camera's RTSP sessions camgate holds.", (e) => e.rtspBudget.inUse],
       [
         "camgate_rtsp_sessions_max",
         "The camera's RTSP sessions camgate may hold (rtsp.maxSessions).",
-        (id) => streams.registry.get(id)?.rtspBudget.max ?? 0,
+        (e) => e.rtspBudget.max,
       ],
-    ];
-    for (const [name, help, value] of perCamera)
-      new Gauge({
-        name,
-        help,
-        labelNames: ["camera"],
-        registers,
-        collect() {
-          for (const entry of streams.registry.list()) this.set({ camera: entry.id }, value(entry.id));
-        },
-      });
+    ]);
     if (!rtsp) return;
-    const server: [string, string, () => number][] = [
-      [
-        "camgate_rtsp_connections_total",
-        "Connections to camgate's RTSP server.",
-        () => rtsp.stats.connections,
-      ],
-      [
-        "camgate_rtsp_refused_total",
-        "RTSP requests refused for want of authentication.",
-        () => rtsp.stats.refused,
-      ],
+    this.perItem([], () => [rtsp.stats], () => ({}), [
+      ["camgate_rtsp_connections_total", "Connections to camgate's RTSP server.", (s) => s.connections],
+      ["camgate_rtsp_refused_total", "RTSP requests refused for want of authentication.", (s) => s.refused],
       [
         "camgate_rtsp_skipped_units_total",
         "Access units not sent to RTSP viewers that had fallen behind (each resumed at a keyframe).",
-        () => rtsp.stats.skipped,
+        (s) => s.skipped,
       ],
-    ];
-    for (const [name, help, value] of server)
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          this.set(value());
-        },
-      });
+    ]);
+  }
+
+  /**
+   * One metric per row, read from `items()` when scraped: names ending in `_total` are counters, the rest
+   * gauges; an undefined value leaves the series out.
+   */
+  private perItem<T, L extends string>(
+    labelNames: readonly L[],
+    items: () => readonly T[],
+    labelsOf: (item: T) => Partial<Record<L, string>>,
+    rows: [name: string, help: string, value: (item: T) => number | undefined][],
+  ): void {
+    const registers = [this.registry];
+    for (const [name, help, value] of rows) {
+      const read = (add: (labels: Partial<Record<L, string>>, value: number) => void) => {
+        for (const item of items()) {
+          const v = value(item);
+          if (v !== undefined) add(labelsOf(item), v);
+        }
+      };
+      if (name.endsWith("_total")) counterOf(name, help, labelNames, registers, read);
+      else
+        new Gauge<L>({
+          name,
+          help,
+          labelNames,
+          registers,
+          collect() {
+            this.reset();
+            read((labels, v) => this.set(labels, v));
+          },
+        });
+    }
   }
 }

@@ -15,6 +15,7 @@ import { waitFor } from "./http.ts";
 import { findTool } from "./system-tools.ts";
 
 export const locateFfmpeg = () => findTool("ffmpeg", ["ffmpeg"], ["-version"]);
+export const locatePromtool = () => findTool("promtool", ["promtool"], ["--version"]);
 export const locateGstLaunch = () => findTool("gst-launch-1.0", ["gst-launch-1.0"], ["--version"]);
 /** Debian's python3 has the GStreamer bindings (GI); the first python3 on PATH may not. */
 export const locateGstPython = () =>
@@ -31,9 +32,14 @@ export interface ToolResult {
 }
 
 /** Runs a program without blocking the event loop (the emulator and gateway run in this process). */
-export function runTool(command: string, args: string[], timeoutMs = 30_000): Promise<ToolResult> {
+export function runTool(
+  command: string,
+  args: string[],
+  timeoutMs = 30_000,
+  input?: string,
+): Promise<ToolResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       command,
       args,
       { encoding: "buffer", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, killSignal: "SIGKILL" },
@@ -42,6 +48,7 @@ export function runTool(command: string, args: string[], timeoutMs = 30_000): Pr
         resolve({ code, stdout, stderr: stderr.toString("utf8") });
       },
     );
+    child.stdin?.end(input);
   });
 }
 

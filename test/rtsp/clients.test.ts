@@ -14,6 +14,7 @@ import {
   gstSucceeded,
   locateFfmpeg,
   locateGstLaunch,
+  locatePromtool,
   RawRtspClient,
   readStamps,
   runTool,
@@ -316,6 +317,14 @@ describe("what camgate says about its streams", () => {
       expect(metrics.text).toContain('camgate_stream_live{camera="dogs",stream="main"} 1');
       expect(metrics.text).toContain('camgate_rtsp_sessions_in_use{camera="dogs"} 1');
       expect(metrics.text).toMatch(/camgate_stream_units_total\{camera="dogs",stream="main"\} [1-9]/);
+      const promtool = locatePromtool();
+      if (promtool) {
+        // Prometheus's own linter: types, names and units as Prometheus wants them.
+        const lint = await runTool(promtool, ["check", "metrics"], 30_000, metrics.text);
+        expect(lint.stdout.toString() + lint.stderr).toBe("");
+        expect(lint.code).toBe(0);
+      } else if (process.env.CI === "true")
+        throw new Error("promtool is not installed (.ci/run installs prometheus)");
     } finally {
       for (const client of viewers) client.close();
     }

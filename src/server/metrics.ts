@@ -6,7 +6,6 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CameraErrorCode } from "../camera/errors.ts";
 import type { CameraRegistry } from "../camera/registry.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
-import type { StreamHub } from "../relay/stream-hub.ts";
 import type { StreamHubs } from "../relay/stream-hubs.ts";
 import type { CamgateRtspServer } from "./rtsp/rtsp-server.ts";
 
@@ -116,7 +115,8 @@ export class GatewayMetrics {
       ["camera"],
       registers,
       (add) => {
-        for (const entry of cameras.list()) add({ camera: entry.id }, entry.session.budget.waitedMsTotal / 1000);
+        for (const entry of cameras.list())
+          add({ camera: entry.id }, entry.session.budget.waitedMsTotal / 1000);
       },
     );
     new Gauge({
@@ -146,7 +146,11 @@ export class GatewayMetrics {
       ["camgate_relay_viewers", "Viewers per stream hub.", (s) => s.viewers],
       ["camgate_relay_frames_in_total", "Frames received from the camera per hub.", (s) => s.framesIn],
       ["camgate_relay_frames_sent_total", "Frames written to viewers per hub.", (s) => s.framesSent],
-      ["camgate_relay_frames_dropped_total", "Frames skipped for slow viewers per hub.", (s) => s.framesDropped],
+      [
+        "camgate_relay_frames_dropped_total",
+        "Frames skipped for slow viewers per hub.",
+        (s) => s.framesDropped,
+      ],
       [
         "camgate_relay_upstream_connects_total",
         "Upstream stream connections opened per hub.",
@@ -160,7 +164,11 @@ export class GatewayMetrics {
   watchStreams(streams: StreamHubs, rtsp: CamgateRtspServer | undefined): void {
     const items = () => streams.list().map((hub) => ({ hub, stats: hub.stats() }));
     this.perItem(["camera", "stream"], items, ({ hub }) => ({ camera: hub.camera, stream: hub.name }), [
-      ["camgate_stream_live", "1 while the camera's stream is live.", ({ stats }) => (stats.state === "live" ? 1 : 0)],
+      [
+        "camgate_stream_live",
+        "1 while the camera's stream is live.",
+        ({ stats }) => (stats.state === "live" ? 1 : 0),
+      ],
       [
         "camgate_stream_consumers",
         "Outputs fed by the stream (RTSP and others).",
@@ -190,24 +198,38 @@ export class GatewayMetrics {
         ({ stats }) => stats.droppedUpstream,
       ],
     ]);
-    this.perItem(["camera"], () => streams.registry.list(), (entry) => ({ camera: entry.id }), [
-      ["camgate_rtsp_sessions_in_use", "The camera's RTSP sessions camgate holds.", (e) => e.rtspBudget.inUse],
+    this.perItem(
+      ["camera"],
+      () => streams.registry.list(),
+      (entry) => ({ camera: entry.id }),
       [
-        "camgate_rtsp_sessions_max",
-        "The camera's RTSP sessions camgate may hold (rtsp.maxSessions).",
-        (e) => e.rtspBudget.max,
+        [
+          "camgate_rtsp_sessions_in_use",
+          "The camera's RTSP sessions camgate holds.",
+          (e) => e.rtspBudget.inUse,
+        ],
+        [
+          "camgate_rtsp_sessions_max",
+          "The camera's RTSP sessions camgate may hold (rtsp.maxSessions).",
+          (e) => e.rtspBudget.max,
+        ],
       ],
-    ]);
+    );
     if (!rtsp) return;
-    this.perItem([], () => [rtsp.stats], () => ({}), [
-      ["camgate_rtsp_connections_total", "Connections to camgate's RTSP server.", (s) => s.connections],
-      ["camgate_rtsp_refused_total", "RTSP requests refused for want of authentication.", (s) => s.refused],
+    this.perItem(
+      [],
+      () => [rtsp.stats],
+      () => ({}),
       [
-        "camgate_rtsp_skipped_units_total",
-        "Access units not sent to RTSP viewers that had fallen behind (each resumed at a keyframe).",
-        (s) => s.skipped,
+        ["camgate_rtsp_connections_total", "Connections to camgate's RTSP server.", (s) => s.connections],
+        ["camgate_rtsp_refused_total", "RTSP requests refused for want of authentication.", (s) => s.refused],
+        [
+          "camgate_rtsp_skipped_units_total",
+          "Access units not sent to RTSP viewers that had fallen behind (each resumed at a keyframe).",
+          (s) => s.skipped,
+        ],
       ],
-    ]);
+    );
   }
 
   /**

@@ -13,7 +13,7 @@ import type { AccessUnit, AudioFrame, VideoCodec } from "../media/access-unit.ts
 import { BitstreamError } from "../media/bits.ts";
 import { H264Depacketizer } from "../media/h264-depacketizer.ts";
 import { H265Depacketizer } from "../media/h265-depacketizer.ts";
-import { parseRtp, RtpError } from "../media/rtp.ts";
+import { parseRtp, RtpError, SsrcLock } from "../media/rtp.ts";
 import { type InterleavedFrame, parseSession, parseTransport, type RtspResponse } from "../protocol/rtsp.ts";
 import {
   type MediaDescription,
@@ -71,7 +71,7 @@ export interface RtspSourceOptions {
 export interface RtspSourceStats {
   connects: number;
   stalls: number;
-  /** RTP packets that were not RTP (or not for a track we set up). */
+  /** Frames on a track's channel that were not RTP, or not from the track's SSRC. */
   badPackets: number;
   packets: number;
 }
@@ -233,6 +233,7 @@ export class RtspSource {
         throw new CameraError("bad-response", camera, "the camera set up no video session");
       this.sessionId = session;
       this.channels = channels;
+      this.ssrcLocks = { video: new SsrcLock(), audio: new SsrcLock() };
       this.depacketizer =
         description.video.codec === "h264"
           ? new H264Depacketizer(description.video.parameterSets)
@@ -268,6 +269,7 @@ export class RtspSource {
   }
 
   private channels = new Map<number, "video" | "audio">();
+  private ssrcLocks = { video: new SsrcLock(), audio: new SsrcLock() };
 
   private expectOk(response: RtspResponse, what: string): void {
     if (response.status === 200) return;
@@ -331,6 +333,10 @@ export class RtspSource {
       packet = parseRtp(frame.payload);
     } catch (error) {
       if (!(error instanceof RtpError)) throw error;
+      this.stats.badPackets++;
+      return;
+    }
+    if (!this.ssrcLocks[kind].accept(packet.ssrc)) {
       this.stats.badPackets++;
       return;
     }

@@ -73,3 +73,34 @@ export function writeRtpHeader(target: Buffer, offset: number, header: RtpHeader
 export function sequenceDistance(from: number, to: number): number {
   return (to - from + 0x10000) & 0xffff;
 }
+
+/** Packets in a row from one new SSRC after which it is taken as the stream's (an encoder restart). */
+export const SSRC_SWITCH_PACKETS = 50;
+
+/**
+ * Which packets of a channel belong to its stream: one SSRC per track (RFC 3550), the first seen. A packet
+ * of another SSRC is stray (a broken frame, a stale sender on the socket) and would otherwise read as a
+ * sequence gap that costs the pictures up to the next keyframe; a new SSRC that holds for
+ * SSRC_SWITCH_PACKETS packets in a row is the camera's new one. go2rtc does not check, gortsplib does.
+ */
+export class SsrcLock {
+  private ssrc: number | undefined;
+  private candidate: number | undefined;
+  private run = 0;
+
+  accept(ssrc: number): boolean {
+    if (this.ssrc === undefined || ssrc === this.ssrc) {
+      this.ssrc = ssrc;
+      this.candidate = undefined;
+      this.run = 0;
+      return true;
+    }
+    this.run = ssrc === this.candidate ? this.run + 1 : 1;
+    this.candidate = ssrc;
+    if (this.run < SSRC_SWITCH_PACKETS) return false;
+    this.ssrc = ssrc;
+    this.candidate = undefined;
+    this.run = 0;
+    return true;
+  }
+}

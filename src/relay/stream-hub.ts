@@ -78,6 +78,8 @@ export interface StreamHubStats {
   upstreamConnects: number;
   timestampJumps: number;
   droppedUpstream: number;
+  /** Interleaved frames on the video or audio channel that were not RTP, or not the track's SSRC. */
+  badPackets: number;
   gopCachedUnits: number;
   lastError: string | undefined;
 }
@@ -200,6 +202,7 @@ export class StreamHub {
       upstreamConnects: this.source.stats.connects,
       timestampJumps: this.timestampJumps,
       droppedUpstream: media?.dropped ?? 0,
+      badPackets: this.source.stats.badPackets,
       gopCachedUnits: this.gop.length,
       lastError: this.source.lastError?.message,
     };

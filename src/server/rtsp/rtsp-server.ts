@@ -543,20 +543,34 @@ export class CamgateRtspServer {
 }
 
 /**
- * The hub's tracks, once it has them: the hub starts for this wait (it describes the camera's stream on its
+ * The hub's tracks, once it has them (undefined when it fails first): the hub starts for this wait (it describes the camera's stream on its
  * first connect) and lingers afterwards, so the SETUP and PLAY that follow find it running.
  */
 function waitForTracks(hub: StreamHub, timeoutMs: number): Promise<StreamTracks | undefined> {
   const now = hub.currentTracks();
   if (now) return Promise.resolve(now);
   return new Promise((resolve) => {
-    let detach: () => void = () => undefined;
+    let detach: (() => void) | undefined;
+    let finished = false;
     const done = (tracks: StreamTracks | undefined) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
-      detach();
+      detach?.();
       resolve(tracks);
     };
     const timer = setTimeout(() => done(undefined), timeoutMs);
-    detach = hub.attach({ onTracks: (tracks) => done(tracks), onVideo: () => undefined });
+    // A stream that fails (or is waiting out a failure: refused credentials, no such path) is answered at
+    // once; the client may ask again, and the hub's retries go on.
+    detach = hub.attach({
+      onTracks: (tracks) => done(tracks),
+      onVideo: () => undefined,
+      onState: (state) => {
+        if (state === "down") done(undefined);
+      },
+    });
+    // Done during attach (tracks at once, or a failure already known): let go now.
+    if (finished) detach();
+    else if (hub.state === "down") done(undefined);
   });
 }

@@ -254,6 +254,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
         auth: new RtspAuthenticator(auth, rtspAuthMethods(config, logger)),
         logger,
         tls: config.server.rtsp.tls && https ? { cert: https.cert, key: https.key } : undefined,
+        viewerBacklogBytes: config.server.rtsp.viewerBacklogBytes,
       })
     : undefined;
   metrics.watchStreams(streams, rtspServer);

@@ -55,6 +55,15 @@ export const serverSchema = z.strictObject({
        * What a client may authenticate with: Digest needs a user's password or token in plain text, and
        * clients that get both offered use Digest (ffmpeg does), so `[basic]` suits hashed secrets.
        */
+      /**
+       * How far a viewer may fall behind (bytes camgate holds for it) before it skips to the next keyframe:
+       * 4 MiB is ~8 s of a 4 Mbit/s stream. The other viewers never wait for it.
+       */
+      viewerBacklogBytes: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .default(4 * 1024 * 1024),
       authMethods: z
         .array(z.enum(["basic", "digest"]))
         .min(1)

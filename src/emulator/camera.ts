@@ -73,6 +73,8 @@ export interface EmulatorRtspOptions {
   /** `Session: <id>;timeout=N`, enforced (default 60 s, as Dahua firmware). */
   sessionTimeoutSeconds?: number;
   quirks?: StreamQuirks;
+  /** The main stream's bitrate in bits/s, padded with filler data (default: the fixture's ~170 kbit/s). */
+  mainBitrate?: number;
 }
 
 export interface EmulatorCounters {
@@ -247,7 +249,8 @@ export class EmulatedCamera {
       const h265 = subtype === 0 && this.profile.mainCodec === "H.265";
       const file =
         subtype === 1 ? "sub.h264" : h265 ? "main.h265" : quirks.longGop ? "long-gop.h264" : "main.h264";
-      stream = new EmulatedVideoStream(file, h265 ? "h265" : "h264", quirks, () => this.stalled);
+      const bitrate = subtype === 0 && this.options.rtsp ? this.options.rtsp.mainBitrate : undefined;
+      stream = new EmulatedVideoStream(file, h265 ? "h265" : "h264", quirks, () => this.stalled, bitrate);
       this.videoStreams.set(key, stream);
     }
     return stream;

@@ -48,13 +48,27 @@ export class EmulatedVideoStream {
   /** Pictures held back by the stall fault. */
   suppressed = 0;
 
+  /** Filler data NAL units (type 12 / 38) added to each picture to reach `bitrate`: a real main stream's weight. */
+  private readonly filler: Buffer | undefined;
+
   constructor(
     file: string,
     codec: "h264" | "h265",
     private readonly quirks: StreamQuirks,
     private readonly stalled: () => boolean,
+    /** Bits per second to pad the stream to (the fixtures are ~170 kbit/s; a 4 MP main stream is 2-8 Mbit/s). */
+    bitrate?: number,
   ) {
     this.fixture = loadFixture(file, codec);
+    const pictures = this.fixture.pictures;
+    const average =
+      pictures.reduce((sum, p) => sum + p.nalus.reduce((n, nal) => n + nal.length + 4, 0), 0) / pictures.length;
+    const missing = bitrate === undefined ? 0 : Math.round(bitrate / 8 / this.fixture.fps - average);
+    if (missing > 8) {
+      // 0xff bytes: no start code can form, so no emulation prevention; the trailing bits end the RBSP.
+      const header = codec === "h264" ? Buffer.from([12]) : Buffer.from([38 << 1, 0x01]);
+      this.filler = Buffer.concat([header, Buffer.alloc(missing - header.length - 1, 0xff), Buffer.from([0x80])]);
+    }
   }
 
   /** The timestamp the next picture will carry (for a session's RTP-Info). */
@@ -102,7 +116,7 @@ export class EmulatedVideoStream {
       nalus = nalus.filter((nal) => !PARAMETER_TYPES[codec].includes(typeOf(nal)));
     const firstVcl = nalus.findIndex(isVcl);
     const stamp = stampNal(codec, this.sequence, Date.now());
-    nalus = [...nalus.slice(0, firstVcl), stamp, ...nalus.slice(firstVcl)];
+    nalus = [...nalus.slice(0, firstVcl), stamp, ...nalus.slice(firstVcl), ...(this.filler ? [this.filler] : [])];
     const jump = this.quirks.timestampJump && this.sequence % 50 === 0 ? 2 * 3600 * 90_000 : 0;
     const picture = {
       nalus,

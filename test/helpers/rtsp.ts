@@ -5,6 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { connect, type Socket } from "node:net";
+import { parseRtp } from "../../src/media/rtp.ts";
 import {
   formatRequest,
   type InterleavedFrame,
@@ -294,4 +295,32 @@ export function gstSucceeded(result: ToolResult): boolean {
     ) &&
     result.stderr.includes("gst_rtspsrc_pause ()")
   );
+}
+
+/** The video RTP a raw client received: sequence, timestamp, and the H.264 NAL types it carries. */
+export function videoPackets(client: RawRtspClient) {
+  return client.frames
+    .filter((frame) => frame.channel === 0)
+    .map((frame) => {
+      const packet = parseRtp(frame.payload);
+      return {
+        sequence: packet.sequence,
+        timestamp: packet.timestamp,
+        nalTypes: h264NalTypes(packet.payload),
+      };
+    });
+}
+
+/** NAL types in an H.264 RTP payload: a single NAL, each of a STAP-A, or a FU-A's when it starts one. */
+export function h264NalTypes(payload: Uint8Array): number[] {
+  const type = (payload[0] as number) & 0x1f;
+  if (type === 28) return ((payload[1] as number) & 0x80) !== 0 ? [(payload[1] as number) & 0x1f] : [];
+  if (type !== 24) return [type];
+  const types: number[] = [];
+  for (let at = 1; at + 2 < payload.length; ) {
+    const size = ((payload[at] as number) << 8) | (payload[at + 1] as number);
+    types.push((payload[at + 2] as number) & 0x1f);
+    at += 2 + size;
+  }
+  return types;
 }

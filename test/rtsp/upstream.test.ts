@@ -8,7 +8,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StreamQuirks } from "../../src/emulator/rtsp-stream.ts";
-import { parseRtp } from "../../src/media/rtp.ts";
 import { CAMERA_PASSWORD, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { waitFor } from "../helpers/http.ts";
 import {
@@ -18,6 +17,7 @@ import {
   locateGstPython,
   RawRtspClient,
   readStamps,
+  videoPackets,
 } from "../helpers/rtsp.ts";
 import { itWithTool } from "../helpers/system-tools.ts";
 
@@ -57,34 +57,6 @@ const hubOf = (g: TestGateway) => {
 function expectIncreasing(sequences: number[]): void {
   for (let i = 1; i < sequences.length; i++)
     expect(sequences[i], `picture ${i}`).toBeGreaterThan(sequences[i - 1] as number);
-}
-
-/** The video RTP a raw client received: sequence, timestamp, and the H.264 NAL types it carries. */
-function videoPackets(client: RawRtspClient) {
-  return client.frames
-    .filter((frame) => frame.channel === 0)
-    .map((frame) => {
-      const packet = parseRtp(frame.payload);
-      return {
-        sequence: packet.sequence,
-        timestamp: packet.timestamp,
-        nalTypes: h264NalTypes(packet.payload),
-      };
-    });
-}
-
-/** NAL types in an H.264 RTP payload: a single NAL, each of a STAP-A, or a FU-A's when it starts one. */
-function h264NalTypes(payload: Uint8Array): number[] {
-  const type = (payload[0] as number) & 0x1f;
-  if (type === 28) return ((payload[1] as number) & 0x80) !== 0 ? [(payload[1] as number) & 0x1f] : [];
-  if (type !== 24) return [type];
-  const types: number[] = [];
-  for (let at = 1; at + 2 < payload.length; ) {
-    const size = ((payload[at] as number) << 8) | (payload[at + 1] as number);
-    types.push((payload[at + 2] as number) & 0x1f);
-    at += 2 + size;
-  }
-  return types;
 }
 
 /** Every packet's sequence is the last one's plus one, and picture timestamps step forward by < 5 s. */

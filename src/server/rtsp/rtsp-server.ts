@@ -35,6 +35,8 @@ export interface RtspServerOptions {
   tls?: { cert: Buffer; key: Buffer } | undefined;
   /** Waiting this long for a stream's first picture before DESCRIBE gives up (default 8 s). */
   describeTimeoutMs?: number;
+  /** Unsent bytes past which a viewer skips to the next keyframe (default 4 MiB); it resumes below 1/8 of it. */
+  viewerBacklogBytes?: number;
 }
 
 export interface RtspServerStats {
@@ -45,9 +47,8 @@ export interface RtspServerStats {
   skipped: number;
 }
 
-/** A viewer past this much unsent data skips until the next keyframe (and below the low mark again). */
-const HIGH_WATER_BYTES = 4 * 1024 * 1024;
-const LOW_WATER_BYTES = 512 * 1024;
+/** A viewer past this much unsent data skips until the next keyframe (and below an eighth of it again). */
+const DEFAULT_BACKLOG_BYTES = 4 * 1024 * 1024;
 const SESSION_TIMEOUT_SECONDS = 60;
 /** A client's requests are answered in order; one that sends more than this without reading is dropped. */
 const MAX_PENDING_REQUESTS = 32;
@@ -489,14 +490,16 @@ export class CamgateRtspServer {
     const socket = connection.socket;
     let skipping = false;
     const stats = this.stats;
+    const high = this.options.viewerBacklogBytes ?? DEFAULT_BACKLOG_BYTES;
+    const low = high / 8;
     session.viewer = {
       send(bytes, track, keyframe) {
         if (track === "video" ? !session.video : !session.audio) return;
         if (socket.destroyed) return;
         // Behind: drop until a keyframe comes and the socket has room again (the others never wait).
-        if (socket.writableLength > HIGH_WATER_BYTES) skipping = true;
+        if (socket.writableLength > high) skipping = true;
         if (skipping) {
-          if (track === "video" && keyframe && socket.writableLength < LOW_WATER_BYTES) skipping = false;
+          if (track === "video" && keyframe && socket.writableLength < low) skipping = false;
           else {
             stats.skipped++;
             session.skipped++;

@@ -62,12 +62,17 @@ export class EmulatedVideoStream {
     this.fixture = loadFixture(file, codec);
     const pictures = this.fixture.pictures;
     const average =
-      pictures.reduce((sum, p) => sum + p.nalus.reduce((n, nal) => n + nal.length + 4, 0), 0) / pictures.length;
+      pictures.reduce((sum, p) => sum + p.nalus.reduce((n, nal) => n + nal.length + 4, 0), 0) /
+      pictures.length;
     const missing = bitrate === undefined ? 0 : Math.round(bitrate / 8 / this.fixture.fps - average);
     if (missing > 8) {
       // 0xff bytes: no start code can form, so no emulation prevention; the trailing bits end the RBSP.
       const header = codec === "h264" ? Buffer.from([12]) : Buffer.from([38 << 1, 0x01]);
-      this.filler = Buffer.concat([header, Buffer.alloc(missing - header.length - 1, 0xff), Buffer.from([0x80])]);
+      this.filler = Buffer.concat([
+        header,
+        Buffer.alloc(missing - header.length - 1, 0xff),
+        Buffer.from([0x80]),
+      ]);
     }
   }
 
@@ -116,7 +121,12 @@ export class EmulatedVideoStream {
       nalus = nalus.filter((nal) => !PARAMETER_TYPES[codec].includes(typeOf(nal)));
     const firstVcl = nalus.findIndex(isVcl);
     const stamp = stampNal(codec, this.sequence, Date.now());
-    nalus = [...nalus.slice(0, firstVcl), stamp, ...nalus.slice(firstVcl), ...(this.filler ? [this.filler] : [])];
+    nalus = [
+      ...nalus.slice(0, firstVcl),
+      stamp,
+      ...nalus.slice(firstVcl),
+      ...(this.filler ? [this.filler] : []),
+    ];
     const jump = this.quirks.timestampJump && this.sequence % 50 === 0 ? 2 * 3600 * 90_000 : 0;
     const picture = {
       nalus,

@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   passthrough: () => import("./passthrough.ts"),
   relay: () => import("./relay.ts"),
   events: () => import("./events.ts"),
+  rtsp: () => import("./rtsp.ts"),
 };
 
 const wanted = process.argv.slice(2);

@@ -1,7 +1,8 @@
 /**
  * The skeleton every long-lived camera stream shares (MJPEG, events): a connection generation (so late
  * callbacks of an old connection do nothing), a silence watchdog, and reconnects with backoff (1 s doubling
- * to 30 s by default) until stopped.
+ * to 30 s by default) until stopped. A connection that had worked for a while and then drops (a network blip,
+ * a camera that closed one session) is retried at once, once: viewers see a short gap, not the backoff.
  */
 import type { StreamDown } from "./stream-status.ts";
 
@@ -16,12 +17,17 @@ export interface ReconnectLoopOptions {
   backoffMaxMs?: number;
 }
 
+/** A connection up at least this long counts as having worked: its loss is retried after QUICK_RETRY_MS. */
+const STEADY_MS = 10_000;
+const QUICK_RETRY_MS = 200;
+
 export class ReconnectLoop {
   private generation = 0;
   private running = false;
   private retry: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private backoffMs: number;
+  private upSince: number | undefined;
 
   constructor(private readonly options: ReconnectLoopOptions) {
     this.backoffMs = options.backoffMinMs ?? 1000;
@@ -53,6 +59,7 @@ export class ReconnectLoop {
   /** The connection works: the next failure starts the backoff from the beginning. */
   succeeded(): void {
     this.backoffMs = this.options.backoffMinMs ?? 1000;
+    this.upSince = Date.now();
   }
 
   /**
@@ -63,7 +70,7 @@ export class ReconnectLoop {
     if (!this.running || !this.retry) return;
     clearTimeout(this.retry);
     this.retry = undefined;
-    this.succeeded();
+    this.backoffMs = this.options.backoffMinMs ?? 1000;
     void this.options.connect(++this.generation);
   }
 
@@ -83,8 +90,11 @@ export class ReconnectLoop {
     this.options.release();
     if (!this.running) return;
     this.options.onDown(down);
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.options.backoffMaxMs ?? 30_000);
+    const steady = this.upSince !== undefined && Date.now() - this.upSince >= STEADY_MS;
+    this.upSince = undefined;
+    // Flapping (up, down at once, up...) never reaches the steady mark, so it backs off as before.
+    const delay = steady ? QUICK_RETRY_MS : this.backoffMs;
+    if (!steady) this.backoffMs = Math.min(this.backoffMs * 2, this.options.backoffMaxMs ?? 30_000);
     this.retry = setTimeout(() => {
       this.retry = undefined;
       if (this.running) void this.options.connect(++this.generation);

@@ -12,6 +12,9 @@ export interface EmulateFlags {
   smtp?: string;
   motionEvery?: string;
   fps?: string;
+  mainBitrate?: string;
+  longGop?: boolean;
+  rtspSessions?: string;
 }
 
 export async function runEmulate(
@@ -30,7 +33,18 @@ export async function runEmulate(
   const motionEvery = flags.motionEvery === undefined ? 0 : Number(flags.motionEvery);
   const fps = flags.fps === undefined ? undefined : Number(flags.fps);
   if (fps !== undefined && !(fps >= 1 && fps <= 60)) throw new Error("--fps must be from 1 to 60");
+  const mainBitrate = flags.mainBitrate === undefined ? undefined : Number(flags.mainBitrate);
+  if (mainBitrate !== undefined && !(mainBitrate >= 100_000 && mainBitrate <= 50_000_000))
+    throw new Error("--main-bitrate must be from 100000 to 50000000 bits per second");
+  const rtspSessions = Number(flags.rtspSessions ?? 6);
+  if (!Number.isInteger(rtspSessions) || rtspSessions < 1 || rtspSessions > 1000)
+    throw new Error("--rtsp-sessions must be a whole number from 1 to 1000");
   const emulator = await startEmulator({
+    rtsp: {
+      maxSessions: rtspSessions,
+      ...(mainBitrate !== undefined ? { mainBitrate } : {}),
+      ...(flags.longGop ? { quirks: { longGop: true } } : {}),
+    },
     profile: flags.profile,
     host,
     port,

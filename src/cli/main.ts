@@ -50,6 +50,12 @@ export async function main(argv: string[]): Promise<void> {
     .option("--smtp <url>", "send alarm e-mails to smtp://user:pass@host:port")
     .option("--motion-every <seconds>", "emit a motion start/stop cycle this often (0: never)")
     .option("--fps <n>", "frame rate of the MJPEG sub stream (Encode[0].ExtraFormat[0].Video.FPS)")
+    .option(
+      "--main-bitrate <bits>",
+      "pad the RTSP main stream to this many bits per second (real cameras: 2-8M)",
+    )
+    .option("--long-gop", "a 10 s GOP on the main stream (the smart-codec case)")
+    .option("--rtsp-sessions <n>", "RTSP sessions before the camera answers 403", "6")
     .action(async (flags) => {
       await untilSignal(await runEmulate(flags, out));
     });

@@ -1,0 +1,302 @@
+/**
+ * The RTSP relay: camgate's RTSP server fanning one camera session out to 1-300 viewers, against viewers
+ * reading the camera directly and against a naive TCP forwarder (one camera session per viewer), in one run;
+ * first-picture time with 1 s and 10 s GOPs; and the gap viewers see when the camera connection drops.
+ * Emulators (main stream padded to 2 Mbit/s, 640x360 H.264 at 25 fps), the gateway (or the forwarder) and
+ * this load generator run as separate processes on this 2-core machine.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { request } from "undici";
+import type { BenchResult } from "./report.ts";
+import {
+  type Child,
+  cpuSeconds,
+  percentile,
+  rssMb,
+  sleep,
+  startEmulatorProcess,
+  startGatewayProcess,
+  startTsx,
+} from "./support/processes.ts";
+import { RtspViewer } from "./support/rtsp-viewer.ts";
+
+const PASSWORD = "bench-camera";
+const BITRATE = 2_000_000;
+const FPS = 25;
+const WARMUP_MS = 1500;
+const RECORD_MS = 5000;
+/** Viewers that read the SEI stamps for latency (the rest count bytes and pictures: a light load generator). */
+const STAMPED = 10;
+const MAIN = "/cam/realmonitor?channel=1&subtype=0";
+
+interface Measure {
+  label: string;
+  viewers: number;
+  served: number;
+  picturesPerSecond: number;
+  mbitPerViewer: number;
+  p50: number;
+  p99: number;
+  cpu: number;
+  rss: number;
+}
+
+async function measure(
+  label: string,
+  make: (stamped: boolean) => RtspViewer,
+  count: number,
+  pid: number | undefined,
+): Promise<Measure> {
+  const viewers = Array.from({ length: count }, (_, i) => make(i < STAMPED));
+  // Opened in batches, as a crowd arrives, not 300 handshakes in the same millisecond.
+  for (let i = 0; i < viewers.length; i += 25)
+    await Promise.all(viewers.slice(i, i + 25).map((v) => v.start()));
+  await sleep(WARMUP_MS);
+  for (const v of viewers) v.record(true);
+  const bytesBefore = viewers.map((v) => v.bytes);
+  const cpuBefore = pid ? cpuSeconds(pid) : 0;
+  await sleep(RECORD_MS);
+  const cpuAfter = pid ? cpuSeconds(pid) : 0;
+  const rss = pid ? rssMb(pid) : Number.NaN;
+  for (const v of viewers) v.record(false);
+  const served = viewers.filter((v) => v.ok && v.pictures > 0);
+  const latencies = served.flatMap((v) => v.latencies).sort((a, b) => a - b);
+  const bytes = served.reduce((sum, v) => sum + v.bytes - (bytesBefore[viewers.indexOf(v)] ?? 0), 0);
+  for (const v of viewers) v.stop();
+  const seconds = RECORD_MS / 1000;
+  return {
+    label,
+    viewers: count,
+    served: served.length,
+    picturesPerSecond: served.length
+      ? served.reduce((n, v) => n + v.pictures, 0) / served.length / seconds
+      : 0,
+    mbitPerViewer: served.length ? (bytes * 8) / served.length / seconds / 1e6 : 0,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    cpu: (cpuAfter - cpuBefore) / seconds,
+    rss,
+  };
+}
+
+function row(m: Measure, direct: Measure): Record<string, string | number> {
+  return {
+    setup: m.label,
+    viewers: m.viewers,
+    served: m.served,
+    "pictures/s": m.picturesPerSecond,
+    "Mbit/s each": m.mbitPerViewer,
+    "latency p50 ms": m.p50,
+    "latency p99 ms": m.p99,
+    "added p50 ms": m.p50 - direct.p50,
+    "added p99 ms": m.p99 - direct.p99,
+    "proxy CPU (cores)": m.cpu,
+    "proxy RSS MB": m.rss,
+  };
+}
+
+/** Time to the first decodable picture for fresh viewers, `trials` times at random points of the GOP. */
+async function firstPicture(make: () => RtspViewer, trials: number): Promise<{ p50: number; max: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < trials; i++) {
+    await sleep(100 + Math.random() * 900);
+    const viewer = make();
+    await viewer.start();
+    const deadline = performance.now() + 15_000;
+    while (viewer.firstDecodableMs === undefined && performance.now() < deadline) await sleep(5);
+    times.push(viewer.firstDecodableMs ?? Number.POSITIVE_INFINITY);
+    viewer.stop();
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), max: times[times.length - 1] ?? Number.NaN };
+}
+
+interface StreamInfo {
+  rtspSessions: { inUse: number };
+  streams: { name: string; upstreamConnects: number; rtspUrl: string | null }[];
+}
+
+async function streamInfo(gatewayUrl: string, camera: string): Promise<StreamInfo> {
+  const response = await request(`${gatewayUrl}/api/v1/cameras/${camera}/streams`);
+  return (await response.body.json()) as StreamInfo;
+}
+
+export async function run(): Promise<BenchResult> {
+  const children: Child[] = [];
+  const dir = mkdtempSync(join(tmpdir(), "camgate-rtsp-bench-"));
+  const rtspPortOf = (lines: string[]) =>
+    Number(/RTSP on rtsp:\/\/127\.0\.0\.1:(\d+)/.exec(lines.join("\n"))?.[1]);
+  try {
+    const bitrate = ["--main-bitrate", String(BITRATE)];
+    const camera = await startEmulatorProcess("amcrest-ip2m-841b", PASSWORD, 1, bitrate);
+    const longGop = await startEmulatorProcess("amcrest-ip2m-841b", PASSWORD, 1, [...bitrate, "--long-gop"]);
+    children.push(camera.child, longGop.child);
+    const cameraRtsp = rtspPortOf(camera.child.lines);
+    const longGopRtsp = rtspPortOf(longGop.child.lines);
+    // The gateway reaches the camera through a forwarder, so the camera connection can be cut for the
+    // reconnect measurement (one 2 Mbit/s stream through it: negligible).
+    const cut = await startTsx("bench/support/tcp-forward.ts", [String(cameraRtsp)], /^forward on \d+/);
+    children.push(cut);
+    const cutPort = Number(/on (\d+)/.exec(cut.lines[0] ?? "")?.[1]);
+    const configFile = join(dir, "camgate.yaml");
+    writeFileSync(
+      configFile,
+      [
+        'server: { listen: "127.0.0.1:0", rtsp: { listen: "127.0.0.1:0" } }',
+        `storage: { dir: ${JSON.stringify(join(dir, "data"))} }`,
+        "log: { level: warn }",
+        "relay: { lingerMs: 60000 }",
+        "cameras:",
+        `  - { id: cam, url: "${camera.urls[0]}", username: admin, password: ${PASSWORD}, rtsp: { port: ${cutPort} } }`,
+        `  - { id: gop10, url: "${longGop.urls[0]}", username: admin, password: ${PASSWORD}, rtsp: { port: ${longGopRtsp} } }`,
+        "",
+      ].join("\n"),
+    );
+    const { child: gateway, url: gatewayUrl } = await startGatewayProcess(configFile);
+    children.push(gateway);
+    const pid = gateway.process.pid;
+    const camgateUrl =
+      (await streamInfo(gatewayUrl, "cam")).streams.find((s) => s.name === "main")?.rtspUrl ?? "";
+    const gop10Url =
+      (await streamInfo(gatewayUrl, "gop10")).streams.find((s) => s.name === "main")?.rtspUrl ?? "";
+    const directUrl = `rtsp://127.0.0.1:${cameraRtsp}${MAIN}`;
+    const directLongUrl = `rtsp://127.0.0.1:${longGopRtsp}${MAIN}`;
+    const camgateViewer = (stamped: boolean) => new RtspViewer(camgateUrl, { stamped });
+    const directViewer = (url: string) => (stamped: boolean) =>
+      new RtspViewer(url, { username: "admin", password: PASSWORD, stamped });
+
+    const direct = await measure("direct from the camera", directViewer(directUrl), 1, undefined);
+    const rows = [row(direct, direct)];
+    const fanout: Measure[] = [];
+    for (const n of [1, 10, 100, 300]) {
+      const m = await measure("camgate RTSP", camgateViewer, n, pid);
+      fanout.push(m);
+      rows.push(row(m, direct));
+    }
+    const afterFanout = await streamInfo(gatewayUrl, "cam");
+
+    // The naive forwarder: each viewer is its own camera session, and the camera has 6.
+    const naive = await startTsx("bench/support/tcp-forward.ts", [String(cameraRtsp)], /^forward on \d+/);
+    children.push(naive);
+    const naiveUrl = `rtsp://127.0.0.1:${/on (\d+)/.exec(naive.lines[0] ?? "")?.[1]}${MAIN}`;
+    const naiveRows: Measure[] = [];
+    for (const n of [1, 6, 10]) {
+      const m = await measure("naive TCP forward", directViewer(naiveUrl), n, naive.process.pid);
+      naiveRows.push(m);
+      rows.push(row(m, direct));
+      await sleep(500);
+    }
+
+    // First decodable picture: camgate's hubs are warm (a viewer keeps each live); the camera makes a new
+    // session wait for its next keyframe.
+    const keepers = [new RtspViewer(camgateUrl), new RtspViewer(gop10Url)];
+    await Promise.all(keepers.map((k) => k.start()));
+    await sleep(11_000);
+    const first = {
+      camgate1: await firstPicture(() => new RtspViewer(camgateUrl), 10),
+      camgate10: await firstPicture(() => new RtspViewer(gop10Url), 10),
+      direct1: await firstPicture(() => directViewer(directUrl)(false), 10),
+      direct10: await firstPicture(() => directViewer(directLongUrl)(false), 4),
+    };
+    for (const k of keepers) k.stop();
+
+    // Reconnect: the camera connection is cut under a watching viewer; the gap it sees, and whether it stays.
+    const watcher = new RtspViewer(camgateUrl);
+    await watcher.start();
+    await sleep(1000);
+    watcher.record(true);
+    await sleep(1000);
+    cut.process.kill("SIGUSR1");
+    await sleep(6000);
+    watcher.record(false);
+    const gaps = watcher.arrivals.slice(1).map((t, i) => t - (watcher.arrivals[i] as number));
+    const reconnectGap = Math.max(0, ...gaps);
+    const stayed = !watcher.closed;
+    watcher.stop();
+    const afterCut = await streamInfo(gatewayUrl, "cam");
+
+    const at = (list: Measure[], viewers: number) => list.find((m) => m.viewers === viewers) as Measure;
+    const relay300 = at(fanout, 300);
+    const relay10 = at(fanout, 10);
+    const naive6 = at(naiveRows, 6);
+    const naive10 = at(naiveRows, 10);
+    const connects = afterFanout.streams.find((s) => s.name === "main")?.upstreamConnects ?? 0;
+    const reconnects = (afterCut.streams.find((s) => s.name === "main")?.upstreamConnects ?? 0) - connects;
+    return {
+      name: "RTSP relay",
+      setup: `Emulators amcrest-ip2m-841b, main stream 640x360 H.264 ${FPS} fps padded to ${BITRATE / 1e6} Mbit/s (1 s GOP; a second camera with a 10 s GOP), the camera's 6-session limit; gateway (or a naive TCP forwarder) and this load generator in separate processes; each row: ${WARMUP_MS} ms warm-up, ${RECORD_MS} ms recorded; latency = arrival of a picture's last packet minus its SEI capture stamp, read by ${STAMPED} viewers per row; "added" = minus the direct viewer. CPU/RSS are the proxy process's.`,
+      tables: [
+        { title: "fan-out", rows },
+        {
+          title: "first decodable picture (ms from connect; p50 / max of 10, 4 for the direct 10 s GOP)",
+          rows: [
+            { case: "camgate, 1 s GOP (warm hub)", p50: first.camgate1.p50, max: first.camgate1.max },
+            { case: "camgate, 10 s GOP (warm hub)", p50: first.camgate10.p50, max: first.camgate10.max },
+            { case: "camera directly, 1 s GOP", p50: first.direct1.p50, max: first.direct1.max },
+            { case: "camera directly, 10 s GOP", p50: first.direct10.p50, max: first.direct10.max },
+          ],
+        },
+        {
+          title: "upstream",
+          rows: [
+            {
+              "camera sessions opened for all fan-out rows": connects,
+              "reconnects after the cut": reconnects,
+              "longest gap a viewer saw across the cut (ms)": reconnectGap,
+              "viewer stayed connected": stayed ? "yes" : "no",
+            },
+          ],
+        },
+      ],
+      ratios: {
+        "camgate 300 viewers CPU / naive 6 viewers CPU": relay300.cpu / naive6.cpu,
+        "camgate 10 viewers CPU per viewer / naive 6 CPU per viewer": relay10.cpu / 10 / (naive6.cpu / 6),
+        "camgate 10 viewers added p99 / naive 6 added p99":
+          (relay10.p99 - direct.p99) / Math.max(1, naive6.p99 - direct.p99),
+        "first picture, 10 s GOP: camgate / direct": first.camgate10.p50 / first.direct10.p50,
+      },
+      targets: [
+        {
+          target: "300 viewers served at the full rate",
+          met: relay300.served === 300 && relay300.picturesPerSecond >= FPS * 0.95,
+          value: `${relay300.served} served at ${relay300.picturesPerSecond.toFixed(1)} pictures/s`,
+        },
+        {
+          target: "300 viewers under 0.15 cores",
+          met: relay300.cpu < 0.15,
+          value: `${relay300.cpu.toFixed(3)} cores`,
+        },
+        {
+          target: "p99 added latency under 5 ms at 10 viewers",
+          met: relay10.p99 - direct.p99 < 5,
+          value: `${(relay10.p99 - direct.p99).toFixed(1)} ms`,
+        },
+        {
+          target: "first picture under 300 ms, 10 s GOP",
+          met: first.camgate10.max < 300,
+          value: `p50 ${first.camgate10.p50.toFixed(0)} ms, max ${first.camgate10.max.toFixed(0)} ms`,
+        },
+        {
+          target: "one camera session for every fan-out row",
+          met: connects === 1,
+          value: String(connects),
+        },
+        {
+          target: "back within 2 s of a cut camera connection, viewer kept",
+          met: reconnectGap < 2000 && stayed,
+          value: `${reconnectGap.toFixed(0)} ms gap, ${stayed ? "kept" : "dropped"}`,
+        },
+        {
+          target: "the naive forwarder serves at most the camera's 6 sessions",
+          met: naive10.served <= 6,
+          value: `${naive10.served} of 10 served`,
+        },
+      ],
+    };
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

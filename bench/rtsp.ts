@@ -179,8 +179,8 @@ export async function run(): Promise<BenchResult> {
         `storage: { dir: ${JSON.stringify(join(dir, "data"))} }`,
         "log: { level: warn }",
         "relay: { lingerMs: 60000 }",
-        // Backups and log sync run at start-up, right when the first rows are measured; the table is the
-        // relay's steady state (docs/rtsp.md notes what a backup costs live viewers).
+        // Backups and log sync run at start-up, right when the first rows are measured: off, so the table
+        // is the relay's alone.
         "backup: { enabled: false }",
         "logSync: { enabled: false }",
         "cameras:",

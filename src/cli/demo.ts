@@ -1,7 +1,7 @@
 /**
  * The built-in demo: with no config file, `camgate serve` starts two emulated cameras in the same process on
  * free loopback ports, `dogs` (amcrest-ip2m-841b, PTZ) and `front` (amcrest-ipm-723w), and points the gateway
- * at them, on 127.0.0.1:8080 or the next free port.
+ * at them, on 127.0.0.1:8080 or the next free port, with its RTSP server on 127.0.0.1:8554 or the next free one.
  */
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
@@ -58,16 +58,19 @@ export async function startDemo(options: { storageDir?: string; port?: number } 
     throw error;
   }
   const [dogs, front] = emulators.map((e) => e.cameras[0]?.url ?? "");
+  const [dogsRtsp, frontRtsp] = emulators.map((e) => e.cameras[0]?.rtspPort ?? 554);
   const port = options.port ?? (await demoPort());
+  const rtspPort = await demoPort("127.0.0.1", 8554);
   const config = configSchema.parse({
-    server: { listen: `127.0.0.1:${port}` },
+    // camgate's RTSP server relays the cameras' H.264 main and sub streams (one camera session each).
+    server: { listen: `127.0.0.1:${port}`, rtsp: { listen: `127.0.0.1:${rtspPort}` } },
     storage: { dir: options.storageDir ?? "./data" },
     // The dogs camera mails its alarms to camgate; both stream their events; MQTT on an embedded broker.
     smtp: { listen: `127.0.0.1:${smtpPort}`, username: "cameras", password: mailPassword },
     mqtt: { embedded: true, embeddedListen: `127.0.0.1:${mqttPort}` },
     cameras: [
-      { id: "dogs", name: "Dog crates", url: dogs, username: "admin", password },
-      { id: "front", name: "Front yard", url: front, username: "admin", password },
+      { id: "dogs", name: "Dog crates", url: dogs, username: "admin", password, rtsp: { port: dogsRtsp } },
+      { id: "front", name: "Front yard", url: front, username: "admin", password, rtsp: { port: frontRtsp } },
     ],
   });
   return {

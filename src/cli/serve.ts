@@ -17,6 +17,9 @@ export async function runServe(
     out.write(`camgate ${config.cameras.length} camera(s) on ${camgate.url}\n`);
     for (const [id, url] of Object.entries(camgate.passthroughUrls))
       out.write(`  ${id} passthrough on ${url}/cgi-bin/\n`);
+    if (camgate.rtspUrl) out.write(`  RTSP on ${camgate.rtspUrl}/<camera> and /<camera>/sub\n`);
+    for (const [id, url] of Object.entries(camgate.rtspPassthroughUrls))
+      out.write(`  ${id} RTSP passthrough on ${url}/cam/realmonitor?channel=1&subtype=0\n`);
     return () => camgate.close();
   }
   const demo = await startDemo();
@@ -33,6 +36,8 @@ export async function runServe(
         `  curl '${camgate.url}/cam/dogs/cgi-bin/magicBox.cgi?action=getDeviceType'`,
         `  curl -X POST -H 'Content-Type: application/json' -d '{"action":"move","direction":"left","durationMs":500}' ${camgate.url}/api/v1/cameras/dogs/ptz`,
         `  open ${camgate.url}/api/v1/cameras/dogs/stream.mjpeg in a browser`,
+        `  ffplay -rtsp_transport tcp ${camgate.rtspUrl}/dogs    (H.264 main stream; /dogs/sub, VLC works too)`,
+        `  curl ${camgate.url}/api/v1/cameras/dogs/streams    (codec, size, rate, viewers)`,
         `  curl -N ${camgate.url}/api/v1/events/stream      (live events; motion every 30-45 s)`,
         `  mosquitto_sub -L ${camgate.events.deliveries.broker?.url ?? "mqtt://127.0.0.1:1883"}/camgate/#   (MQTT, embedded broker)`,
         `  API description: ${camgate.url}/api/v1/openapi.json`,

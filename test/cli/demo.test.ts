@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
 import { startEmulator } from "../../src/emulator/index.ts";
+import { locateFfprobe, probeVideo } from "../helpers/ffprobe.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = join(ROOT, "bin/camgate.js");
@@ -78,6 +79,11 @@ describe("the built CLI", () => {
       expect(snapshot.headers.get("content-type")).toBe("image/jpeg");
       expect(Buffer.from(await snapshot.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
       expect(demo.output()).toContain("Try:");
+      // The banner's RTSP URL plays: camgate's RTSP server relays the emulated camera's H.264.
+      const rtsp = /ffplay -rtsp_transport tcp (rtsp:\/\/127\.0\.0\.1:\d+\/dogs)/.exec(demo.output())?.[1];
+      expect(rtsp).toBeDefined();
+      if (locateFfprobe()) expect(await probeVideo(rtsp ?? "")).toBe("h264,640,360");
+      else if (process.env.CI === "true") throw new Error("ffprobe is not installed");
     } finally {
       expect(await stop(demo.child)).toBe(0);
     }

@@ -66,14 +66,9 @@ export function readStamps(bytes: Buffer): Stamp[] {
   return stamps;
 }
 
-/** ffmpeg copying `frames` pictures of an RTSP URL (TCP) to raw Annex-B on stdout. */
-export function ffmpegCopy(
-  url: string,
-  frames: number,
-  extra: string[] = [],
-  format: "h264" | "hevc" = "h264",
-): Promise<ToolResult> {
-  return runTool("ffmpeg", [
+/** ffmpeg's arguments for reading the video of an RTSP URL over TCP, quietly, with a 10 s socket timeout. */
+function ffmpegReading(url: string, extra: string[] = []): string[] {
+  return [
     "-v",
     "error",
     "-rtsp_transport",
@@ -85,6 +80,18 @@ export function ffmpegCopy(
     url,
     "-map",
     "0:v:0",
+  ];
+}
+
+/** ffmpeg copying `frames` pictures of an RTSP URL (TCP) to raw Annex-B on stdout. */
+export function ffmpegCopy(
+  url: string,
+  frames: number,
+  extra: string[] = [],
+  format: "h264" | "hevc" = "h264",
+): Promise<ToolResult> {
+  return runTool("ffmpeg", [
+    ...ffmpegReading(url, extra),
     "-c",
     "copy",
     "-frames:v",
@@ -98,16 +105,7 @@ export function ffmpegCopy(
 /** ffmpeg decoding `frames` pictures to tiny grey images: the byte count proves every one was decoded. */
 export function ffmpegDecode(url: string, frames: number): Promise<ToolResult> {
   return runTool("ffmpeg", [
-    "-v",
-    "error",
-    "-rtsp_transport",
-    "tcp",
-    "-timeout",
-    "10000000",
-    "-i",
-    url,
-    "-map",
-    "0:v:0",
+    ...ffmpegReading(url),
     "-frames:v",
     String(frames),
     "-vf",

@@ -77,6 +77,17 @@ export interface RtspSourceStats {
 }
 
 const RESPONSE_TIMEOUT_MS = 10_000;
+/**
+ * A free RTSP session slot frees only when another stream of the camera stops (after its linger): waiting
+ * long for one helps nobody; the viewer gets 503 and the loop tries again.
+ */
+const BUDGET_WAIT_MS = 1000;
+/**
+ * Retries of a stream someone is waiting for stay close together (a refused connect costs the camera
+ * nothing; a refused login has the session's own, longer backoff), so video is back within ~2 s of a
+ * camera's return from a reboot.
+ */
+const DEFAULT_BACKOFF_MAX_MS = 2000;
 
 export class RtspSource {
   private state: StreamState = "idle";
@@ -96,7 +107,7 @@ export class RtspSource {
       onDown: (down) => this.setState("down", down),
       release: () => this.release(),
       ...(options.backoffMinMs !== undefined ? { backoffMinMs: options.backoffMinMs } : {}),
-      ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
+      backoffMaxMs: options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
     });
   }
 
@@ -154,7 +165,7 @@ export class RtspSource {
     this.setState("connecting", undefined);
     const camera = this.options.session.id;
     try {
-      this.slot = await this.options.budget.acquire("interactive", RESPONSE_TIMEOUT_MS);
+      this.slot = await this.options.budget.acquire("interactive", BUDGET_WAIT_MS);
     } catch (error) {
       const message =
         error instanceof BudgetTimeoutError

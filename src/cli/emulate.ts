@@ -63,5 +63,17 @@ export async function runEmulate(
       `emulated ${flags.profile} ${camera.serial} on ${camera.url} (user ${flags.username})${camera.rtspPort ? `, RTSP on rtsp://127.0.0.1:${camera.rtspPort}/cam/realmonitor?channel=1&subtype=0` : ""}\n`,
     );
   }
-  return () => emulator.close();
+  // SIGUSR2 reboots every emulated camera (3 s down), as the reboot fault of the control handle does: for
+  // benchmarks and demos in another process.
+  const reboot = () => {
+    out.write("rebooting\n");
+    void Promise.all(emulator.cameras.map((camera) => camera.control.reboot(3000))).then(() =>
+      out.write("back up\n"),
+    );
+  };
+  process.on("SIGUSR2", reboot);
+  return async () => {
+    process.off("SIGUSR2", reboot);
+    await emulator.close();
+  };
 }

@@ -257,6 +257,20 @@ describe("fan-out", () => {
       expect(camera.control.rtspSessions()).toBe(2);
       const viewers = gateway.camgate.rtspServer?.viewers() ?? [];
       expect(viewers.filter((v) => v.camera === "dogs" && v.playing).length).toBe(6);
+      // A third stream would need a third session (rtsp.maxSessions is 2): refused here, not at the camera.
+      const refusedBefore = camera.control.rtspCounters().refusedSessions;
+      const third = new RawRtspClient(rtspPort, ALICE);
+      try {
+        const answer = await third.request(
+          "DESCRIBE",
+          `rtsp://127.0.0.1:${rtspPort}/dogs/cam/realmonitor?channel=1&subtype=2`,
+        );
+        expect(answer.status).toBe(503);
+      } finally {
+        third.close();
+      }
+      expect(camera.control.rtspSessions()).toBe(2);
+      expect(camera.control.rtspCounters().refusedSessions).toBe(refusedBefore);
     } finally {
       for (const client of clients) client.close();
     }

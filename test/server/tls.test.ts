@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect } from "vitest";
+import { locateFfprobe } from "../helpers/ffprobe.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { runTool } from "../helpers/rtsp.ts";
 import { findTool, itWithTool } from "../helpers/system-tools.ts";
 
 const run = promisify(execFile);
@@ -219,6 +221,49 @@ describe("TLS and client certificates", () => {
       await expect(get(`${required.url}/api/v1/cameras`, { ca: pki.ca })).rejects.toThrow();
       await expect(get(`${required.url}/api/v1/cameras`, { ca: pki.ca, ...pki.rogue })).rejects.toThrow();
       expect((await get(`${required.url}/api/v1/cameras`, { ca: pki.ca, ...pki.kiosk })).status).toBe(200);
+    },
+  );
+
+  itWithTool(
+    "ffprobe",
+    () => (locateOpenssl() ? locateFfprobe() : undefined),
+    "RTSPS: camgate's RTSP server over TLS with the gateway's certificate, read by ffprobe",
+    async () => {
+      if (!pki) throw new Error("setup failed");
+      const rtsps = await startTestGateway({
+        users: [{ name: "alice", role: "viewer", password: "alice-pw" }],
+        server: {
+          tls: { cert: pki.serverCert, key: pki.serverKey },
+          rtsp: { listen: "127.0.0.1:0", tls: true },
+        },
+      });
+      try {
+        expect(rtsps.camgate.rtspUrl).toMatch(/^rtsps:\/\/127\.0\.0\.1:\d+$/);
+        const probe = await runTool("ffprobe", [
+          "-v",
+          "error",
+          "-select_streams",
+          "v:0",
+          "-show_entries",
+          "stream=codec_name,width,height",
+          "-of",
+          "csv=p=0",
+          `${rtsps.camgate.rtspUrl?.replace("rtsps://", "rtsps://alice:alice-pw@")}/dogs`,
+        ]);
+        expect(probe.stderr).toBe("");
+        expect(probe.stdout.toString().trim()).toBe("h264,640,360");
+        // Plain RTSP on the RTSPS port gets no answer a client could use.
+        const plain = await runTool("ffprobe", [
+          "-v",
+          "error",
+          "-rw_timeout",
+          "3000000",
+          `${rtsps.camgate.rtspUrl?.replace("rtsps://", "rtsp://alice:alice-pw@")}/dogs`,
+        ]);
+        expect(plain.code).not.toBe(0);
+      } finally {
+        await rtsps.close();
+      }
     },
   );
 });

@@ -52,10 +52,6 @@ export const serverSchema = z.strictObject({
       /** RTSPS: TLS with server.tls's certificate. */
       tls: z.boolean().default(false),
       /**
-       * What a client may authenticate with: Digest needs a user's password or token in plain text, and
-       * clients that get both offered use Digest (ffmpeg does), so `[basic]` suits hashed secrets.
-       */
-      /**
        * How far a viewer may fall behind (bytes camgate holds for it) before it skips to the next keyframe:
        * 4 MiB is ~8 s of a 4 Mbit/s stream. The other viewers never wait for it.
        */
@@ -64,6 +60,10 @@ export const serverSchema = z.strictObject({
         .int()
         .min(64 * 1024)
         .default(4 * 1024 * 1024),
+      /**
+       * What a client may authenticate with: Digest needs a user's password or token in plain text, and
+       * clients that get both offered use Digest (ffmpeg does), so `[basic]` suits hashed secrets.
+       */
       authMethods: z
         .array(z.enum(["basic", "digest"]))
         .min(1)

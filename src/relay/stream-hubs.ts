@@ -1,5 +1,6 @@
 /** The stream hubs of all cameras, made on first use, one per (camera, upstream path). */
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import { Fmp4Feeds } from "./fmp4-feed.ts";
 import { StreamHub, type StreamHubStats } from "./stream-hub.ts";
 
 export interface StreamHubsOptions {
@@ -13,6 +14,8 @@ export type StreamName = "main" | "sub";
 export class StreamHubs {
   private readonly hubs = new Map<string, StreamHub>();
   private readonly unsubscribes: (() => void)[] = [];
+  /** The fMP4 (MSE) feeds of these hubs, one per hub with viewers. */
+  readonly fmp4 = new Fmp4Feeds();
 
   constructor(
     private readonly cameras: CameraRegistry,

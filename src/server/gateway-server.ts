@@ -1,5 +1,6 @@
 /** Builds the gateway's HTTP(S) servers: the main one, and one per camera with a `passthroughPort`. */
 import type { IncomingMessage } from "node:http";
+import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { CameraEntry } from "../camera/registry.ts";
 import { canSeeCamera } from "./auth/authenticator.ts";
@@ -12,6 +13,7 @@ import { registerCameraRoutes } from "./routes/cameras.ts";
 import { registerConfigRoutes } from "./routes/config.ts";
 import { registerEventRoutes } from "./routes/events.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { liveSocketOptions, registerLiveRoutes } from "./routes/live.ts";
 import { collectOperations, registerOpenApiRoute } from "./routes/openapi.ts";
 import { registerPtzRoutes } from "./routes/ptz.ts";
 import { registerRelayRoutes } from "./routes/relay.ts";
@@ -43,8 +45,20 @@ function baseApp(ctx: GatewayContext, https: HttpsOptions | undefined): FastifyI
   }) as unknown as FastifyInstance;
   installErrorHandler(app);
   installFrontDoor(app, ctx);
+  closeRefusedUpgrades(app);
   limitJsonDepth(app);
   return app;
+}
+
+/**
+ * A WebSocket upgrade answered with plain HTTP (401, 404: the front door refused it) leaves a socket Node no
+ * longer tracks; @fastify/websocket's own hook misses it when the refusal comes before that hook, and a
+ * server close would then wait for it forever. Once such an answer is sent, the socket goes.
+ */
+function closeRefusedUpgrades(app: FastifyInstance): void {
+  app.addHook("onResponse", async (request) => {
+    if (request.raw.headers.upgrade !== undefined) request.raw.socket.destroy();
+  });
 }
 
 /** Deeper JSON than any camgate body needs (config trees are a few levels deep). */
@@ -105,6 +119,10 @@ export function buildMainApp(
   registerSystemRoutes(app, ctx);
   registerRelayRoutes(app, ctx);
   registerStreamRoutes(app, ctx);
+  app.register(async (scope) => {
+    await scope.register(websocket, { options: liveSocketOptions });
+    registerLiveRoutes(scope, ctx);
+  });
   registerEventRoutes(app, ctx, ctx.events);
   registerBackupRoutes(app, ctx);
   registerSessionRoutes(app, ctx);

@@ -3,6 +3,7 @@ import type { PtzDirection, ZoomDirection } from "../../../src/camera/ptz-comman
 import { api, type Camera } from "../api.ts";
 import { canOperate, events } from "../state.ts";
 import { Badge } from "./grid.tsx";
+import { LiveVideo } from "./live-video.tsx";
 
 interface Ptz {
   status: { moving: boolean; position?: { pan: number; tilt: number; zoom: number }; presetId?: number };
@@ -151,8 +152,8 @@ export function CameraView({ id }: { id: string }) {
         {camera.name} <Badge state={camera.health.state} />
       </h1>
       <div class="live">
-        <img src={camera.links.stream} alt={`${camera.name} live`} width={640} height={480} />
-        <a class="button" href={`${camera.links.snapshot}?maxAge=0`} download={`${id}.jpg`}>
+        <LiveVideo camera={id} name={camera.name} mjpeg={camera.links.stream} />
+        <a class="button snapshot" href={`${camera.links.snapshot}?maxAge=0`} download={`${id}.jpg`}>
           Snapshot
         </a>
       </div>

@@ -1,0 +1,179 @@
+/**
+ * The camera page's live player in Debian's Chromium: the main stream over MSE (videoWidth as the stream's,
+ * decoded frames rising), the sub-stream on its toggle, playing again after a camera reboot without a
+ * reload. Screenshots at 1280 and 375 px go to test-artifacts/ui/ (git-ignored).
+ */
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect } from "vitest";
+import { launchChromium, locateChromium } from "../helpers/browser.ts";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { waitFor } from "../helpers/http.ts";
+import { itWithTool } from "../helpers/system-tools.ts";
+
+const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts/ui");
+const SIZES = { desktop: { width: 1280, height: 860 }, phone: { width: 375, height: 760 } } as const;
+
+/** What page code reads of the <video> (the tests compile without the DOM library). */
+interface VideoLike {
+  videoWidth: number;
+  videoHeight: number;
+  currentTime: number;
+  getVideoPlaybackQuality(): { totalVideoFrames: number };
+}
+
+interface Playback {
+  width: number;
+  height: number;
+  frames: number;
+  time: number;
+}
+
+function playback(page: Page): Promise<Playback> {
+  return page.getByTestId("live-video").evaluate((element) => {
+    const video = element as unknown as VideoLike;
+    return {
+      width: video.videoWidth,
+      height: video.videoHeight,
+      frames: video.getVideoPlaybackQuality().totalVideoFrames,
+      time: video.currentTime,
+    };
+  });
+}
+
+/** Waits until the page has decoded `more` frames beyond `from`. */
+async function framesBeyond(page: Page, from: number, more: number, timeoutMs = 20_000): Promise<Playback> {
+  return waitFor(
+    async () => {
+      const now = await playback(page);
+      return now.frames >= from + more ? now : undefined;
+    },
+    timeoutMs,
+    `${more} more decoded frames`,
+  );
+}
+
+describe("live player", () => {
+  let gw: TestGateway;
+  let chromium: { browser: Browser; close(): Promise<void> } | undefined;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    gw = await startTestGateway({
+      cameras: [{ id: "dogs", profile: "amcrest-ip2m-841b" }],
+      users: [{ name: "alice", role: "admin", password: "alice-live-pw" }],
+      relay: { lingerMs: 300 },
+    });
+    if (locateChromium()) chromium = await launchChromium();
+  }, 60_000);
+
+  afterAll(async () => {
+    await chromium?.close();
+    await gw?.close();
+  });
+
+  async function cameraPage(size: keyof typeof SIZES = "desktop"): Promise<Page> {
+    if (!chromium) throw new Error("no browser");
+    const context = await chromium.browser.newContext({ viewport: SIZES[size] });
+    const page = await context.newPage();
+    await page.goto(gw.url);
+    await page.getByLabel("User name").fill("alice");
+    await page.getByLabel("Password or token").fill("alice-live-pw");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Cameras" }).waitFor();
+    await page.goto(`${gw.url}/camera/dogs`);
+    await page.getByTestId("live-video").waitFor();
+    return page;
+  }
+
+  async function streamSize(name: string): Promise<{ width: number; height: number }> {
+    const hub = gw.camgate.streams.list().find((h) => h.camera === "dogs" && h.name === name);
+    const stats = hub?.stats();
+    if (!stats?.width || !stats.height) throw new Error(`no ${name} stream size`);
+    return { width: stats.width, height: stats.height };
+  }
+
+  itWithTool(
+    "chromium",
+    locateChromium,
+    "the camera page plays the main stream over MSE: the stream's size, decoded frames rising",
+    async () => {
+      const page = await cameraPage();
+      const first = await framesBeyond(page, 0, 5);
+      const size = await streamSize("main");
+      expect({ width: first.width, height: first.height }).toEqual(size);
+      const later = await framesBeyond(page, first.frames, 25);
+      expect(later.time).toBeGreaterThan(first.time);
+      await page.getByRole("button", { name: "Latency" }).click();
+      await page
+        .getByTestId("latency")
+        .filter({ hasText: /player buffer \d+ ms/ })
+        .waitFor();
+      for (const [name, viewport] of Object.entries(SIZES)) {
+        await page.setViewportSize(viewport);
+        await framesBeyond(page, (await playback(page)).frames, 3);
+        await page.screenshot({ path: join(ARTIFACTS, `camera-live-${name}.png`), fullPage: true });
+      }
+      await page.context().close();
+    },
+    60_000,
+  );
+
+  itWithTool(
+    "chromium",
+    locateChromium,
+    "the sub-stream toggle plays the sub-stream at its own size",
+    async () => {
+      const page = await cameraPage("phone");
+      await framesBeyond(page, 0, 3);
+      await page.getByRole("button", { name: "Sub-stream" }).click();
+      const size = await waitFor(
+        async () => {
+          try {
+            return await streamSize("sub");
+          } catch {
+            return undefined;
+          }
+        },
+        15_000,
+        "the sub stream",
+      );
+      const sub = await waitFor(
+        async () => {
+          const now = await playback(page);
+          return now.width === size.width && now.frames > 3 ? now : undefined;
+        },
+        20_000,
+        "sub-stream frames",
+      );
+      expect(sub.height).toBe(size.height);
+      await page.context().close();
+    },
+    60_000,
+  );
+
+  itWithTool(
+    "chromium",
+    locateChromium,
+    "after a camera reboot the page plays again without a reload",
+    async () => {
+      const page = await cameraPage();
+      await framesBeyond(page, 0, 10);
+      const hub = gw.camgate.streams.list().find((h) => h.camera === "dogs" && h.name === "main");
+      const connects = hub?.stats().upstreamConnects ?? 0;
+      const control = gw.cameras.get("dogs")?.control;
+      await control?.reboot(1500);
+      await waitFor(
+        () => ((hub?.stats().upstreamConnects ?? 0) > connects && hub?.state === "live" ? true : undefined),
+        30_000,
+        "the stream back from the camera",
+      );
+      const back = await playback(page);
+      const after = await framesBeyond(page, back.frames, 25, 30_000);
+      expect(after.time).toBeGreaterThan(back.time);
+      await page.context().close();
+    },
+    90_000,
+  );
+});

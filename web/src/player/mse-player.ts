@@ -1,0 +1,253 @@
+/**
+ * The MSE player of camgate's live WebSocket (`/api/v1/cameras/<id>/live`), after go2rtc's video-rtc.js:
+ * ManagedMediaSource where it exists (iPhone Safari 17.1+), a staging queue while the SourceBuffer is busy,
+ * a small buffer kept by `playbackRate` (faster when behind, normal near the edge), a jump to the live edge
+ * when far behind, old buffer trimmed, and a reconnect (with a fresh MediaSource) when the socket closes or
+ * no data comes for a while: after a camera reboot the page plays again without a reload.
+ */
+
+export type PlayerState = "connecting" | "playing" | "reconnecting" | "failed";
+
+export interface PlayerEvents {
+  onState(state: PlayerState, detail?: string): void;
+  /** Text the server said (audio that MSE cannot play, the stream's state). */
+  onInfo?(text: string): void;
+  /** The MIME type being played (its codecs say whether there is audio). */
+  onMime?(mime: string): void;
+}
+
+/** Codec strings the browser is asked about; the server picks what matches its stream. */
+const CANDIDATE_CODECS = [
+  "avc1.42E01E",
+  "avc1.4D401F",
+  "avc1.640029",
+  "avc1.640033",
+  "hvc1.1.6.L153.B0",
+  "hev1.1.6.L153.B0",
+  "mp4a.40.2",
+];
+/** Behind the live edge by more than this: jump (seconds). */
+const JUMP_BEHIND = 1.5;
+/** Where a jump lands, and the delay `playbackRate` steers to (seconds). */
+const TARGET_DELAY = 0.25;
+/** Keep this much played video in the SourceBuffer (seconds). */
+const KEEP_BEHIND = 5;
+/** No bytes for this long: the stream is stalled; reconnect. */
+const STALL_MS = 5000;
+const MAX_RETRY_MS = 5000;
+
+type MediaSourceLike = MediaSource;
+
+function mediaSourceClass(): (new () => MediaSourceLike) | undefined {
+  const scope = window as unknown as { ManagedMediaSource?: new () => MediaSourceLike };
+  return scope.ManagedMediaSource ?? (typeof MediaSource === "undefined" ? undefined : MediaSource);
+}
+
+export function supportedCodecs(): string {
+  const Source = mediaSourceClass() as unknown as { isTypeSupported(type: string): boolean } | undefined;
+  if (!Source) return "";
+  return CANDIDATE_CODECS.filter((codec) => Source.isTypeSupported(`video/mp4; codecs="${codec}"`)).join(",");
+}
+
+export class MsePlayer {
+  private socket: WebSocket | undefined;
+  private source: MediaSourceLike | undefined;
+  private buffer: SourceBuffer | undefined;
+  private queue: Uint8Array[] = [];
+  private objectUrl: string | undefined;
+  private lastData = 0;
+  private watchdog: number | undefined;
+  private retryTimer: number | undefined;
+  private retries = 0;
+  private stopped = false;
+  private state: PlayerState = "connecting";
+  private frames = 0;
+
+  constructor(
+    private readonly video: HTMLVideoElement,
+    /** The live URL (ws: or wss:, with a signed query if embedding). */
+    private readonly url: string,
+    private readonly events: PlayerEvents,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+    this.watchdog = window.setInterval(() => this.tick(), 250);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    window.clearInterval(this.watchdog);
+    window.clearTimeout(this.retryTimer);
+    this.teardown();
+  }
+
+  /** How far playback is behind what has arrived (seconds), or undefined before the first picture. */
+  delay(): number | undefined {
+    const ranges = this.video.buffered;
+    if (ranges.length === 0) return undefined;
+    return ranges.end(ranges.length - 1) - this.video.currentTime;
+  }
+
+  private setState(state: PlayerState, detail?: string): void {
+    if (state === this.state && detail === undefined) return;
+    this.state = state;
+    this.events.onState(state, detail);
+  }
+
+  private connect(): void {
+    const Source = mediaSourceClass();
+    if (!Source) {
+      this.setState("failed", "this browser has no Media Source Extensions");
+      return;
+    }
+    this.teardown();
+    const source = new Source();
+    this.source = source;
+    this.queue = [];
+    // ManagedMediaSource plays only with remote playback off (Safari's rule).
+    this.video.disableRemotePlayback = true;
+    this.objectUrl = URL.createObjectURL(source);
+    this.video.src = this.objectUrl;
+    source.addEventListener(
+      "sourceopen",
+      () => {
+        const socket = new WebSocket(this.url);
+        socket.binaryType = "arraybuffer";
+        this.socket = socket;
+        this.lastData = Date.now();
+        socket.onopen = () => socket.send(JSON.stringify({ type: "mse", value: supportedCodecs() }));
+        socket.onmessage = (message) => this.message(message.data as ArrayBuffer | string);
+        socket.onclose = (closed) => {
+          if (this.socket !== socket || this.stopped) return;
+          if (closed.code === 1003) {
+            this.setState("failed", closed.reason || "the stream cannot be played here");
+            return;
+          }
+          this.retry();
+        };
+      },
+      { once: true },
+    );
+  }
+
+  private message(data: ArrayBuffer | string): void {
+    this.lastData = Date.now();
+    if (typeof data === "string") {
+      const message = JSON.parse(data) as { type: string; value: string; code?: string };
+      if (message.type === "mse") {
+        this.open(message.value);
+        this.events.onMime?.(message.value);
+      } else if (message.type === "error") this.events.onInfo?.(message.value);
+      else if (message.type === "info") this.events.onInfo?.(message.value);
+      else if (message.type === "state" && message.value !== "live")
+        this.setState("reconnecting", "the camera's stream is down; waiting for it");
+      return;
+    }
+    this.queue.push(new Uint8Array(data));
+    this.append();
+  }
+
+  private open(mime: string): void {
+    const source = this.source;
+    if (!source || source.readyState !== "open") return;
+    if (this.buffer) {
+      // A new init (the camera changed its parameters): same SourceBuffer when the codec allows it.
+      const buffer = this.buffer as SourceBuffer & { changeType?(type: string): void };
+      buffer.changeType?.(mime);
+      return;
+    }
+    const buffer = source.addSourceBuffer(mime);
+    buffer.mode = "segments";
+    buffer.addEventListener("updateend", () => this.updated());
+    this.buffer = buffer;
+  }
+
+  private append(): void {
+    const buffer = this.buffer;
+    if (!buffer || buffer.updating || this.queue.length === 0) return;
+    const parts = this.queue;
+    this.queue = [];
+    const length = parts.reduce((sum, part) => sum + part.length, 0);
+    const joined = new Uint8Array(length);
+    let at = 0;
+    for (const part of parts) {
+      joined.set(part, at);
+      at += part.length;
+    }
+    try {
+      buffer.appendBuffer(joined);
+    } catch (error) {
+      // QuotaExceededError: the buffer is full (a long pause); start over at the live edge.
+      console.warn("MSE append failed; reconnecting", error);
+      this.retry();
+    }
+  }
+
+  private updated(): void {
+    const buffer = this.buffer;
+    const video = this.video;
+    if (!buffer) return;
+    const ranges = video.buffered;
+    if (ranges.length > 0) {
+      const end = ranges.end(ranges.length - 1);
+      const start = ranges.start(ranges.length - 1);
+      // Outside the last range (the start, or a gap after a skip to a keyframe), or far behind: jump.
+      if (video.currentTime < start || end - video.currentTime > JUMP_BEHIND) {
+        video.currentTime = Math.max(start, end - TARGET_DELAY);
+      }
+      const behind = end - video.currentTime;
+      video.playbackRate = behind > TARGET_DELAY * 2 ? 1.1 : behind < TARGET_DELAY / 2 ? 0.95 : 1;
+      if (video.paused) void video.play().catch(() => undefined);
+      if (!buffer.updating && video.currentTime - ranges.start(0) > KEEP_BEHIND * 2) {
+        buffer.remove(ranges.start(0), video.currentTime - KEEP_BEHIND);
+        return;
+      }
+    }
+    this.append();
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    // Playing means pictures being decoded now, not data arriving (a stream that is down still talks).
+    const frames = this.video.getVideoPlaybackQuality?.().totalVideoFrames ?? 0;
+    if (frames > this.frames && this.state !== "playing") {
+      this.retries = 0;
+      this.setState("playing");
+    }
+    this.frames = frames;
+    if (this.socket && Date.now() - this.lastData > STALL_MS) this.retry();
+  }
+
+  private retry(): void {
+    if (this.stopped) return;
+    this.teardown();
+    this.setState("reconnecting", "reconnecting to camgate");
+    const wait = Math.min(MAX_RETRY_MS, 500 * 2 ** this.retries++);
+    window.clearTimeout(this.retryTimer);
+    this.retryTimer = window.setTimeout(() => this.connect(), wait);
+  }
+
+  private teardown(): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) {
+      socket.onclose = null;
+      socket.onmessage = null;
+      socket.close();
+    }
+    this.buffer = undefined;
+    this.queue = [];
+    if (this.source?.readyState === "open") {
+      try {
+        this.source.endOfStream();
+      } catch {
+        // Already ending: nothing to do.
+      }
+    }
+    this.source = undefined;
+    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
+    this.objectUrl = undefined;
+  }
+}

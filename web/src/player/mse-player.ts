@@ -151,7 +151,7 @@ export class MsePlayer {
 
   private open(mime: string): void {
     const source = this.source;
-    if (!source || source.readyState !== "open") return;
+    if (source?.readyState !== "open") return;
     if (this.buffer) {
       // A new init (the camera changed its parameters): same SourceBuffer when the codec allows it.
       const buffer = this.buffer as SourceBuffer & { changeType?(type: string): void };

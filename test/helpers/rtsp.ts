@@ -37,7 +37,7 @@ export function runTool(
   command: string,
   args: string[],
   timeoutMs = 30_000,
-  input?: string,
+  input?: string | Buffer,
 ): Promise<ToolResult> {
   return new Promise((resolve) => {
     const child = execFile(

@@ -14,6 +14,7 @@ export interface EmulateFlags {
   fps?: string;
   mainBitrate?: string;
   longGop?: boolean;
+  counterVideo?: boolean;
   rtspSessions?: string;
 }
 
@@ -44,6 +45,7 @@ export async function runEmulate(
       maxSessions: rtspSessions,
       ...(mainBitrate !== undefined ? { mainBitrate } : {}),
       ...(flags.longGop ? { quirks: { longGop: true } } : {}),
+      ...(flags.counterVideo ? { mainVideo: "counter" as const } : {}),
     },
     profile: flags.profile,
     host,

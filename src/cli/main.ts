@@ -55,6 +55,10 @@ export async function main(argv: string[]): Promise<void> {
       "pad the RTSP main stream to this many bits per second (real cameras: 2-8M)",
     )
     .option("--long-gop", "a 10 s GOP on the main stream (the smart-codec case)")
+    .option(
+      "--counter-video",
+      "main stream from the tiny I_PCM encoder: frame counter and clock readable from the pixels",
+    )
     .option("--rtsp-sessions <n>", "RTSP sessions before the camera answers 403", "6")
     .action(async (flags) => {
       await untilSignal(await runEmulate(flags, out));

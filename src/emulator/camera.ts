@@ -23,7 +23,7 @@ import { LogBook } from "./log-book.ts";
 import { defaultMachineName, PROFILES, type Profile, type ProfileName, serialFor } from "./profiles.ts";
 import { PtzState } from "./ptz.ts";
 import { EmulatedRtspServer, type RtspCounters } from "./rtsp-server.ts";
-import { EmulatedVideoStream, type StreamQuirks } from "./rtsp-stream.ts";
+import { EmulatedVideoStream, type StreamQuirks, type VideoSourceSpec } from "./rtsp-stream.ts";
 
 export interface AlarmMailTarget extends SmtpTarget {
   from?: string;
@@ -75,6 +75,11 @@ export interface EmulatorRtspOptions {
   quirks?: StreamQuirks;
   /** The main stream's bitrate in bits/s, padded with filler data (default: the fixture's ~170 kbit/s). */
   mainBitrate?: number;
+  /**
+   * The main stream's pictures: the committed fixture (default), or `counter`: the tiny I_PCM encoder with
+   * the frame counter and capture clock in the picture, readable back from a decoder's pixels.
+   */
+  mainVideo?: "fixture" | "counter";
 }
 
 export interface EmulatorCounters {
@@ -249,8 +254,13 @@ export class EmulatedCamera {
       const h265 = subtype === 0 && this.profile.mainCodec === "H.265";
       const file =
         subtype === 1 ? "sub.h264" : h265 ? "main.h265" : quirks.longGop ? "long-gop.h264" : "main.h264";
-      const bitrate = subtype === 0 && this.options.rtsp ? this.options.rtsp.mainBitrate : undefined;
-      stream = new EmulatedVideoStream(file, h265 ? "h265" : "h264", quirks, () => this.stalled, bitrate);
+      const rtsp = this.options.rtsp ? this.options.rtsp : undefined;
+      const bitrate = subtype === 0 ? rtsp?.mainBitrate : undefined;
+      const spec: VideoSourceSpec =
+        subtype === 0 && !h265 && rtsp?.mainVideo === "counter"
+          ? { kind: "counter", width: 640, height: 360, fps: 25, gop: quirks.longGop ? 250 : 25 }
+          : { kind: "fixture", file, codec: h265 ? "h265" : "h264" };
+      stream = new EmulatedVideoStream(spec, quirks, () => this.stalled, bitrate);
       this.videoStreams.set(key, stream);
     }
     return stream;

@@ -4,7 +4,46 @@
  * `camgate seq=<n> t=<ms>`. It runs while someone watches. Quirk switches reproduce what real cameras do
  * to their streams.
  */
-import { type FixturePicture, loadFixture, stampNal, type VideoFixture } from "./video-fixture.ts";
+import { CounterEncoder } from "./counter-encoder.ts";
+import { type FixturePicture, loadFixture, stampNal } from "./video-fixture.ts";
+
+/** What the RTSP face needs to describe a stream. */
+export interface VideoSourceInfo {
+  codec: "h264" | "h265";
+  /** The first parameter sets (for the SDP's sprop-parameter-sets). */
+  parameterSets: Buffer[];
+  fps: number;
+}
+
+/** Where pictures come from: a fixture looped, or the counter encoder drawing each one as it goes. */
+export type VideoSourceSpec =
+  | { kind: "fixture"; file: string; codec: "h264" | "h265" }
+  | { kind: "counter"; width: number; height: number; fps: number; gop: number };
+
+interface PictureSource {
+  info: VideoSourceInfo;
+  next(sequence: number, capturedAt: number): FixturePicture;
+}
+
+function pictureSource(spec: VideoSourceSpec): PictureSource {
+  if (spec.kind === "counter") {
+    const encoder = new CounterEncoder(spec);
+    return {
+      info: { codec: "h264", parameterSets: [encoder.sps, encoder.pps], fps: spec.fps },
+      next: (sequence, capturedAt) => encoder.encode(sequence, capturedAt),
+    };
+  }
+  const fixture = loadFixture(spec.file, spec.codec);
+  let index = 0;
+  return {
+    info: fixture,
+    next: () => {
+      const picture = fixture.pictures[index] as FixturePicture;
+      index = (index + 1) % fixture.pictures.length;
+      return picture;
+    },
+  };
+}
 
 export interface StreamQuirks {
   /** A Dahua-OEM DVR stamps one frame every ~2 s hours off (mediamtx PR #6255): +2 h on every 50th. */
@@ -39,10 +78,10 @@ type Listener = (picture: StampedPicture) => void;
 const PARAMETER_TYPES = { h264: [7, 8], h265: [32, 33, 34] };
 
 export class EmulatedVideoStream {
-  readonly fixture: VideoFixture;
+  readonly fixture: VideoSourceInfo;
+  private readonly source: PictureSource;
   private readonly listeners = new Set<Listener>();
   private timer: NodeJS.Timeout | undefined;
-  private index = 0;
   private sequence = 0;
   private timestamp = 0;
   /** Pictures held back by the stall fault. */
@@ -52,19 +91,23 @@ export class EmulatedVideoStream {
   private readonly filler: Buffer | undefined;
 
   constructor(
-    file: string,
-    codec: "h264" | "h265",
+    spec: VideoSourceSpec,
     private readonly quirks: StreamQuirks,
     private readonly stalled: () => boolean,
     /** Bits per second to pad the stream to (the fixtures are ~170 kbit/s; a 4 MP main stream is 2-8 Mbit/s). */
     bitrate?: number,
   ) {
-    this.fixture = loadFixture(file, codec);
-    const pictures = this.fixture.pictures;
+    this.source = pictureSource(spec);
+    this.fixture = this.source.info;
+    const codec = this.fixture.codec;
+    const pictures = spec.kind === "fixture" ? loadFixture(spec.file, spec.codec).pictures : [];
     const average =
       pictures.reduce((sum, p) => sum + p.nalus.reduce((n, nal) => n + nal.length + 4, 0), 0) /
-      pictures.length;
-    const missing = bitrate === undefined ? 0 : Math.round(bitrate / 8 / this.fixture.fps - average);
+      Math.max(1, pictures.length);
+    const missing =
+      bitrate === undefined || pictures.length === 0
+        ? 0
+        : Math.round(bitrate / 8 / this.fixture.fps - average);
     if (missing > 8) {
       // 0xff bytes: no start code can form, so no emulation prevention; the trailing bits end the RBSP.
       const header = codec === "h264" ? Buffer.from([12]) : Buffer.from([38 << 1, 0x01]);
@@ -103,14 +146,14 @@ export class EmulatedVideoStream {
   }
 
   private tick(): void {
-    const source = this.fixture.pictures[this.index] as FixturePicture;
-    this.index = (this.index + 1) % this.fixture.pictures.length;
     this.timestamp = (this.timestamp + 90_000 / this.fixture.fps) >>> 0;
     this.sequence++;
     if (this.stalled()) {
       this.suppressed++;
       return;
     }
+    const capturedAt = Date.now();
+    const source = this.source.next(this.sequence, capturedAt);
     const codec = this.fixture.codec;
     const typeOf = (nal: Buffer) =>
       codec === "h264" ? (nal[0] as number) & 0x1f : ((nal[0] as number) >> 1) & 0x3f;
@@ -120,7 +163,7 @@ export class EmulatedVideoStream {
     if (this.quirks.parameterSetsOnlyInSdp)
       nalus = nalus.filter((nal) => !PARAMETER_TYPES[codec].includes(typeOf(nal)));
     const firstVcl = nalus.findIndex(isVcl);
-    const stamp = stampNal(codec, this.sequence, Date.now());
+    const stamp = stampNal(codec, this.sequence, capturedAt);
     nalus = [
       ...nalus.slice(0, firstVcl),
       stamp,

@@ -9,6 +9,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { launchChromium, locateChromium } from "../helpers/browser.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { measureGlass } from "../helpers/glass.ts";
 import { waitFor } from "../helpers/http.ts";
 import { itWithTool } from "../helpers/system-tools.ts";
 
@@ -61,7 +62,10 @@ describe("live player", () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     gw = await startTestGateway({
-      cameras: [{ id: "dogs", profile: "amcrest-ip2m-841b" }],
+      cameras: [
+        { id: "dogs", profile: "amcrest-ip2m-841b" },
+        { id: "clock", profile: "amcrest-ip2m-841b", emulator: { rtsp: { mainVideo: "counter" } } },
+      ],
       users: [{ name: "alice", role: "admin", password: "alice-live-pw" }],
       relay: { lingerMs: 300 },
     });
@@ -73,7 +77,7 @@ describe("live player", () => {
     await gw?.close();
   });
 
-  async function cameraPage(size: keyof typeof SIZES = "desktop"): Promise<Page> {
+  async function cameraPage(size: keyof typeof SIZES = "desktop", camera = "dogs"): Promise<Page> {
     if (!chromium) throw new Error("no browser");
     const context = await chromium.browser.newContext({ viewport: SIZES[size] });
     const page = await context.newPage();
@@ -82,7 +86,7 @@ describe("live player", () => {
     await page.getByLabel("Password or token").fill("alice-live-pw");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Cameras" }).waitFor();
-    await page.goto(`${gw.url}/camera/dogs`);
+    await page.goto(`${gw.url}/camera/${camera}`);
     await page.getByTestId("live-video").waitFor();
     return page;
   }
@@ -115,6 +119,27 @@ describe("live player", () => {
         await framesBeyond(page, (await playback(page)).frames, 3);
         await page.screenshot({ path: join(ARTIFACTS, `camera-live-${name}.png`), fullPage: true });
       }
+      await page.context().close();
+    },
+    60_000,
+  );
+
+  itWithTool(
+    "chromium",
+    locateChromium,
+    "the frame counter burned into the emulator's pictures reads back from the page's pixels, advancing",
+    async () => {
+      const page = await cameraPage("desktop", "clock");
+      await framesBeyond(page, 0, 3);
+      const result = await measureGlass(page.getByTestId("live-video"), 30);
+      expect(result.unreadable).toBe(0);
+      const counters = result.samples.map((s) => s.counter);
+      for (let i = 1; i < counters.length; i++)
+        expect(counters[i]).toBeGreaterThan(counters[i - 1] as number);
+      // The clock read back is the capture clock of this machine: displayed after it was captured, and
+      // seconds at most (a misread would be off by days).
+      for (const sample of result.samples) expect(sample.latencyMs).toBeLessThan(10_000);
+      await page.screenshot({ path: join(ARTIFACTS, "camera-live-counter-desktop.png") });
       await page.context().close();
     },
     60_000,

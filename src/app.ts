@@ -2,7 +2,9 @@
  * The composition root: builds every part from the config and wires them together. No module state; the
  * returned handle's close() ends everything it started.
  */
+
 import { mkdirSync, readFileSync } from "node:fs";
+import { isIPv4 } from "node:net";
 import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
@@ -27,6 +29,7 @@ import { GatewayMetrics } from "./server/metrics.ts";
 import { RtspAuthenticator } from "./server/rtsp/rtsp-auth.ts";
 import { CamgateRtspServer } from "./server/rtsp/rtsp-server.ts";
 import { StreamAllowance } from "./server/stream-allowance.ts";
+import { WebRtcSessions } from "./server/webrtc/sessions.ts";
 import { authFailureMemory } from "./storage/auth-failures.ts";
 import { type Db, openDatabase } from "./storage/database.ts";
 
@@ -55,6 +58,8 @@ export interface Camgate {
   streams: StreamHubs;
   /** camgate's RTSP server, when `server.rtsp` is set. */
   rtspServer: CamgateRtspServer | undefined;
+  /** The WebRTC viewers, when `server.webrtc.enabled`. */
+  webrtc: WebRtcSessions | undefined;
   cameras: CameraRegistry;
   /** The SQLite database (events, deliveries, camera logs). */
   db: Db;
@@ -258,11 +263,29 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
       })
     : undefined;
   metrics.watchStreams(streams, rtspServer);
+  const webrtc = config.server.webrtc.enabled
+    ? new WebRtcSessions(
+        {
+          iceServers: config.server.webrtc.iceServers,
+          // Candidates on the one address camgate listens on (loopback stays loopback); all for 0.0.0.0.
+          interfaceAddress:
+            isIPv4(host) && host !== "0.0.0.0"
+              ? host
+              : host === "::1" || host === "localhost"
+                ? "127.0.0.1"
+                : undefined,
+          announceAddresses: config.server.webrtc.announceAddresses,
+          portRange: config.server.webrtc.portRange,
+        },
+        config.server.webrtc.maxSessions,
+      )
+    : undefined;
   const ctx: GatewayContext = {
     cameras,
     hubs,
     streams,
     rtspServer,
+    webrtc,
     eventStreams,
     snapshots,
     events,
@@ -284,6 +307,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   const close = async () => {
     await Promise.allSettled(apps.map((app) => app.close()));
     await rtspServer?.close();
+    webrtc?.closeAll();
     streams.close();
     hubs.close();
     await backups.close();
@@ -341,6 +365,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
       rtspPassthroughUrls,
       streams,
       rtspServer,
+      webrtc,
       cameras,
       db,
       events,

@@ -70,6 +70,32 @@ export const serverSchema = z.strictObject({
         .default(["basic", "digest"]),
     })
     .optional(),
+  /**
+   * WebRTC viewers (POST /api/v1/cameras/<id>/webrtc, WHEP style). No STUN or TURN server is contacted
+   * unless listed here; host candidates are gathered on the listen address when it is one address (on every
+   * interface when it is 0.0.0.0).
+   */
+  webrtc: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      iceServers: z
+        .array(
+          z.strictObject({
+            urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+            username: z.string().optional(),
+            credential: z.string().optional(),
+          }),
+        )
+        .default([]),
+      /** Extra addresses to announce as host candidates (the host's address behind NAT or Docker). */
+      announceAddresses: z.array(z.ipv4()).default([]),
+      /** UDP ports for ICE, e.g. [40000, 40100] to open in a firewall (default: any free port). */
+      portRange: z
+        .tuple([z.number().int().min(1024).max(65535), z.number().int().min(1024).max(65535)])
+        .optional(),
+      maxSessions: z.number().int().min(1).max(1000).default(50),
+    })
+    .prefault({}),
   /** Allow a non-loopback listener without users, or Basic without TLS. Must be written out. */
   allowInsecure: z.boolean().default(false),
   authRateLimit: z

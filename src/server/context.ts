@@ -16,6 +16,7 @@ import { ApiProblem } from "./errors.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { CamgateRtspServer } from "./rtsp/rtsp-server.ts";
 import type { StreamAllowance } from "./stream-allowance.ts";
+import type { WebRtcSessions } from "./webrtc/sessions.ts";
 
 declare module "fastify" {
   /** OpenAPI fields on route schemas (src/server/routes/openapi.ts reads them). */
@@ -48,6 +49,8 @@ export interface GatewayContext {
   streams: StreamHubs;
   /** camgate's RTSP server, when `server.rtsp` is set. */
   rtspServer: CamgateRtspServer | undefined;
+  /** The WebRTC viewers, when `server.webrtc.enabled`. */
+  webrtc: WebRtcSessions | undefined;
   /** One event stream per camera, shared by the pipeline and the passthrough's attach clients. */
   eventStreams: EventStreams;
   snapshots: SnapshotService;

@@ -28,6 +28,10 @@ export const PROBLEMS = {
   "unknown-config-path": { status: 422, title: "The camera has no such config path" },
   "not-applied": { status: 422, title: "The camera answered OK but did not keep the value" },
   "too-many-failures": { status: 429, title: "Too many failed logins" },
+  "bad-offer": { status: 400, title: "Not a WebRTC offer camgate can answer" },
+  "codec-unsupported": { status: 422, title: "The stream's codec cannot be sent this way" },
+  "stream-unavailable": { status: 503, title: "The camera's stream is not available now" },
+  "webrtc-full": { status: 503, title: "camgate serves as many WebRTC viewers as it is set to" },
   // The camera (each CameraError code is a problem code of the same name).
   forbidden: { status: 403, title: "The camera's user lacks the right for this" },
   rejected: { status: 422, title: "The camera rejected the request" },

@@ -20,6 +20,7 @@ import { registerRelayRoutes } from "./routes/relay.ts";
 import { registerSessionRoutes } from "./routes/session.ts";
 import { registerStreamRoutes } from "./routes/streams.ts";
 import { registerSystemRoutes } from "./routes/system.ts";
+import { registerWebRtcRoutes } from "./routes/webrtc.ts";
 import { registerWebUi } from "./web-ui.ts";
 
 export interface HttpsOptions {
@@ -119,6 +120,7 @@ export function buildMainApp(
   registerSystemRoutes(app, ctx);
   registerRelayRoutes(app, ctx);
   registerStreamRoutes(app, ctx);
+  registerWebRtcRoutes(app, ctx);
   app.register(async (scope) => {
     await scope.register(websocket, { options: liveSocketOptions });
     registerLiveRoutes(scope, ctx);

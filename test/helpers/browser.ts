@@ -33,6 +33,13 @@ export async function launchChromium(): Promise<{ browser: Browser; close(): Pro
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      // WebRTC on loopback: loopback host candidates, and real addresses instead of mDNS names (whose
+      // lookups would go to the multicast group).
+      "--allow-loopback-in-peer-connection",
+      // Every interface (loopback included), not only the default route's: a page without camera
+      // permission otherwise offers the machine's LAN address alone.
+      "--force-webrtc-ip-handling-policy=default",
+      "--disable-features=WebRtcHideLocalIpsWithMdns",
     ],
   });
   return {

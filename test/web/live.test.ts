@@ -91,8 +91,8 @@ describe("live player", () => {
     return page;
   }
 
-  async function streamSize(name: string): Promise<{ width: number; height: number }> {
-    const hub = gw.camgate.streams.list().find((h) => h.camera === "dogs" && h.name === name);
+  async function streamSize(name: string, camera = "dogs"): Promise<{ width: number; height: number }> {
+    const hub = gw.camgate.streams.list().find((h) => h.camera === camera && h.name === name);
     const stats = hub?.stats();
     if (!stats?.width || !stats.height) throw new Error(`no ${name} stream size`);
     return { width: stats.width, height: stats.height };
@@ -140,6 +140,37 @@ describe("live player", () => {
       // seconds at most (a misread would be off by days).
       for (const sample of result.samples) expect(sample.latencyMs).toBeLessThan(10_000);
       await page.screenshot({ path: join(ARTIFACTS, "camera-live-counter-desktop.png") });
+      await page.context().close();
+    },
+    60_000,
+  );
+
+  itWithTool(
+    "chromium",
+    locateChromium,
+    "the WebRTC toggle plays the main stream: its size, decoded frames, the counter advancing in the pixels",
+    async () => {
+      const page = await cameraPage("desktop", "clock");
+      await framesBeyond(page, 0, 3);
+      await page.getByRole("button", { name: "WebRTC" }).click();
+      await page.getByRole("button", { name: "WebRTC", pressed: true }).waitFor();
+      const size = await streamSize("main", "clock");
+      const first = await waitFor(
+        async () => {
+          const now = await playback(page);
+          return now.width === size.width && now.frames > 3 ? now : undefined;
+        },
+        20_000,
+        "WebRTC frames",
+      );
+      expect(first.height).toBe(size.height);
+      const result = await measureGlass(page.getByTestId("live-video"), 30);
+      expect(result.unreadable).toBe(0);
+      const counters = result.samples.map((s) => s.counter);
+      for (let i = 1; i < counters.length; i++)
+        expect(counters[i]).toBeGreaterThan(counters[i - 1] as number);
+      expect(gw.camgate.webrtc?.size).toBe(1);
+      await page.screenshot({ path: join(ARTIFACTS, "camera-webrtc-desktop.png") });
       await page.context().close();
     },
     60_000,

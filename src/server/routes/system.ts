@@ -119,7 +119,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
     },
   );
 
-  app.post<{ Body: { path: string; method?: "GET" | "HEAD" | "RTSP"; expiresIn?: number } }>(
+  app.post<{ Body: { path: string; method?: "GET" | "HEAD" | "POST" | "RTSP"; expiresIn?: number } }>(
     "/api/v1/signed-urls",
     {
       schema: {
@@ -137,8 +137,9 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
             },
             method: {
               type: "string",
-              enum: ["GET", "HEAD", "RTSP"],
-              description: "RTSP: a URL for camgate's RTSP server (for clients that cannot send credentials)",
+              enum: ["GET", "HEAD", "POST", "RTSP"],
+              description:
+                "RTSP: a URL for camgate's RTSP server (for clients that cannot send credentials); POST: only for a WebRTC offer (/api/v1/cameras/<id>/webrtc)",
             },
             expiresIn: {
               type: "integer",
@@ -168,6 +169,9 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
       const rtsp = method === "RTSP";
       if (!rtsp && !/^\/(api\/v1\/|cam\/)/.test(path))
         throw new ApiProblem("bad-request", "path must start with /api/v1/ or /cam/");
+      // A signed POST starts a WebRTC viewer and nothing else: no signed PTZ moves or config changes.
+      if (method === "POST" && !/^\/api\/v1\/cameras\/[^/?]+\/webrtc(\?|$)/.test(path))
+        throw new ApiProblem("bad-request", "a signed POST is only for /api/v1/cameras/<id>/webrtc");
       const rtspBase = rtsp ? ctx.rtspPublicUrl() : undefined;
       if (rtsp && rtspBase === undefined)
         throw new ApiProblem("bad-request", "camgate's RTSP server is off (server.rtsp)");

@@ -1,14 +1,25 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { MsePlayer, type PlayerState } from "../player/mse-player.ts";
+import { WebRtcPlayer } from "../player/webrtc-player.ts";
 
-/** How the camera page shows the camera: the main stream over MSE (default), the sub-stream, or MJPEG. */
-export type LiveMode = "main" | "sub" | "mjpeg";
+/**
+ * How the camera page shows the camera: the main stream over MSE (default), the main stream over WebRTC
+ * (lowest delay, and it plays the camera's G.711 audio), the sub-stream over MSE, or MJPEG.
+ */
+export type LiveMode = "main" | "webrtc" | "sub" | "mjpeg";
 
 const MODES: [LiveMode, string][] = [
-  ["main", "Main (H.264)"],
+  ["main", "Main (MSE)"],
+  ["webrtc", "WebRTC"],
   ["sub", "Sub-stream"],
   ["mjpeg", "MJPEG"],
 ];
+
+interface Player {
+  start(): void;
+  stop(): void;
+  delay(): number | undefined;
+}
 
 const STATE_TEXT: Record<PlayerState, string> = {
   connecting: "Connecting…",
@@ -17,9 +28,10 @@ const STATE_TEXT: Record<PlayerState, string> = {
   failed: "Cannot play",
 };
 
-export function liveUrl(camera: string, stream: "main" | "sub"): string {
+export function liveUrl(camera: string, stream: "main" | "webrtc" | "sub"): string {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/api/v1/cameras/${encodeURIComponent(camera)}/live?stream=${stream}`;
+  const name = stream === "sub" ? "sub" : "main";
+  return `${scheme}//${location.host}/api/v1/cameras/${encodeURIComponent(camera)}/live?stream=${name}`;
 }
 
 export function LiveVideo({ camera, name, mjpeg }: { camera: string; name: string; mjpeg: string }) {
@@ -33,21 +45,30 @@ export function LiveVideo({ camera, name, mjpeg }: { camera: string; name: strin
   const [delay, setDelay] = useState<number | undefined>(undefined);
   const video = useRef<HTMLVideoElement>(null);
   const frame = useRef<HTMLDivElement>(null);
-  const player = useRef<MsePlayer | undefined>(undefined);
+  const player = useRef<Player | undefined>(undefined);
 
   useEffect(() => {
     const element = video.current;
     if (mode === "mjpeg" || !element) return undefined;
     setState("connecting");
     setInfo(undefined);
-    const created = new MsePlayer(element, liveUrl(camera, mode), {
-      onState: (next, why) => {
+    const events = {
+      onState: (next: PlayerState, why?: string) => {
         setState(next);
         setDetail(why);
       },
       onInfo: setInfo,
-      onMime: (mime) => setHasAudio(mime.includes("mp4a")),
-    });
+      onMime: (mime: string) => setHasAudio(mime.includes("mp4a")),
+    };
+    setHasAudio(mode === "webrtc");
+    const created: Player =
+      mode === "webrtc"
+        ? new WebRtcPlayer(
+            element,
+            `/api/v1/cameras/${encodeURIComponent(camera)}/webrtc?stream=main`,
+            events,
+          )
+        : new MsePlayer(element, liveUrl(camera, mode), events);
     player.current = created;
     created.start();
     return () => {
@@ -84,7 +105,7 @@ export function LiveVideo({ camera, name, mjpeg }: { camera: string; name: strin
             {detail && <small>{detail}</small>}
           </p>
         )}
-        {showLatency && mode !== "mjpeg" && (
+        {showLatency && mode !== "mjpeg" && mode !== "webrtc" && (
           <output class="latency" data-testid="latency">
             {delay === undefined ? "—" : `player buffer ${Math.round(delay * 1000)} ms`}
           </output>
@@ -114,7 +135,7 @@ export function LiveVideo({ camera, name, mjpeg }: { camera: string; name: strin
         >
           Fullscreen
         </button>
-        {mode !== "mjpeg" && (
+        {mode !== "mjpeg" && mode !== "webrtc" && (
           <button type="button" aria-pressed={showLatency} onClick={() => setShowLatency(!showLatency)}>
             Latency
           </button>

@@ -1,0 +1,52 @@
+/**
+ * The WebRTC viewers of the gateway (WHEP-style resources: POST makes one, DELETE ends it), bounded in
+ * number: each costs SRTP work per packet (about 1 % of a core per 2 Mbit/s viewer, measured in
+ * rtsp-h264.md), so `server.webrtc.maxSessions` caps them and the next one is a 503.
+ */
+import type { StreamHub } from "../../relay/stream-hub.ts";
+import { type ViewerEnd, type WebRtcNetwork, WebRtcViewer } from "./webrtc-viewer.ts";
+
+export interface WebRtcSessionInfo {
+  viewer: WebRtcViewer;
+  camera: string;
+  principal: string;
+}
+
+export class WebRtcSessions {
+  private readonly sessions = new Map<string, WebRtcSessionInfo>();
+  ended: Record<ViewerEnd, number> = { closed: 0, failed: 0, "stream-gone": 0 };
+
+  constructor(
+    private readonly network: WebRtcNetwork,
+    readonly maxSessions: number,
+  ) {}
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** A new viewer for `hub`, or undefined when the cap is reached. */
+  create(hub: StreamHub, principal: string): WebRtcViewer | undefined {
+    if (this.sessions.size >= this.maxSessions) return undefined;
+    const viewer = new WebRtcViewer(hub, this.network, (ended, why) => {
+      this.sessions.delete(ended.id);
+      this.ended[why]++;
+    });
+    this.sessions.set(viewer.id, { viewer, camera: hub.camera, principal });
+    return viewer;
+  }
+
+  get(id: string): WebRtcSessionInfo | undefined {
+    return this.sessions.get(id);
+  }
+
+  viewersOf(hub: StreamHub): number {
+    let count = 0;
+    for (const session of this.sessions.values()) if (session.viewer.stream === hub) count++;
+    return count;
+  }
+
+  closeAll(): void {
+    for (const session of [...this.sessions.values()]) session.viewer.close("closed");
+  }
+}

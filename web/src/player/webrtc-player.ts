@@ -1,0 +1,155 @@
+/**
+ * The WebRTC player: a receive-only peer connection, its offer POSTed to camgate (WHEP style, all
+ * candidates in one round trip, no STUN server: camgate and the browser meet on host candidates), the
+ * answer applied, the remote stream on the `<video>`. Reconnects when the connection fails or pictures
+ * stop (a camera reboot), and DELETEs its session when stopped.
+ */
+import type { PlayerEvents, PlayerState } from "./mse-player.ts";
+
+const STALL_MS = 5000;
+const MAX_RETRY_MS = 5000;
+const GATHER_MS = 1000;
+
+export class WebRtcPlayer {
+  private pc: RTCPeerConnection | undefined;
+  private location: string | undefined;
+  private watchdog: number | undefined;
+  private retryTimer: number | undefined;
+  private retries = 0;
+  private stopped = false;
+  private state: PlayerState = "connecting";
+  private frames = 0;
+  private lastFrameAt = 0;
+
+  constructor(
+    private readonly video: HTMLVideoElement,
+    /** `/api/v1/cameras/<id>/webrtc?stream=main` (or a signed URL). */
+    private readonly url: string,
+    private readonly events: PlayerEvents,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    void this.connect();
+    this.watchdog = window.setInterval(() => this.tick(), 250);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    window.clearInterval(this.watchdog);
+    window.clearTimeout(this.retryTimer);
+    this.teardown();
+  }
+
+  /** WebRTC shows pictures as they come; its own jitter buffer is not visible here. */
+  delay(): number | undefined {
+    return undefined;
+  }
+
+  private setState(state: PlayerState, detail?: string): void {
+    if (state === this.state && detail === undefined) return;
+    this.state = state;
+    this.events.onState(state, detail);
+  }
+
+  private async connect(): Promise<void> {
+    this.teardown();
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    this.pc = pc;
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    pc.ontrack = (event) => {
+      const stream = event.streams[0] ?? new MediaStream([event.track]);
+      if (this.video.srcObject !== stream) this.video.srcObject = stream;
+      void this.video.play().catch(() => undefined);
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.pc !== pc) return;
+      if (pc.connectionState === "failed" || pc.connectionState === "closed")
+        this.retry("the connection was lost");
+    };
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await new Promise<void>((resolve) => {
+        if (pc.iceGatheringState === "complete") return resolve();
+        const timer = window.setTimeout(resolve, GATHER_MS);
+        pc.addEventListener("icegatheringstatechange", () => {
+          if (pc.iceGatheringState === "complete") {
+            window.clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      const response = await fetch(this.url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/sdp", "X-Camgate-Csrf": "1" },
+        body: pc.localDescription?.sdp ?? "",
+      });
+      if (this.pc !== pc) return;
+      if (!response.ok) {
+        const problem = (await response.json().catch(() => ({}))) as { detail?: string; code?: string };
+        if (
+          response.status === 422 ||
+          response.status === 400 ||
+          response.status === 403 ||
+          response.status === 404
+        ) {
+          this.setState("failed", problem.detail ?? `camgate answered ${response.status}`);
+          return;
+        }
+        this.retry(problem.detail ?? `camgate answered ${response.status}`);
+        return;
+      }
+      const location = response.headers.get("Location");
+      this.location = location ? new URL(location, window.location.href).pathname : undefined;
+      await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+    } catch (error) {
+      if (this.pc === pc) this.retry(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private tick(): void {
+    if (this.stopped || !this.pc) return;
+    const frames = this.video.getVideoPlaybackQuality?.().totalVideoFrames ?? 0;
+    if (frames > this.frames) {
+      this.lastFrameAt = Date.now();
+      if (this.state !== "playing") {
+        this.retries = 0;
+        this.setState("playing");
+      }
+    }
+    this.frames = frames;
+    if (this.state === "playing" && Date.now() - this.lastFrameAt > STALL_MS)
+      this.retry("no pictures for 5 s");
+  }
+
+  private retry(why: string): void {
+    if (this.stopped) return;
+    this.teardown();
+    this.setState("reconnecting", why);
+    const wait = Math.min(MAX_RETRY_MS, 500 * 2 ** this.retries++);
+    window.clearTimeout(this.retryTimer);
+    this.retryTimer = window.setTimeout(() => void this.connect(), wait);
+  }
+
+  private teardown(): void {
+    const pc = this.pc;
+    this.pc = undefined;
+    this.frames = 0;
+    if (pc) {
+      pc.ontrack = null;
+      pc.onconnectionstatechange = null;
+      pc.close();
+    }
+    if (this.location) {
+      void fetch(this.location, {
+        method: "DELETE",
+        credentials: "same-origin",
+        headers: { "X-Camgate-Csrf": "1" },
+      }).catch(() => undefined);
+      this.location = undefined;
+    }
+    this.video.srcObject = null;
+  }
+}

@@ -61,7 +61,7 @@ export function prepareOffer(
     (choice.packetizationMode === 1 ? 0 : 10) +
     (wanted && choice.profile.startsWith(wanted) ? 0 : choice.profile.startsWith("42e0") ? 1 : 2);
   const best = [...choices].sort((a, b) => rank(a) - rank(b))[0];
-  if (!best || best.packetizationMode !== 1)
+  if (best?.packetizationMode !== 1)
     throw new OfferError(
       "the browser offers no H.264 with packetization-mode=1; it cannot receive the camera's video",
     );

@@ -257,7 +257,9 @@ export class WebRtcViewer implements MediaConsumer {
       this.lastTimestamp !== undefined && ((liveEnd - this.lastTimestamp) | 0) <= units.length
         ? (this.lastTimestamp + units.length + 1) >>> 0
         : liveEnd;
-    units.forEach((unit, i) => this.sendUnit(unit, (end - (units.length - 1 - i)) >>> 0));
+    units.forEach((unit, i) => {
+      this.sendUnit(unit, (end - (units.length - 1 - i)) >>> 0);
+    });
   }
 
   private pictureLost(): void {

@@ -29,6 +29,11 @@ const PAYLOAD_BYTES = 1188;
 const ANSWER_GATHER_MS = 2000;
 const PLI_MIN_INTERVAL_MS = 1000;
 const CONNECT_TIMEOUT_MS = 30_000;
+/**
+ * No RTCP from the browser for this long: it is gone (a closed tab sends no goodbye the server is sure to
+ * see; receivers report every second or so). ICE consent would take 30 s.
+ */
+export const PEER_SILENCE_MS = 8000;
 /** A burst longer than this (a long GOP at a high bitrate) is not sent; the viewer waits for a keyframe. */
 const MAX_BURST_BYTES = 8 * 1024 * 1024;
 
@@ -72,6 +77,7 @@ function payloadsOf(unit: HubUnit, codec: "h264" | "h265"): { data: Buffer; mark
   return payloads;
 }
 
+/** How a viewer ended: DELETE or shutdown, a failed or silent connection. */
 export type ViewerEnd = "closed" | "failed" | "stream-gone";
 
 export class WebRtcViewer implements MediaConsumer {
@@ -93,6 +99,8 @@ export class WebRtcViewer implements MediaConsumer {
   private lastPliAt = 0;
   private closed = false;
   private readonly loopback: boolean;
+  private lastHeardAt = 0;
+  private liveness: NodeJS.Timeout | undefined;
   packetsSent = 0;
   bursts = 0;
   plis = 0;
@@ -182,6 +190,10 @@ export class WebRtcViewer implements MediaConsumer {
     const audioName = this.audio?.codecs[0]?.name.toLowerCase();
     this.audioCodec = audioName === "pcma" || audioName === "pcmu" ? audioName : undefined;
     this.video?.sender.onPictureLossIndication.subscribe(() => this.pictureLost());
+    for (const transceiver of [this.video, this.audio])
+      transceiver?.sender.onRtcp.subscribe(() => {
+        this.lastHeardAt = Date.now();
+      });
     // An answer nobody connects to (the page went away) is not kept.
     setTimeout(() => {
       if (this.pc.connectionState !== "connected") this.close("failed");
@@ -194,6 +206,7 @@ export class WebRtcViewer implements MediaConsumer {
   close(why: ViewerEnd = "closed"): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.liveness);
     this.detach?.();
     this.detach = undefined;
     void this.pc.close().catch(() => undefined);
@@ -233,6 +246,11 @@ export class WebRtcViewer implements MediaConsumer {
 
   private start(): void {
     if (this.detach || this.closed) return;
+    this.lastHeardAt = Date.now();
+    this.liveness = setInterval(() => {
+      if (Date.now() - this.lastHeardAt > PEER_SILENCE_MS) this.close("failed");
+    }, 1000);
+    this.liveness.unref();
     // The hub hands over its cached GOP inside attach(): collect it, then send it as one burst.
     this.replay = [];
     this.detach = this.hub.attach(this);

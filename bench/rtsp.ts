@@ -16,6 +16,7 @@ import {
   cpuSeconds,
   percentile,
   rssMb,
+  rtspPortOf,
   sleep,
   startEmulatorProcess,
   startGatewayProcess,
@@ -157,8 +158,6 @@ async function streamInfo(gatewayUrl: string, camera: string): Promise<StreamInf
 export async function run(): Promise<BenchResult> {
   const children: Child[] = [];
   const dir = mkdtempSync(join(tmpdir(), "camgate-rtsp-bench-"));
-  const rtspPortOf = (lines: string[]) =>
-    Number(/RTSP on rtsp:\/\/127\.0\.0\.1:(\d+)/.exec(lines.join("\n"))?.[1]);
   try {
     const bitrate = ["--main-bitrate", String(BITRATE)];
     const camera = await startEmulatorProcess("amcrest-ip2m-841b", PASSWORD, 1, bitrate);

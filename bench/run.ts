@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   relay: () => import("./relay.ts"),
   events: () => import("./events.ts"),
   rtsp: () => import("./rtsp.ts"),
+  browser: () => import("./browser.ts"),
 };
 
 const wanted = process.argv.slice(2);

@@ -262,7 +262,6 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
         viewerBacklogBytes: config.server.rtsp.viewerBacklogBytes,
       })
     : undefined;
-  metrics.watchStreams(streams, rtspServer);
   const webrtc = config.server.webrtc.enabled
     ? new WebRtcSessions(
         {
@@ -280,6 +279,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
         config.server.webrtc.maxSessions,
       )
     : undefined;
+  metrics.watchStreams(streams, rtspServer, webrtc);
   const ctx: GatewayContext = {
     cameras,
     hubs,

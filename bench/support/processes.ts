@@ -71,6 +71,11 @@ export async function startEmulatorProcess(
   return { child, urls };
 }
 
+/** The RTSP port an emulator process printed (`RTSP on rtsp://127.0.0.1:<port>/...`). */
+export function rtspPortOf(lines: string[]): number {
+  return Number(/RTSP on rtsp:\/\/127\.0\.0\.1:(\d+)/.exec(lines.join("\n"))?.[1]);
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;

@@ -8,6 +8,7 @@ import type { CameraRegistry } from "../camera/registry.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
 import type { StreamHubs } from "../relay/stream-hubs.ts";
 import type { CamgateRtspServer } from "./rtsp/rtsp-server.ts";
+import type { WebRtcSessions } from "./webrtc/sessions.ts";
 
 const HEALTH_VALUES = ["unknown", "online", "offline", "auth-failed", "busy"] as const;
 
@@ -161,7 +162,11 @@ export class GatewayMetrics {
   }
 
   /** H.264/H.265 stream metrics (one RTSP session per stream) and camgate's RTSP server. */
-  watchStreams(streams: StreamHubs, rtsp: CamgateRtspServer | undefined): void {
+  watchStreams(
+    streams: StreamHubs,
+    rtsp: CamgateRtspServer | undefined,
+    webrtc: WebRtcSessions | undefined,
+  ): void {
     const items = () => streams.list().map((hub) => ({ hub, stats: hub.stats() }));
     this.perItem(["camera", "stream"], items, ({ hub }) => ({ camera: hub.camera, stream: hub.name }), [
       [
@@ -175,6 +180,16 @@ export class GatewayMetrics {
         ({ stats }) => stats.consumers,
       ],
       ["camgate_stream_rtsp_viewers", "RTSP viewers of the stream.", ({ hub }) => rtsp?.viewersOf(hub) ?? 0],
+      [
+        "camgate_stream_mse_viewers",
+        "MSE (WebSocket fMP4) viewers of the stream.",
+        ({ hub }) => streams.fmp4.viewersOf(hub),
+      ],
+      [
+        "camgate_stream_webrtc_viewers",
+        "WebRTC viewers of the stream.",
+        ({ hub }) => webrtc?.viewersOf(hub) ?? 0,
+      ],
       [
         "camgate_stream_bytes_per_second",
         "The stream's rate over the last second.",
@@ -215,6 +230,25 @@ export class GatewayMetrics {
         ],
       ],
     );
+    this.perItem(
+      [],
+      () => [streams.fmp4],
+      () => ({}),
+      [
+        [
+          "camgate_mse_skipped_fragments_total",
+          "fMP4 fragments not sent to MSE viewers that had fallen behind (each resumed at a keyframe).",
+          (feeds) => feeds.skippedFragments,
+        ],
+      ],
+    );
+    if (webrtc)
+      this.perItem(
+        ["reason"],
+        () => Object.entries(webrtc.ended).map(([reason, count]) => ({ reason, count })),
+        ({ reason }) => ({ reason }),
+        [["camgate_webrtc_sessions_ended_total", "WebRTC sessions ended, by reason.", (row) => row.count]],
+      );
     if (!rtsp) return;
     this.perItem(
       [],

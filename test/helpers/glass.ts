@@ -55,11 +55,7 @@ export function measureGlass(video: Locator, count: number, timeoutMs = 30_000):
       new Promise<GlassResult>((resolve, reject) => {
         const page = globalThis as unknown as PageGlobals;
         const v = element as unknown as PageVideo;
-        const width = v.videoWidth;
-        const cell = width >= 512 ? 8 : 4;
         const canvas = page.document.createElement("canvas");
-        canvas.width = width;
-        canvas.height = cell * 2;
         const context = canvas.getContext("2d", { willReadFrequently: true });
         if (!context) {
           reject(new Error("no 2d canvas"));
@@ -72,6 +68,13 @@ export function measureGlass(video: Locator, count: number, timeoutMs = 30_000):
           args.timeoutMs,
         );
         const read = (_now: number, meta: { expectedDisplayTime: number }) => {
+          // The size as of this frame (0 before the first; a new stream may bring another).
+          const width = v.videoWidth;
+          const cell = width >= 512 ? 8 : 4;
+          if (canvas.width !== width || canvas.height !== cell * 2) {
+            canvas.width = width;
+            canvas.height = cell * 2;
+          }
           context.drawImage(v, 0, 0, width, cell * 2, 0, 0, width, cell * 2);
           const data = context.getImageData(0, 0, width, cell * 2).data;
           const luma = (x: number, y: number) => data[(y * width + x) * 4] ?? 0;

@@ -27,9 +27,12 @@ const CANDIDATE_CODECS = [
   "mp4a.40.2",
 ];
 /** Behind the live edge by more than this: jump (seconds). */
-const JUMP_BEHIND = 1.5;
-/** Where a jump lands, and the delay `playbackRate` steers to (seconds). */
-const TARGET_DELAY = 0.25;
+const JUMP_BEHIND = 0.8;
+/**
+ * Where a jump lands, and the delay `playbackRate` steers to (seconds): a few pictures, enough for the
+ * jitter of a LAN (go2rtc keeps ~1 s, "for a reason": Wi-Fi and the internet jitter more).
+ */
+const TARGET_DELAY = 0.15;
 /** Keep this much played video in the SourceBuffer (seconds). */
 const KEEP_BEHIND = 5;
 /** No bytes for this long: the stream is stalled; reconnect. */
@@ -110,26 +113,39 @@ export class MsePlayer {
     this.video.disableRemotePlayback = true;
     this.objectUrl = URL.createObjectURL(source);
     this.video.src = this.objectUrl;
+    // The socket opens at once, alongside the MediaSource: what arrives before the source is open waits.
+    const early: (ArrayBuffer | string)[] = [];
+    let open = false;
     source.addEventListener(
       "sourceopen",
       () => {
-        const socket = new WebSocket(this.url);
-        socket.binaryType = "arraybuffer";
-        this.socket = socket;
-        this.lastData = Date.now();
-        socket.onopen = () => socket.send(JSON.stringify({ type: "mse", value: supportedCodecs() }));
-        socket.onmessage = (message) => this.message(message.data as ArrayBuffer | string);
-        socket.onclose = (closed) => {
-          if (this.socket !== socket || this.stopped) return;
-          if (closed.code === 1003) {
-            this.setState("failed", closed.reason || "the stream cannot be played here");
-            return;
-          }
-          this.retry();
-        };
+        performance.mark("camgate:mse:sourceopen");
+        open = true;
+        for (const data of early.splice(0)) this.message(data);
       },
       { once: true },
     );
+    const socket = new WebSocket(this.url);
+    socket.binaryType = "arraybuffer";
+    this.socket = socket;
+    this.lastData = Date.now();
+    socket.onopen = () => {
+      performance.mark("camgate:mse:open");
+      socket.send(JSON.stringify({ type: "mse", value: supportedCodecs() }));
+    };
+    socket.onmessage = (message) => {
+      const data = message.data as ArrayBuffer | string;
+      if (open) this.message(data);
+      else early.push(data);
+    };
+    socket.onclose = (closed) => {
+      if (this.socket !== socket || this.stopped) return;
+      if (closed.code === 1003) {
+        this.setState("failed", closed.reason || "the stream cannot be played here");
+        return;
+      }
+      this.retry();
+    };
   }
 
   private message(data: ArrayBuffer | string): void {
@@ -145,6 +161,7 @@ export class MsePlayer {
         this.setState("reconnecting", "the camera's stream is down; waiting for it");
       return;
     }
+    if (this.queue.length === 0 && !this.buffer?.buffered.length) performance.mark("camgate:mse:media");
     this.queue.push(new Uint8Array(data));
     this.append();
   }
@@ -197,8 +214,14 @@ export class MsePlayer {
       if (video.currentTime < start || end - video.currentTime > JUMP_BEHIND) {
         video.currentTime = Math.max(start, end - TARGET_DELAY);
       }
+      // Steered in proportion: up to 1.5x when behind, a little slower when the buffer runs thin.
       const behind = end - video.currentTime;
-      video.playbackRate = behind > TARGET_DELAY * 2 ? 1.1 : behind < TARGET_DELAY / 2 ? 0.95 : 1;
+      video.playbackRate =
+        behind > TARGET_DELAY + 0.05
+          ? Math.min(1.5, 1 + (behind - TARGET_DELAY) * 2)
+          : behind < TARGET_DELAY / 2
+            ? 0.9
+            : 1;
       if (video.paused) void video.play().catch(() => undefined);
       if (!buffer.updating && video.currentTime - ranges.start(0) > KEEP_BEHIND * 2) {
         buffer.remove(ranges.start(0), video.currentTime - KEEP_BEHIND);

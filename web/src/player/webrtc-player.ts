@@ -9,6 +9,7 @@ import type { PlayerEvents, PlayerState } from "./mse-player.ts";
 const STALL_MS = 5000;
 const MAX_RETRY_MS = 5000;
 const GATHER_MS = 1000;
+const SETTLE_MS = 60;
 
 export class WebRtcPlayer {
   private pc: RTCPeerConnection | undefined;
@@ -70,12 +71,20 @@ export class WebRtcPlayer {
     };
     try {
       await pc.setLocalDescription(await pc.createOffer());
+      // Host candidates (there is no STUN server to wait for) come together: shortly after the first one
+      // the offer is as complete as it gets, even if the browser has not said "complete" yet.
       await new Promise<void>((resolve) => {
         if (pc.iceGatheringState === "complete") return resolve();
-        const timer = window.setTimeout(resolve, GATHER_MS);
+        const cap = window.setTimeout(resolve, GATHER_MS);
+        let settle: number | undefined;
+        pc.addEventListener("icecandidate", (event) => {
+          if (!event.candidate) return resolve();
+          window.clearTimeout(settle);
+          settle = window.setTimeout(resolve, SETTLE_MS);
+        });
         pc.addEventListener("icegatheringstatechange", () => {
           if (pc.iceGatheringState === "complete") {
-            window.clearTimeout(timer);
+            window.clearTimeout(cap);
             resolve();
           }
         });

@@ -143,29 +143,38 @@ export function CameraView({ id }: { id: string }) {
     loadPtz();
   }, [id]);
   if (error) return <p class="error">{error}</p>;
-  if (!camera) return <p>Loading…</p>;
   const hasPtz = ptz !== undefined && ptz.status.position !== undefined;
   const recent = events.value.filter((e) => e.camera === id).slice(0, 20);
+  const stream = `/api/v1/cameras/${encodeURIComponent(id)}`;
+  // The player starts at once: it needs only the id, not the camera's details (which may take a camera
+  // round trip); the rest of the page fills in around it without remounting it.
   return (
     <section class="camera">
       <h1>
-        {camera.name} <Badge state={camera.health.state} />
+        {camera?.name ?? id} {camera && <Badge state={camera.health.state} />}
       </h1>
       <div class="live">
-        <LiveVideo camera={id} name={camera.name} mjpeg={camera.links.stream} />
-        <a class="button snapshot" href={`${camera.links.snapshot}?maxAge=0`} download={`${id}.jpg`}>
+        <LiveVideo
+          camera={id}
+          name={camera?.name ?? id}
+          mjpeg={camera?.links.stream ?? `${stream}/stream.mjpeg`}
+        />
+        <a class="button snapshot" href={`${stream}/snapshot.jpg?maxAge=0`} download={`${id}.jpg`}>
           Snapshot
         </a>
       </div>
+      {!camera && <p>Loading…</p>}
       {hasPtz && canOperate() && <PtzPad id={id} ptz={ptz} reload={loadPtz} />}
-      <dl class="device">
-        <dt>Model</dt>
-        <dd>{camera.device?.type ?? "?"}</dd>
-        <dt>Firmware</dt>
-        <dd>{camera.device?.softwareVersion ?? "?"}</dd>
-        <dt>Serial</dt>
-        <dd>{camera.device?.serial ?? "?"}</dd>
-      </dl>
+      {camera && (
+        <dl class="device">
+          <dt>Model</dt>
+          <dd>{camera.device?.type ?? "?"}</dd>
+          <dt>Firmware</dt>
+          <dd>{camera.device?.softwareVersion ?? "?"}</dd>
+          <dt>Serial</dt>
+          <dd>{camera.device?.serial ?? "?"}</dd>
+        </dl>
+      )}
       <h2>Recent events</h2>
       <ul class="events">
         {recent.map((e) => (

@@ -35,7 +35,11 @@ export function liveUrl(camera: string, stream: "main" | "webrtc" | "sub"): stri
 }
 
 export function LiveVideo({ camera, name, mjpeg }: { camera: string; name: string; mjpeg: string }) {
-  const [mode, setMode] = useState<LiveMode>("main");
+  // `?mode=webrtc` (or sub, mjpeg) opens the page on that mode: links and dashboards can choose.
+  const [mode, setMode] = useState<LiveMode>(() => {
+    const asked = new URLSearchParams(location.search).get("mode");
+    return MODES.some(([value]) => value === asked) ? (asked as LiveMode) : "main";
+  });
   const [state, setState] = useState<PlayerState>("connecting");
   const [detail, setDetail] = useState<string | undefined>(undefined);
   const [info, setInfo] = useState<string | undefined>(undefined);

@@ -200,3 +200,57 @@ describe("live fMP4 over WebSocket", () => {
     }
   });
 });
+
+describe("a slow MSE viewer", () => {
+  let slowGateway: TestGateway;
+  beforeAll(async () => {
+    // A heavy main stream (16 Mbit/s of filler) fills the kernel's socket buffers in seconds, as a real
+    // 4K camera would over a slow link.
+    slowGateway = await startTestGateway({
+      cameras: [
+        { id: "dogs", profile: "amcrest-ip2m-841b", emulator: { rtsp: { mainBitrate: 16_000_000 } } },
+      ],
+      relay: { lingerMs: 300 },
+    });
+  });
+  afterAll(async () => {
+    await slowGateway?.close();
+  });
+
+  it("is skipped to the next keyframe once it backs up, while another viewer misses nothing", async () => {
+    const url = `${slowGateway.url}/api/v1/cameras/dogs/live?stream=main`;
+    const reader = await openLive(url);
+    const slow = await openLive(url);
+    try {
+      await waitFor(
+        () => (slow.binaries.length > 3 ? true : undefined),
+        15_000,
+        "the slow viewer's first fragments",
+      );
+      (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      const feeds = slowGateway.camgate.streams.fmp4;
+      await waitFor(
+        () => (feeds.skippedFragments > 25 ? true : undefined),
+        60_000,
+        "fragments skipped for the slow viewer",
+      );
+      (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.resume();
+      // Its pictures jump once (what was skipped: it drains what the kernel held, then the next keyframe
+      // comes), and the first after the jump is a keyframe.
+      const fragments = () => slow.binaries.slice(1);
+      const jumpIn = () => {
+        const stamps = fragments().map((f) => readStamps(f)[0]?.sequence ?? -1);
+        const at = stamps.findIndex((s, i) => i > 0 && s !== (stamps[i - 1] as number) + 1);
+        return at > 0 ? at : undefined;
+      };
+      const jump = await waitFor(jumpIn, 30_000, "the slow viewer reading again, past the skip");
+      expect(isKeyframeFragment(fragments()[jump] as Buffer)).toBe(true);
+      // The reader got every picture, in order.
+      const read = reader.binaries.slice(1).map((f) => readStamps(f)[0]?.sequence ?? -1);
+      expect(read).toEqual(read.map((_, i) => (read[0] as number) + i));
+    } finally {
+      reader.close();
+      slow.close();
+    }
+  }, 120_000);
+});

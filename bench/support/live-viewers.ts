@@ -6,8 +6,8 @@
  */
 import { request } from "node:http";
 import { createInterface } from "node:readline";
-import { RTCPeerConnection, RTCRtpCodecParameters } from "werift";
 import WebSocket from "ws";
+import { makeOffer } from "../../test/helpers/webrtc.ts";
 
 const [kind, url, countText] = process.argv.slice(2);
 const count = Number(countText);
@@ -36,48 +36,22 @@ function mse(): Promise<Counter> {
 }
 
 async function webrtc(): Promise<Counter> {
-  const pc = new RTCPeerConnection({
-    iceServers: [],
-    iceUseIpv6: false,
-    iceInterfaceAddresses: { udp4: "127.0.0.1" },
-    iceAdditionalHostAddresses: ["127.0.0.1"],
-    iceFilterCandidatePair: (pair) => pair.remoteCandidate.host.startsWith("127."),
-    codecs: {
-      video: [
-        new RTCRtpCodecParameters({
-          mimeType: "video/H264",
-          clockRate: 90_000,
-          rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }],
-          parameters: "packetization-mode=1;profile-level-id=42e01f;level-asymmetry-allowed=1",
-        }),
-      ],
-      audio: [
-        new RTCRtpCodecParameters({ mimeType: "audio/PCMA", clockRate: 8000, channels: 1, payloadType: 8 }),
-      ],
-    },
-  });
-  pc.addTransceiver("video", { direction: "recvonly" });
+  const { pc, sdp } = await makeOffer();
   const counter: Counter = { units: 0, bytes: 0, close: () => void pc.close() };
   const first = new Promise<void>((resolve) => {
     pc.onTrack.subscribe((track) =>
       track.onReceiveRtp.subscribe((rtp) => {
+        if (track.kind !== "video") return;
         counter.units++;
         counter.bytes += rtp.payload.length;
         if (counter.units === 1) resolve();
       }),
     );
   });
-  await pc.setLocalDescription(await pc.createOffer());
-  if (pc.iceGatheringState !== "complete")
-    await pc.iceGatheringStateChange.watch((state) => state === "complete", 3000).catch(() => undefined);
-  const offer = (pc.localDescription?.sdp ?? "")
-    .split("\r\n")
-    .filter((line) => !line.startsWith("a=candidate:") || line.includes(" 127.0.0.1 "))
-    .join("\r\n");
   const response = await fetch(url as string, {
     method: "POST",
     headers: { "Content-Type": "application/sdp" },
-    body: offer,
+    body: sdp,
   });
   if (response.status !== 201) throw new Error(`WebRTC answer ${response.status}: ${await response.text()}`);
   await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });

@@ -77,7 +77,11 @@ describe("live player", () => {
     await gw?.close();
   });
 
-  async function cameraPage(size: keyof typeof SIZES = "desktop", camera = "dogs"): Promise<Page> {
+  async function cameraPage(
+    size: keyof typeof SIZES = "desktop",
+    camera = "dogs",
+    query = "",
+  ): Promise<Page> {
     if (!chromium) throw new Error("no browser");
     const context = await chromium.browser.newContext({ viewport: SIZES[size] });
     const page = await context.newPage();
@@ -86,7 +90,7 @@ describe("live player", () => {
     await page.getByLabel("Password or token").fill("alice-live-pw");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Cameras" }).waitFor();
-    await page.goto(`${gw.url}/camera/${camera}`);
+    await page.goto(`${gw.url}/camera/${camera}${query}`);
     await page.getByTestId("live-video").waitFor();
     return page;
   }
@@ -209,27 +213,32 @@ describe("live player", () => {
     60_000,
   );
 
-  itWithTool(
-    "chromium",
-    locateChromium,
-    "after a camera reboot the page plays again without a reload",
-    async () => {
-      const page = await cameraPage();
-      await framesBeyond(page, 0, 10);
-      const hub = gw.camgate.streams.list().find((h) => h.camera === "dogs" && h.name === "main");
-      const connects = hub?.stats().upstreamConnects ?? 0;
-      const control = gw.cameras.get("dogs")?.control;
-      await control?.reboot(1500);
-      await waitFor(
-        () => ((hub?.stats().upstreamConnects ?? 0) > connects && hub?.state === "live" ? true : undefined),
-        30_000,
-        "the stream back from the camera",
-      );
-      const back = await playback(page);
-      const after = await framesBeyond(page, back.frames, 25, 30_000);
-      expect(after.time).toBeGreaterThan(back.time);
-      await page.context().close();
-    },
-    90_000,
-  );
+  for (const [mode, query] of [
+    ["MSE", ""],
+    ["WebRTC", "?mode=webrtc"],
+  ] as const) {
+    itWithTool(
+      "chromium",
+      locateChromium,
+      `after a camera reboot the page plays again without a reload (${mode})`,
+      async () => {
+        const page = await cameraPage("desktop", "dogs", query);
+        await framesBeyond(page, 0, 10);
+        const hub = gw.camgate.streams.list().find((h) => h.camera === "dogs" && h.name === "main");
+        const connects = hub?.stats().upstreamConnects ?? 0;
+        const control = gw.cameras.get("dogs")?.control;
+        await control?.reboot(1500);
+        await waitFor(
+          () => ((hub?.stats().upstreamConnects ?? 0) > connects && hub?.state === "live" ? true : undefined),
+          30_000,
+          "the stream back from the camera",
+        );
+        const back = await playback(page);
+        const after = await framesBeyond(page, back.frames, 25, 30_000);
+        expect(after.time).toBeGreaterThan(back.time);
+        await page.context().close();
+      },
+      90_000,
+    );
+  }
 });

@@ -134,8 +134,11 @@ export async function run(): Promise<BenchResult> {
   const browser = await launchChromium();
   try {
     const clock1 = await startEmulatorProcess("amcrest-ip2m-841b", PASSWORD, 1, ["--counter-video"]);
-    const clock10 = await startEmulatorProcess("amcrest-ip2m-841b", PASSWORD, 1, [
-      "--counter-video",
+    // x264 fixtures at 2 Mbit/s, 1 s and 10 s GOPs, for first frames with real keyframe sizes (the counter
+    // video's I_PCM keyframe is 350 KB, several times a real one) and for the crowds.
+    const gop10 = await startEmulatorProcess("amcrest-ip2m-841b", PASSWORD, 1, [
+      "--main-bitrate",
+      "2000000",
       "--long-gop",
     ]);
     const load = await startEmulatorProcess("amcrest-ip2m-841b", PASSWORD, 1, [
@@ -144,7 +147,7 @@ export async function run(): Promise<BenchResult> {
       "--fps",
       "25",
     ]);
-    children.push(clock1.child, clock10.child, load.child);
+    children.push(clock1.child, gop10.child, load.child);
     const configFile = join(dir, "camgate.yaml");
     writeFileSync(
       configFile,
@@ -159,8 +162,8 @@ export async function run(): Promise<BenchResult> {
         "cameras:",
         // preload: the main stream stays open, its GOP cache warm: what an owner sets for instant starts.
         `  - { id: clock1, url: "${clock1.urls[0]}", username: admin, password: ${PASSWORD}, rtsp: { port: ${rtspPortOf(clock1.child.lines)} }, preload: true }`,
-        `  - { id: clock10, url: "${clock10.urls[0]}", username: admin, password: ${PASSWORD}, rtsp: { port: ${rtspPortOf(clock10.child.lines)} }, preload: true }`,
-        `  - { id: load, url: "${load.urls[0]}", username: admin, password: ${PASSWORD}, rtsp: { port: ${rtspPortOf(load.child.lines)} } }`,
+        `  - { id: gop10, url: "${gop10.urls[0]}", username: admin, password: ${PASSWORD}, rtsp: { port: ${rtspPortOf(gop10.child.lines)} }, preload: true }`,
+        `  - { id: load, url: "${load.urls[0]}", username: admin, password: ${PASSWORD}, rtsp: { port: ${rtspPortOf(load.child.lines)} }, preload: true }`,
         "",
       ].join("\n"),
     );
@@ -200,8 +203,8 @@ export async function run(): Promise<BenchResult> {
     const first: Record<string, string | number>[] = [];
     const firstWorst: number[] = [];
     for (const [camera, gop] of [
-      ["clock1", "1 s"],
-      ["clock10", "10 s"],
+      ["load", "1 s"],
+      ["gop10", "10 s"],
     ] as const) {
       for (const [label, mode] of [
         ["MSE", ""],
@@ -278,7 +281,7 @@ export async function run(): Promise<BenchResult> {
     return {
       name: "Browser playback (MSE, WebRTC)",
       setup:
-        "Emulators amcrest-ip2m-841b: two with the counter video (640x360 I_PCM/P_Skip H.264, 25 fps, 1 s and 10 s GOP, preloaded), one with the fixture padded to 2 Mbit/s for the crowds; gateway and the viewer crowds (Node: ws clients for MSE, werift receivers for WebRTC, HTTP for MJPEG) in separate processes; headless Debian Chromium (playwright-core) on the camera page. Glass to glass = the displayed frame's expectedDisplayTime minus the capture clock read from its pixels, " +
+        "Emulators amcrest-ip2m-841b: one with the counter video (640x360 I_PCM/P_Skip H.264, 25 fps, 1 s GOP) for glass to glass, two with the x264 fixture (640x360, 25 fps) padded to 2 Mbit/s with a 1 s and a 10 s GOP for first frames and the crowds, all preloaded; gateway and the viewer crowds (Node: ws clients for MSE, werift receivers for WebRTC, HTTP for MJPEG) in separate processes; headless Debian Chromium (playwright-core) on the camera page. Glass to glass = the displayed frame's expectedDisplayTime minus the capture clock read from its pixels, " +
         `${GLASS_FRAMES} frames each; first frame = navigation start to the first presented frame, ${FIRST_FRAME_TRIES} tries each; crowds: ${WARMUP_MS} ms warm-up, ${RECORD_MS} ms recorded. One run.`,
       tables: [
         { title: "glass to glass (ms)", rows: glass },

@@ -142,7 +142,6 @@ export function registerLiveRoutes(app: FastifyInstance, ctx: GatewayContext): v
     },
     (socket, request) => {
       const hub = request.liveHub as StreamHub;
-      const feed = ctx.streams.fmp4.feed(hub);
       const viewer = new LiveViewer(socket, ctx.streams.fmp4);
       ctx.streams.fmp4.sockets++;
       let remove: (() => void) | undefined;
@@ -160,7 +159,8 @@ export function registerLiveRoutes(app: FastifyInstance, ctx: GatewayContext): v
         if (type !== "mse" || typeof value !== "string" || remove) return;
         clearTimeout(hello);
         viewer.hello(value);
-        remove = feed.add(viewer);
+        // The feed as of now: the one there was at the upgrade may have ended with its last viewer since.
+        remove = ctx.streams.fmp4.feed(hub).add(viewer);
       });
       socket.on("close", () => {
         clearTimeout(hello);

@@ -157,8 +157,13 @@ export class MsePlayer {
         this.events.onMime?.(message.value);
       } else if (message.type === "error") this.events.onInfo?.(message.value);
       else if (message.type === "info") this.events.onInfo?.(message.value);
-      else if (message.type === "state" && message.value !== "live")
-        this.setState("reconnecting", "the camera's stream is down; waiting for it");
+      else if (message.type === "state") {
+        // A first connection to the camera is "connecting", not a failure; once playing, any dip is one.
+        if (message.value === "down")
+          this.setState("reconnecting", "the camera's stream is down; waiting for it");
+        else if (message.value === "connecting" && this.state === "playing")
+          this.setState("reconnecting", "the camera's stream is reconnecting");
+      }
       return;
     }
     if (this.queue.length === 0 && !this.buffer?.buffered.length) performance.mark("camgate:mse:media");

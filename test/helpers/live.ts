@@ -14,10 +14,13 @@ export interface LiveClient {
 /** Opens the socket (rejects with the HTTP status when the upgrade is refused) and says what it plays. */
 export function openLive(
   url: string,
-  options: { headers?: Record<string, string>; codecs?: string } = {},
+  options: { headers?: Record<string, string>; codecs?: string; ca?: Buffer } = {},
 ): Promise<LiveClient> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url.replace(/^http/, "ws"), { headers: options.headers ?? {} });
+    const socket = new WebSocket(url.replace(/^http/, "ws"), {
+      headers: options.headers ?? {},
+      ...(options.ca ? { ca: options.ca } : {}),
+    });
     const client: LiveClient = {
       socket,
       messages: [],

@@ -8,7 +8,9 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { locateFfprobe } from "../helpers/ffprobe.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { runTool } from "../helpers/rtsp.ts";
+import { waitFor } from "../helpers/http.ts";
+import { isKeyframeFragment, openLive } from "../helpers/live.ts";
+import { readStamps, runTool } from "../helpers/rtsp.ts";
 import { findTool, itWithTool } from "../helpers/system-tools.ts";
 
 const run = promisify(execFile);
@@ -221,6 +223,29 @@ describe("TLS and client certificates", () => {
       await expect(get(`${required.url}/api/v1/cameras`, { ca: pki.ca })).rejects.toThrow();
       await expect(get(`${required.url}/api/v1/cameras`, { ca: pki.ca, ...pki.rogue })).rejects.toThrow();
       expect((await get(`${required.url}/api/v1/cameras`, { ca: pki.ca, ...pki.kiosk })).status).toBe(200);
+    },
+  );
+
+  itWithTool(
+    "openssl",
+    locateOpenssl,
+    "MSE over wss: the live socket through TLS carries the init segment and keyframe-first fragments",
+    async () => {
+      if (!pki || !optional) throw new Error("setup failed");
+      const basic = `Basic ${Buffer.from("alice:alice-pw").toString("base64")}`;
+      const client = await openLive(`${optional.url}/api/v1/cameras/dogs/live`, {
+        headers: { Authorization: basic },
+        ca: pki.ca,
+      });
+      try {
+        await waitFor(() => (client.binaries.length >= 10 ? true : undefined), 15_000, "fragments over TLS");
+        expect(client.binaries[0]?.toString("latin1", 4, 8)).toBe("ftyp");
+        expect(isKeyframeFragment(client.binaries[1] as Buffer)).toBe(true);
+        const stamps = readStamps(Buffer.concat(client.binaries)).map((s) => s.sequence);
+        expect(stamps).toEqual(stamps.map((_, i) => (stamps[0] as number) + i));
+      } finally {
+        client.close();
+      }
     },
   );
 

@@ -8,8 +8,10 @@
  * Authentication and camera visibility are the HTTP upgrade request's (cookie, token, signed URL): a caller
  * without rights gets the HTTP 401/404, never a WebSocket. A viewer whose socket backs up (a slow link: MSE
  * over TCP cannot drop data) skips to the next keyframe once it holds more than LIVE_BACKLOG_BYTES, so its
- * delay stays bounded and the other viewers never wait.
+ * delay stays bounded and the other viewers never wait. Fragments are written as WebSocket frames built once
+ * per fragment for every viewer (one write per viewer per picture, as the RTSP server does).
  */
+import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
 import type { StreamDown, StreamState } from "../../camera/stream-status.ts";
@@ -43,6 +45,31 @@ function family(codec: string): string {
   return prefix === "hev1" ? "hvc1" : prefix;
 }
 
+/** Each fragment as one unmasked binary WebSocket frame (RFC 6455 §5.2), made once for all its viewers. */
+const frames = new WeakMap<Fmp4Fragment, Buffer>();
+
+function framed(fragment: Fmp4Fragment): Buffer {
+  let frame = frames.get(fragment);
+  if (!frame) {
+    const length = fragment.data.length;
+    const header =
+      length < 126
+        ? Buffer.from([0x82, length])
+        : length < 65536
+          ? Buffer.from([0x82, 126, length >> 8, length & 0xff])
+          : Buffer.concat([Buffer.from([0x82, 127]), u64(length)]);
+    frame = Buffer.concat([header, fragment.data]);
+    frames.set(fragment, frame);
+  }
+  return frame;
+}
+
+function u64(value: number): Buffer {
+  const out = Buffer.alloc(8);
+  out.writeBigUInt64BE(BigInt(value));
+  return out;
+}
+
 class LiveViewer implements Fmp4Viewer {
   private accepted: Set<string> | undefined;
   private sentGeneration: number | undefined;
@@ -51,6 +78,8 @@ class LiveViewer implements Fmp4Viewer {
 
   constructor(
     private readonly socket: WebSocket,
+    /** The connection under the WebSocket (the upgrade request's): fragments go to it as prebuilt frames. */
+    private readonly wire: Socket,
     private readonly stats: Fmp4Feeds,
   ) {}
 
@@ -92,7 +121,7 @@ class LiveViewer implements Fmp4Viewer {
   onFragment(fragment: Fmp4Fragment): void {
     if (this.sentGeneration !== fragment.generation) return;
     if (fragment.audio && !this.withAudio) return;
-    if (this.socket.bufferedAmount > LIVE_BACKLOG_BYTES) {
+    if (this.wire.writableLength > LIVE_BACKLOG_BYTES) {
       if (!this.skipping) this.skipping = true;
       this.stats.skippedFragments++;
       return;
@@ -104,7 +133,9 @@ class LiveViewer implements Fmp4Viewer {
       }
       this.skipping = false;
     }
-    this.send(fragment.data);
+    // One write of the frame made once for every viewer (ws would build a header and write twice per
+    // viewer). ws writes its own frames synchronously too, so frames never interleave.
+    if (this.socket.readyState === this.socket.OPEN && this.wire.writable) this.wire.write(framed(fragment));
   }
 
   onState(state: StreamState, down: StreamDown | undefined): void {
@@ -142,7 +173,7 @@ export function registerLiveRoutes(app: FastifyInstance, ctx: GatewayContext): v
     },
     (socket, request) => {
       const hub = request.liveHub as StreamHub;
-      const viewer = new LiveViewer(socket, ctx.streams.fmp4);
+      const viewer = new LiveViewer(socket, request.raw.socket, ctx.streams.fmp4);
       ctx.streams.fmp4.sockets++;
       let remove: (() => void) | undefined;
       const hello = setTimeout(() => socket.close(1008, "no hello"), HELLO_TIMEOUT_MS);

@@ -66,6 +66,10 @@ export class WebRtcPlayer {
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.addTransceiver("audio", { direction: "recvonly" });
     pc.ontrack = (event) => {
+      // A live camera wants the smallest jitter buffer the browser allows (default: adaptive, which grows
+      // after a burst); where the attribute is missing nothing changes.
+      const receiver = event.receiver as RTCRtpReceiver & { jitterBufferTarget?: number | null };
+      if ("jitterBufferTarget" in receiver) receiver.jitterBufferTarget = 0;
       const stream = event.streams[0] ?? new MediaStream([event.track]);
       if (this.video.srcObject !== stream) this.video.srcObject = stream;
       void this.video.play().catch(() => undefined);

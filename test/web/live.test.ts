@@ -65,6 +65,7 @@ describe("live player", () => {
       cameras: [
         { id: "dogs", profile: "amcrest-ip2m-841b" },
         { id: "clock", profile: "amcrest-ip2m-841b", emulator: { rtsp: { mainVideo: "counter" } } },
+        { id: "hevc", profile: "dahua-h265" },
       ],
       users: [{ name: "alice", role: "admin", password: "alice-live-pw" }],
       relay: { lingerMs: 300 },
@@ -175,6 +176,34 @@ describe("live player", () => {
         expect(counters[i]).toBeGreaterThan(counters[i - 1] as number);
       expect(gw.camgate.webrtc?.size).toBe(1);
       await page.screenshot({ path: join(ARTIFACTS, "camera-webrtc-desktop.png") });
+      await page.context().close();
+    },
+    60_000,
+  );
+
+  itWithTool(
+    "chromium",
+    locateChromium,
+    "an H.265 main stream this browser cannot decode: the page says so, and the H.264 sub-stream plays",
+    async () => {
+      const page = await cameraPage("desktop", "hevc");
+      const hevcInMse = await page.evaluate(() =>
+        (
+          globalThis as unknown as { MediaSource: { isTypeSupported(t: string): boolean } }
+        ).MediaSource.isTypeSupported('video/mp4; codecs="hvc1.1.6.L93.B0"'),
+      );
+      if (hevcInMse) {
+        // A Chromium with HEVC decoding plays it like any other stream.
+        await framesBeyond(page, 0, 5);
+      } else {
+        await page
+          .getByTestId("player-state")
+          .filter({ hasText: "Cannot play" })
+          .waitFor({ timeout: 20_000 });
+        await expect(page.getByTestId("player-state").textContent()).resolves.toContain("hvc1");
+      }
+      await page.getByRole("button", { name: "Sub-stream" }).click();
+      await framesBeyond(page, 0, 5);
       await page.context().close();
     },
     60_000,

@@ -99,7 +99,7 @@ class LiveViewer implements Fmp4Viewer {
     if (!accepted.has(family(init.codec))) {
       this.text({
         type: "error",
-        value: `this browser cannot play ${init.codec} through MSE (it offered ${[...accepted].join(", ") || "nothing"})`,
+        value: `this browser cannot play ${init.codec} through MSE (it offered ${[...accepted].join(", ") || "nothing"}); try the sub-stream`,
         code: "codec-unsupported",
       });
       this.socket.close(1003, "codec not supported");

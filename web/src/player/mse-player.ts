@@ -65,6 +65,8 @@ export class MsePlayer {
   private stopped = false;
   private state: PlayerState = "connecting";
   private frames = 0;
+  /** What the server said before it closed the socket (a codec this browser cannot play). */
+  private lastError: string | undefined;
 
   constructor(
     private readonly video: HTMLVideoElement,
@@ -141,7 +143,7 @@ export class MsePlayer {
     socket.onclose = (closed) => {
       if (this.socket !== socket || this.stopped) return;
       if (closed.code === 1003) {
-        this.setState("failed", closed.reason || "the stream cannot be played here");
+        this.setState("failed", this.lastError ?? (closed.reason || "the stream cannot be played here"));
         return;
       }
       this.retry();
@@ -155,7 +157,7 @@ export class MsePlayer {
       if (message.type === "mse") {
         this.open(message.value);
         this.events.onMime?.(message.value);
-      } else if (message.type === "error") this.events.onInfo?.(message.value);
+      } else if (message.type === "error") this.lastError = message.value;
       else if (message.type === "info") this.events.onInfo?.(message.value);
       else if (message.type === "state") {
         // A first connection to the camera is "connecting", not a failure; once playing, any dip is one.

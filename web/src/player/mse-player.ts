@@ -6,15 +6,7 @@
  * no data comes for a while: after a camera reboot the page plays again without a reload.
  */
 
-export type PlayerState = "connecting" | "playing" | "reconnecting" | "failed";
-
-export interface PlayerEvents {
-  onState(state: PlayerState, detail?: string): void;
-  /** Text the server said (audio that MSE cannot play, the stream's state). */
-  onInfo?(text: string): void;
-  /** The MIME type being played (its codecs say whether there is audio). */
-  onMime?(mime: string): void;
-}
+import { LivePlayer } from "./live-player.ts";
 
 /** Codec strings the browser is asked about; the server picks what matches its stream. */
 const CANDIDATE_CODECS = [
@@ -37,7 +29,6 @@ const TARGET_DELAY = 0.15;
 const KEEP_BEHIND = 5;
 /** No bytes for this long: the stream is stalled; reconnect. */
 const STALL_MS = 5000;
-const MAX_RETRY_MS = 5000;
 
 type MediaSourceLike = MediaSource;
 
@@ -52,41 +43,16 @@ export function supportedCodecs(): string {
   return CANDIDATE_CODECS.filter((codec) => Source.isTypeSupported(`video/mp4; codecs="${codec}"`)).join(",");
 }
 
-export class MsePlayer {
+export class MsePlayer extends LivePlayer {
   private socket: WebSocket | undefined;
   private source: MediaSourceLike | undefined;
   private buffer: SourceBuffer | undefined;
   private queue: Uint8Array[] = [];
   private objectUrl: string | undefined;
   private lastData = 0;
-  private watchdog: number | undefined;
-  private retryTimer: number | undefined;
-  private retries = 0;
-  private stopped = false;
-  private state: PlayerState = "connecting";
   private frames = 0;
   /** What the server said before it closed the socket (a codec this browser cannot play). */
   private lastError: string | undefined;
-
-  constructor(
-    private readonly video: HTMLVideoElement,
-    /** The live URL (ws: or wss:, with a signed query if embedding). */
-    private readonly url: string,
-    private readonly events: PlayerEvents,
-  ) {}
-
-  start(): void {
-    this.stopped = false;
-    this.connect();
-    this.watchdog = window.setInterval(() => this.tick(), 250);
-  }
-
-  stop(): void {
-    this.stopped = true;
-    window.clearInterval(this.watchdog);
-    window.clearTimeout(this.retryTimer);
-    this.teardown();
-  }
 
   /** How far playback is behind what has arrived (seconds), or undefined before the first picture. */
   delay(): number | undefined {
@@ -95,13 +61,7 @@ export class MsePlayer {
     return ranges.end(ranges.length - 1) - this.video.currentTime;
   }
 
-  private setState(state: PlayerState, detail?: string): void {
-    if (state === this.state && detail === undefined) return;
-    this.state = state;
-    this.events.onState(state, detail);
-  }
-
-  private connect(): void {
+  protected connect(): void {
     const Source = mediaSourceClass();
     if (!Source) {
       this.setState("failed", "this browser has no Media Source Extensions");
@@ -146,7 +106,7 @@ export class MsePlayer {
         this.setState("failed", this.lastError ?? (closed.reason || "the stream cannot be played here"));
         return;
       }
-      this.retry();
+      this.retry("reconnecting to camgate");
     };
   }
 
@@ -205,7 +165,7 @@ export class MsePlayer {
     } catch (error) {
       // QuotaExceededError: the buffer is full (a long pause); start over at the live edge.
       console.warn("MSE append failed; reconnecting", error);
-      this.retry();
+      this.retry("reconnecting to camgate");
     }
   }
 
@@ -238,28 +198,16 @@ export class MsePlayer {
     this.append();
   }
 
-  private tick(): void {
+  protected tick(): void {
     if (this.stopped) return;
     // Playing means pictures being decoded now, not data arriving (a stream that is down still talks).
     const frames = this.video.getVideoPlaybackQuality?.().totalVideoFrames ?? 0;
-    if (frames > this.frames && this.state !== "playing") {
-      this.retries = 0;
-      this.setState("playing");
-    }
+    if (frames > this.frames && this.state !== "playing") this.playing();
     this.frames = frames;
-    if (this.socket && Date.now() - this.lastData > STALL_MS) this.retry();
+    if (this.socket && Date.now() - this.lastData > STALL_MS) this.retry("no data from camgate for 5 s");
   }
 
-  private retry(): void {
-    if (this.stopped) return;
-    this.teardown();
-    this.setState("reconnecting", "reconnecting to camgate");
-    const wait = Math.min(MAX_RETRY_MS, 500 * 2 ** this.retries++);
-    window.clearTimeout(this.retryTimer);
-    this.retryTimer = window.setTimeout(() => this.connect(), wait);
-  }
-
-  private teardown(): void {
+  protected teardown(): void {
     const socket = this.socket;
     this.socket = undefined;
     if (socket) {

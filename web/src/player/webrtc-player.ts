@@ -4,10 +4,9 @@
  * answer applied, the remote stream on the `<video>`. Reconnects when the connection fails or pictures
  * stop (a camera reboot), and DELETEs its session when stopped.
  */
-import type { PlayerEvents, PlayerState } from "./mse-player.ts";
+import { LivePlayer } from "./live-player.ts";
 
 const STALL_MS = 5000;
-const MAX_RETRY_MS = 5000;
 /**
  * The offer goes out after its first host candidates or this long, whichever comes first: candidates that
  * come later are not needed, since camgate's answer carries its own and the browser's checks reach it
@@ -17,49 +16,18 @@ const MAX_RETRY_MS = 5000;
 const GATHER_MS = 150;
 const SETTLE_MS = 30;
 
-export class WebRtcPlayer {
+export class WebRtcPlayer extends LivePlayer {
   private pc: RTCPeerConnection | undefined;
   private location: string | undefined;
-  private watchdog: number | undefined;
-  private retryTimer: number | undefined;
-  private retries = 0;
-  private stopped = false;
-  private state: PlayerState = "connecting";
   private frames = 0;
   private lastFrameAt = 0;
-
-  constructor(
-    private readonly video: HTMLVideoElement,
-    /** `/api/v1/cameras/<id>/webrtc?stream=main` (or a signed URL). */
-    private readonly url: string,
-    private readonly events: PlayerEvents,
-  ) {}
-
-  start(): void {
-    this.stopped = false;
-    void this.connect();
-    this.watchdog = window.setInterval(() => this.tick(), 250);
-  }
-
-  stop(): void {
-    this.stopped = true;
-    window.clearInterval(this.watchdog);
-    window.clearTimeout(this.retryTimer);
-    this.teardown();
-  }
 
   /** WebRTC shows pictures as they come; its own jitter buffer is not visible here. */
   delay(): number | undefined {
     return undefined;
   }
 
-  private setState(state: PlayerState, detail?: string): void {
-    if (state === this.state && detail === undefined) return;
-    this.state = state;
-    this.events.onState(state, detail);
-  }
-
-  private async connect(): Promise<void> {
+  protected async connect(): Promise<void> {
     this.teardown();
     const pc = new RTCPeerConnection({ iceServers: [] });
     this.pc = pc;
@@ -128,31 +96,19 @@ export class WebRtcPlayer {
     }
   }
 
-  private tick(): void {
+  protected tick(): void {
     if (this.stopped || !this.pc) return;
     const frames = this.video.getVideoPlaybackQuality?.().totalVideoFrames ?? 0;
     if (frames > this.frames) {
       this.lastFrameAt = Date.now();
-      if (this.state !== "playing") {
-        this.retries = 0;
-        this.setState("playing");
-      }
+      if (this.state !== "playing") this.playing();
     }
     this.frames = frames;
     if (this.state === "playing" && Date.now() - this.lastFrameAt > STALL_MS)
       this.retry("no pictures for 5 s");
   }
 
-  private retry(why: string): void {
-    if (this.stopped) return;
-    this.teardown();
-    this.setState("reconnecting", why);
-    const wait = Math.min(MAX_RETRY_MS, 500 * 2 ** this.retries++);
-    window.clearTimeout(this.retryTimer);
-    this.retryTimer = window.setTimeout(() => void this.connect(), wait);
-  }
-
-  private teardown(): void {
+  protected teardown(): void {
     const pc = this.pc;
     this.pc = undefined;
     this.frames = 0;

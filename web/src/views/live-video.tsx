@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { MsePlayer, type PlayerState } from "../player/mse-player.ts";
+import type { PlayerState } from "../player/live-player.ts";
+import { MsePlayer } from "../player/mse-player.ts";
 import { WebRtcPlayer } from "../player/webrtc-player.ts";
 
 /**

@@ -32,8 +32,9 @@ import { StreamAllowance } from "./server/stream-allowance.ts";
 import { WebRtcSessions } from "./server/webrtc/sessions.ts";
 import { authFailureMemory } from "./storage/auth-failures.ts";
 import { type Db, openDatabase } from "./storage/database.ts";
+import { VERSION } from "./version.ts";
 
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /** camgate cannot start with this config or environment; the message says what to change. */
 export class StartupError extends Error {

@@ -1,5 +1,6 @@
 /** The `camgate` command line. */
 import { Command } from "commander";
+import { VERSION } from "../version.ts";
 import { runBackup, runProvision } from "./backup.ts";
 import { runEmulate } from "./emulate.ts";
 import { runServe } from "./serve.ts";
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<void> {
   program
     .name("camgate")
     .description("A self-hosted gateway for Amcrest and Dahua IP cameras.")
+    .version(VERSION, "-V, --version", "print camgate's version")
     .showHelpAfterError();
 
   program

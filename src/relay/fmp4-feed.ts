@@ -64,9 +64,6 @@ export class Fmp4Feed implements MediaConsumer {
   private lastVideo: HubUnit | undefined;
   private audioTrack: Fmp4AudioTrack | undefined;
   private detach: (() => void) | undefined;
-  /** Why no init could be made (no parameter sets yet, an SPS we cannot read). */
-  problem: string | undefined;
-  fragmentsMade = 0;
 
   constructor(
     private readonly hub: StreamHub,
@@ -75,10 +72,6 @@ export class Fmp4Feed implements MediaConsumer {
 
   get viewerCount(): number {
     return this.viewers.size;
-  }
-
-  get state(): StreamState {
-    return this.hub.state;
   }
 
   get current(): Fmp4Init | undefined {
@@ -107,10 +100,8 @@ export class Fmp4Feed implements MediaConsumer {
 
   onTracks(tracks: StreamTracks): void {
     const parameters = tracks.video;
-    if (!parameters) {
-      this.problem = "the camera's SPS could not be read";
-      return;
-    }
+    // An SPS the hub could not read (it logs that): viewers wait for parameter sets that work.
+    if (!parameters) return;
     const audio = tracks.audio;
     this.audioTrack =
       audio?.codec === "aac" && audio.aac
@@ -136,10 +127,9 @@ export class Fmp4Feed implements MediaConsumer {
         unplayableAudio: audio && !this.audioTrack ? audio.codec : undefined,
         generation: ++this.generation,
       };
-      this.problem = undefined;
     } catch (error) {
+      // No SPS/PPS yet: the next tracks (in band at a keyframe) bring them.
       if (!(error instanceof Fmp4Error)) throw error;
-      this.problem = error.message;
       return;
     }
     // A new init: what was cached belongs to the old one; the viewers start over at the next keyframe.
@@ -174,7 +164,6 @@ export class Fmp4Feed implements MediaConsumer {
       generation: init.generation,
       receivedAt: unit.receivedAt,
     };
-    this.fragmentsMade++;
     if (unit.keyframe) this.gop = [];
     this.gop.push(out);
     for (const viewer of this.viewers) viewer.onFragment(out);
@@ -200,7 +189,6 @@ export class Fmp4Feed implements MediaConsumer {
       generation: init.generation,
       receivedAt: Date.now(),
     };
-    this.fragmentsMade++;
     for (const viewer of this.viewers) viewer.onFragment(out);
   }
 

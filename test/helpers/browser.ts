@@ -3,7 +3,7 @@
  * The flags keep Chromium from reaching for the network this machine does not have; playwright gives every
  * launch a fresh, empty profile directory of its own.
  */
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { findTool } from "./system-tools.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
@@ -48,4 +48,13 @@ export async function launchChromium(): Promise<{ browser: Browser; close(): Pro
       await browser.close();
     },
   };
+}
+
+/** Signs in on camgate's page at `url` with the web UI's form, and waits for the camera grid. */
+export async function signIn(page: Page, url: string, user: string, password: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel("User name").fill(user);
+  await page.getByLabel("Password or token").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Cameras" }).waitFor();
 }

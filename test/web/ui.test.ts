@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect } from "vitest";
-import { type ImageSize, launchChromium, locateChromium } from "../helpers/browser.ts";
+import { type ImageSize, launchChromium, locateChromium, signIn } from "../helpers/browser.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { waitFor } from "../helpers/http.ts";
 import { itWithTool } from "../helpers/system-tools.ts";
@@ -48,11 +48,7 @@ describe("web UI", () => {
     if (!chromium) throw new Error("no browser");
     const context = await chromium.browser.newContext({ viewport: SIZES[size] });
     const page = await context.newPage();
-    await page.goto(gw.url);
-    await page.getByLabel("User name").fill(user);
-    await page.getByLabel("Password or token").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("heading", { name: "Cameras" }).waitFor();
+    await signIn(page, gw.url, user, password);
     return page;
   }
 

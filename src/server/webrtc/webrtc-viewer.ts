@@ -82,7 +82,6 @@ export type ViewerEnd = "closed" | "failed" | "stream-gone";
 
 export class WebRtcViewer implements MediaConsumer {
   readonly id = randomUUID();
-  readonly createdAt = Date.now();
   private readonly pc: RTCPeerConnection;
   private video: RTCRtpTransceiver | undefined;
   private audio: RTCRtpTransceiver | undefined;
@@ -101,9 +100,6 @@ export class WebRtcViewer implements MediaConsumer {
   private readonly loopback: boolean;
   private lastHeardAt = 0;
   private liveness: NodeJS.Timeout | undefined;
-  packetsSent = 0;
-  bursts = 0;
-  plis = 0;
 
   constructor(
     private readonly hub: StreamHub,
@@ -267,7 +263,6 @@ export class WebRtcViewer implements MediaConsumer {
       this.waitingForKeyframe = true;
       return;
     }
-    this.bursts++;
     this.waitingForKeyframe = false;
     const liveEnd = (this.base + last.pts) >>> 0;
     // Never at or before what this viewer was already sent: timestamps only go forward.
@@ -281,7 +276,6 @@ export class WebRtcViewer implements MediaConsumer {
   }
 
   private pictureLost(): void {
-    this.plis++;
     const now = Date.now();
     if (now - this.lastPliAt < PLI_MIN_INTERVAL_MS) return;
     this.lastPliAt = now;
@@ -303,7 +297,6 @@ export class WebRtcViewer implements MediaConsumer {
         marker: payload.marker,
       });
       this.sequence = (this.sequence + 1) & 0xffff;
-      this.packetsSent++;
       void transceiver.sender.sendRtp(new RtpPacket(header, payload.data)).catch(() => undefined);
     }
   }

@@ -10,9 +10,12 @@ import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
 import { BackupModule } from "./backup/backup-module.ts";
 import { cameraDefinition } from "./camera/definition-from-config.ts";
-import { CameraRegistry } from "./camera/registry.ts";
+import { type CameraEntry, CameraRegistry } from "./camera/registry.ts";
+import type { Health } from "./camera/session.ts";
 import { formatListen } from "./config/listen.ts";
-import type { Config } from "./config/schema.ts";
+import { ConfigError, loadConfigFile } from "./config/load.ts";
+import { NoConfigFileError, planIsEmpty, planReload, type ReloadSummary } from "./config/reload-plan.ts";
+import type { CameraConfig, Config } from "./config/schema.ts";
 import { effectiveRtspAuthMethods, formatConfigPath, validateConfig } from "./config/validate.ts";
 import { EventPipeline } from "./events/pipeline.ts";
 import { EventStreams } from "./relay/event-stream-hub.ts";
@@ -65,6 +68,13 @@ export interface Camgate {
   /** The SQLite database (events, deliveries, camera logs). */
   db: Db;
   logger: Logger;
+  /**
+   * Applies a new config without a restart (cameras and users live; see config/reload-plan.ts). A config
+   * that does not validate throws a `ConfigError` with every problem, and the running config stays.
+   */
+  reload(next: Config): Promise<ReloadSummary>;
+  /** Reads the config file again (SIGHUP, `POST /api/v1/config/reload`); throws without a file. */
+  reloadFromFile(): Promise<ReloadSummary>;
   close(): Promise<void>;
 }
 
@@ -72,6 +82,8 @@ export interface StartOptions {
   /** Where relative paths in the config (TLS files, storage) are resolved; default the working directory. */
   baseDir?: string;
   logger?: Logger;
+  /** The file the config came from, for reloads. */
+  configFile?: string;
 }
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
@@ -166,6 +178,42 @@ async function listen(app: FastifyInstance, host: string, port: number, what: st
   return typeof address === "object" && address ? address.port : port;
 }
 
+/** A camera's health change as one log line with the camera and the reason (the API shows the same). */
+function logHealth(logger: Logger, camera: string, health: Health, previous: Health): void {
+  const reason = health.reason;
+  switch (health.state) {
+    case "offline":
+      logger.warn({ camera, reason }, "camera offline");
+      break;
+    case "auth-failed":
+      logger.warn(
+        {
+          camera,
+          reason,
+          retryInSeconds:
+            health.retryAt === undefined
+              ? undefined
+              : Math.max(0, Math.round((health.retryAt - Date.now()) / 1000)),
+          fix: `cameras.${camera}.password`,
+        },
+        "camera refused camgate's password; camgate waits before it tries again, so the camera does not lock you out",
+      );
+      break;
+    case "busy":
+      logger.warn({ camera, reason }, "camera busy: all of camgate's connections to it are in use");
+      break;
+    case "online":
+      logger.info(
+        { camera, ...(previous.state !== "unknown" ? { after: previous.state } : {}) },
+        previous.state === "unknown" ? "camera online" : "camera online again",
+      );
+      break;
+    case "unknown":
+      logger.info({ camera, reason }, "camera state unknown until the next call");
+      break;
+  }
+}
+
 /**
  * Why camgate would refuse to start with this config: the same validation `camgate config check` runs (a
  * config from a file has passed it already, with line numbers).
@@ -174,9 +222,12 @@ export function startupProblems(config: Config): string[] {
   return validateConfig(config).map((issue) => `${formatConfigPath(issue.path)}: ${issue.message}`);
 }
 
-export async function startCamgate(config: Config, options: StartOptions = {}): Promise<Camgate> {
-  const problems = startupProblems(config);
+export async function startCamgate(given: Config, options: StartOptions = {}): Promise<Camgate> {
+  const problems = startupProblems(given);
   if (problems.length > 0) throw new StartupError(problems.join("\n"));
+  // The running config: its camera and user lists are updated in place by a reload, so every part that holds
+  // `config` sees the cameras as they are now.
+  const config: Config = { ...given, cameras: [...given.cameras], users: [...given.users] };
   const baseDir = options.baseDir ?? process.cwd();
   const logger = options.logger ?? createLogger(config.log.level);
   const storageDir = resolve(baseDir, config.storage.dir);
@@ -184,26 +235,26 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
   const https = httpsOptions(config, baseDir);
   const metrics = new GatewayMetrics();
   const db = openDatabase(join(storageDir, "camgate.db"));
-  const cameras = new CameraRegistry(
-    config.cameras.map((camera) =>
-      cameraDefinition(camera, {
-        onCall: metrics.callObserver(camera.id),
-        log: (level, message, fields) => logger[level](fields, message),
-        authMemory: authFailureMemory(db, camera.id, new URL(camera.url).origin),
-      }),
-    ),
-  );
+  const define = (camera: CameraConfig) =>
+    cameraDefinition(camera, {
+      onCall: metrics.callObserver(camera.id),
+      log: (level, message, fields) => logger[level](fields, message),
+      authMemory: authFailureMemory(db, camera.id, new URL(camera.url).origin),
+    });
+  const cameras = new CameraRegistry(config.cameras.map(define));
+  cameras.watch({ health: (entry, health, previous) => logHealth(logger, entry.id, health, previous) });
+  const preload = new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id));
   metrics.watch(cameras);
   const hubs = new HubRegistry(cameras, {
     lingerMs: config.relay.lingerMs,
     stallMs: config.relay.stallMs,
     offlineFrames: config.relay.offlineFrames,
-    preload: new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id)),
+    preload,
   });
   const snapshots = new SnapshotService(cameras, hubs);
   const streams = new StreamHubs(cameras, {
     lingerMs: config.relay.lingerMs,
-    preload: new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id)),
+    preload,
   });
   const eventStreams = new EventStreams(cameras, {
     codesFor: (id) => config.cameras.find((c) => c.id === id)?.events?.codes ?? config.events.codes,
@@ -302,11 +353,26 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     logger,
     publicUrl: () => (config.server.publicUrl ?? url).replace(/\/$/, ""),
     rtspPublicUrl: () => rtspLinkBase,
+    reloadConfig: () => reloadFromFile(),
   };
   let rtspLinkBase: string | undefined;
   const apps: FastifyInstance[] = [];
+  const passthroughApps = new Map<string, FastifyInstance>();
+  const passthroughUrls: Record<string, string> = {};
+  const openPassthrough = async (entry: CameraEntry) => {
+    if (entry.passthroughPort === undefined) return;
+    const app = buildPassthroughApp(ctx, entry, https);
+    passthroughApps.set(entry.id, app);
+    const p = await listen(app, host, entry.passthroughPort, `cameras.${entry.id}.passthroughPort`);
+    passthroughUrls[entry.id] = `${scheme}://${formatListen({ host, port: p })}`;
+  };
+  const closePassthrough = async (camera: string) => {
+    await passthroughApps.get(camera)?.close();
+    passthroughApps.delete(camera);
+    delete passthroughUrls[camera];
+  };
   const close = async () => {
-    await Promise.allSettled(apps.map((app) => app.close()));
+    await Promise.allSettled([...apps, ...passthroughApps.values()].map((app) => app.close()));
     await rtspServer?.close();
     webrtc?.closeAll();
     streams.close();
@@ -319,6 +385,54 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     await cameras.close();
     db.close();
   };
+  // One reload at a time: a second SIGHUP during a reload waits for the first.
+  let reloading: Promise<unknown> = Promise.resolve();
+  const applyReload = async (next: Config): Promise<ReloadSummary> => {
+    const refused = startupProblems(next);
+    if (refused.length > 0) throw new ConfigError(refused);
+    const plan = planReload(config, next);
+    for (const id of [...plan.removed, ...plan.reconfigured.map((camera) => camera.id)]) {
+      await closePassthrough(id);
+      await cameras.remove(id);
+    }
+    config.cameras.splice(0, config.cameras.length, ...next.cameras);
+    config.users.splice(0, config.users.length, ...next.users);
+    preload.clear();
+    for (const camera of config.cameras) if (camera.preload) preload.add(camera.id);
+    if (plan.usersChanged) auth.setUsers(config.users);
+    for (const camera of [...plan.reconfigured, ...plan.added])
+      await openPassthrough(cameras.add(define(camera)));
+    for (const camera of plan.credentials)
+      cameras.get(camera.id)?.session.setCredentials(camera.username, camera.password);
+    for (const camera of plan.renamed) cameras.rename(camera.id, camera.name ?? camera.id);
+    if (!planIsEmpty(plan)) events.deliveries.mqtt?.refresh();
+    const ids = (list: readonly CameraConfig[]) => list.map((camera) => camera.id);
+    const summary: ReloadSummary = {
+      added: ids(plan.added),
+      removed: plan.removed,
+      reconfigured: ids(plan.reconfigured),
+      renamed: ids(plan.renamed),
+      credentials: ids(plan.credentials),
+      usersChanged: plan.usersChanged,
+      needsRestart: plan.needsRestart,
+    };
+    logger.info(summary, "config reloaded");
+    if (plan.needsRestart.length > 0)
+      logger.warn(
+        { paths: plan.needsRestart },
+        "config reload: these changes apply at the next restart (the running values stay until then)",
+      );
+    return summary;
+  };
+  const reloadFromFile = async (): Promise<ReloadSummary> => {
+    if (!options.configFile) throw new NoConfigFileError();
+    return reload(loadConfigFile(options.configFile));
+  };
+  const reload = (next: Config): Promise<ReloadSummary> => {
+    const run = reloading.then(() => applyReload(next));
+    reloading = run.catch(() => undefined);
+    return run;
+  };
   try {
     await events.start();
     await backups.start();
@@ -326,14 +440,7 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
     apps.push(main);
     const actualPort = await listen(main, host, port, "server.listen");
     url = `${scheme}://${formatListen({ host, port: actualPort })}`;
-    const passthroughUrls: Record<string, string> = {};
-    for (const entry of cameras.list()) {
-      if (entry.passthroughPort === undefined) continue;
-      const app = buildPassthroughApp(ctx, entry, https);
-      apps.push(app);
-      const p = await listen(app, host, entry.passthroughPort, `cameras.${entry.id}.passthroughPort`);
-      passthroughUrls[entry.id] = `${scheme}://${formatListen({ host, port: p })}`;
-    }
+    for (const entry of cameras.list()) await openPassthrough(entry);
     let rtspUrl: string | undefined;
     const rtspPassthroughUrls: Record<string, string> = {};
     const rtspScheme = config.server.rtsp?.tls && https ? "rtsps" : "rtsp";
@@ -372,6 +479,8 @@ export async function startCamgate(config: Config, options: StartOptions = {}): 
       events,
       backups,
       logger,
+      reload,
+      reloadFromFile,
       close,
     };
   } catch (error) {

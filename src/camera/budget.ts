@@ -1,7 +1,7 @@
 /**
  * The connection budget of one camera: at most `max` upstream sockets at once, counted across every feature.
  * Further requests wait in a queue with a deadline; interactive requests (PTZ, passthrough) go ahead of
- * background ones (backups, log sync). Principle 1 of DESIGN.md.
+ * background ones (backups, log sync).
  */
 
 export type Priority = "interactive" | "background";

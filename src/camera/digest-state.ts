@@ -3,7 +3,7 @@
  * per request, and per connection slot of the budget its own challenge and `nc` sequence. No I/O; the
  * session drives it.
  *
- * Principle 2 of DESIGN.md: a cached challenge is reused with an incrementing `nc` (one round trip per
+ * A cached challenge is reused with an incrementing `nc` (one round trip per
  * call). Each slot has its own nonce because requests in one slot are sequential, so their `nc` values
  * reach the camera in order; a camera that wants `nc` to strictly increase per nonce would refuse one of two
  * parallel requests sharing a nonce when they overtake each other on separate connections. Basic is used

@@ -1,8 +1,12 @@
-/** The configured cameras, each with its session and API, and a short cache of device info. */
+/**
+ * The configured cameras, each with its session and API, and a short cache of device info. Cameras come and
+ * go at a config reload: parts that keep per-camera state `watch` the registry (added, removed, and every
+ * camera's health changes, the later ones' included) instead of walking the list once at start.
+ */
 import { CameraApi, type DeviceInfo } from "./api.ts";
 import { ConnectionBudget } from "./budget.ts";
 import { PtzController } from "./ptz.ts";
-import { CameraSession, type CameraSessionOptions } from "./session.ts";
+import { CameraSession, type CameraSessionOptions, type Health } from "./session.ts";
 
 /** Where the camera's RTSP is, and how much of it camgate may use. */
 export interface CameraRtsp {
@@ -38,6 +42,13 @@ export interface CameraEntry {
   ptz: PtzController;
 }
 
+export interface RegistryWatcher {
+  added?(entry: CameraEntry): void;
+  /** Before the camera's session closes: end what uses it. */
+  removed?(entry: CameraEntry): void;
+  health?(entry: CameraEntry, health: Health, previous: Health): void;
+}
+
 const INFO_TTL_MS = 10 * 60_000;
 
 export class CameraRegistry {
@@ -45,23 +56,75 @@ export class CameraRegistry {
   private readonly info = new Map<string, { at: number; value: Promise<DeviceInfo> }>();
   private readonly channels = new Map<string, { at: number; value: Promise<number> }>();
 
+  private readonly watchers = new Set<RegistryWatcher>();
+  private readonly healthUnsubscribes = new Map<string, () => void>();
+
   constructor(definitions: readonly CameraDefinition[]) {
-    for (const definition of definitions) {
-      const session = new CameraSession(definition.session);
-      const api = new CameraApi(session);
-      this.entries.set(definition.id, {
-        id: definition.id,
-        name: definition.name,
-        mjpeg: definition.mjpeg,
-        rtsp: definition.rtsp,
-        rtspBudget: new ConnectionBudget(definition.rtsp.maxSessions),
-        passthroughPort: definition.passthroughPort,
-        rtspPassthroughPort: definition.rtspPassthroughPort,
-        session,
-        api,
-        ptz: new PtzController(api),
-      });
-    }
+    for (const definition of definitions) this.create(definition);
+  }
+
+  private create(definition: CameraDefinition): CameraEntry {
+    const session = new CameraSession(definition.session);
+    const api = new CameraApi(session);
+    const entry: CameraEntry = {
+      id: definition.id,
+      name: definition.name,
+      mjpeg: definition.mjpeg,
+      rtsp: definition.rtsp,
+      rtspBudget: new ConnectionBudget(definition.rtsp.maxSessions),
+      passthroughPort: definition.passthroughPort,
+      rtspPassthroughPort: definition.rtspPassthroughPort,
+      session,
+      api,
+      ptz: new PtzController(api),
+    };
+    this.entries.set(definition.id, entry);
+    this.healthUnsubscribes.set(
+      entry.id,
+      session.onHealthChange((health, previous) => {
+        for (const watcher of this.watchers) watcher.health?.(entry, health, previous);
+      }),
+    );
+    return entry;
+  }
+
+  watch(watcher: RegistryWatcher): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
+  /** A camera added at a reload; its watchers hear of it at once. */
+  add(definition: CameraDefinition): CameraEntry {
+    if (this.entries.has(definition.id))
+      throw new RangeError(`camera ${definition.id} is already registered`);
+    const entry = this.create(definition);
+    for (const watcher of this.watchers) watcher.added?.(entry);
+    return entry;
+  }
+
+  /** A camera removed at a reload: its watchers end what uses it, then its session closes. */
+  async remove(id: string): Promise<void> {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    for (const watcher of this.watchers) watcher.removed?.(entry);
+    this.entries.delete(id);
+    this.info.delete(id);
+    this.channels.delete(id);
+    this.healthUnsubscribes.get(id)?.();
+    this.healthUnsubscribes.delete(id);
+    entry.ptz.close();
+    await entry.session.close();
+  }
+
+  /** A display-name change needs no reconnect. */
+  rename(id: string, name: string): void {
+    const entry = this.entries.get(id);
+    if (entry) entry.name = name;
+  }
+
+  /** Forget the cached device info (after a change of MachineName, or to learn it again). */
+  forgetDeviceInfo(id: string): void {
+    this.info.delete(id);
   }
 
   get(id: string): CameraEntry | undefined {

@@ -1,6 +1,6 @@
 /**
  * CameraSession: everything that talks to one camera goes through here, so Digest, the connection budget,
- * the lockout protection and the health state apply to every feature alike (DESIGN.md principles 1–3).
+ * the lockout protection and the health state apply to every feature alike.
  *
  * - One round trip per call: the cached challenge is reused with the next `nc`; a 401 with a new nonce or
  *   `stale=TRUE` is retried exactly once with it. A camera that answers every reuse with a new nonce
@@ -36,6 +36,8 @@ export interface Health {
   /** When the state last changed (ms since epoch). */
   since: number;
   reason: string | undefined;
+  /** While `auth-failed`: when camgate tries the credentials again (ms since epoch). */
+  retryAt?: number;
 }
 
 export interface CameraSessionOptions {
@@ -181,7 +183,12 @@ export class CameraSession {
     if (remembered && remembered.retryAt > this.now()) {
       this.authBackoffMs = remembered.backoffMs;
       this.authRetryAt = remembered.retryAt;
-      this.health = { state: "auth-failed", since: this.now(), reason: remembered.reason };
+      this.health = {
+        state: "auth-failed",
+        since: this.now(),
+        reason: remembered.reason,
+        retryAt: remembered.retryAt,
+      };
     }
   }
 
@@ -191,7 +198,10 @@ export class CameraSession {
   }
 
   getHealth(): Health {
-    return { ...this.health };
+    // The retry time moves when a trial did not reach the camera; read it now, not when the state began.
+    return this.health.state === "auth-failed"
+      ? { ...this.health, retryAt: this.authRetryAt }
+      : { state: this.health.state, since: this.health.since, reason: this.health.reason };
   }
 
   onHealthChange(listener: HealthListener): () => void {

@@ -3,19 +3,22 @@ import { Command } from "commander";
 import { VERSION } from "../version.ts";
 import { runBackup, runProvision } from "./backup.ts";
 import { runEmulate } from "./emulate.ts";
-import { runServe } from "./serve.ts";
+import { runServe, type Serving } from "./serve.ts";
 import { runConfigCheck, runPtz, runSnapshot, runTokenCreate } from "./tools.ts";
 
-/** Runs until SIGINT or SIGTERM, then calls `stop` once and resolves. */
-function untilSignal(stop: () => Promise<void>): Promise<void> {
+/** Runs until SIGINT or SIGTERM, then stops once and resolves; SIGHUP reloads the config meanwhile. */
+function untilSignal(serving: Serving): Promise<void> {
   return new Promise((resolve) => {
+    const reload = () => void serving.reload();
     const shutdown = () => {
       process.off("SIGINT", shutdown);
       process.off("SIGTERM", shutdown);
-      void stop().then(resolve);
+      process.off("SIGHUP", reload);
+      void serving.stop().then(resolve);
     };
     process.on("SIGINT", shutdown);
     process.on("SIGTERM", shutdown);
+    process.on("SIGHUP", reload);
   });
 }
 
@@ -63,7 +66,8 @@ export async function main(argv: string[]): Promise<void> {
     )
     .option("--rtsp-sessions <n>", "RTSP sessions before the camera answers 403", "6")
     .action(async (flags) => {
-      await untilSignal(await runEmulate(flags, out));
+      const stop = await runEmulate(flags, out);
+      await untilSignal({ stop, reload: async () => undefined });
     });
 
   program

@@ -294,6 +294,8 @@ export const configSchema = z.strictObject({
   log: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      /** `auto`: readable lines on a terminal, JSON lines otherwise (systemd, Docker, a pipe). */
+      format: z.enum(["auto", "json", "pretty"]).default("auto"),
     })
     .prefault({}),
   relay: relaySchema.prefault({}),

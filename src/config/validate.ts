@@ -1,6 +1,6 @@
 /**
  * What the schema alone cannot see: ids used twice, references to cameras that do not exist, ports that
- * collide, and the secure-by-default rules (DESIGN.md principle 9: without users only loopback; Basic never
+ * collide, and the secure-by-default rules (without users only loopback; Basic never
  * in clear text across a network, unless `server.allowInsecure: true` is written out). One function, run by
  * `camgate config check` and by `camgate serve` alike, so the two can never disagree.
  */

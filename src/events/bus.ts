@@ -1,6 +1,6 @@
 /**
  * The event pipeline's spine: an event is stored, with a durable delivery row per interested target, in one
- * transaction, before any delivery starts (DESIGN.md principle 7); then live listeners (SSE, MQTT state) hear
+ * transaction, before any delivery starts; then live listeners (SSE, MQTT state) hear
  * of it and the delivery workers are woken.
  */
 import type { CamgateEvent, StorableEvent } from "./model.ts";

@@ -22,7 +22,9 @@ const SNAPSHOT_MAX_AGE_MS = 2000;
 export class CameraEventSources {
   /** The streams this source listens to, by camera. */
   readonly streams = new Map<string, CameraEventStream>();
-  private readonly unsubscribes: (() => void)[] = [];
+  /** Per camera, what to undo when it is removed or the sources stop. */
+  private readonly unsubscribes = new Map<string, () => void>();
+  private unwatch: (() => void) | undefined;
 
   constructor(
     private readonly config: Config,
@@ -36,10 +38,21 @@ export class CameraEventSources {
   start(): void {
     if (!this.config.events.enabled) return;
     for (const entry of this.cameras.list()) this.startStream(entry);
+    this.unwatch = this.cameras.watch({
+      added: (entry) => this.startStream(entry),
+      removed: (entry) => this.stopStream(entry.id),
+    });
   }
 
   stop(): void {
-    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
+    this.unwatch?.();
+    for (const camera of [...this.unsubscribes.keys()]) this.stopStream(camera);
+  }
+
+  private stopStream(camera: string): void {
+    this.unsubscribes.get(camera)?.();
+    this.unsubscribes.delete(camera);
+    this.streams.delete(camera);
   }
 
   private startStream(entry: CameraEntry): void {
@@ -47,7 +60,8 @@ export class CameraEventSources {
     if (override?.enabled === false) return;
     const hub = this.eventStreams.hub(entry);
     this.streams.set(entry.id, hub.stream);
-    this.unsubscribes.push(
+    this.unsubscribes.set(
+      entry.id,
       hub.listen({
         onNotice: (notice) =>
           void this.cameraEvent(

@@ -6,6 +6,7 @@
 import type { Logger } from "pino";
 import type { CameraRegistry } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
+import { discoveryTopics } from "../storage/discovery-topics.ts";
 import type { EventBus } from "./bus.ts";
 import { DeliveryWorker } from "./delivery-worker.ts";
 import { MQTT_TARGET, MqttBridge } from "./mqtt.ts";
@@ -72,6 +73,7 @@ export class Deliveries {
       cameras: this.cameras,
       outbox: this.outbox,
       store: this.store,
+      discoveryTopics: discoveryTopics(this.store.db),
       logger: this.logger,
     });
     this.mqtt.start();

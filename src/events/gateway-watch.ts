@@ -27,9 +27,9 @@ export class GatewayWatch {
   ) {}
 
   start(): void {
-    for (const entry of this.cameras.list()) {
-      this.unsubscribes.push(
-        entry.session.onHealthChange((health, previous) => {
+    this.unsubscribes.push(
+      this.cameras.watch({
+        health: (entry, health, previous) => {
           const reason = health.reason ?? null;
           if (health.state === "offline")
             void this.publisher.gatewayEvent(entry.id, "CameraOffline", { reason });
@@ -37,9 +37,13 @@ export class GatewayWatch {
             void this.publisher.gatewayEvent(entry.id, "AuthFailed", { reason });
           if (health.state === "online" && (previous.state === "offline" || previous.state === "auth-failed"))
             void this.publisher.gatewayEvent(entry.id, "CameraOnline", { after: previous.state });
-        }),
-      );
-    }
+        },
+        removed: (entry) => {
+          this.uptimes.delete(entry.id);
+          this.downSince.delete(entry.id);
+        },
+      }),
+    );
     this.unsubscribes.push(
       this.hubs.onStall((camera, channel, subtype, down) =>
         this.stalled(camera, { stream: "mjpeg", channel, subtype }, down),

@@ -1,17 +1,23 @@
 /**
  * Which configured camera sent an alarm mail: by its configured sender address, then by the mail's
  * `Alarm Device Name` (the camera's id, name, or MachineName as the camera reports it), then by its unique
- * `IP Address`.
+ * `IP Address`. A MachineName changed on the camera (renamed in its web UI or through camgate) is learnt
+ * again when a mail names a device camgate does not know, at most once a minute, so a rename does not turn
+ * every later mail into "unknown camera".
  */
 import type { Logger } from "pino";
 import type { CameraRegistry } from "../camera/registry.ts";
 import type { CameraConfig } from "../config/schema.ts";
 import type { AlarmMail } from "../protocol/alarm-mail.ts";
 
+/** Mail from unknown senders cannot make camgate ask every camera more often than this. */
+const RELEARN_INTERVAL_MS = 60_000;
+
 export class MailMatcher {
   /** camera id → MachineName as the camera reported it. */
   private readonly machineNames = new Map<string, string>();
   private readonly unsubscribes: (() => void)[] = [];
+  private lastRelearn = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly configs: readonly CameraConfig[],
@@ -21,14 +27,34 @@ export class MailMatcher {
 
   /** Learns the cameras' MachineNames now and whenever a camera comes (back) online. */
   start(): void {
-    for (const entry of this.cameras.list()) {
-      void this.learn(entry.id);
-      this.unsubscribes.push(
-        entry.session.onHealthChange((health) => {
+    for (const entry of this.cameras.list()) void this.learn(entry.id);
+    this.unsubscribes.push(
+      this.cameras.watch({
+        health: (entry, health) => {
           if (health.state === "online") void this.learn(entry.id);
-        }),
-      );
-    }
+        },
+        added: (entry) => void this.learn(entry.id),
+        removed: (entry) => this.machineNames.delete(entry.id),
+      }),
+    );
+  }
+
+  /** The camera that sent the mail; an unknown device name first makes camgate ask the cameras again. */
+  async matchOrRelearn(
+    mail: AlarmMail,
+    sender: string | undefined,
+    remote: string | undefined,
+  ): Promise<string | undefined> {
+    const camera = this.match(mail, sender, remote);
+    if (camera || !mail.deviceName || Date.now() - this.lastRelearn < RELEARN_INTERVAL_MS) return camera;
+    this.lastRelearn = Date.now();
+    await Promise.all(
+      this.cameras.list().map((entry) => {
+        this.cameras.forgetDeviceInfo(entry.id);
+        return this.learn(entry.id);
+      }),
+    );
+    return this.match(mail, sender, remote);
   }
 
   stop(): void {

@@ -10,41 +10,23 @@ import { readFile } from "node:fs/promises";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import { CameraError } from "../camera/errors.ts";
-import { type PtzCommand, parsePtzCommand, parsePtzWords } from "../camera/ptz.ts";
-import type { CameraRegistry } from "../camera/registry.ts";
+import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { HealthState } from "../camera/session.ts";
+import type { DiscoveryTopics } from "../storage/discovery-topics.ts";
 import { DeliveryWorker } from "./delivery-worker.ts";
+import {
+  bridgeDiscovery,
+  cameraDiscovery,
+  type DiscoveryMessage,
+  type DiscoveryOptions,
+  STATE_CODES,
+} from "./ha-discovery.ts";
 import type { CamgateEvent } from "./model.ts";
+import { parseMqttPtz } from "./mqtt-ptz.ts";
 import type { Outbox } from "./outbox.ts";
 import type { EventStore } from "./store.ts";
 
 export const MQTT_TARGET = "mqtt";
-
-/** Codes published as retained ON/OFF binary sensors. */
-export const STATE_CODES = [
-  "VideoMotion",
-  "VideoBlind",
-  "VideoLoss",
-  "AlarmLocal",
-  "CrossLineDetection",
-  "CrossRegionDetection",
-  "SmartMotionHuman",
-  "SmartMotionVehicle",
-  "AudioMutation",
-  "AudioAnomaly",
-];
-
-const DEVICE_CLASS: Record<string, string> = {
-  VideoMotion: "motion",
-  SmartMotionHuman: "occupancy",
-  SmartMotionVehicle: "motion",
-  CrossLineDetection: "motion",
-  CrossRegionDetection: "motion",
-  VideoBlind: "tamper",
-  VideoLoss: "problem",
-  AlarmLocal: "safety",
-  AudioMutation: "sound",
-  AudioAnomaly: "sound",
-};
 
 export interface MqttBridgeOptions {
   url: string;
@@ -58,11 +40,20 @@ export interface MqttBridgeOptions {
   cameras: CameraRegistry;
   outbox: Outbox;
   store: EventStore;
+  /** Where the published discovery topics are remembered (to clear the ones no longer published). */
+  discoveryTopics: DiscoveryTopics;
   logger: Logger;
 }
 
-/** How long a move or zoom sent as a bare word lasts. */
-const DEFAULT_MOVE_MS = 500;
+/**
+ * What a camera's health means to HA: usable (`online`; `busy` is a camera that answers but whose connections
+ * camgate has all in use) or not (offline, refusing the password). Unknown (not tried yet) is not published.
+ */
+function availabilityOf(state: HealthState): "online" | "offline" | undefined {
+  if (state === "online" || state === "busy") return "online";
+  if (state === "offline" || state === "auth-failed") return "offline";
+  return undefined;
+}
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -113,20 +104,34 @@ export class MqttBridge {
     client.on("error", (error) => log.warn({ err: error.message }, "MQTT error"));
     client.on("message", (topic, payload) => void this.command(topic, payload.toString("utf8")));
     client.subscribe(`${prefix}/+/ptz/set`, { qos: 1 });
-    for (const entry of this.options.cameras.list()) {
-      this.unsubscribes.push(
-        entry.session.onHealthChange((health) => {
-          if (health.state === "online" || health.state === "offline")
-            this.cameraStatus(entry.id, health.state === "online");
-        }),
-      );
-    }
+    this.watchHealth();
     this.worker.start();
   }
 
-  /** Publishes a camera's connectivity (retained). */
-  cameraStatus(camera: string, online: boolean): void {
-    this.client?.publish(`${this.options.prefix}/${camera}/status`, online ? "online" : "offline", {
+  /** The cameras changed (config reload): follow the new ones' health and announce again. */
+  refresh(): void {
+    this.watchHealth();
+    if (!this.client?.connected) return;
+    void this.announce().catch((error: unknown) =>
+      this.options.logger.warn({ err: errorText(error) }, "MQTT announce failed"),
+    );
+  }
+
+  private watchHealth(): void {
+    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
+    for (const entry of this.options.cameras.list()) {
+      this.unsubscribes.push(
+        entry.session.onHealthChange((health) => {
+          const availability = availabilityOf(health.state);
+          if (availability) this.cameraStatus(entry.id, availability);
+        }),
+      );
+    }
+  }
+
+  /** Publishes a camera's availability (retained). */
+  cameraStatus(camera: string, availability: "online" | "offline"): void {
+    this.client?.publish(`${this.options.prefix}/${camera}/status`, availability, {
       qos: 1,
       retain: true,
     });
@@ -166,93 +171,63 @@ export class MqttBridge {
     this.published++;
   }
 
-  /** Availability, camera statuses and Home Assistant discovery (retained, on every connect). */
+  /**
+   * Availability, camera statuses and Home Assistant discovery (retained, on every connect and reload); the
+   * discovery configs published last time and not now are cleared with an empty retained message.
+   */
   private async announce(): Promise<void> {
     const client = this.client;
     if (!client) return;
-    const { prefix, discoveryPrefix } = this.options;
+    const { prefix } = this.options;
     await client.publishAsync(`${prefix}/available`, "online", { qos: 1, retain: true });
-    for (const entry of this.options.cameras.list()) {
-      const state = entry.session.getHealth().state;
-      if (state !== "unknown") this.cameraStatus(entry.id, state !== "offline");
-      if (!this.options.homeAssistant) continue;
-      const info = await this.options.cameras.deviceInfo(entry.id).catch((error: unknown) => {
+    const entries = this.options.cameras.list();
+    for (const entry of entries) {
+      const availability = availabilityOf(entry.session.getHealth().state);
+      if (availability) this.cameraStatus(entry.id, availability);
+    }
+    if (!this.options.homeAssistant) return;
+    const discovery: DiscoveryOptions = {
+      prefix,
+      discoveryPrefix: this.options.discoveryPrefix,
+      clientId: this.options.clientId,
+    };
+    const messages: DiscoveryMessage[] = [...bridgeDiscovery(discovery)];
+    for (const entry of entries) messages.push(...cameraDiscovery(discovery, await this.describe(entry)));
+    for (const message of messages)
+      await client.publishAsync(message.topic, JSON.stringify(message.payload), { qos: 1, retain: true });
+    const published = new Set(messages.map((message) => message.topic));
+    for (const stale of this.options.discoveryTopics.list().filter((topic) => !published.has(topic)))
+      await client.publishAsync(stale, "", { qos: 1, retain: true });
+    this.options.discoveryTopics.replace([...published]);
+  }
+
+  /** What discovery says about a camera: its device info, codes and presets, each best effort. */
+  private async describe(entry: CameraEntry) {
+    const info = await this.options.cameras.deviceInfo(entry.id).catch((error: unknown) => {
+      this.options.logger.warn(
+        { camera: entry.id, err: errorText(error) },
+        "MQTT discovery without the camera's model and firmware (device info failed)",
+      );
+      return undefined;
+    });
+    const presets = await entry.ptz.presets().catch((error: unknown) => {
+      // A camera without PTZ answers unsupported: it has no presets to offer.
+      if (!(error instanceof CameraError && error.code === "unsupported"))
         this.options.logger.warn(
           { camera: entry.id, err: errorText(error) },
-          "MQTT discovery without the camera's model and firmware (device info failed)",
+          "MQTT discovery without preset buttons (reading the presets failed)",
         );
-        return undefined;
-      });
-      const device = {
-        identifiers: [`camgate_${entry.id}`],
-        name: entry.name,
-        manufacturer: info?.vendor ?? "Amcrest/Dahua",
-        model: info?.type ?? "IP camera",
-        ...(info?.softwareVersion ? { sw_version: info.softwareVersion } : {}),
-        via_device: "camgate",
-      };
-      const availability = [
-        { topic: `${prefix}/available` },
-        {
-          topic: `${prefix}/${entry.id}/status`,
-          payload_available: "online",
-          payload_not_available: "offline",
-        },
-      ];
-      const config = (component: string, objectId: string, payload: Record<string, unknown>) =>
-        client.publishAsync(
-          `${discoveryPrefix}/${component}/camgate_${entry.id}/${objectId}/config`,
-          JSON.stringify({ ...payload, device }),
-          { qos: 1, retain: true },
-        );
-      await config("binary_sensor", "status", {
-        name: "Connectivity",
-        unique_id: `camgate_${entry.id}_status`,
-        state_topic: `${prefix}/${entry.id}/status`,
-        payload_on: "online",
-        payload_off: "offline",
-        device_class: "connectivity",
-        availability: [{ topic: `${prefix}/available` }],
-      });
-      for (const code of await this.supportedCodes(entry.id)) {
-        await config("binary_sensor", code.toLowerCase(), {
-          name: code,
-          unique_id: `camgate_${entry.id}_${code.toLowerCase()}`,
-          state_topic: `${prefix}/${entry.id}/${code}`,
-          payload_on: "ON",
-          payload_off: "OFF",
-          ...(DEVICE_CLASS[code] ? { device_class: DEVICE_CLASS[code] } : {}),
-          availability,
-          availability_mode: "all",
-        });
-      }
-      await config("camera", "snapshot", {
-        name: "Snapshot",
-        unique_id: `camgate_${entry.id}_snapshot`,
-        topic: `${prefix}/${entry.id}/snapshot`,
-        availability,
-        availability_mode: "all",
-      });
-      const presets = await entry.ptz.presets().catch((error: unknown) => {
-        // A camera without PTZ answers unsupported: it has no presets to offer.
-        if (!(error instanceof CameraError && error.code === "unsupported"))
-          this.options.logger.warn(
-            { camera: entry.id, err: errorText(error) },
-            "MQTT discovery without preset buttons (reading the presets failed)",
-          );
-        return [];
-      });
-      for (const preset of presets) {
-        await config("button", `preset_${preset.index}`, {
-          name: `Preset ${preset.name || preset.index}`,
-          unique_id: `camgate_${entry.id}_preset_${preset.index}`,
-          command_topic: `${prefix}/${entry.id}/ptz/set`,
-          payload_press: `preset ${preset.index}`,
-          availability,
-          availability_mode: "all",
-        });
-      }
-    }
+      return [];
+    });
+    return {
+      id: entry.id,
+      name: entry.name,
+      ...(info?.vendor ? { vendor: info.vendor } : {}),
+      ...(info?.type ? { model: info.type } : {}),
+      ...(info?.softwareVersion ? { firmware: info.softwareVersion } : {}),
+      codes: await this.supportedCodes(entry.id),
+      presets,
+    };
   }
 
   /** The state codes this camera reports (getExposureEvents), or the common ones when it cannot say. */
@@ -276,9 +251,8 @@ export class MqttBridge {
   }
 
   /**
-   * `<prefix>/<camera>/ptz/set`: words (`left`, `zoomin`, `stop`, `preset 2`), or a JSON command as the REST
-   * API takes it (`{"action":"move","direction":"left","durationMs":500}`). Moves sent as words last 500 ms.
-   * The earlier JSON form without `action` (`{"direction":"left"}`, `{"preset":2}`) is still understood.
+   * `<prefix>/<camera>/ptz/set` (mqtt-ptz.ts lists what it takes). Every command is answered on
+   * `<prefix>/<camera>/ptz/result` (`{"command","ok","error"?}`), and a failed one is logged at warn.
    */
   private async command(topic: string, payload: string): Promise<void> {
     const match = new RegExp(
@@ -290,24 +264,26 @@ export class MqttBridge {
       this.options.logger.warn({ topic }, "MQTT PTZ command for a camera camgate does not have");
       return;
     }
+    const command = payload.trim().slice(0, 200);
     try {
-      const text = payload.trim();
-      const command: PtzCommand = text.startsWith("{")
-        ? parsePtzCommand(withAction(JSON.parse(text) as unknown))
-        : parsePtzWords(text, { durationMs: DEFAULT_MOVE_MS });
-      await entry.ptz.run(command);
+      const request = parseMqttPtz(payload);
+      if ("command" in request) await entry.ptz.run(request.command);
+      else {
+        const wanted = request.presetName.toLowerCase();
+        const preset = (await entry.ptz.presets()).find(
+          (candidate) => candidate.name.toLowerCase() === wanted,
+        );
+        if (!preset) throw new Error(`no preset named "${request.presetName}" on ${camera}`);
+        await entry.ptz.run({ action: "gotoPreset", channel: 1, preset: preset.index });
+      }
+      this.result(camera, { command, ok: true });
     } catch (error) {
-      this.options.logger.warn({ camera, topic, err: errorText(error) }, "MQTT PTZ command failed");
+      this.options.logger.warn({ camera, topic, command, err: errorText(error) }, "MQTT PTZ command failed");
+      this.result(camera, { command, ok: false, error: errorText(error) });
     }
   }
-}
 
-/** `{"direction":"left","durationMs":500}` and `{"preset":2}` (camgate 0.1's MQTT form) as full commands. */
-function withAction(input: unknown): unknown {
-  if (input === null || typeof input !== "object" || Array.isArray(input) || "action" in input) return input;
-  const fields = input as Record<string, unknown>;
-  if (fields.preset !== undefined) return { action: "gotoPreset", ...fields };
-  if (fields.direction === "stop") return { action: "stop", ...fields, direction: undefined };
-  const action = fields.direction === "in" || fields.direction === "out" ? "zoom" : "move";
-  return { action, durationMs: DEFAULT_MOVE_MS, ...fields };
+  private result(camera: string, result: { command: string; ok: boolean; error?: string }): void {
+    this.client?.publish(`${this.options.prefix}/${camera}/ptz/result`, JSON.stringify(result), { qos: 1 });
+  }
 }

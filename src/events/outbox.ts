@@ -1,5 +1,5 @@
 /**
- * The durable outbox (DESIGN.md principle 7): a delivery row per (event, target) written in the same
+ * The durable outbox: a delivery row per (event, target) written in the same
  * transaction as the event, so a crash can lose neither. Each target's deliveries go out in order, one at
  * a time; failures back off exponentially from 1 s to 1 h, and after 24 h a delivery is dead-lettered
  * (kept, visible in the API and metrics). A restart resumes with what is pending.

@@ -101,7 +101,7 @@ export class EventPipeline {
       acceptAnyCredentials: smtp.acceptAnyCredentials,
       ...(smtp.tls ? { tls: smtp.tls } : {}),
       maxSizeBytes: smtp.maxSizeBytes,
-      matchCamera: (mail, sender, remote) => this.matcher.match(mail, sender, remote),
+      matchCamera: (mail, sender, remote) => this.matcher.matchOrRelearn(mail, sender, remote),
       publish: (event) => void this.publisher.publish(event),
       limiter: this.parts.loginLimiter,
       log: (level, message, fields) => logger[level](fields ?? {}, message),

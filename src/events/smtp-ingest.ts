@@ -26,7 +26,7 @@ export interface SmtpIngestOptions {
     mail: AlarmMail,
     sender: string | undefined,
     remoteAddress: string | undefined,
-  ) => string | undefined;
+  ) => Promise<string | undefined>;
   publish: (event: NewEvent) => void;
   /** Failed logins per client address: the same limiter as the HTTP front door (server.authRateLimit). */
   limiter: { blockedFor(address: string): number; record(address: string): void };
@@ -143,7 +143,7 @@ export class SmtpIngest {
       throw new SmtpRefusal(550, "Not a camera alarm mail");
     }
     const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined;
-    const camera = this.options.matchCamera(alarm, sender, session.remoteAddress);
+    const camera = await this.options.matchCamera(alarm, sender, session.remoteAddress);
     if (!camera) {
       this.stats.unknownCamera++;
       this.options.log("warn", "alarm mail from an unknown camera", {

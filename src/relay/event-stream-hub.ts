@@ -88,14 +88,18 @@ export class EventStreams {
     private readonly options: EventStreamOptions,
   ) {
     // Events are lost while a stream waits out its backoff: when the camera is seen again, reconnect now.
-    for (const entry of cameras.list()) {
-      this.unsubscribes.push(
-        entry.session.onHealthChange((health, previous) => {
+    this.unsubscribes.push(
+      cameras.watch({
+        health: (entry, health, previous) => {
           if (health.state === "online" && previous.state !== "online")
             this.hubs.get(entry.id)?.stream.retryNow();
-        }),
-      );
-    }
+        },
+        removed: (entry) => {
+          this.hubs.get(entry.id)?.close();
+          this.hubs.delete(entry.id);
+        },
+      }),
+    );
   }
 
   hub(entry: CameraEntry): EventStreamHub {

@@ -1,6 +1,6 @@
 /**
  * FrameHub: one upstream MJPEG connection per (camera, channel, subtype) serving any number of viewers, where
- * the latest frame wins (DESIGN.md principle 4).
+ * the latest frame wins.
  *
  * - The upstream opens on the first viewer and closes a linger after the last one leaves (or stays, with
  *   `preload`).

@@ -22,19 +22,31 @@ export class HubRegistry {
     cameras: CameraRegistry,
     private readonly options: RelayOptions,
   ) {
-    // A camera seen again (any call succeeded) gets its streams back at once, not after the backoff.
-    for (const entry of cameras.list()) {
-      this.unsubscribes.push(
-        entry.session.onHealthChange((health, previous) => {
+    this.unsubscribes.push(
+      cameras.watch({
+        // A camera seen again (any call succeeded) gets its streams back at once, not after the backoff.
+        health: (entry, health, previous) => {
           if (health.state !== "online" || previous.state === "online") return;
           for (const hub of this.hubs.values()) if (hub.stats().camera === entry.id) hub.retryNow();
-        }),
-      );
-    }
-    for (const id of options.preload) {
-      const entry = cameras.get(id);
-      if (entry) this.hub(entry, entry.mjpeg.channel, entry.mjpeg.subtype);
-    }
+        },
+        added: (entry) => this.preload(entry),
+        removed: (entry) => this.closeCamera(entry.id),
+      }),
+    );
+    for (const entry of cameras.list()) this.preload(entry);
+  }
+
+  private preload(entry: CameraEntry): void {
+    if (this.options.preload.has(entry.id)) this.hub(entry, entry.mjpeg.channel, entry.mjpeg.subtype);
+  }
+
+  /** Ends the camera's hubs (removed from the config): their viewers' answers end. */
+  closeCamera(camera: string): void {
+    for (const [key, hub] of this.hubs)
+      if (hub.stats().camera === camera) {
+        hub.close();
+        this.hubs.delete(key);
+      }
   }
 
   /** The hub of (camera, channel, subtype) if it was ever made. */

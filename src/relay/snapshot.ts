@@ -1,5 +1,5 @@
 /**
- * Snapshots without waiting (DESIGN.md principle 5): while a live hub of the camera has a frame younger than
+ * Snapshots without waiting: while a live hub of the camera has a frame younger than
  * `maxAge`, that frame is the answer (no camera request); otherwise concurrent requests share one
  * `snapshot.cgi` call (single flight) whose result is cached for `maxAge`. Resized images are cached by size,
  * so a resized request never gets the full-size picture or the other way round. When the camera cannot be

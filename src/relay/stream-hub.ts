@@ -1,6 +1,6 @@
 /**
  * StreamHub: one upstream RTSP session per (camera, stream) serving every consumer of its H.264/H.265 access
- * units (RTSP viewers, and later MSE, WebRTC, recording), as FrameHub does for MJPEG (DESIGN.md principle 5).
+ * units (RTSP viewers, and later MSE, WebRTC, recording), as FrameHub does for MJPEG.
  *
  * - Lazy: the upstream opens with the first consumer and closes a linger after the last (or stays, with
  *   `preload`).

@@ -21,16 +21,29 @@ export class StreamHubs {
     private readonly cameras: CameraRegistry,
     private readonly options: StreamHubsOptions,
   ) {
-    for (const entry of cameras.list()) {
-      if (options.preload.has(entry.id)) this.hub(entry, "main");
-      // A camera seen again gets its streams back at once, not after the reconnect backoff.
-      this.unsubscribes.push(
-        entry.session.onHealthChange((health, previous) => {
+    this.unsubscribes.push(
+      cameras.watch({
+        // A camera seen again gets its streams back at once, not after the reconnect backoff.
+        health: (entry, health, previous) => {
           if (health.state !== "online" || previous.state === "online") return;
           for (const hub of this.hubs.values()) if (hub.camera === entry.id) hub.retryNow();
-        }),
-      );
-    }
+        },
+        added: (entry) => {
+          if (options.preload.has(entry.id)) this.hub(entry, "main");
+        },
+        removed: (entry) => this.closeCamera(entry.id),
+      }),
+    );
+    for (const entry of cameras.list()) if (options.preload.has(entry.id)) this.hub(entry, "main");
+  }
+
+  /** Ends the camera's hubs (removed from the config): their viewers are told the stream ended. */
+  closeCamera(camera: string): void {
+    for (const [key, hub] of this.hubs)
+      if (hub.camera === camera) {
+        hub.close();
+        this.hubs.delete(key);
+      }
   }
 
   /** The hub of a camera's main or sub stream, or of another path of the camera (an NVR's channels). */

@@ -1,8 +1,10 @@
 /** What the routes share, and the request decorations of the front door. */
+
 import type { FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { BackupModule } from "../backup/backup-module.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { ReloadSummary } from "../config/reload-plan.ts";
 import type { EventPipeline } from "../events/pipeline.ts";
 import type { EventStreams } from "../relay/event-stream-hub.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
@@ -73,6 +75,8 @@ export interface GatewayContext {
   publicUrl: () => string;
   /** Base URL of camgate's RTSP server for links (`rtsp://host:8554`), once it listens; else undefined. */
   rtspPublicUrl: () => string | undefined;
+  /** Re-reads the config file and applies it (a ConfigError when it is refused, NoConfigFileError without one). */
+  reloadConfig: () => Promise<ReloadSummary>;
 }
 
 /** The camera named in the route, if the caller may see it; otherwise a 404 (the same as no such camera). */

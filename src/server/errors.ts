@@ -9,6 +9,8 @@ import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { TemplateError } from "../backup/provision.ts";
 import { CameraError, type CameraErrorCode } from "../camera/errors.ts";
 import { PtzCommandError } from "../camera/ptz-command.ts";
+import { ConfigError } from "../config/load.ts";
+import { NoConfigFileError } from "../config/reload-plan.ts";
 import { DeviceArgumentError } from "../protocol/cgi-target.ts";
 
 export const PROBLEMS = {
@@ -32,6 +34,8 @@ export const PROBLEMS = {
   "codec-unsupported": { status: 422, title: "The stream's codec cannot be sent this way" },
   "stream-unavailable": { status: 503, title: "The camera's stream is not available now" },
   "webrtc-full": { status: 503, title: "camgate serves as many WebRTC viewers as it is set to" },
+  "invalid-config": { status: 422, title: "The config file does not validate; the running config stays" },
+  "no-config-file": { status: 409, title: "camgate runs without a config file" },
   // The camera (each CameraError code is a problem code of the same name).
   forbidden: { status: 403, title: "The camera's user lacks the right for this" },
   rejected: { status: 422, title: "The camera rejected the request" },
@@ -125,6 +129,8 @@ export function toProblem(error: unknown): MappedProblem {
   if (error instanceof PtzCommandError) return { problem: problemOf("invalid-ptz-command", error.message) };
   if (error instanceof DeviceArgumentError) return { problem: problemOf("invalid-argument", error.message) };
   if (error instanceof TemplateError) return { problem: problemOf("invalid-template", error.message) };
+  if (error instanceof ConfigError) return { problem: problemOf("invalid-config", error.message) };
+  if (error instanceof NoConfigFileError) return { problem: problemOf("no-config-file", error.message) };
   const fastify = error as Partial<FastifyError>;
   if (fastify.validation !== undefined) return { problem: problemOf("bad-request", fastify.message) };
   if (fastify.statusCode === 413) return { problem: problemOf("body-too-large", fastify.message) };

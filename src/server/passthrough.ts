@@ -71,7 +71,7 @@ export async function forwardCgi(
       `${cgi} action "${params.get("action") ?? ""}" with a session cookie needs the ${CSRF_HEADER}: 1 header`,
     );
   const method = request.method;
-  // Existing clients share the relay: MJPEG from the camera's one hub, snapshots single-flight (DESIGN.md 4, 5).
+  // Existing clients share the relay: MJPEG from the camera's one hub, snapshots single-flight.
   if (method === "GET" && cgi === "mjpg/video.cgi") {
     const channel = Number(params.get("channel") ?? 1);
     const subtype = Number(params.get("subtype") ?? 0);

@@ -61,6 +61,8 @@ const MIGRATIONS: string[] = [
      backoff_ms INTEGER NOT NULL,
      reason TEXT NOT NULL
    ) WITHOUT ROWID;`,
+  // 5: the Home Assistant discovery topics camgate published, so the ones it no longer publishes are cleared.
+  "CREATE TABLE mqtt_discovery_topics (topic TEXT PRIMARY KEY) WITHOUT ROWID;",
 ];
 
 export function openDatabase(file: string): Db {

@@ -14,25 +14,34 @@ import { locateFfprobe, probeVideo } from "../helpers/ffprobe.ts";
 const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = join(ROOT, "bin/camgate.js");
 
-function start(
-  args: string[],
-  cwd: string,
-): { child: ChildProcess; url: Promise<string>; output: () => string } {
+interface Started {
+  child: ChildProcess;
+  /** The ready record: camgate's URL and the demo's "try" lines. */
+  ready: Promise<{ url: string; webUi: string; try?: string[] }>;
+  output: () => string;
+  /** Every line camgate wrote to stdout. */
+  stdoutLines: string[];
+}
+
+/** Starts the built CLI with stdout a pipe (as under systemd or Docker): stdout is JSON log lines only. */
+function start(args: string[], cwd: string): Started {
   const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
+  const stdoutLines: string[] = [];
   child.stderr?.on("data", (chunk) => {
     output += chunk;
   });
-  const url = new Promise<string>((resolveUrl, reject) => {
+  const ready = new Promise<{ url: string; webUi: string; try?: string[] }>((resolveReady, reject) => {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.on("line", (line) => {
       output += `${line}\n`;
-      const match = /behind the gateway on (http:\/\/\S+)|camera\(s\) on (http:\/\/\S+)/.exec(line);
-      if (match) resolveUrl((match[1] ?? match[2]) as string);
+      stdoutLines.push(line);
+      const record = JSON.parse(line) as { url?: string; webUi?: string; try?: string[] };
+      if (record.url && record.webUi) resolveReady(record as { url: string; webUi: string });
     });
     child.once("exit", (code) => reject(new Error(`camgate exited with ${code}: ${output}`)));
   });
-  return { child, url, output: () => output };
+  return { child, ready, output: () => output, stdoutLines };
 }
 
 /** Runs the built CLI to completion; its exit code and standard output. */
@@ -71,22 +80,29 @@ describe("the built CLI", () => {
     dirs.push(cwd);
     const demo = start(["serve"], cwd);
     try {
-      const url = await demo.url;
+      const ready = await demo.ready;
+      const url = ready.url;
+      expect(ready.webUi).toBe(`${url}/`);
+      expect(ready.try?.[0]).toBe(`open ${url}/ in a browser (the web UI: live video, PTZ, events)`);
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const type = await fetch(`${url}/cam/dogs/cgi-bin/magicBox.cgi?action=getDeviceType`);
       expect(await type.text()).toBe("type=IP2M-841B\r\n");
       const snapshot = await fetch(`${url}/api/v1/cameras/front/snapshot.jpg`);
       expect(snapshot.headers.get("content-type")).toBe("image/jpeg");
       expect(Buffer.from(await snapshot.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
-      expect(demo.output()).toContain("Try:");
       // The banner's RTSP URL plays: camgate's RTSP server relays the emulated camera's H.264.
-      const rtsp = /ffplay -rtsp_transport tcp (rtsp:\/\/127\.0\.0\.1:\d+\/dogs)/.exec(demo.output())?.[1];
+      const rtsp = /ffplay -rtsp_transport tcp (rtsp:\/\/127\.0\.0\.1:\d+\/dogs)/.exec(
+        ready.try?.join("\n") ?? "",
+      )?.[1];
       expect(rtsp).toBeDefined();
       if (locateFfprobe()) expect(await probeVideo(rtsp ?? "")).toBe("h264,640,360");
       else if (process.env.CI === "true") throw new Error("ffprobe is not installed");
     } finally {
       expect(await stop(demo.child)).toBe(0);
     }
+    // Not a TTY: nothing but JSON on stdout (every line parsed above, the banner's too).
+    expect(demo.stdoutLines.length).toBeGreaterThan(1);
+    expect(demo.stdoutLines.every((line) => typeof JSON.parse(line).msg === "string")).toBe(true);
     expect(existsSync(join(cwd, "data", "signing.key"))).toBe(true);
   });
 

@@ -179,7 +179,7 @@ describe("webhook deliveries", () => {
       [
         `server: { listen: "127.0.0.1:${port}" }`,
         "storage: { dir: ./data }",
-        "log: { level: warn }",
+        "log: { level: info }",
         "events: { heartbeatSeconds: 1, snapshotCodes: [] }",
         `webhooks: [{ name: hook, url: "${receiver.url}", secret: ${SECRET} }]`,
         `cameras: [{ id: dogs, url: "${emulator.cameras[0]?.url}", username: admin, password: kill-test-pw }]`,

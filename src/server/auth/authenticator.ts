@@ -63,7 +63,7 @@ export function canSeeCamera(principal: Principal, camera: string): boolean {
 }
 
 export class Authenticator {
-  private readonly users: User[];
+  private users: User[] = [];
   private readonly metricsToken: StoredSecret | undefined;
   private readonly trustedProxies: BlockList;
 
@@ -77,15 +77,23 @@ export class Authenticator {
       sessions: SessionStore;
     },
   ) {
+    this.setUsers(users);
+    this.metricsToken =
+      options.metricsToken === undefined ? undefined : new StoredSecret(options.metricsToken);
+    this.trustedProxies = addressList(options.trustedProxies);
+  }
+
+  /**
+   * The users of a reloaded config. Principals are looked up by name on every request, so a removed user's
+   * sessions and signed URLs stop working at once and a changed role applies to the next request.
+   */
+  setUsers(users: readonly UserConfig[]): void {
     this.users = users.map((config) => ({
       config,
       token: config.token === undefined ? undefined : new StoredSecret(config.token),
       password: config.password === undefined ? undefined : new StoredSecret(config.password),
       subject: config.clientCertSubject === undefined ? undefined : parseSubject(config.clientCertSubject),
     }));
-    this.metricsToken =
-      options.metricsToken === undefined ? undefined : new StoredSecret(options.metricsToken);
-    this.trustedProxies = addressList(options.trustedProxies);
   }
 
   get open(): boolean {

@@ -12,6 +12,13 @@ const healthSchema = {
     state: { type: "string", enum: ["unknown", "online", "offline", "auth-failed", "busy"] },
     since: { type: "string", format: "date-time" },
     reason: { type: "string" },
+    retryAt: {
+      type: "string",
+      format: "date-time",
+      description:
+        "auth-failed: when camgate tries the camera's credentials again (it waits so the camera does not lock you out)",
+    },
+    fix: { type: "string", description: "auth-failed: the config key to correct" },
   },
   required: ["state", "since"],
 } as const;
@@ -67,6 +74,8 @@ function summary(ctx: GatewayContext, entry: CameraEntry) {
       state: health.state,
       since: new Date(health.since).toISOString(),
       ...(health.reason ? { reason: health.reason } : {}),
+      ...(health.retryAt !== undefined ? { retryAt: new Date(health.retryAt).toISOString() } : {}),
+      ...(health.state === "auth-failed" ? { fix: `cameras.${entry.id}.password` } : {}),
     },
     budget: {
       inUse: entry.session.budget.inUse,

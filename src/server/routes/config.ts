@@ -78,7 +78,11 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: GatewayContext):
           throw new ApiProblem("unknown-config-path", `${path} does not exist on this camera`);
         if (before.get(path) !== value) changes[path] = value;
       }
-      if (Object.keys(changes).length > 0) await entry.api.setConfig(changes);
+      if (Object.keys(changes).length > 0) {
+        await entry.api.setConfig(changes);
+        // A new MachineName shows in device info (and alarm mails) from now on.
+        ctx.cameras.forgetDeviceInfo(entry.id);
+      }
       const after = new Map(treeToKv(await entry.api.getConfig(name), [name]));
       const changed = Object.keys(changes).map((path) => ({
         path,

@@ -8,6 +8,35 @@ import { idParams, problemResponses } from "./schemas.ts";
 const WALL_CLOCK = "^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}$";
 
 export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  app.post(
+    "/api/v1/config/reload",
+    {
+      config: { role: "admin" },
+      schema: {
+        summary: "Read the config file again and apply it without a restart (as SIGHUP does)",
+        description:
+          "Cameras added, removed or changed are started, stopped or reconfigured while the others keep streaming; users apply to the next request. A file that does not validate is refused (422 invalid-config, every error with its line and field) and the running config stays.",
+        tags: ["system"],
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              added: { type: "array", items: { type: "string" } },
+              removed: { type: "array", items: { type: "string" } },
+              reconfigured: { type: "array", items: { type: "string" } },
+              renamed: { type: "array", items: { type: "string" } },
+              credentials: { type: "array", items: { type: "string" } },
+              usersChanged: { type: "boolean" },
+              needsRestart: { type: "array", items: { type: "string" } },
+            },
+          },
+          ...problemResponses,
+        },
+      },
+    },
+    async () => ctx.reloadConfig(),
+  );
+
   app.get<{ Params: { id: string } }>(
     "/api/v1/cameras/:id/time",
     {

@@ -1,0 +1,161 @@
+/**
+ * Home Assistant MQTT discovery, by HA's own conventions (https://www.home-assistant.io/integrations/mqtt/):
+ * one bridge device for camgate itself, one device per camera that names the bridge in `via_device` (so HA
+ * does not invent an "Unnamed Device"), entities with human names (HA prefixes the device name) and the
+ * device classes HA knows, an `origin` block, and availability that follows the camera's real health.
+ * Only builds the messages; the bridge publishes them, and clears the ones it published before and no longer
+ * does (a removed camera, a code the camera stopped reporting).
+ */
+import { VERSION } from "../version.ts";
+
+/** Codes published as retained ON/OFF binary sensors. */
+export const STATE_CODES = [
+  "VideoMotion",
+  "VideoBlind",
+  "VideoLoss",
+  "AlarmLocal",
+  "CrossLineDetection",
+  "CrossRegionDetection",
+  "SmartMotionHuman",
+  "SmartMotionVehicle",
+  "AudioMutation",
+  "AudioAnomaly",
+] as const;
+
+/** The entity name and device class of each state code (device classes from HA's binary_sensor list). */
+const CODE_ENTITIES: Record<string, { name: string; deviceClass?: string }> = {
+  VideoMotion: { name: "Motion", deviceClass: "motion" },
+  VideoBlind: { name: "Tamper", deviceClass: "tamper" },
+  VideoLoss: { name: "Video loss", deviceClass: "problem" },
+  AlarmLocal: { name: "Alarm input", deviceClass: "safety" },
+  CrossLineDetection: { name: "Line crossing", deviceClass: "motion" },
+  CrossRegionDetection: { name: "Intrusion", deviceClass: "motion" },
+  SmartMotionHuman: { name: "Person", deviceClass: "occupancy" },
+  SmartMotionVehicle: { name: "Vehicle", deviceClass: "motion" },
+  AudioMutation: { name: "Sound", deviceClass: "sound" },
+  AudioAnomaly: { name: "Audio anomaly", deviceClass: "sound" },
+};
+
+export interface DiscoveryMessage {
+  topic: string;
+  payload: Record<string, unknown>;
+}
+
+export interface DiscoveryCamera {
+  id: string;
+  name: string;
+  vendor?: string;
+  model?: string;
+  firmware?: string;
+  /** State codes the camera reports. */
+  codes: readonly string[];
+  presets: readonly { index: number; name: string }[];
+}
+
+export interface DiscoveryOptions {
+  prefix: string;
+  discoveryPrefix: string;
+  /** One bridge device per camgate instance on a broker. */
+  clientId: string;
+}
+
+const ORIGIN = { name: "camgate", sw_version: VERSION };
+
+/** The identifier of camgate's bridge device (per MQTT client id, so two instances stay two devices). */
+export function bridgeIdentifier(clientId: string): string {
+  return `camgate_bridge_${clientId.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+}
+
+/** The bridge device's own messages: a connectivity sensor of camgate itself. */
+export function bridgeDiscovery(options: DiscoveryOptions): DiscoveryMessage[] {
+  const id = bridgeIdentifier(options.clientId);
+  return [
+    {
+      topic: `${options.discoveryPrefix}/binary_sensor/${id}/status/config`,
+      payload: {
+        name: "Connectivity",
+        unique_id: `${id}_status`,
+        state_topic: `${options.prefix}/available`,
+        payload_on: "online",
+        payload_off: "offline",
+        device_class: "connectivity",
+        entity_category: "diagnostic",
+        device: {
+          identifiers: [id],
+          name: "camgate",
+          manufacturer: "camgate",
+          model: "Camera gateway",
+          sw_version: VERSION,
+        },
+        origin: ORIGIN,
+      },
+    },
+  ];
+}
+
+/** A camera's messages: connectivity, one binary sensor per state code, the snapshot camera, preset buttons. */
+export function cameraDiscovery(options: DiscoveryOptions, camera: DiscoveryCamera): DiscoveryMessage[] {
+  const { prefix, discoveryPrefix } = options;
+  const node = `camgate_${camera.id}`;
+  const device = {
+    identifiers: [node],
+    name: camera.name,
+    manufacturer: camera.vendor ?? "Amcrest/Dahua",
+    model: camera.model ?? "IP camera",
+    ...(camera.firmware ? { sw_version: camera.firmware } : {}),
+    via_device: bridgeIdentifier(options.clientId),
+  };
+  const statusTopic = `${prefix}/${camera.id}/status`;
+  // The camera's entities are unavailable when camgate is away or the camera is not usable (offline, wrong
+  // password): HA then shows "unavailable" instead of a stale "clear".
+  const availability = {
+    availability: [
+      { topic: `${prefix}/available` },
+      { topic: statusTopic, payload_available: "online", payload_not_available: "offline" },
+    ],
+    availability_mode: "all",
+  };
+  const message = (component: string, objectId: string, payload: Record<string, unknown>) => ({
+    topic: `${discoveryPrefix}/${component}/${node}/${objectId}/config`,
+    payload: { ...payload, device, origin: ORIGIN },
+  });
+  return [
+    message("binary_sensor", "status", {
+      name: "Connectivity",
+      unique_id: `${node}_status`,
+      state_topic: statusTopic,
+      payload_on: "online",
+      payload_off: "offline",
+      device_class: "connectivity",
+      entity_category: "diagnostic",
+      availability: [{ topic: `${prefix}/available` }],
+    }),
+    ...camera.codes.map((code) => {
+      const entity = CODE_ENTITIES[code] ?? { name: code };
+      return message("binary_sensor", code.toLowerCase(), {
+        name: entity.name,
+        unique_id: `${node}_${code.toLowerCase()}`,
+        state_topic: `${prefix}/${camera.id}/${code}`,
+        payload_on: "ON",
+        payload_off: "OFF",
+        ...(entity.deviceClass ? { device_class: entity.deviceClass } : {}),
+        ...availability,
+      });
+    }),
+    message("camera", "snapshot", {
+      name: "Snapshot",
+      unique_id: `${node}_snapshot`,
+      topic: `${prefix}/${camera.id}/snapshot`,
+      ...availability,
+    }),
+    ...camera.presets.map((preset) =>
+      message("button", `preset_${preset.index}`, {
+        name: `Preset ${preset.name || preset.index}`,
+        unique_id: `${node}_preset_${preset.index}`,
+        command_topic: `${prefix}/${camera.id}/ptz/set`,
+        payload_press: `preset ${preset.index}`,
+        ...availability,
+      }),
+    ),
+  ];
+}

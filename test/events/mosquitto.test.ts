@@ -1,4 +1,8 @@
-/** MQTT 5 against a real broker: Debian's mosquitto, started by the test on a loopback port. */
+/**
+ * MQTT 5 against a real broker: Debian's mosquitto, started by the test on a loopback port. Events and
+ * states; Home Assistant discovery checked field by field against what HA reads, availability that follows
+ * the camera's health, Frigate's PTZ words with answers on the result topic, and stale configs cleared.
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,6 +10,7 @@ import { join } from "node:path";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { type DiscoveryConfig, discoveryProblems } from "../helpers/ha-discovery.ts";
 import { freePort, waitFor } from "../helpers/http.ts";
 import { itWithTool } from "../helpers/system-tools.ts";
 
@@ -109,6 +114,122 @@ describe("MQTT 5 with mosquitto", () => {
         );
       } finally {
         await subscriber.endAsync();
+      }
+    },
+  );
+
+  itWithTool(
+    "mosquitto",
+    locateMosquitto,
+    "Home Assistant discovery HA accepts, availability from real health, Frigate PTZ words, stale configs cleared",
+    async () => {
+      const ha = await startTestGateway({
+        cameras: [
+          { id: "front", profile: "amcrest-ip2m-841b" },
+          { id: "garage", profile: "dahua-2024", config: { password: "not-the-password" } },
+        ],
+        mqtt: { url: `mqtt://127.0.0.1:${port}`, prefix: "ha", clientId: "camgate-ha" },
+      });
+      const subscriber = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+        protocolVersion: 5,
+        clientId: "ha-test",
+      });
+      const messages: { topic: string; payload: string }[] = [];
+      subscriber.on("message", (topic, payload) => messages.push({ topic, payload: payload.toString() }));
+      const latest = (topic: string) => messages.filter((m) => m.topic === topic).at(-1)?.payload;
+      const results = () =>
+        messages
+          .filter((m) => m.topic === "ha/front/ptz/result")
+          .map((m) => JSON.parse(m.payload) as Record<string, unknown>);
+      try {
+        await new Promise<void>((resolve) => subscriber.once("connect", () => resolve()));
+        await subscriber.subscribeAsync(["homeassistant/#", "ha/#"], { qos: 1 });
+        await waitFor(() => latest("ha/garage/status") === "offline" || undefined, 15_000, "garage offline");
+        await waitFor(() => latest("ha/front/status") === "online" || undefined, 15_000, "front online");
+        await waitFor(
+          () => latest("homeassistant/camera/camgate_garage/snapshot/config") || undefined,
+          15_000,
+          "the garage's discovery",
+        );
+        const configs = (): DiscoveryConfig[] => {
+          const byTopic = new Map<string, string>();
+          for (const m of messages) if (m.topic.startsWith("homeassistant/")) byTopic.set(m.topic, m.payload);
+          return [...byTopic]
+            .filter(([, payload]) => payload !== "")
+            .map(([topic, payload]) => ({ topic, payload: JSON.parse(payload) as Record<string, unknown> }));
+        };
+        const mine = configs().filter((c) => c.topic.includes("camgate_"));
+        expect(discoveryProblems(mine)).toEqual([]);
+        const motion = mine.find(
+          (c) => c.topic === "homeassistant/binary_sensor/camgate_front/videomotion/config",
+        );
+        expect(motion?.payload).toMatchObject({
+          name: "Motion",
+          device_class: "motion",
+          device: { via_device: "camgate_bridge_camgate-ha" },
+          origin: { name: "camgate" },
+        });
+        expect(
+          mine.some((c) => c.topic === "homeassistant/binary_sensor/camgate_bridge_camgate-ha/status/config"),
+        ).toBe(true);
+
+        // Frigate's words: MOVE_RIGHT turns until STOP; each command is answered on the result topic.
+        const control = ha.cameras.get("front")?.control;
+        await subscriber.publishAsync("ha/front/ptz/set", "MOVE_RIGHT", { qos: 1 });
+        await waitFor(() => control?.ptzMotion().panning || undefined, 10_000, "the pan to start");
+        await subscriber.publishAsync("ha/front/ptz/set", "STOP", { qos: 1 });
+        await waitFor(() => (control?.ptzMotion().panning ? undefined : true), 10_000, "the pan to stop");
+        await subscriber.publishAsync("ha/front/ptz/set", "DANCE", { qos: 1 });
+        await waitFor(() => (results().length >= 3 ? true : undefined), 10_000, "three results");
+        expect(results().slice(0, 3)).toEqual([
+          { command: "MOVE_RIGHT", ok: true },
+          { command: "STOP", ok: true },
+          { command: "DANCE", ok: false, error: expect.stringContaining("unknown PTZ command") },
+        ]);
+        const set = await fetch(`${ha.url}/api/v1/cameras/front/ptz`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ action: "setPreset", preset: 3, name: "Gate" }),
+        });
+        expect(set.status).toBeLessThan(300);
+        await subscriber.publishAsync("ha/front/ptz/set", "preset_Gate", { qos: 1 });
+        await subscriber.publishAsync("ha/front/ptz/set", "preset_Nowhere", { qos: 1 });
+        await waitFor(() => (results().length >= 5 ? true : undefined), 10_000, "the preset results");
+        expect(results().slice(3)).toEqual([
+          { command: "preset_Gate", ok: true },
+          { command: "preset_Nowhere", ok: false, error: expect.stringContaining("no preset named") },
+        ]);
+
+        // A camera removed from the config: its retained configs are cleared, so HA drops its entities.
+        await ha.camgate.reload({
+          ...ha.config,
+          cameras: ha.config.cameras.filter((c) => c.id !== "garage"),
+        });
+        await waitFor(
+          () => latest("homeassistant/camera/camgate_garage/snapshot/config") === "" || undefined,
+          10_000,
+          "the garage's configs cleared",
+        );
+        const fresh = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, clientId: "ha-fresh" });
+        const retained: string[] = [];
+        fresh.on("message", (topic, payload) => {
+          if (payload.length > 0) retained.push(topic);
+        });
+        try {
+          await new Promise<void>((resolve) => fresh.once("connect", () => resolve()));
+          await fresh.subscribeAsync("homeassistant/#", { qos: 1 });
+          await waitFor(
+            () => retained.find((t) => t.includes("camgate_front/snapshot")),
+            10_000,
+            "the retained configs",
+          );
+          expect(retained.filter((t) => t.includes("camgate_garage"))).toEqual([]);
+        } finally {
+          await fresh.endAsync();
+        }
+      } finally {
+        await subscriber.endAsync();
+        await ha.close();
       }
     },
   );

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { type Camgate, createLogger, startCamgate } from "../../src/app.ts";
-import { configSchema } from "../../src/config/schema.ts";
+import { type Config, configSchema } from "../../src/config/schema.ts";
 import {
   type EmulatedCameraHandle,
   type EmulatorOptions,
@@ -29,6 +29,8 @@ export interface TestGateway {
   /** Everything the gateway logged, as text. */
   logs: () => string;
   storageDir: string;
+  /** The config the gateway started with (a test changes a copy and reloads it). */
+  config: Config;
   close(): Promise<void>;
 }
 
@@ -112,6 +114,7 @@ export async function startTestGateway(options: {
     cameras,
     logs: () => logged,
     storageDir,
+    config,
     close: async () => {
       await camgate.close();
       await Promise.all(emulators.map((e) => e.close()));

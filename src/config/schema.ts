@@ -236,6 +236,8 @@ export const webhookSchema = z.strictObject({
     .min(1)
     .default(["*"]),
   timeoutMs: z.number().int().min(100).default(10_000),
+  /** Also send camgate 0.1's X-Camgate-Signature next to the Standard Webhooks headers. */
+  legacySignature: z.boolean().default(true),
 });
 
 export const mqttSchema = z.strictObject({

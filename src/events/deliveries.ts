@@ -37,6 +37,7 @@ export class Deliveries {
         codes: webhook.codes,
         actions: webhook.actions,
         timeoutMs: webhook.timeoutMs,
+        legacySignature: webhook.legacySignature,
       };
       this.webhooks.push({
         target,

@@ -1,13 +1,17 @@
 /**
  * Signed webhooks. Each webhook is an outbox target (`webhook:<name>`): deliveries are durable, ordered per
- * target, retried with backoff and dead-lettered after 24 h. A delivery is a POST of the event JSON with
+ * target, retried with backoff and dead-lettered after 24 h. A delivery is a POST of the event JSON signed as
+ * the Standard Webhooks specification says (https://www.standardwebhooks.com/), so receivers verify it with
+ * its published libraries:
  *
- *   X-Camgate-Event: <code>
- *   X-Camgate-Delivery: <stable delivery id>
- *   X-Camgate-Timestamp: <unix seconds>
- *   X-Camgate-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>
+ *   webhook-id: <stable delivery id, the same on every retry>
+ *   webhook-timestamp: <unix seconds>
+ *   webhook-signature: v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + body)>
  *
- * and any 2xx answer counts as delivered.
+ * The key is the secret's bytes after `whsec_` base64-decoded (the spec's form), or a plain secret's UTF-8
+ * bytes (camgate 0.1's secrets; the libraries take those with `format: "raw"`). camgate 0.1's own headers
+ * (`X-Camgate-Timestamp`, `X-Camgate-Signature: sha256=<hex HMAC(secret, timestamp.body)>`) are still sent
+ * while `legacySignature` is on, for receivers that have not moved yet. Any 2xx answer counts as delivered.
  */
 import { createHmac } from "node:crypto";
 import { request } from "undici";
@@ -21,6 +25,8 @@ export interface WebhookTarget {
   codes: readonly string[];
   actions: readonly string[];
   timeoutMs: number;
+  /** Also send camgate 0.1's X-Camgate-Signature (until every receiver verifies webhook-signature). */
+  legacySignature: boolean;
 }
 
 export function webhookTargetKey(name: string): string {
@@ -36,6 +42,17 @@ export function webhookWants(webhook: WebhookTarget, event: CamgateEvent): boole
   );
 }
 
+/** The HMAC key of a secret: `whsec_<base64>` as Standard Webhooks writes it, else the secret's bytes. */
+export function webhookKey(secret: string): Buffer {
+  return secret.startsWith("whsec_") ? Buffer.from(secret.slice(6), "base64") : Buffer.from(secret, "utf8");
+}
+
+/** The `webhook-signature` header value (Standard Webhooks, version 1). */
+export function standardSignature(secret: string, id: string, timestamp: string, body: string): string {
+  return `v1,${createHmac("sha256", webhookKey(secret)).update(`${id}.${timestamp}.${body}`).digest("base64")}`;
+}
+
+/** camgate 0.1's `X-Camgate-Signature` (kept while `legacySignature` is on). */
 export function signWebhook(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
 }
@@ -52,10 +69,17 @@ export async function postWebhook(
     headers: {
       "content-type": "application/json",
       "user-agent": "camgate",
+      "webhook-id": deliveryId,
+      "webhook-timestamp": timestamp,
+      "webhook-signature": standardSignature(webhook.secret, deliveryId, timestamp, body),
       "x-camgate-event": event.code,
-      "x-camgate-delivery": deliveryId,
-      "x-camgate-timestamp": timestamp,
-      "x-camgate-signature": signWebhook(webhook.secret, timestamp, body),
+      ...(webhook.legacySignature
+        ? {
+            "x-camgate-delivery": deliveryId,
+            "x-camgate-timestamp": timestamp,
+            "x-camgate-signature": signWebhook(webhook.secret, timestamp, body),
+          }
+        : {}),
     },
     body,
     headersTimeout: webhook.timeoutMs,

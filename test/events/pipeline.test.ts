@@ -74,6 +74,7 @@ describe("event pipeline", () => {
       "the webhook",
     );
     expect(delivery.signatureValid).toBe(true);
+    expect(delivery.legacySignatureValid).toBe(true);
     expect(delivery.event).toBe("VideoMotion");
     expect(delivery.id).toBe(`${delivery.body.id}.webhook:hook`);
     await waitFor(

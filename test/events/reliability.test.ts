@@ -12,6 +12,8 @@ import { SseClient } from "../helpers/sse.ts";
 import { WebhookReceiver } from "../helpers/webhook-receiver.ts";
 
 const SECRET = "reliability-secret";
+/** A secret in the Standard Webhooks form (whsec_ + base64 of the key). */
+const WHSEC = `whsec_${Buffer.from("a 32-byte key for the down test!").toString("base64")}`;
 const BIN = resolve(import.meta.dirname, "../../bin/camgate.js");
 
 describe("event stream watchdog", () => {
@@ -124,14 +126,16 @@ describe("webhook deliveries", () => {
   });
 
   it("a receiver that was down gets every event when it comes back, each delivery once, in order", async () => {
-    const receiver = new WebhookReceiver(SECRET);
+    const receiver = new WebhookReceiver(WHSEC);
     await receiver.start();
     const port = receiver.port;
     await receiver.stop();
     const gw = await startTestGateway({
       cameras: [{ id: "dogs", profile: "amcrest-ip2m-841b" }],
       events: { enabled: true, heartbeatSeconds: 1, snapshotCodes: [] },
-      webhooks: [{ name: "down", url: `http://127.0.0.1:${port}/hook`, secret: SECRET }],
+      webhooks: [
+        { name: "down", url: `http://127.0.0.1:${port}/hook`, secret: WHSEC, legacySignature: false },
+      ],
     });
     cleanups.push(() => gw.close());
     cleanups.push(() => receiver.stop());
@@ -154,7 +158,9 @@ describe("webhook deliveries", () => {
     expect(new Set(received.map((d) => d.id)).size).toBe(received.length);
     const ids = received.map((d) => d.body.id);
     expect(ids).toEqual([...ids].sort());
+    // Verified by the Standard Webhooks library with the whsec_ secret; no camgate 0.1 header sent.
     expect(received.every((d) => d.signatureValid)).toBe(true);
+    expect(received.every((d) => d.legacySignatureValid === undefined)).toBe(true);
     const deliveries = JSON.parse((await httpGet(`${gw.url}/api/v1/deliveries`)).text);
     expect(deliveries.targets).toContainEqual(
       expect.objectContaining({ target: "webhook:down", state: "delivered", count: 5 }),

@@ -2,6 +2,7 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Webhook } from "standardwebhooks";
 import { signWebhook } from "../../src/events/webhooks.ts";
 
 export interface ReceivedDelivery {
@@ -10,7 +11,10 @@ export interface ReceivedDelivery {
   id: string;
   event: string;
   timestamp: string;
+  /** Verified by the Standard Webhooks reference library (webhook-id, webhook-timestamp, webhook-signature). */
   signatureValid: boolean;
+  /** camgate 0.1's X-Camgate-Signature, when sent. */
+  legacySignatureValid: boolean | undefined;
   body: { id: string; code: string; action: string; camera: string; channel: number };
 }
 
@@ -38,13 +42,18 @@ export class WebhookReceiver {
           res.writeHead(503).end();
           return;
         }
-        const timestamp = String(req.headers["x-camgate-timestamp"]);
+        const timestamp = String(req.headers["webhook-timestamp"]);
+        const legacy = req.headers["x-camgate-signature"];
         this.received.push({
           at: performance.now(),
-          id: String(req.headers["x-camgate-delivery"]),
+          id: String(req.headers["webhook-id"]),
           event: String(req.headers["x-camgate-event"]),
           timestamp,
-          signatureValid: req.headers["x-camgate-signature"] === signWebhook(this.secret, timestamp, body),
+          signatureValid: this.verifies(body, req.headers),
+          legacySignatureValid:
+            legacy === undefined
+              ? undefined
+              : legacy === signWebhook(this.secret, String(req.headers["x-camgate-timestamp"]), body),
           body: JSON.parse(body),
         });
         res.writeHead(204).end();
@@ -53,6 +62,18 @@ export class WebhookReceiver {
     this.server.listen(port, "127.0.0.1");
     await once(this.server, "listening");
     this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  private verifies(body: string, headers: Record<string, string | string[] | undefined>): boolean {
+    const webhook = this.secret.startsWith("whsec_")
+      ? new Webhook(this.secret)
+      : new Webhook(this.secret, { format: "raw" });
+    try {
+      webhook.verify(body, headers as Record<string, string>);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async stop(): Promise<void> {

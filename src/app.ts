@@ -292,6 +292,10 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     subscribeEvents: (listener) => events.bus.subscribe(listener),
   });
   metrics.watchRelay(hubs);
+  metrics.watchEvents(
+    (listener) => events.bus.subscribe(listener),
+    (listener) => events.outbox.onOutcome(listener),
+  );
   const signer = new UrlSigner(loadOrCreateSigningKey(storageDir));
   const sessions = new SessionStore();
   const auth = new Authenticator(config.users, {

@@ -81,7 +81,7 @@ export class DeliveryWorker {
       try {
         await this.send(event, head);
         if (this.stopped) return;
-        this.outbox.delivered(head.id);
+        this.outbox.delivered(head);
         this.sent++;
         this.lastError = undefined;
       } catch (error) {

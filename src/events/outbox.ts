@@ -49,6 +49,9 @@ export interface OutboxOptions {
   now?: () => number;
 }
 
+/** What became of one delivery attempt (metrics count these by target). */
+export type DeliveryOutcome = "delivered" | "retry" | "dead";
+
 export class Outbox {
   private readonly now: () => number;
   private readonly firstRetryMs: number;
@@ -57,6 +60,7 @@ export class Outbox {
   private readonly insertRow;
   private readonly headRow;
   private readonly listeners = new Set<(target: string) => void>();
+  private readonly outcomeListeners = new Set<(target: string, outcome: DeliveryOutcome) => void>();
 
   constructor(
     private readonly db: Db,
@@ -96,10 +100,21 @@ export class Outbox {
     return row ? toDelivery(row) : undefined;
   }
 
-  delivered(id: string): void {
+  delivered(delivery: Pick<Delivery, "id" | "target">): void {
     this.db
       .prepare("UPDATE deliveries SET state = 'delivered', delivered_at = ?, last_error = NULL WHERE id = ?")
-      .run(this.now(), id);
+      .run(this.now(), delivery.id);
+    this.report(delivery.target, "delivered");
+  }
+
+  /** Hears every attempt's outcome. */
+  onOutcome(listener: (target: string, outcome: DeliveryOutcome) => void): () => void {
+    this.outcomeListeners.add(listener);
+    return () => this.outcomeListeners.delete(listener);
+  }
+
+  private report(target: string, outcome: DeliveryOutcome): void {
+    for (const listener of this.outcomeListeners) listener(target, outcome);
   }
 
   /** Schedules a retry with backoff, or dead-letters after the give-up time. Returns the new state. */
@@ -110,12 +125,14 @@ export class Outbox {
       this.db
         .prepare("UPDATE deliveries SET state = 'dead', attempts = ?, last_error = ? WHERE id = ?")
         .run(attempts, error.slice(0, 500), delivery.id);
+      this.report(delivery.target, "dead");
       return "dead";
     }
     const delay = Math.min(this.firstRetryMs * 2 ** (attempts - 1), this.maxRetryMs);
     this.db
       .prepare("UPDATE deliveries SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?")
       .run(attempts, now + delay, error.slice(0, 500), delivery.id);
+    this.report(delivery.target, "retry");
     return "pending";
   }
 

@@ -31,7 +31,7 @@ export interface HttpsOptions {
   rejectUnauthorized: boolean;
 }
 
-function baseApp(ctx: GatewayContext, https: HttpsOptions | undefined): FastifyInstance {
+function baseApp(ctx: GatewayContext, https: HttpsOptions | undefined, server: string): FastifyInstance {
   const app = Fastify({
     loggerInstance: ctx.logger,
     ...(https ? { https } : {}),
@@ -47,6 +47,7 @@ function baseApp(ctx: GatewayContext, https: HttpsOptions | undefined): FastifyI
   installErrorHandler(app);
   installFrontDoor(app, ctx);
   closeRefusedUpgrades(app);
+  countRequests(app, ctx, server);
   limitJsonDepth(app);
   return app;
 }
@@ -59,6 +60,21 @@ function baseApp(ctx: GatewayContext, https: HttpsOptions | undefined): FastifyI
 function closeRefusedUpgrades(app: FastifyInstance): void {
   app.addHook("onResponse", async (request) => {
     if (request.raw.headers.upgrade !== undefined) request.raw.socket.destroy();
+  });
+}
+
+/**
+ * `camgate_http_requests_total`, labelled by the route's template (`/api/v1/cameras/:id`), never the raw URL,
+ * so the label set stays as small as the route table (a scanner's 404s all count as `unmatched`).
+ */
+function countRequests(app: FastifyInstance, ctx: GatewayContext, server: string): void {
+  app.addHook("onResponse", async (request, reply) => {
+    ctx.metrics.httpRequests.inc({
+      server,
+      method: request.method,
+      route: request.routeOptions.url ?? "unmatched",
+      status: String(reply.statusCode),
+    });
   });
 }
 
@@ -111,7 +127,7 @@ export function buildMainApp(
   https: HttpsOptions | undefined,
   version: string,
 ): FastifyInstance {
-  const app = baseApp(ctx, https);
+  const app = baseApp(ctx, https, "main");
   const operations = collectOperations(app);
   registerHealthRoutes(app, ctx);
   registerCameraRoutes(app, ctx);
@@ -155,7 +171,7 @@ export function buildPassthroughApp(
   entry: CameraEntry,
   https: HttpsOptions | undefined,
 ): FastifyInstance {
-  const app = baseApp(ctx, https);
+  const app = baseApp(ctx, https, `passthrough:${entry.id}`);
   app.register(async (scope) => {
     await rawBodies(scope);
     scope.route({

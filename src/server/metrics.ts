@@ -40,6 +40,9 @@ export class GatewayMetrics {
   readonly calls: Counter<"camera" | "outcome">;
   readonly callSeconds: Histogram<"camera">;
   readonly frontDoorFailures: Counter<"reason">;
+  readonly httpRequests: Counter<"server" | "method" | "route" | "status">;
+  readonly events: Counter<"camera" | "source" | "code">;
+  readonly deliveries: Counter<"target" | "outcome">;
 
   constructor() {
     this.calls = new Counter({
@@ -61,6 +64,33 @@ export class GatewayMetrics {
       labelNames: ["reason"],
       registers: [this.registry],
     });
+    this.httpRequests = new Counter({
+      name: "camgate_http_requests_total",
+      help: "HTTP requests answered, by server (main or a camera's passthrough), method, route template and status.",
+      labelNames: ["server", "method", "route", "status"],
+      registers: [this.registry],
+    });
+    this.events = new Counter({
+      name: "camgate_events_total",
+      help: "Events stored, by camera, source (camera, email, gateway) and code.",
+      labelNames: ["camera", "source", "code"],
+      registers: [this.registry],
+    });
+    this.deliveries = new Counter({
+      name: "camgate_deliveries_total",
+      help: "Delivery attempts by target (webhook:<name>, mqtt) and outcome (delivered, retry, dead).",
+      labelNames: ["target", "outcome"],
+      registers: [this.registry],
+    });
+  }
+
+  /** Counts stored events and delivery outcomes. */
+  watchEvents(
+    subscribe: (listener: (event: { camera: string; source: string; code: string }) => void) => () => void,
+    onOutcome: (listener: (target: string, outcome: string) => void) => () => void,
+  ): void {
+    subscribe((event) => this.events.inc({ camera: event.camera, source: event.source, code: event.code }));
+    onOutcome((target, outcome) => this.deliveries.inc({ target, outcome }));
   }
 
   /** A session's `onCall` hook for this camera. */

@@ -113,7 +113,7 @@ describe("outbox", () => {
       "pending",
     );
     expect(outbox.head("mqtt")?.nextAt).toBe(now + 2000);
-    outbox.delivered(head.id);
+    outbox.delivered(head);
     expect(outbox.head("mqtt")?.eventId).toBe(b.id);
     now += 24 * 3_600_000;
     expect(

@@ -25,6 +25,8 @@ declare module "fastify" {
   interface FastifySchema {
     summary?: string;
     description?: string;
+    /** The OpenAPI operationId (default: from the method and path). */
+    operationId?: string;
     tags?: string[];
   }
   interface FastifyRequest {

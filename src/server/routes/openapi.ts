@@ -1,5 +1,10 @@
-/** The OpenAPI 3.1 document, generated from the route schemas as they are registered. */
+/**
+ * The OpenAPI 3.1 document, generated from the route schemas as they are registered. It passes Redocly's
+ * `recommended-strict` ruleset (test/server/openapi-lint.test.ts): an operationId on every operation (from
+ * the method and path unless the schema names one), servers, and a 4XX problem answer on every operation.
+ */
 import type { FastifyInstance, RouteOptions } from "fastify";
+import { problemSchema } from "./schemas.ts";
 
 interface Operation {
   method: string;
@@ -30,6 +35,19 @@ export function collectOperations(app: FastifyInstance): Operation[] {
     }
   });
   return operations;
+}
+
+/** `get /api/v1/cameras/:id/snapshot.jpg` → `getCamerasByIdSnapshotJpg`: unique as the routes are. */
+export function operationIdOf(method: string, url: string): string {
+  const words = url
+    .replace(/^\/api\/v1(?=\/|$)/, "")
+    .split("/")
+    .filter(Boolean)
+    .flatMap((segment) =>
+      segment.startsWith(":") ? ["by", segment.slice(1)] : segment.split(/[^A-Za-z0-9]+/).filter(Boolean),
+    );
+  const capitalised = words.map((word) => word.charAt(0).toUpperCase() + word.slice(1));
+  return `${method.toLowerCase()}${capitalised.join("") || "Root"}`;
 }
 
 function parameters(schema: unknown, where: "path" | "query") {
@@ -64,9 +82,20 @@ export function openApiDocument(operations: readonly Operation[], version: strin
           : { [isProblem ? "application/problem+json" : "application/json"]: { schema: body } },
       };
     }
+    if (!Object.keys(responses).some((status) => /^[123]/.test(status)))
+      responses["200"] = { description: String(schema.summary ?? "ok") };
+    if (!Object.keys(responses).some((status) => status.startsWith("4")))
+      responses["4XX"] = {
+        description: "problem",
+        content: { "application/problem+json": { schema: problemSchema } },
+      };
     const item = paths[path] ?? {};
     paths[path] = item;
     item[operation.method] = {
+      operationId:
+        typeof schema.operationId === "string"
+          ? schema.operationId
+          : operationIdOf(operation.method, operation.url),
       summary: schema.summary,
       ...(schema.description ? { description: schema.description } : {}),
       tags: schema.tags,
@@ -75,13 +104,20 @@ export function openApiDocument(operations: readonly Operation[], version: strin
       ...(schema.body
         ? { requestBody: { required: true, content: { "application/json": { schema: schema.body } } } }
         : {}),
-      responses: Object.keys(responses).length > 0 ? responses : { 200: { description: "ok" } },
+      responses,
       security: operation.role === "none" ? [] : [{ bearer: [] }, { basic: [] }, { signedUrl: [] }],
     };
   }
   return {
     openapi: "3.1.0",
-    info: { title: "camgate", version, description: "A gateway for Amcrest and Dahua IP cameras." },
+    info: {
+      title: "camgate",
+      version,
+      description: "A gateway for Amcrest and Dahua IP cameras.",
+      license: { name: "MIT", identifier: "MIT" },
+    },
+    // Relative: the document describes the camgate that serves it, whatever its address.
+    servers: [{ url: "/", description: "this camgate" }],
     paths,
     components: {
       securitySchemes: {

@@ -4,7 +4,7 @@ import { VERSION } from "../version.ts";
 import { runBackup, runProvision } from "./backup.ts";
 import { runEmulate } from "./emulate.ts";
 import { runServe, type Serving } from "./serve.ts";
-import { runConfigCheck, runPtz, runSnapshot, runTokenCreate } from "./tools.ts";
+import { runConfigCheck, runConfigProbe, runPtz, runSnapshot, runTokenCreate } from "./tools.ts";
 
 /** Runs until SIGINT or SIGTERM, then stops once and resolves; SIGHUP reloads the config meanwhile. */
 function untilSignal(serving: Serving): Promise<void> {
@@ -95,7 +95,17 @@ export async function main(argv: string[]): Promise<void> {
     .command("check")
     .description("validate a config file (errors name the line and the field)")
     .requiredOption("-c, --config <file>", "camgate.yaml")
-    .action((flags: { config: string }) => runConfigCheck(flags.config, out));
+    .option(
+      "--probe",
+      "also log in to every camera once: reachability, credentials, model and firmware (never risks a lockout)",
+    )
+    .action(async (flags: { config: string; probe?: boolean }) => {
+      if (!flags.probe) {
+        runConfigCheck(flags.config, out);
+        return;
+      }
+      if (!(await runConfigProbe(flags.config, out))) process.exitCode = 1;
+    });
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];
   program

@@ -1,11 +1,15 @@
-/** `camgate snapshot`, `camgate ptz`, `camgate config check`, `camgate token create`. */
+/** `camgate snapshot`, `camgate ptz`, `camgate config check [--probe]`, `camgate token create`. */
 import { writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { cameraDefinition } from "../camera/definition-from-config.ts";
+import { CameraError } from "../camera/errors.ts";
 import { parsePtzWords } from "../camera/ptz.ts";
-import { CameraRegistry } from "../camera/registry.ts";
+import { type CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import { loadConfigFile } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { createToken, hashPassword } from "../server/auth/secrets.ts";
+import { authFailureMemory } from "../storage/auth-failures.ts";
+import { openDatabase } from "../storage/database.ts";
 
 function registryFor(config: Config, id: string): CameraRegistry {
   const camera = config.cameras.find((c) => c.id === id);
@@ -65,9 +69,65 @@ export async function runPtz(
   }
 }
 
-export function runConfigCheck(file: string, out: NodeJS.WritableStream): void {
+export function runConfigCheck(file: string, out: NodeJS.WritableStream): Config {
   const config = loadConfigFile(file);
   out.write(`${file}: ok (${config.cameras.length} camera(s), ${config.users.length} user(s))\n`);
+  return config;
+}
+
+interface ProbeResult {
+  camera: string;
+  ok: boolean;
+  line: string;
+}
+
+/**
+ * `config check --probe`: one login per camera, never more. A refusal camgate remembers (in its database,
+ * from the gateway or an earlier probe) is reported without trying again until its backoff ends, and a new
+ * refusal is remembered for the gateway, so probing can never add up to a lockout.
+ */
+export async function runConfigProbe(file: string, out: NodeJS.WritableStream): Promise<boolean> {
+  const config = runConfigCheck(file, out);
+  const db = openDatabase(join(resolve(dirname(resolve(file)), config.storage.dir), "camgate.db"));
+  const registry = new CameraRegistry(
+    config.cameras.map((camera) =>
+      cameraDefinition(camera, {
+        authMemory: authFailureMemory(db, camera.id, new URL(camera.url).origin),
+      }),
+    ),
+  );
+  try {
+    const results = await Promise.all(registry.list().map((entry) => probeCamera(entry)));
+    const width = Math.max(...results.map((r) => r.camera.length), 6);
+    for (const result of results) out.write(`  ${result.camera.padEnd(width)}  ${result.line}\n`);
+    return results.every((result) => result.ok);
+  } finally {
+    await registry.close();
+    db.close();
+  }
+}
+
+async function probeCamera(entry: CameraEntry): Promise<ProbeResult> {
+  const where = new URL(entry.session.origin).host;
+  try {
+    const info = await entry.api.deviceInfo();
+    const name = info.machineName ? `, named ${info.machineName}` : "";
+    return {
+      camera: entry.id,
+      ok: true,
+      line: `ok           ${info.vendor ?? "Amcrest/Dahua"} ${info.type}, firmware ${info.softwareVersion}${name} (${where})`,
+    };
+  } catch (error) {
+    const code = error instanceof CameraError ? error.code : "error";
+    const message = error instanceof Error ? error.message : String(error);
+    const advice =
+      code === "auth-failed"
+        ? `: fix cameras.${entry.id}.username/password (camgate tries this camera again only after its backoff, so it never locks you out)`
+        : code === "unreachable" || code === "timeout"
+          ? `: is ${where} the camera's address, and is it on?`
+          : "";
+    return { camera: entry.id, ok: false, line: `${code.padEnd(12)} ${message}${advice}` };
+  }
 }
 
 export function runTokenCreate(flags: { password?: string }, out: NodeJS.WritableStream): void {

@@ -10,6 +10,7 @@ import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
 import { startEmulator } from "../../src/emulator/index.ts";
 import { locateFfprobe, probeVideo } from "../helpers/ffprobe.ts";
+import { freePort } from "../helpers/http.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = join(ROOT, "bin/camgate.js");
@@ -126,6 +127,40 @@ describe("the built CLI", () => {
     expect(stderr).toContain(
       "camgate.yaml:5: cameras[0].password: environment variable NOPE_PASSWORD is not set",
     );
+  });
+
+  it("config check --probe logs in to each camera once: model and firmware, or why not, and never twice after a refusal", async () => {
+    const good = await startEmulator({ profile: "amcrest-ip2m-841b", password: "probe-pw" });
+    const wrong = await startEmulator({ profile: "dahua-2024", password: "the-real-one" });
+    const cwd = mkdtempSync(join(tmpdir(), "camgate-probe-"));
+    dirs.push(cwd);
+    try {
+      const nobody = await freePort();
+      writeFileSync(
+        join(cwd, "camgate.yaml"),
+        [
+          "cameras:",
+          `  - { id: dogs, url: "${good.cameras[0]?.url}", username: admin, password: probe-pw }`,
+          `  - { id: yard, url: "${wrong.cameras[0]?.url}", username: admin, password: probe-pw }`,
+          `  - { id: gone, url: "http://127.0.0.1:${nobody}", username: admin, password: probe-pw }`,
+          "",
+        ].join("\n"),
+      );
+      const probe = () => runCli(["config", "check", "--probe", "-c", "camgate.yaml"], cwd);
+      const first = await probe();
+      expect(first.code).toBe(1);
+      expect(first.stdout).toMatch(/dogs +ok +Amcrest IP2M-841B, firmware 2\.520\.AC00\.18\.R/);
+      expect(first.stdout).toMatch(/yard +auth-failed .*fix cameras\.yard\.username\/password/);
+      expect(first.stdout).toMatch(/gone +unreachable /);
+      expect(wrong.cameras[0]?.control.counters().authFailures).toBe(1);
+      // The refusal is remembered: a second probe does not try the same wrong password again.
+      const second = await probe();
+      expect(second.stdout).toMatch(/yard +auth-failed .*next login attempt in/);
+      expect(wrong.cameras[0]?.control.counters().authFailures).toBe(1);
+    } finally {
+      await good.close();
+      await wrong.close();
+    }
   });
 
   it("snapshot and ptz talk to a configured camera", async () => {

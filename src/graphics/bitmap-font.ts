@@ -48,7 +48,52 @@ const GLYPHS: Record<string, readonly string[]> = {
   "#": ["01010", "01010", "11111", "01010", "11111", "01010", "01010"],
   _: ["00000", "00000", "00000", "00000", "00000", "00000", "11111"],
   "?": ["01110", "10001", "00001", "00010", "00100", "00000", "00100"],
+  "!": ["00100", "00100", "00100", "00100", "00100", "00000", "00100"],
+  '"': ["01010", "01010", "01010", "00000", "00000", "00000", "00000"],
+  $: ["00100", "01111", "10100", "01110", "00101", "11110", "00100"],
+  "%": ["11000", "11001", "00010", "00100", "01000", "10011", "00011"],
+  "&": ["01100", "10010", "10100", "01000", "10101", "10010", "01101"],
+  "'": ["00100", "00100", "01000", "00000", "00000", "00000", "00000"],
+  "(": ["00010", "00100", "01000", "01000", "01000", "00100", "00010"],
+  ")": ["01000", "00100", "00010", "00010", "00010", "00100", "01000"],
+  "*": ["00000", "00100", "10101", "01110", "10101", "00100", "00000"],
+  "+": ["00000", "00100", "00100", "11111", "00100", "00100", "00000"],
+  ",": ["00000", "00000", "00000", "00000", "01100", "00100", "01000"],
+  ";": ["00000", "01100", "01100", "00000", "01100", "00100", "01000"],
+  "<": ["00010", "00100", "01000", "10000", "01000", "00100", "00010"],
+  "=": ["00000", "00000", "11111", "00000", "11111", "00000", "00000"],
+  ">": ["01000", "00100", "00010", "00001", "00010", "00100", "01000"],
+  "@": ["01110", "10001", "00001", "01101", "10101", "10101", "01110"],
+  "[": ["01110", "01000", "01000", "01000", "01000", "01000", "01110"],
+  "\\": ["10000", "01000", "01000", "00100", "00010", "00010", "00001"],
+  "]": ["01110", "00010", "00010", "00010", "00010", "00010", "01110"],
+  "^": ["00100", "01010", "10001", "00000", "00000", "00000", "00000"],
+  "`": ["01000", "00100", "00010", "00000", "00000", "00000", "00000"],
+  "{": ["00010", "00100", "00100", "01000", "00100", "00100", "00010"],
+  "|": ["00100", "00100", "00100", "00100", "00100", "00100", "00100"],
+  "}": ["01000", "00100", "00100", "00010", "00100", "00100", "01000"],
+  "~": ["00000", "00000", "01000", "10101", "00010", "00000", "00000"],
 };
+
+/**
+ * The glyphs text is drawn with: upper case, accents dropped (`Küche` → `KUCHE`, `ß` → `SS`), typographic
+ * dashes and quotes as their ASCII forms, anything else left as it is (and drawn as `?`).
+ */
+export function fontText(text: string): string {
+  return text
+    .normalize("NFD")
+    .replace(/\p{Mn}/gu, "")
+    .replace(/ß/g, "ss")
+    .replace(/[\u2010-\u2015]/g, "-")
+    .replace(/[\u2018\u2019]/g, "'")
+    .replace(/[\u201c\u201d\u201e]/g, '"')
+    .toUpperCase();
+}
+
+/** The characters of `text` the font cannot draw (after `fontText`). */
+export function missingGlyphs(text: string): string[] {
+  return [...new Set([...fontText(text)].filter((ch) => !GLYPHS[ch]))];
+}
 
 export const GLYPH_WIDTH = 5;
 export const GLYPH_HEIGHT = 7;
@@ -64,7 +109,7 @@ export interface RawImage {
   height: number;
 }
 
-/** Draws text (upper-cased; unknown characters as `?`) at (x, y), each font pixel a `scale`² block. */
+/** Draws text (as `fontText` makes it; unknown characters as `?`) at (x, y), each font pixel a `scale`² block. */
 export function drawText(
   image: RawImage,
   text: string,
@@ -74,7 +119,7 @@ export function drawText(
   rgb: readonly [number, number, number],
 ): void {
   let penX = x;
-  for (const raw of text.toUpperCase()) {
+  for (const raw of fontText(text)) {
     const rows = BITS.get(raw) ?? (BITS.get("?") as number[]);
     for (let row = 0; row < GLYPH_HEIGHT; row++) {
       const bits = rows[row] as number;
@@ -119,5 +164,5 @@ export function fillRect(
 }
 
 export function textWidth(text: string, scale: number): number {
-  return text.length * (GLYPH_WIDTH + 1) * scale;
+  return [...fontText(text)].length * (GLYPH_WIDTH + 1) * scale;
 }

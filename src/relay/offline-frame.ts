@@ -1,7 +1,8 @@
 /**
  * The small "camera offline" picture viewers get every 2 s while the upstream is down, so they see why the
- * picture stopped. Drawn with the emulator's bitmap font (the gateway may use emulator code; the emulator
- * never uses the gateway's) and encoded once per size.
+ * picture stopped. Drawn with the shared bitmap font (`graphics/`), which has every printable ASCII character
+ * and drops accents, so a name such as "Garage (unplugged)" or "Küche" shows as written; encoded once per
+ * size.
  */
 import sharp from "sharp";
 import { drawText, fillRect, textWidth } from "../graphics/bitmap-font.ts";
@@ -15,7 +16,7 @@ export async function renderOfflineFrame(width: number, height: number, cameraNa
   fillRect(image, 0, y - 3 * scale, width, 13 * scale, [150, 20, 20]);
   drawText(image, title, Math.round((width - titleWidth) / 2), y, scale, [255, 255, 255]);
   const small = Math.max(1, Math.round(scale / 2));
-  const name = cameraName.toUpperCase().slice(0, 40);
+  const name = [...cameraName].slice(0, 40).join("");
   drawText(
     image,
     name,

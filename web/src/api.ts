@@ -11,10 +11,12 @@ export interface Session {
 export interface Camera {
   id: string;
   name: string;
-  health: { state: string; since: string; reason?: string };
+  health: { state: string; since: string; reason?: string; retryAt?: string; fix?: string };
   budget: { inUse: number; max: number; queued: number };
   links: { snapshot: string; stream: string };
   device?: { type?: string; softwareVersion?: string; serial?: string; vendor?: string };
+  /** Why `device` is missing (the camera could not be asked). */
+  deviceError?: string;
 }
 
 export interface CamEvent {

@@ -3,6 +3,7 @@ import type { PtzDirection, ZoomDirection } from "../../../src/camera/ptz-comman
 import { api, type Camera } from "../api.ts";
 import { canOperate, events } from "../state.ts";
 import { Badge } from "./grid.tsx";
+import { HealthNotice } from "./health-notice.tsx";
 import { LiveVideo } from "./live-video.tsx";
 
 interface Ptz {
@@ -139,8 +140,13 @@ export function CameraView({ id }: { id: string }) {
   const [error, setError] = useState<string | undefined>(undefined);
   const loadPtz = () => void api<Ptz>(`/api/v1/cameras/${id}/ptz`).then(setPtz, () => setPtz(undefined));
   useEffect(() => {
-    void api<Camera>(`/api/v1/cameras/${id}`).then(setCamera, (e: Error) => setError(e.message));
+    const load = () =>
+      void api<Camera>(`/api/v1/cameras/${id}`).then(setCamera, (e: Error) => setError(e.message));
+    load();
     loadPtz();
+    // Health changes (offline, a refused password, back online) show without a reload.
+    const timer = setInterval(load, 5000);
+    return () => clearInterval(timer);
   }, [id]);
   if (error) return <p class="error">{error}</p>;
   const hasPtz = ptz !== undefined && ptz.status.position !== undefined;
@@ -164,16 +170,23 @@ export function CameraView({ id }: { id: string }) {
         </a>
       </div>
       {!camera && <p>Loading…</p>}
+      {camera && <HealthNotice camera={camera} />}
       {hasPtz && canOperate() && <PtzPad id={id} ptz={ptz} reload={loadPtz} />}
-      {camera && (
+      {camera?.device && (
         <dl class="device">
           <dt>Model</dt>
-          <dd>{camera.device?.type ?? "?"}</dd>
+          <dd>{camera.device.type}</dd>
           <dt>Firmware</dt>
-          <dd>{camera.device?.softwareVersion ?? "?"}</dd>
+          <dd>{camera.device.softwareVersion}</dd>
           <dt>Serial</dt>
-          <dd>{camera.device?.serial ?? "?"}</dd>
+          <dd>{camera.device.serial}</dd>
         </dl>
+      )}
+      {camera && !camera.device && (
+        <p class="device-missing">
+          Model, firmware and serial show once camgate can reach the camera
+          {camera.deviceError ? ` (${camera.deviceError})` : ""}.
+        </p>
       )}
       <h2>Recent events</h2>
       <ul class="events">

@@ -1,7 +1,8 @@
 import { cameras, events, go } from "../state.ts";
+import { stateLabel } from "./health-notice.tsx";
 
 export function Badge({ state }: { state: string }) {
-  return <span class={`badge ${state}`}>{state}</span>;
+  return <span class={`badge ${state}`}>{stateLabel(state)}</span>;
 }
 
 export function GridView() {

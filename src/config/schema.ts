@@ -198,6 +198,8 @@ export const eventsSchema = z.strictObject({
   /** Codes to subscribe to (`All` or a list). */
   codes: z.array(z.string().min(1)).min(1).default(["All"]),
   heartbeatSeconds: z.number().int().min(1).max(60).default(5),
+  /** Reports of one code on one camera this close together are one incident (the mail after the stream). */
+  mergeWindowSeconds: z.number().int().min(0).max(3600).default(60),
   /** On `start` of these codes a snapshot is stored with the event. */
   snapshotCodes: codeList.default(["VideoMotion", "VideoBlind", "CrossLineDetection"]),
   retention: z

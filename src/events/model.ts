@@ -21,10 +21,14 @@ export interface CamgateEvent {
   receivedAt: string;
   /** Whether a snapshot is stored for this event (GET /api/v1/events/<id>/snapshot.jpg). */
   snapshot: boolean;
+  /** The incident this transition belongs to (GET /api/v1/incidents/<id>); null for events from before 0.2. */
+  incident: string | null;
 }
 
 /** An event as its source reports it, with the JPEG to store beside it, if any. */
-export type NewEvent = Omit<CamgateEvent, "id" | "receivedAt" | "snapshot"> & { snapshotJpeg?: Buffer };
+export type NewEvent = Omit<CamgateEvent, "id" | "receivedAt" | "snapshot" | "incident"> & {
+  snapshotJpeg?: Buffer;
+};
 
 /** An event ready for the store: its snapshot, if any, already written to a file of this name. */
 export type StorableEvent = Omit<NewEvent, "snapshotJpeg"> & { snapshotFile?: string };

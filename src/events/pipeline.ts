@@ -50,7 +50,12 @@ export class EventPipeline {
 
   constructor(private readonly parts: EventPipelineParts) {
     const { config, db, cameras, logger } = parts;
-    this.store = new EventStore(db, join(parts.storageDir, "snapshots"));
+    this.store = new EventStore(
+      db,
+      join(parts.storageDir, "snapshots"),
+      Date.now,
+      parts.config.events.mergeWindowSeconds * 1000,
+    );
     this.outbox = new Outbox(db);
     this.bus = new EventBus(this.store, this.outbox, (error, event) =>
       logger.warn({ err: error, camera: event.camera, event: event.id }, "a live event listener failed"),

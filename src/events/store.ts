@@ -7,7 +7,9 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { encodeTime } from "ulid";
 import type { Db } from "../storage/database.ts";
+import { DEFAULT_MERGE_WINDOW_MS, Incidents } from "./incidents.ts";
 import type { CamgateEvent, EventAction, EventSource, StorableEvent } from "./model.ts";
 import { UlidGenerator } from "./ulid.ts";
 
@@ -23,6 +25,7 @@ interface Row {
   received_at: number;
   snapshot: number;
   snapshot_file: string | null;
+  incident_id: string | null;
 }
 
 export interface EventQuery {
@@ -51,23 +54,18 @@ function toEvent(row: Row): CamgateEvent {
     cameraTime: row.camera_time,
     receivedAt: new Date(row.received_at).toISOString(),
     snapshot: row.snapshot === 1,
+    incident: row.incident_id,
   };
 }
 
 /** ULID lower bound for a time: every id made at or after `ms` sorts at or above it. */
-function idAtTime(ms: number): string {
-  const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-  let time = Math.max(0, Math.floor(ms));
-  let head = "";
-  for (let i = 0; i < 10; i++) {
-    head = alphabet[time % 32] + head;
-    time = Math.floor(time / 32);
-  }
-  return head;
+export function idAtTime(ms: number): string {
+  return encodeTime(Math.max(0, Math.floor(ms)), 10);
 }
 
 export class EventStore {
   private readonly ids: UlidGenerator;
+  readonly incidents: Incidents;
   private readonly insertRow;
   private readonly byId;
 
@@ -75,11 +73,13 @@ export class EventStore {
     readonly db: Db,
     private readonly snapshotDir: string,
     now: () => number = Date.now,
+    mergeWindowMs = DEFAULT_MERGE_WINDOW_MS,
   ) {
     this.ids = new UlidGenerator(now);
+    this.incidents = new Incidents(db, mergeWindowMs);
     mkdirSync(snapshotDir, { recursive: true });
     this.insertRow = db.prepare(
-      "INSERT INTO events (id, camera, source, code, action, channel, data, camera_time, received_at, snapshot, snapshot_file) VALUES (@id, @camera, @source, @code, @action, @channel, @data, @camera_time, @received_at, @snapshot, @snapshot_file)",
+      "INSERT INTO events (id, camera, source, code, action, channel, data, camera_time, received_at, snapshot, snapshot_file, incident_id) VALUES (@id, @camera, @source, @code, @action, @channel, @data, @camera_time, @received_at, @snapshot, @snapshot_file, @incident_id)",
     );
     this.byId = db.prepare("SELECT * FROM events WHERE id = ?");
   }
@@ -91,9 +91,22 @@ export class EventStore {
     return file;
   }
 
-  /** Stores an event; call inside the caller's transaction to enqueue its deliveries with it. */
+  /**
+   * Stores an event and files it under its incident; call inside the caller's transaction to enqueue its
+   * deliveries with it (and to keep event and incident together).
+   */
   insert(event: StorableEvent, receivedAt = Date.now()): CamgateEvent {
     const id = this.ids.next();
+    const incident = this.incidents.assign({
+      id,
+      camera: event.camera,
+      source: event.source,
+      code: event.code,
+      action: event.action,
+      channel: event.channel,
+      at: receivedAt,
+      snapshot: event.snapshotFile !== undefined,
+    });
     const row: Row = {
       id,
       camera: event.camera,
@@ -106,6 +119,7 @@ export class EventStore {
       received_at: receivedAt,
       snapshot: event.snapshotFile ? 1 : 0,
       snapshot_file: event.snapshotFile ?? null,
+      incident_id: incident,
     };
     this.insertRow.run(row);
     return toEvent(row);
@@ -163,6 +177,15 @@ export class EventStore {
     return { events, nextCursor: rows.length > limit ? events[events.length - 1]?.id : undefined };
   }
 
+  /** An incident's transitions, oldest first. */
+  ofIncident(incident: string, limit = 1000): CamgateEvent[] {
+    return (
+      this.db
+        .prepare("SELECT * FROM events WHERE incident_id = ? ORDER BY id ASC LIMIT ?")
+        .all(incident, limit) as Row[]
+    ).map(toEvent);
+  }
+
   /** Events after an id, oldest first (SSE replay after Last-Event-ID). */
   after(id: string, limit = 10_000): CamgateEvent[] {
     return (
@@ -191,6 +214,7 @@ export class EventStore {
     const remove = this.db.prepare("DELETE FROM events WHERE id = ?");
     this.db.transaction(() => {
       for (const id of doomed.keys()) remove.run(id);
+      this.incidents.pruneOrphans();
     })();
     const files = [...doomed.values()].filter((row) => row.snapshot).map((row) => this.fileOf(row));
     await Promise.all(files.map((file) => rm(file, { force: true })));

@@ -13,6 +13,7 @@ import { registerCameraRoutes } from "./routes/cameras.ts";
 import { registerConfigRoutes } from "./routes/config.ts";
 import { registerEventRoutes } from "./routes/events.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerIncidentRoutes } from "./routes/incidents.ts";
 import { liveSocketOptions, registerLiveRoutes } from "./routes/live.ts";
 import { collectOperations, registerOpenApiRoute } from "./routes/openapi.ts";
 import { registerPtzRoutes } from "./routes/ptz.ts";
@@ -142,6 +143,7 @@ export function buildMainApp(
     registerLiveRoutes(scope, ctx);
   });
   registerEventRoutes(app, ctx, ctx.events);
+  registerIncidentRoutes(app, ctx, ctx.events);
   registerBackupRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
   registerWebUi(app);

@@ -63,6 +63,24 @@ const MIGRATIONS: string[] = [
    ) WITHOUT ROWID;`,
   // 5: the Home Assistant discovery topics camgate published, so the ones it no longer publishes are cleared.
   "CREATE TABLE mqtt_discovery_topics (topic TEXT PRIMARY KEY) WITHOUT ROWID;",
+  // 6: incidents (start, end, sources) over the raw transitions; each event names its incident.
+  `CREATE TABLE incidents (
+     id TEXT PRIMARY KEY,
+     camera TEXT NOT NULL,
+     code TEXT NOT NULL,
+     channel INTEGER NOT NULL,
+     started_at INTEGER NOT NULL,
+     ended_at INTEGER,
+     last_at INTEGER NOT NULL,
+     sources TEXT NOT NULL,
+     snapshot_event TEXT,
+     events INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX incidents_key ON incidents(camera, code, channel, id);
+   CREATE INDEX incidents_code ON incidents(code, id);
+   CREATE INDEX incidents_camera ON incidents(camera, id);
+   ALTER TABLE events ADD COLUMN incident_id TEXT;
+   CREATE INDEX events_incident ON events(incident_id);`,
 ];
 
 export function openDatabase(file: string): Db {

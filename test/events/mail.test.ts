@@ -3,7 +3,7 @@ import nodemailer from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAlarmMail, parseDmyTime } from "../../src/protocol/alarm-mail.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { freePort, httpGet } from "../helpers/http.ts";
+import { freePort, httpGet, waitFor } from "../helpers/http.ts";
 import { SseClient } from "../helpers/sse.ts";
 
 describe("alarm e-mail parsing", () => {
@@ -140,6 +140,97 @@ describe("SMTP ingest", () => {
       10_000,
       "another mail event",
     );
+  });
+});
+
+describe("one motion, two sources", () => {
+  let gw: TestGateway;
+  let sse: SseClient;
+
+  beforeAll(async () => {
+    const smtpPort = await freePort();
+    const mail = { smtp: { host: "127.0.0.1", port: smtpPort, username: "cams", password: "mail-pw" } };
+    // Two cameras on one address: the mail's IP cannot tell them apart, only their names can.
+    gw = await startTestGateway({
+      cameras: [
+        { id: "dogs", profile: "amcrest-ip2m-841b", emulator: mail },
+        { id: "yard", profile: "amcrest-ip2m-841b", emulator: mail },
+      ],
+      events: { enabled: true, heartbeatSeconds: 1, snapshotCodes: [] },
+      smtp: { listen: `127.0.0.1:${smtpPort}`, username: "cams", password: "mail-pw" },
+    });
+    await waitFor(
+      () =>
+        gw.camgate.events.sources.streams.get("dogs")?.current === "live" &&
+        gw.camgate.events.sources.streams.get("yard")?.current === "live"
+          ? true
+          : undefined,
+      10_000,
+      "both event streams",
+    );
+    sse = new SseClient(`${gw.url}/api/v1/events/stream`);
+    await sse.open();
+  });
+  afterAll(async () => {
+    sse?.close();
+    await gw?.close();
+  });
+
+  it("the event stream's start and the alarm mail are one incident with two sources; the stop ends it", async () => {
+    const control = gw.cameras.get("dogs")?.control;
+    control?.trigger("VideoMotion", "Start");
+    const both = await sse.waitFor(
+      (m) =>
+        m.some((x) => x.data.code === "VideoMotion" && x.data.source === "camera") &&
+        m.some((x) => x.data.code === "VideoMotion" && x.data.source === "email"),
+      10_000,
+      "the stream's and the mail's start",
+    );
+    const [stream, mail] = ["camera", "email"].map((source) =>
+      both.find((x) => x.data.code === "VideoMotion" && x.data.source === source),
+    );
+    expect(mail?.data.camera).toBe("dogs");
+    expect(stream?.data.incident).toBeTruthy();
+    expect(mail?.data.incident).toBe(stream?.data.incident);
+    control?.trigger("VideoMotion", "Stop");
+    const incident = await waitFor(
+      async () => {
+        const body = (await (await fetch(`${gw.url}/api/v1/incidents/${stream?.data.incident}`)).json()) as {
+          ongoing: boolean;
+          sources: string[];
+          durationMs: number | null;
+          transitions: { source: string; action: string }[];
+        };
+        return body.ongoing ? undefined : body;
+      },
+      10_000,
+      "the incident to end",
+    );
+    expect(incident.sources).toEqual(["camera", "email"]);
+    expect(incident.durationMs).toBeGreaterThan(0);
+    expect(incident.transitions.map((t) => `${t.source} ${t.action}`)).toContain("camera stop");
+    const list = (await (await fetch(`${gw.url}/api/v1/incidents?camera=dogs&code=VideoMotion`)).json()) as {
+      incidents: { id: string }[];
+    };
+    expect(list.incidents.map((i) => i.id)).toEqual([stream?.data.incident]);
+  });
+
+  it("a camera renamed on the camera itself (MachineName) still gets its alarm mails", async () => {
+    const control = gw.cameras.get("dogs")?.control;
+    control?.setConfig("General.MachineName", "Kennel");
+    const before = sse.messages.length;
+    control?.trigger("VideoBlind", "Start");
+    await control?.mailsSettled();
+    const isMail = (x: (typeof sse.messages)[number]) =>
+      x.data.source === "email" && x.data.code === "VideoBlind";
+    const messages = await sse.waitFor(
+      (m) => m.slice(before).some(isMail),
+      10_000,
+      "the renamed camera's mail",
+    );
+    const mail = messages.slice(before).find(isMail);
+    expect(mail?.data).toMatchObject({ camera: "dogs", data: { deviceName: "Kennel" } });
+    expect(gw.camgate.events.smtp?.stats.unknownCamera).toBe(0);
   });
 });
 

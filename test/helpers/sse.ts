@@ -12,6 +12,7 @@ export interface SseMessage {
     source: string;
     snapshot: boolean;
     data: unknown;
+    incident: string | null;
   };
 }
 

@@ -169,8 +169,49 @@ describe("web UI", () => {
       gw.cameras.get("front")?.control.trigger("CrossLineDetection", "Pulse");
       await page.locator('.timeline li[data-code="CrossLineDetection"]').waitFor({ timeout: 15_000 });
       gw.cameras.get("dogs")?.control.trigger("VideoMotion", "Start");
-      await page.locator('.timeline li[data-code="VideoMotion"] img.thumb').waitFor({ timeout: 15_000 });
+      const motion = page.locator('.timeline li[data-code="VideoMotion"]').first();
+      await motion.locator("img.thumb").waitFor({ timeout: 15_000 });
+      await expect(motion.locator(".duration").textContent()).resolves.toBe("ongoing");
+      gw.cameras.get("dogs")?.control.trigger("VideoMotion", "Stop");
+      // Start and stop are one incident: the row gets its duration, no second row appears.
+      await waitFor(
+        async () =>
+          /^\d+ (ms|s)$/.test((await motion.locator(".duration").textContent()) ?? "") ? true : undefined,
+        15_000,
+        "the incident's duration",
+      );
+      expect(await page.locator('.timeline li[data-code="VideoMotion"]').count()).toBe(1);
+      await expect(motion.locator(".tag").allTextContents()).resolves.toEqual(["event stream"]);
       await shoot(page, "events");
+      await page.context().close();
+    },
+    60_000,
+  );
+
+  itWithTool(
+    "chromium",
+    locateChromium,
+    "the timeline filters on the server and pages back through everything stored",
+    async () => {
+      for (let n = 0; n < 70; n++)
+        gw.camgate.events.bus.publish({
+          camera: "front",
+          source: "gateway",
+          code: "CameraRebooted",
+          action: "pulse",
+          channel: 0,
+          data: { n },
+          cameraTime: null,
+        });
+      const page = await signedIn("alice", "alice-ui-pw");
+      await page.getByRole("link", { name: "Events", exact: true }).click();
+      await page.getByLabel("Code").selectOption("CameraRebooted");
+      const rows = page.locator('.timeline li[data-code="CameraRebooted"]');
+      await waitFor(async () => ((await rows.count()) === 50 ? true : undefined), 10_000, "the first page");
+      expect(await page.locator(".timeline li").count()).toBe(50);
+      await page.getByRole("button", { name: "Older" }).click();
+      await waitFor(async () => ((await rows.count()) === 70 ? true : undefined), 10_000, "the older page");
+      expect(await page.getByRole("button", { name: "Older" }).count()).toBe(0);
       await page.context().close();
     },
     60_000,

@@ -19,6 +19,20 @@ export interface Camera {
   deviceError?: string;
 }
 
+export interface Incident {
+  id: string;
+  camera: string;
+  code: string;
+  channel: number;
+  start: string;
+  end: string | null;
+  durationMs: number | null;
+  ongoing: boolean;
+  sources: string[];
+  snapshotEvent: string | null;
+  events: number;
+}
+
 export interface CamEvent {
   id: string;
   camera: string;
@@ -29,6 +43,7 @@ export interface CamEvent {
   receivedAt: string;
   snapshot: boolean;
   data: unknown;
+  incident: string | null;
 }
 
 export class ApiError extends Error {

@@ -9,7 +9,7 @@ import type { GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
 import { problemResponses } from "./schemas.ts";
 
-const eventSchema = {
+export const eventSchema = {
   type: "object",
   properties: {
     id: { type: "string" },
@@ -22,10 +22,14 @@ const eventSchema = {
     cameraTime: { type: ["string", "null"] },
     receivedAt: { type: "string" },
     snapshot: { type: "boolean" },
+    incident: {
+      type: ["string", "null"],
+      description: "the incident this transition belongs to (GET /api/v1/incidents/<id>)",
+    },
   },
 } as const;
 
-function visibleCameras(ctx: GatewayContext, principal: Principal | undefined): string[] | "*" {
+export function visibleCameras(ctx: GatewayContext, principal: Principal | undefined): string[] | "*" {
   if (!principal) return [];
   if (principal.cameras === "*") return "*";
   return ctx.cameras
@@ -34,7 +38,7 @@ function visibleCameras(ctx: GatewayContext, principal: Principal | undefined): 
     .filter((id) => canSeeCamera(principal, id));
 }
 
-function parseTime(text: string | undefined): number | undefined {
+export function parseTime(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isFinite(ms))

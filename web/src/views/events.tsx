@@ -1,25 +1,83 @@
-import { useState } from "preact/hooks";
+/**
+ * The timeline: incidents (one per thing that happened: start, end or "ongoing", duration, the sources that
+ * saw it) from /api/v1/incidents, filtered on the server by camera, code and time range, paged back with
+ * "Older" through everything stored. New events arriving over SSE refresh the first page.
+ */
+import { useEffect, useState } from "preact/hooks";
+import { api, type Incident } from "../api.ts";
 import { cameras, events } from "../state.ts";
 
+const KNOWN_CODES = [
+  "VideoMotion",
+  "SmartMotionHuman",
+  "SmartMotionVehicle",
+  "CrossLineDetection",
+  "CrossRegionDetection",
+  "VideoBlind",
+  "VideoLoss",
+  "AlarmLocal",
+  "AudioMutation",
+  "CameraOffline",
+  "CameraOnline",
+  "AuthFailed",
+  "CameraRebooted",
+  "ConfigChanged",
+];
+
+function duration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const seconds = Math.round(ms / 1000);
+  return seconds < 120 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}
+
+function query(filters: { camera: string; code: string; since: string; until: string }, cursor?: string) {
+  const params = new URLSearchParams({ limit: "50" });
+  if (filters.camera) params.set("camera", filters.camera);
+  if (filters.code) params.set("code", filters.code);
+  if (filters.since) params.set("since", new Date(filters.since).toISOString());
+  if (filters.until) params.set("until", new Date(filters.until).toISOString());
+  if (cursor) params.set("cursor", cursor);
+  return `/api/v1/incidents?${params}`;
+}
+
 export function EventsView() {
-  const [camera, setCamera] = useState("");
-  const [code, setCode] = useState("");
-  const [since, setSince] = useState("");
-  const codes = [...new Set(events.value.map((e) => e.code))].sort();
-  const sinceMs = since ? Date.parse(since) : 0;
-  const shown = events.value.filter(
-    (e) =>
-      (!camera || e.camera === camera) &&
-      (!code || e.code === code) &&
-      (!sinceMs || Date.parse(e.receivedAt) >= sinceMs),
-  );
+  const [filters, setFilters] = useState({ camera: "", code: "", since: "", until: "" });
+  const [pages, setPages] = useState<{ incidents: Incident[]; nextCursor?: string }>({ incidents: [] });
+  const [error, setError] = useState<string | undefined>(undefined);
+  const newest = events.value[0]?.id;
+  // The first page again whenever the filters change or a new event arrives (its incident may be new, or
+  // an ongoing one may have ended); older pages stay as loaded.
+  useEffect(() => {
+    let current = true;
+    api<{ incidents: Incident[]; nextCursor?: string }>(query(filters)).then(
+      (page) => {
+        if (current) setPages(page);
+      },
+      (e: Error) => setError(e.message),
+    );
+    return () => {
+      current = false;
+    };
+  }, [filters.camera, filters.code, filters.since, filters.until, newest]);
+  const older = () => {
+    if (!pages.nextCursor) return;
+    void api<{ incidents: Incident[]; nextCursor?: string }>(query(filters, pages.nextCursor)).then((page) =>
+      setPages({
+        incidents: [...pages.incidents, ...page.incidents],
+        ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+      }),
+    );
+  };
+  const set = (key: keyof typeof filters) => (e: Event) =>
+    setFilters({ ...filters, [key]: (e.currentTarget as HTMLInputElement | HTMLSelectElement).value });
+  const codes = [...new Set([...KNOWN_CODES, ...events.value.map((e) => e.code)])].sort();
   return (
     <section>
       <h1>Events</h1>
       <div class="filters">
         <label>
           Camera
-          <select value={camera} onChange={(e) => setCamera((e.currentTarget as HTMLSelectElement).value)}>
+          <select value={filters.camera} onChange={set("camera")}>
             <option value="">all</option>
             {cameras.value.map((c) => (
               <option key={c.id} value={c.id}>
@@ -30,7 +88,7 @@ export function EventsView() {
         </label>
         <label>
           Code
-          <select value={code} onChange={(e) => setCode((e.currentTarget as HTMLSelectElement).value)}>
+          <select value={filters.code} onChange={set("code")}>
             <option value="">all</option>
             {codes.map((c) => (
               <option key={c}>{c}</option>
@@ -38,28 +96,48 @@ export function EventsView() {
           </select>
         </label>
         <label>
-          Since
-          <input
-            type="datetime-local"
-            value={since}
-            onChange={(e) => setSince((e.currentTarget as HTMLInputElement).value)}
-          />
+          From
+          <input type="datetime-local" value={filters.since} onChange={set("since")} />
+        </label>
+        <label>
+          To
+          <input type="datetime-local" value={filters.until} onChange={set("until")} />
         </label>
       </div>
+      {error && <p class="error">{error}</p>}
       <ol class="timeline" aria-live="polite">
-        {shown.map((e) => (
-          <li key={e.id} class={`source-${e.source}`} data-code={e.code}>
-            <time>{new Date(e.receivedAt).toLocaleString()}</time>
+        {pages.incidents.map((incident) => (
+          <li
+            key={incident.id}
+            class={`source-${incident.sources[0] ?? "camera"}`}
+            data-code={incident.code}
+            data-incident={incident.id}
+          >
+            <time>{new Date(incident.start).toLocaleString()}</time>
             <span class="what">
-              <strong>{e.code}</strong> {e.action} · {e.camera}
-              {e.source !== "camera" && <em> ({e.source})</em>}
+              <strong>{incident.code}</strong> · {incident.camera}
+              {incident.channel > 0 && ` · channel ${incident.channel + 1}`}
             </span>
-            {e.snapshot && (
-              <a href={`/api/v1/events/${e.id}/snapshot.jpg`} target="_blank" rel="noreferrer">
+            <span class="duration">
+              {incident.ongoing ? "ongoing" : incident.durationMs ? duration(incident.durationMs) : ""}
+            </span>
+            <span class="sources">
+              {incident.sources.map((source) => (
+                <span key={source} class={`tag tag-${source}`}>
+                  {source === "camera" ? "event stream" : source === "email" ? "e-mail" : "camgate"}
+                </span>
+              ))}
+            </span>
+            {incident.snapshotEvent && (
+              <a
+                href={`/api/v1/events/${incident.snapshotEvent}/snapshot.jpg`}
+                target="_blank"
+                rel="noreferrer"
+              >
                 <img
                   class="thumb"
-                  src={`/api/v1/events/${e.id}/snapshot.jpg`}
-                  alt={`${e.code} snapshot`}
+                  src={`/api/v1/events/${incident.snapshotEvent}/snapshot.jpg`}
+                  alt={`${incident.code} snapshot`}
                   width={96}
                   height={72}
                   loading="lazy"
@@ -69,7 +147,12 @@ export function EventsView() {
           </li>
         ))}
       </ol>
-      {shown.length === 0 && <p>No events.</p>}
+      {pages.incidents.length === 0 && <p>No events.</p>}
+      {pages.nextCursor && (
+        <button type="button" class="older" onClick={older}>
+          Older
+        </button>
+      )}
     </section>
   );
 }

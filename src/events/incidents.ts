@@ -1,0 +1,209 @@
+/**
+ * Incidents: what people mean by "an event", one thing that happened on a camera from its start to its end
+ * (as Frigate's events have a start, an end and a duration), seen by one or more sources. The raw
+ * transitions (`events` rows: start, stop, pulse) stay as they are; each names the incident it belongs to.
+ *
+ * A transition joins an incident of the same camera, code and channel when
+ *   - the incident is still going on (a start seen twice, the alarm mail of a motion the stream reported), or
+ *   - it ended or began less than the merge window ago and this source has not reported it yet (the mail a
+ *     camera sends after the motion already stopped: Amcrest firmware mails 2–20 s after the start, with the
+ *     snapshot it took).
+ * A stop ends the incident when it comes from the source that leads it (the camera's event stream when it
+ * reported the incident, else the first source); from another source it only adds that source. Gateway events (CameraOffline, ...) are incidents of their own. Runs inside the event's
+ * transaction, so an event and its incident are stored together or not at all.
+ */
+import type { Db } from "../storage/database.ts";
+import type { EventAction, EventSource } from "./model.ts";
+
+export interface Incident {
+  /** The id of its first transition (a ULID: incidents sort by start). */
+  id: string;
+  camera: string;
+  code: string;
+  channel: number;
+  start: string;
+  /** Undefined while it goes on. */
+  end: string | null;
+  durationMs: number | null;
+  ongoing: boolean;
+  /** Every source that reported it, in the order they did. */
+  sources: EventSource[];
+  /** A transition with a snapshot, if any (GET /api/v1/events/<id>/snapshot.jpg). */
+  snapshotEvent: string | null;
+  /** How many transitions it has. */
+  events: number;
+}
+
+interface Row {
+  id: string;
+  camera: string;
+  code: string;
+  channel: number;
+  started_at: number;
+  ended_at: number | null;
+  last_at: number;
+  sources: string;
+  snapshot_event: string | null;
+  events: number;
+}
+
+export interface Transition {
+  id: string;
+  camera: string;
+  source: EventSource;
+  code: string;
+  action: EventAction;
+  channel: number;
+  at: number;
+  snapshot: boolean;
+}
+
+export interface IncidentQuery {
+  cameras: readonly string[] | "*";
+  camera?: string;
+  code?: string;
+  /** Incidents that started at or after this id's time (a ULID time prefix). */
+  sinceId?: string;
+  /** Incidents that started before this id's time. */
+  untilId?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+/** Two reports this close together are one incident (the mail of a motion comes after its stop). */
+export const DEFAULT_MERGE_WINDOW_MS = 60_000;
+
+export function toIncident(row: Row): Incident {
+  return {
+    id: row.id,
+    camera: row.camera,
+    code: row.code,
+    channel: row.channel,
+    start: new Date(row.started_at).toISOString(),
+    end: row.ended_at === null ? null : new Date(row.ended_at).toISOString(),
+    durationMs: row.ended_at === null ? null : row.ended_at - row.started_at,
+    ongoing: row.ended_at === null,
+    sources: JSON.parse(row.sources) as EventSource[],
+    snapshotEvent: row.snapshot_event,
+    events: row.events,
+  };
+}
+
+export class Incidents {
+  private readonly openFor;
+  private readonly recentFor;
+  private readonly insertRow;
+  private readonly updateRow;
+  private readonly byId;
+
+  constructor(
+    private readonly db: Db,
+    private readonly mergeWindowMs = DEFAULT_MERGE_WINDOW_MS,
+  ) {
+    this.openFor = db.prepare(
+      "SELECT * FROM incidents WHERE camera = ? AND code = ? AND channel = ? AND ended_at IS NULL ORDER BY id DESC LIMIT 1",
+    );
+    this.recentFor = db.prepare(
+      "SELECT * FROM incidents WHERE camera = ? AND code = ? AND channel = ? AND last_at >= ? ORDER BY id DESC LIMIT 1",
+    );
+    this.insertRow = db.prepare(
+      "INSERT INTO incidents (id, camera, code, channel, started_at, ended_at, last_at, sources, snapshot_event, events) VALUES (@id, @camera, @code, @channel, @started_at, @ended_at, @last_at, @sources, @snapshot_event, @events)",
+    );
+    this.updateRow = db.prepare(
+      "UPDATE incidents SET ended_at = @ended_at, last_at = @last_at, sources = @sources, snapshot_event = @snapshot_event, events = @events WHERE id = @id",
+    );
+    this.byId = db.prepare("SELECT * FROM incidents WHERE id = ?");
+  }
+
+  /** The incident this transition belongs to (made or updated); its id goes into the event row. */
+  assign(transition: Transition): string {
+    const target = transition.source === "gateway" ? undefined : this.joinable(transition);
+    if (!target) {
+      const ends = transition.source === "gateway" || transition.action !== "start";
+      this.insertRow.run({
+        id: transition.id,
+        camera: transition.camera,
+        code: transition.code,
+        channel: transition.channel,
+        started_at: transition.at,
+        ended_at: ends ? transition.at : null,
+        last_at: transition.at,
+        sources: JSON.stringify([transition.source]),
+        snapshot_event: transition.snapshot ? transition.id : null,
+        events: 1,
+      } satisfies Row);
+      return transition.id;
+    }
+    const sources = JSON.parse(target.sources) as EventSource[];
+    const reportedBefore = sources.includes(transition.source);
+    if (!reportedBefore) sources.push(transition.source);
+    // The camera's event stream, when it reported the incident, says when it ends; else its first source.
+    const primary = sources.includes("camera") ? "camera" : sources[0];
+    const ends =
+      target.ended_at === null &&
+      transition.action === "stop" &&
+      reportedBefore &&
+      transition.source === primary;
+    this.updateRow.run({
+      id: target.id,
+      ended_at: ends ? transition.at : target.ended_at,
+      last_at: Math.max(target.last_at, transition.at),
+      sources: JSON.stringify(sources),
+      snapshot_event: target.snapshot_event ?? (transition.snapshot ? transition.id : null),
+      events: target.events + 1,
+    });
+    return target.id;
+  }
+
+  private joinable(transition: Transition): Row | undefined {
+    const key = [transition.camera, transition.code, transition.channel] as const;
+    const open = this.openFor.get(...key) as Row | undefined;
+    if (open) return open;
+    const recent = this.recentFor.get(...key, transition.at - this.mergeWindowMs) as Row | undefined;
+    if (!recent) return undefined;
+    // A stop belongs to the incident that just ended (the mail's stop after the stream's). A start or pulse
+    // from a source that already reported it is a new incident; from another source, the same one.
+    if (transition.action === "stop") return recent;
+    return (JSON.parse(recent.sources) as string[]).includes(transition.source) ? undefined : recent;
+  }
+
+  get(id: string): Incident | undefined {
+    const row = this.byId.get(id) as Row | undefined;
+    return row ? toIncident(row) : undefined;
+  }
+
+  /** Newest first (by start), with a cursor for the next page. */
+  list(query: IncidentQuery): { incidents: Incident[]; nextCursor: string | undefined } {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.cameras !== "*") {
+      if (query.cameras.length === 0) return { incidents: [], nextCursor: undefined };
+      where.push(`camera IN (${query.cameras.map(() => "?").join(",")})`);
+      params.push(...query.cameras);
+    }
+    const add = (clause: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    add("camera = ?", query.camera);
+    add("code = ?", query.code);
+    add("id >= ?", query.sinceId);
+    add("id < ?", query.untilId);
+    add("id < ?", query.cursor);
+    const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
+    const sql = `SELECT * FROM incidents${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${limit + 1}`;
+    const rows = this.db.prepare(sql).all(...params) as Row[];
+    const incidents = rows.slice(0, limit).map(toIncident);
+    return { incidents, nextCursor: rows.length > limit ? incidents[incidents.length - 1]?.id : undefined };
+  }
+
+  /** Incidents none of whose transitions are left (after retention). */
+  pruneOrphans(): number {
+    return this.db
+      .prepare(
+        "DELETE FROM incidents WHERE NOT EXISTS (SELECT 1 FROM events WHERE events.incident_id = incidents.id)",
+      )
+      .run().changes;
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Incidents (events/incidents.ts): one thing that happened, with a start, an end, a duration and the
+ * sources that saw it, over the raw transitions of /api/v1/events. Paged newest first by cursor, filtered by
+ * camera, code and time range, limited to the cameras the caller may see.
+ */
+import type { FastifyInstance } from "fastify";
+import type { EventPipeline } from "../../events/pipeline.ts";
+import { idAtTime } from "../../events/store.ts";
+import { canSeeCamera } from "../auth/authenticator.ts";
+import type { GatewayContext } from "../context.ts";
+import { ApiProblem } from "../errors.ts";
+import { eventSchema, parseTime, visibleCameras } from "./events.ts";
+import { problemResponses } from "./schemas.ts";
+
+const incidentSchema = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    camera: { type: "string" },
+    code: { type: "string" },
+    channel: { type: "integer" },
+    start: { type: "string", format: "date-time" },
+    end: { type: ["string", "null"], description: "null while it goes on" },
+    durationMs: { type: ["integer", "null"] },
+    ongoing: { type: "boolean" },
+    sources: { type: "array", items: { type: "string", enum: ["camera", "email", "gateway"] } },
+    snapshotEvent: {
+      type: ["string", "null"],
+      description: "a transition with a snapshot: GET /api/v1/events/<id>/snapshot.jpg",
+    },
+    events: { type: "integer", description: "how many transitions it has" },
+  },
+  required: ["id", "camera", "code", "start", "ongoing", "sources"],
+} as const;
+
+const idParam = {
+  type: "object",
+  properties: { id: { type: "string", pattern: "^[0-9A-Z]{26}$" } },
+  required: ["id"],
+} as const;
+
+export function registerIncidentRoutes(
+  app: FastifyInstance,
+  ctx: GatewayContext,
+  pipeline: EventPipeline,
+): void {
+  const { store } = pipeline;
+
+  app.get<{
+    Querystring: {
+      camera?: string;
+      code?: string;
+      since?: string;
+      until?: string;
+      limit?: number;
+      cursor?: string;
+    };
+  }>(
+    "/api/v1/incidents",
+    {
+      schema: {
+        summary: "Incidents (start, end, duration, sources), newest first, of the cameras you may see",
+        tags: ["events"],
+        querystring: {
+          type: "object",
+          properties: {
+            camera: { type: "string" },
+            code: { type: "string" },
+            since: { type: "string", description: "started at or after: ISO 8601 or ms since epoch" },
+            until: { type: "string", description: "started before" },
+            limit: { type: "integer", minimum: 1, maximum: 1000 },
+            cursor: { type: "string", description: "nextCursor of the previous page" },
+          },
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              incidents: { type: "array", items: incidentSchema },
+              nextCursor: { type: "string" },
+            },
+          },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const since = parseTime(q.since);
+      const until = parseTime(q.until);
+      const page = store.incidents.list({
+        cameras: visibleCameras(ctx, request.principal),
+        ...(q.camera !== undefined ? { camera: q.camera } : {}),
+        ...(q.code !== undefined ? { code: q.code } : {}),
+        ...(since !== undefined ? { sinceId: idAtTime(since) } : {}),
+        ...(until !== undefined ? { untilId: idAtTime(until) } : {}),
+        ...(q.limit !== undefined ? { limit: q.limit } : {}),
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+      });
+      return page.nextCursor ? page : { incidents: page.incidents };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/incidents/:id",
+    {
+      schema: {
+        summary: "One incident with its transitions, oldest first",
+        tags: ["events"],
+        params: idParam,
+        response: {
+          200: {
+            type: "object",
+            properties: { ...incidentSchema.properties, transitions: { type: "array", items: eventSchema } },
+          },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) => {
+      const incident = store.incidents.get(request.params.id);
+      if (!incident || !request.principal || !canSeeCamera(request.principal, incident.camera))
+        throw new ApiProblem("not-found", "no such incident");
+      return { ...incident, transitions: store.ofIncident(incident.id) };
+    },
+  );
+}

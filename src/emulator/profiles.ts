@@ -1,5 +1,5 @@
 /**
- * Emulated device families. Each profile is a real family from reference/dahua-cgi.md, with the quirks that
+ * Emulated device families. Each profile is a real device family (model and firmware named below), with the quirks that
  * family has; the comments name the model or firmware each fact comes from.
  */
 

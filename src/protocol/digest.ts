@@ -5,7 +5,7 @@
  * Pure: hashing comes from node:crypto, nothing here touches a socket or a clock (the cnonce is an argument).
  *
  * SHA-512-256 is FIPS 180-4 SHA-512/256, as RFC 7616 specifies. The RFC's own §3.9.2 example was computed
- * with SHA-512 truncated to 256 bits (RFC errata; see reference/dahua-cgi.md §1.8 vector 4); we follow the
+ * with SHA-512 truncated to 256 bits (an RFC erratum; the tests pin both the FIPS and the printed value); we follow the
  * specification, not the erratum, and the tests pin both facts.
  */
 import { createHash } from "node:crypto";

@@ -84,9 +84,7 @@ describe("web UI health messages", () => {
       try {
         const notice = page.locator('[data-health="offline"]');
         await notice.waitFor({ timeout: 30_000 });
-        expect(await notice.textContent()).toMatch(
-          /Camera offline: camera dogs: .+\. camgate keeps trying/,
-        );
+        expect(await notice.textContent()).toMatch(/Camera offline: camera dogs: .+\. camgate keeps trying/);
         await page.screenshot({ path: join(ARTIFACTS, "health-offline.png"), fullPage: true });
       } finally {
         await gw.cameras.get("dogs")?.control.startListening();

@@ -13,7 +13,8 @@
  * transaction, so an event and its incident are stored together or not at all.
  */
 import type { Db } from "../storage/database.ts";
-import type { EventAction, EventSource } from "./model.ts";
+import type { CamgateEvent, EventSource } from "./model.ts";
+import { newestFirst, type PageQuery } from "./paging.ts";
 
 export interface Incident {
   /** The id of its first transition (a ULID: incidents sort by start). */
@@ -47,28 +48,11 @@ interface Row {
   events: number;
 }
 
-export interface Transition {
-  id: string;
-  camera: string;
-  source: EventSource;
-  code: string;
-  action: EventAction;
-  channel: number;
+/** What the merge looks at of a transition: its key, its source and action, when, and whether it has a picture. */
+export type Transition = Pick<CamgateEvent, "id" | "camera" | "source" | "code" | "action" | "channel"> & {
   at: number;
   snapshot: boolean;
-}
-
-export interface IncidentQuery {
-  cameras: readonly string[] | "*";
-  camera?: string;
-  code?: string;
-  /** Incidents that started at or after this id's time (a ULID time prefix). */
-  sinceId?: string;
-  /** Incidents that started before this id's time. */
-  untilId?: string;
-  cursor?: string;
-  limit?: number;
-}
+};
 
 /** Two reports this close together are one incident (the mail of a motion comes after its stop). */
 export const DEFAULT_MERGE_WINDOW_MS = 60_000;
@@ -173,29 +157,9 @@ export class Incidents {
   }
 
   /** Newest first (by start), with a cursor for the next page. */
-  list(query: IncidentQuery): { incidents: Incident[]; nextCursor: string | undefined } {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (query.cameras !== "*") {
-      if (query.cameras.length === 0) return { incidents: [], nextCursor: undefined };
-      where.push(`camera IN (${query.cameras.map(() => "?").join(",")})`);
-      params.push(...query.cameras);
-    }
-    const add = (clause: string, value: string | number | undefined) => {
-      if (value === undefined) return;
-      where.push(clause);
-      params.push(value);
-    };
-    add("camera = ?", query.camera);
-    add("code = ?", query.code);
-    add("id >= ?", query.sinceId);
-    add("id < ?", query.untilId);
-    add("id < ?", query.cursor);
-    const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
-    const sql = `SELECT * FROM incidents${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${limit + 1}`;
-    const rows = this.db.prepare(sql).all(...params) as Row[];
-    const incidents = rows.slice(0, limit).map(toIncident);
-    return { incidents, nextCursor: rows.length > limit ? incidents[incidents.length - 1]?.id : undefined };
+  list(query: PageQuery): { incidents: Incident[]; nextCursor: string | undefined } {
+    const page = newestFirst<Row>(this.db, "incidents", query);
+    return { incidents: page.rows.map(toIncident), nextCursor: page.nextCursor };
   }
 
   /** Incidents none of whose transitions are left (after retention). */

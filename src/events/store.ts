@@ -7,10 +7,10 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { encodeTime } from "ulid";
 import type { Db } from "../storage/database.ts";
 import { DEFAULT_MERGE_WINDOW_MS, Incidents } from "./incidents.ts";
 import type { CamgateEvent, EventAction, EventSource, StorableEvent } from "./model.ts";
+import { idAtTime, newestFirst, type PageQuery } from "./paging.ts";
 import { UlidGenerator } from "./ulid.ts";
 
 interface Row {
@@ -28,19 +28,8 @@ interface Row {
   incident_id: string | null;
 }
 
-export interface EventQuery {
-  /** Cameras the caller may see; "*" for all. */
-  cameras: readonly string[] | "*";
-  camera?: string;
-  code?: string;
-  /** Inclusive lower bound, ms since epoch. */
-  since?: number;
-  /** Exclusive upper bound, ms since epoch. */
-  until?: number;
-  limit?: number;
-  /** Page after this id (newest first). */
-  cursor?: string;
-}
+/** The filters of an event page (paging.ts). */
+export type EventQuery = PageQuery;
 
 function toEvent(row: Row): CamgateEvent {
   return {
@@ -56,11 +45,6 @@ function toEvent(row: Row): CamgateEvent {
     snapshot: row.snapshot === 1,
     incident: row.incident_id,
   };
-}
-
-/** ULID lower bound for a time: every id made at or after `ms` sorts at or above it. */
-export function idAtTime(ms: number): string {
-  return encodeTime(Math.max(0, Math.floor(ms)), 10);
 }
 
 export class EventStore {
@@ -97,16 +81,6 @@ export class EventStore {
    */
   insert(event: StorableEvent, receivedAt = Date.now()): CamgateEvent {
     const id = this.ids.next();
-    const incident = this.incidents.assign({
-      id,
-      camera: event.camera,
-      source: event.source,
-      code: event.code,
-      action: event.action,
-      channel: event.channel,
-      at: receivedAt,
-      snapshot: event.snapshotFile !== undefined,
-    });
     const row: Row = {
       id,
       camera: event.camera,
@@ -119,8 +93,9 @@ export class EventStore {
       received_at: receivedAt,
       snapshot: event.snapshotFile ? 1 : 0,
       snapshot_file: event.snapshotFile ?? null,
-      incident_id: incident,
+      incident_id: null,
     };
+    row.incident_id = this.incidents.assign({ ...event, id, at: receivedAt, snapshot: row.snapshot === 1 });
     this.insertRow.run(row);
     return toEvent(row);
   }
@@ -142,39 +117,9 @@ export class EventStore {
   }
 
   /** Newest first, with a cursor for the next page. */
-  list(query: EventQuery): { events: CamgateEvent[]; nextCursor: string | undefined } {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (query.cameras !== "*") {
-      if (query.cameras.length === 0) return { events: [], nextCursor: undefined };
-      where.push(`camera IN (${query.cameras.map(() => "?").join(",")})`);
-      params.push(...query.cameras);
-    }
-    if (query.camera !== undefined) {
-      where.push("camera = ?");
-      params.push(query.camera);
-    }
-    if (query.code !== undefined) {
-      where.push("code = ?");
-      params.push(query.code);
-    }
-    if (query.since !== undefined) {
-      where.push("id >= ?");
-      params.push(idAtTime(query.since));
-    }
-    if (query.until !== undefined) {
-      where.push("id < ?");
-      params.push(idAtTime(query.until));
-    }
-    if (query.cursor !== undefined) {
-      where.push("id < ?");
-      params.push(query.cursor);
-    }
-    const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
-    const sql = `SELECT * FROM events${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${limit + 1}`;
-    const rows = this.db.prepare(sql).all(...params) as Row[];
-    const events = rows.slice(0, limit).map(toEvent);
-    return { events, nextCursor: rows.length > limit ? events[events.length - 1]?.id : undefined };
+  list(query: PageQuery): { events: CamgateEvent[]; nextCursor: string | undefined } {
+    const page = newestFirst<Row>(this.db, "events", query);
+    return { events: page.rows.map(toEvent), nextCursor: page.nextCursor };
   }
 
   /** An incident's transitions, oldest first. */

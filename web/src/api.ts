@@ -19,19 +19,8 @@ export interface Camera {
   deviceError?: string;
 }
 
-export interface Incident {
-  id: string;
-  camera: string;
-  code: string;
-  channel: number;
-  start: string;
-  end: string | null;
-  durationMs: number | null;
-  ongoing: boolean;
-  sources: string[];
-  snapshotEvent: string | null;
-  events: number;
-}
+/** An incident as the API sends it (the server's own type). */
+export type { Incident } from "../../src/events/incidents.ts";
 
 export interface CamEvent {
   id: string;

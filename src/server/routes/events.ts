@@ -2,6 +2,7 @@
 import { createReadStream } from "node:fs";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { CamgateEvent } from "../../events/model.ts";
+import type { PageQuery } from "../../events/paging.ts";
 import type { EventPipeline } from "../../events/pipeline.ts";
 import { serveEventFeed } from "../../events/sse.ts";
 import { canSeeCamera, type Principal } from "../auth/authenticator.ts";
@@ -46,6 +47,47 @@ export function parseTime(text: string | undefined): number | undefined {
   return ms;
 }
 
+/** The query of a newest-first page (events and incidents alike). */
+export interface PageQuerystring {
+  camera?: string;
+  code?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export const pageQuerySchema = {
+  type: "object",
+  properties: {
+    camera: { type: "string" },
+    code: { type: "string" },
+    since: { type: "string", description: "ISO 8601 or ms since epoch" },
+    until: { type: "string", description: "ISO 8601 or ms since epoch (exclusive)" },
+    limit: { type: "integer", minimum: 1, maximum: 1000 },
+    cursor: { type: "string", description: "nextCursor of the previous page" },
+  },
+} as const;
+
+/** The store's page query for this request: its filters, limited to the cameras the caller may see. */
+export function pageQuery(
+  ctx: GatewayContext,
+  request: FastifyRequest<{ Querystring: PageQuerystring }>,
+): PageQuery {
+  const q = request.query;
+  const since = parseTime(q.since);
+  const until = parseTime(q.until);
+  return {
+    cameras: visibleCameras(ctx, request.principal),
+    ...(q.camera !== undefined ? { camera: q.camera } : {}),
+    ...(q.code !== undefined ? { code: q.code } : {}),
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
+    ...(q.limit !== undefined ? { limit: q.limit } : {}),
+    ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+  };
+}
+
 export function registerEventRoutes(
   app: FastifyInstance,
   ctx: GatewayContext,
@@ -53,32 +95,13 @@ export function registerEventRoutes(
 ): void {
   const { store, bus } = pipeline;
 
-  app.get<{
-    Querystring: {
-      camera?: string;
-      code?: string;
-      since?: string;
-      until?: string;
-      limit?: number;
-      cursor?: string;
-    };
-  }>(
+  app.get<{ Querystring: PageQuerystring }>(
     "/api/v1/events",
     {
       schema: {
         summary: "Stored events, newest first, of the cameras you may see",
         tags: ["events"],
-        querystring: {
-          type: "object",
-          properties: {
-            camera: { type: "string" },
-            code: { type: "string" },
-            since: { type: "string", description: "ISO 8601 or ms since epoch" },
-            until: { type: "string" },
-            limit: { type: "integer", minimum: 1, maximum: 1000 },
-            cursor: { type: "string", description: "nextCursor of the previous page" },
-          },
-        },
+        querystring: pageQuerySchema,
         response: {
           200: {
             type: "object",
@@ -89,18 +112,7 @@ export function registerEventRoutes(
       },
     },
     async (request) => {
-      const q = request.query;
-      const since = parseTime(q.since);
-      const until = parseTime(q.until);
-      const page = store.list({
-        cameras: visibleCameras(ctx, request.principal),
-        ...(q.camera !== undefined ? { camera: q.camera } : {}),
-        ...(q.code !== undefined ? { code: q.code } : {}),
-        ...(since !== undefined ? { since } : {}),
-        ...(until !== undefined ? { until } : {}),
-        ...(q.limit !== undefined ? { limit: q.limit } : {}),
-        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
-      });
+      const page = store.list(pageQuery(ctx, request));
       return page.nextCursor ? page : { events: page.events };
     },
   );

@@ -5,11 +5,10 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { EventPipeline } from "../../events/pipeline.ts";
-import { idAtTime } from "../../events/store.ts";
 import { canSeeCamera } from "../auth/authenticator.ts";
 import type { GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
-import { eventSchema, parseTime, visibleCameras } from "./events.ts";
+import { eventSchema, type PageQuerystring, pageQuery, pageQuerySchema } from "./events.ts";
 import { problemResponses } from "./schemas.ts";
 
 const incidentSchema = {
@@ -46,32 +45,13 @@ export function registerIncidentRoutes(
 ): void {
   const { store } = pipeline;
 
-  app.get<{
-    Querystring: {
-      camera?: string;
-      code?: string;
-      since?: string;
-      until?: string;
-      limit?: number;
-      cursor?: string;
-    };
-  }>(
+  app.get<{ Querystring: PageQuerystring }>(
     "/api/v1/incidents",
     {
       schema: {
         summary: "Incidents (start, end, duration, sources), newest first, of the cameras you may see",
         tags: ["events"],
-        querystring: {
-          type: "object",
-          properties: {
-            camera: { type: "string" },
-            code: { type: "string" },
-            since: { type: "string", description: "started at or after: ISO 8601 or ms since epoch" },
-            until: { type: "string", description: "started before" },
-            limit: { type: "integer", minimum: 1, maximum: 1000 },
-            cursor: { type: "string", description: "nextCursor of the previous page" },
-          },
-        },
+        querystring: pageQuerySchema,
         response: {
           200: {
             type: "object",
@@ -85,18 +65,7 @@ export function registerIncidentRoutes(
       },
     },
     async (request) => {
-      const q = request.query;
-      const since = parseTime(q.since);
-      const until = parseTime(q.until);
-      const page = store.incidents.list({
-        cameras: visibleCameras(ctx, request.principal),
-        ...(q.camera !== undefined ? { camera: q.camera } : {}),
-        ...(q.code !== undefined ? { code: q.code } : {}),
-        ...(since !== undefined ? { sinceId: idAtTime(since) } : {}),
-        ...(until !== undefined ? { untilId: idAtTime(until) } : {}),
-        ...(q.limit !== undefined ? { limit: q.limit } : {}),
-        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
-      });
+      const page = store.incidents.list(pageQuery(ctx, request));
       return page.nextCursor ? page : { incidents: page.incidents };
     },
   );

@@ -1,0 +1,55 @@
+/**
+ * One newest-first page of a table keyed by ULID (events, incidents): the same filters for both (the
+ * cameras a caller may see, one camera, one code, a time range by id, a cursor) and `limit + 1` rows read
+ * so the next cursor is known without a count.
+ */
+import { encodeTime } from "ulid";
+import type { Db } from "../storage/database.ts";
+
+export interface PageQuery {
+  /** Cameras the caller may see; "*" for all. */
+  cameras: readonly string[] | "*";
+  camera?: string;
+  code?: string;
+  /** Inclusive lower bound, ms since epoch. */
+  since?: number;
+  /** Exclusive upper bound, ms since epoch. */
+  until?: number;
+  limit?: number;
+  /** Page after this id (newest first). */
+  cursor?: string;
+}
+
+/** ULID lower bound for a time: every id made at or after `ms` sorts at or above it. */
+export function idAtTime(ms: number): string {
+  return encodeTime(Math.max(0, Math.floor(ms)), 10);
+}
+
+export function newestFirst<Row extends { id: string }>(
+  db: Db,
+  table: "events" | "incidents",
+  query: PageQuery,
+): { rows: Row[]; nextCursor: string | undefined } {
+  if (query.cameras !== "*" && query.cameras.length === 0) return { rows: [], nextCursor: undefined };
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  const add = (clause: string, value: string | number | undefined) => {
+    if (value === undefined) return;
+    where.push(clause);
+    params.push(value);
+  };
+  if (query.cameras !== "*") {
+    where.push(`camera IN (${query.cameras.map(() => "?").join(",")})`);
+    params.push(...query.cameras);
+  }
+  add("camera = ?", query.camera);
+  add("code = ?", query.code);
+  add("id >= ?", query.since === undefined ? undefined : idAtTime(query.since));
+  add("id < ?", query.until === undefined ? undefined : idAtTime(query.until));
+  add("id < ?", query.cursor);
+  const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
+  const sql = `SELECT * FROM ${table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${limit + 1}`;
+  const rows = db.prepare(sql).all(...params) as Row[];
+  const page = rows.slice(0, limit);
+  return { rows: page, nextCursor: rows.length > limit ? page[page.length - 1]?.id : undefined };
+}

@@ -18,6 +18,8 @@ import { NoConfigFileError, planIsEmpty, planReload, type ReloadSummary } from "
 import type { CameraConfig, Config } from "./config/schema.ts";
 import { effectiveRtspAuthMethods, formatConfigPath, validateConfig } from "./config/validate.ts";
 import { EventPipeline } from "./events/pipeline.ts";
+import { ClipRecorder } from "./recording/clip-recorder.ts";
+import { RecordingIndex } from "./recording/recording-index.ts";
 import { EventStreams } from "./relay/event-stream-hub.ts";
 import { HubRegistry } from "./relay/hub-registry.ts";
 import { SnapshotService } from "./relay/snapshot.ts";
@@ -336,6 +338,18 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
       )
     : undefined;
   metrics.watchStreams(streams, rtspServer, webrtc);
+  const recordings = new RecordingIndex(db);
+  const clips = new ClipRecorder({
+    config,
+    cameras,
+    streams,
+    store: events.store,
+    bus: events.bus,
+    publisher: events.publisher,
+    index: recordings,
+    dir: resolve(storageDir, config.recording.dir ?? "recordings"),
+    logger,
+  });
   const ctx: GatewayContext = {
     cameras,
     hubs,
@@ -358,6 +372,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     publicUrl: () => (config.server.publicUrl ?? url).replace(/\/$/, ""),
     rtspPublicUrl: () => rtspLinkBase,
     reloadConfig: () => reloadFromFile(),
+    recordings: { index: recordings, dir: resolve(storageDir, config.recording.dir ?? "recordings") },
   };
   let rtspLinkBase: string | undefined;
   const apps: FastifyInstance[] = [];
@@ -379,6 +394,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     await Promise.allSettled([...apps, ...passthroughApps.values()].map((app) => app.close()));
     await rtspServer?.close();
     webrtc?.closeAll();
+    await clips.close();
     streams.close();
     hubs.close();
     await backups.close();
@@ -439,6 +455,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   };
   try {
     await events.start();
+    clips.start();
     await backups.start();
     const main = buildMainApp(ctx, https, VERSION);
     apps.push(main);

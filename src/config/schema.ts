@@ -130,6 +130,8 @@ const cameraId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "lower-case letters, digits, _ and - (up to 32)");
 
+const codeList = z.array(z.string().regex(/^[A-Za-z0-9_*]+$/, "an event code such as VideoMotion, or *"));
+
 export const cameraSchema = z.strictObject({
   id: cameraId,
   name: z.string().min(1).optional(),
@@ -144,6 +146,10 @@ export const cameraSchema = z.strictObject({
   /** This camera's event stream (overrides `events.enabled` and `events.codes`). */
   events: z
     .strictObject({ enabled: z.boolean().optional(), codes: z.array(z.string().min(1)).min(1).optional() })
+    .optional(),
+  /** This camera's recording (overrides `recording.clips.enabled` and its codes). */
+  recording: z
+    .strictObject({ clips: z.boolean().optional(), clipCodes: codeList.min(1).optional() })
     .optional(),
   /** Sender address of this camera's alarm mails, when the device name and IP do not identify it. */
   mailFrom: z.string().min(3).optional(),
@@ -190,8 +196,6 @@ export const relaySchema = z.strictObject({
   snapshotMaxAgeMs: z.number().int().min(0).default(1000),
 });
 
-const codeList = z.array(z.string().regex(/^[A-Za-z0-9_*]+$/, "an event code such as VideoMotion, or *"));
-
 export const eventsSchema = z.strictObject({
   /** Subscribe to the cameras' event streams. */
   enabled: z.boolean().default(true),
@@ -206,6 +210,34 @@ export const eventsSchema = z.strictObject({
     .strictObject({
       days: z.number().min(0.001).default(30),
       maxEvents: z.number().int().min(1).default(100_000),
+    })
+    .prefault({}),
+});
+
+/** Codes that make event clips by default: what an owner wants to see again. */
+export const DEFAULT_CLIP_CODES = [
+  "VideoMotion",
+  "VideoBlind",
+  "VideoLoss",
+  "AlarmLocal",
+  "CrossLineDetection",
+  "CrossRegionDetection",
+  "SmartMotionHuman",
+  "SmartMotionVehicle",
+];
+
+export const recordingSchema = z.strictObject({
+  /** Where recordings go (default `<storage.dir>/recordings`). */
+  dir: z.string().min(1).optional(),
+  clips: z
+    .strictObject({
+      /** Event clips for every camera (per camera: `cameras[].recording.clips`). */
+      enabled: z.boolean().default(true),
+      codes: codeList.default(DEFAULT_CLIP_CODES),
+      preRollSeconds: z.number().min(0).max(30).default(5),
+      postRollSeconds: z.number().min(0).max(120).default(5),
+      /** A clip never runs longer (an event whose stop never comes). */
+      maxSeconds: z.number().int().min(5).max(3600).default(300),
     })
     .prefault({}),
 });
@@ -304,6 +336,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   relay: relaySchema.prefault({}),
   events: eventsSchema.prefault({}),
+  recording: recordingSchema.prefault({}),
   smtp: smtpSchema.optional(),
   webhooks: z.array(webhookSchema).default([]),
   mqtt: mqttSchema.optional(),
@@ -324,3 +357,4 @@ export type EventsConfig = z.infer<typeof eventsSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
 export type MqttConfig = z.infer<typeof mqttSchema>;
 export type SmtpConfig = z.infer<typeof smtpSchema>;
+export type RecordingConfig = z.infer<typeof recordingSchema>;

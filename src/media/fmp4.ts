@@ -304,14 +304,69 @@ function trex(trackId: number): Uint8Array {
   return fullBox("trex", 0, 0, u32(trackId), u32(1), u32(0), u32(0), u32(0));
 }
 
-/** `ftyp` + `moov`: what a SourceBuffer needs before any fragment. Throws `Fmp4Error` without parameter sets. */
-export function initSegment(video: Fmp4VideoTrack, audio?: Fmp4AudioTrack): Uint8Array {
+/**
+ * `ftyp` + `moov`: what a SourceBuffer needs before any fragment. Throws `Fmp4Error` without parameter sets.
+ * `forFile`: also a `mehd` (the whole file's duration, 0 while it is written), so a recording can be given
+ * its duration when it is finished (`withDuration`) and players and ffprobe know it without a scan.
+ */
+export function initSegment(
+  video: Fmp4VideoTrack,
+  audio?: Fmp4AudioTrack,
+  options: { forFile?: boolean } = {},
+): Uint8Array {
   const traks = [
     trak(VIDEO_TRACK_ID, undefined, video),
     ...(audio ? [trak(AUDIO_TRACK_ID, audio, undefined)] : []),
   ];
   const trexes = [trex(VIDEO_TRACK_ID), ...(audio ? [trex(AUDIO_TRACK_ID)] : [])];
-  return concat([ftyp(), box("moov", mvhd(audio ? 3 : 2), ...traks, box("mvex", ...trexes))]);
+  const mehd = options.forFile ? [fullBox("mehd", 1, 0, u32(0), u32(0))] : [];
+  return concat([ftyp(), box("moov", mvhd(audio ? 3 : 2), ...traks, box("mvex", ...mehd, ...trexes))]);
+}
+
+/** The movie timescale of `mvhd` and `mehd` (milliseconds). */
+const MOVIE_TIMESCALE = 1000;
+
+/**
+ * A copy of a `forFile` init segment that states the file's duration (in `mvhd` and `mehd`), to write over
+ * the init at the start of a finished recording: same size, so nothing after it moves.
+ */
+export function withDuration(init: Uint8Array, durationMs: number): Uint8Array {
+  const out = new Uint8Array(init);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const ms = Math.max(0, Math.round((durationMs * MOVIE_TIMESCALE) / 1000));
+  const mvhdAt = findBox(out, "mvhd");
+  const mehdAt = findBox(out, "mehd");
+  if (mvhdAt < 0 || mehdAt < 0) throw new Fmp4Error("not a file init segment (no mvhd or mehd)");
+  // mvhd version 0: size, type, version+flags, creation, modification, timescale, duration.
+  view.setUint32(mvhdAt + 24, Math.min(ms, 0xffffffff));
+  // mehd version 1: size, type, version+flags, a 64-bit fragment_duration.
+  view.setUint32(mehdAt + 12, Math.floor(ms / 2 ** 32));
+  view.setUint32(mehdAt + 16, ms % 2 ** 32);
+  return out;
+}
+
+/** Offset of the first box of this type, searched through the containers camgate writes. */
+function findBox(data: Uint8Array, type: string, from = 0, to = data.length): number {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const containers = new Set(["moov", "trak", "mdia", "minf", "stbl", "mvex"]);
+  let at = from;
+  while (at + 8 <= to) {
+    const size = view.getUint32(at);
+    const name = String.fromCharCode(
+      data[at + 4] ?? 0,
+      data[at + 5] ?? 0,
+      data[at + 6] ?? 0,
+      data[at + 7] ?? 0,
+    );
+    if (size < 8 || at + size > to) return -1;
+    if (name === type) return at;
+    if (containers.has(name)) {
+      const inner = findBox(data, type, at + 8, at + size);
+      if (inner >= 0) return inner;
+    }
+    at += size;
+  }
+  return -1;
 }
 
 // --- fragments ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import type { BackupModule } from "../backup/backup-module.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import type { ReloadSummary } from "../config/reload-plan.ts";
 import type { EventPipeline } from "../events/pipeline.ts";
+import type { RecordingIndex } from "../recording/recording-index.ts";
 import type { EventStreams } from "../relay/event-stream-hub.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
 import type { SnapshotService } from "../relay/snapshot.ts";
@@ -79,6 +80,8 @@ export interface GatewayContext {
   rtspPublicUrl: () => string | undefined;
   /** Re-reads the config file and applies it (a ConfigError when it is refused, NoConfigFileError without one). */
   reloadConfig: () => Promise<ReloadSummary>;
+  /** Recorded clips (and later segments): their index and the directory their files are in. */
+  recordings: { index: RecordingIndex; dir: string };
 }
 
 /** The camera named in the route, if the caller may see it; otherwise a 404 (the same as no such camera). */

@@ -81,6 +81,22 @@ const MIGRATIONS: string[] = [
    CREATE INDEX incidents_camera ON incidents(camera, id);
    ALTER TABLE events ADD COLUMN incident_id TEXT;
    CREATE INDEX events_incident ON events(incident_id);`,
+  // 7: recordings: event clips now (continuous segments later), each a file under <storage>/recordings.
+  `CREATE TABLE recordings (
+     id TEXT PRIMARY KEY,
+     camera TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     incident_id TEXT,
+     file TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     ended_at INTEGER,
+     duration_ms INTEGER,
+     bytes INTEGER NOT NULL DEFAULT 0,
+     state TEXT NOT NULL,
+     error TEXT
+   ) WITHOUT ROWID;
+   CREATE INDEX recordings_camera ON recordings(camera, started_at);
+   CREATE INDEX recordings_incident ON recordings(incident_id);`,
 ];
 
 export function openDatabase(file: string): Db {

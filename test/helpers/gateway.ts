@@ -41,6 +41,8 @@ export async function startTestGateway(options: {
   relay?: Record<string, unknown>;
   /** Event pipeline settings; the camera event streams are off unless a test asks for them. */
   events?: Record<string, unknown>;
+  /** Recording settings; event clips are off unless a test asks for them. */
+  recording?: Record<string, unknown>;
   webhooks?: unknown[];
   mqtt?: Record<string, unknown>;
   smtp?: Record<string, unknown>;
@@ -76,6 +78,9 @@ export async function startTestGateway(options: {
     storage: { dir: storageDir },
     relay: options.relay ?? {},
     events: options.events ?? { enabled: false },
+    // Clips keep every camera's main stream open: off unless a test asks (request-counting tests count
+    // only what they cause).
+    recording: options.recording ?? { clips: { enabled: false } },
     webhooks: options.webhooks ?? [],
     ...(options.mqtt ? { mqtt: options.mqtt } : {}),
     ...(options.smtp ? { smtp: options.smtp } : {}),

@@ -3,11 +3,13 @@
  * sources that saw it, over the raw transitions of /api/v1/events. Paged newest first by cursor, filtered by
  * camera, code and time range, limited to the cameras the caller may see.
  */
+import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { EventPipeline } from "../../events/pipeline.ts";
 import { canSeeCamera } from "../auth/authenticator.ts";
 import type { GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
+import { sendFileWithRanges } from "../file-range.ts";
 import { eventSchema, type PageQuerystring, pageQuery, pageQuerySchema } from "./events.ts";
 import { problemResponses } from "./schemas.ts";
 
@@ -28,6 +30,10 @@ const incidentSchema = {
       description: "a transition with a snapshot: GET /api/v1/events/<id>/snapshot.jpg",
     },
     events: { type: "integer", description: "how many transitions it has" },
+    clip: {
+      type: ["string", "null"],
+      description: "the incident's recorded clip (MP4, byte ranges), once it is finished",
+    },
   },
   required: ["id", "camera", "code", "start", "ongoing", "sources"],
 } as const;
@@ -43,6 +49,8 @@ export function registerIncidentRoutes(
   ctx: GatewayContext,
   pipeline: EventPipeline,
 ): void {
+  const clipUrl = (incident: string) =>
+    ctx.recordings.index.clipOf(incident)?.state === "done" ? `/api/v1/incidents/${incident}/clip.mp4` : null;
   const { store } = pipeline;
 
   app.get<{ Querystring: PageQuerystring }>(
@@ -66,7 +74,8 @@ export function registerIncidentRoutes(
     },
     async (request) => {
       const page = store.incidents.list(pageQuery(ctx, request));
-      return page.nextCursor ? page : { incidents: page.incidents };
+      const incidents = page.incidents.map((incident) => ({ ...incident, clip: clipUrl(incident.id) }));
+      return page.nextCursor ? { incidents, nextCursor: page.nextCursor } : { incidents };
     },
   );
 
@@ -90,7 +99,34 @@ export function registerIncidentRoutes(
       const incident = store.incidents.get(request.params.id);
       if (!incident || !request.principal || !canSeeCamera(request.principal, incident.camera))
         throw new ApiProblem("not-found", "no such incident");
-      return { ...incident, transitions: store.ofIncident(incident.id) };
+      return { ...incident, clip: clipUrl(incident.id), transitions: store.ofIncident(incident.id) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/incidents/:id/clip.mp4",
+    {
+      schema: {
+        summary: "The incident's clip: MP4 from the pre-roll before its start to the post-roll after its end",
+        description: "Byte ranges are answered (206), so a <video> element can seek.",
+        tags: ["recording"],
+        params: idParam,
+        response: { 200: { description: "video/mp4", format: "binary" }, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const incident = store.incidents.get(request.params.id);
+      if (!incident || !request.principal || !canSeeCamera(request.principal, incident.camera))
+        throw new ApiProblem("not-found", "no such incident");
+      const clip = ctx.recordings.index.clipOf(incident.id);
+      if (clip?.state !== "done") throw new ApiProblem("not-found", "this incident has no finished clip");
+      return sendFileWithRanges(
+        request,
+        reply,
+        join(ctx.recordings.dir, clip.file),
+        "video/mp4",
+        `${incident.camera}-${incident.code}-${incident.id}.mp4`,
+      );
     },
   );
 }

@@ -1,0 +1,322 @@
+/**
+ * Event clips: for every incident of a clip code on a camera, an MP4 from `preRollSeconds` before its start
+ * to `postRollSeconds` after its end (at most `maxSeconds`), cut from the access units camgate already holds:
+ * no second camera session, no re-encoding. Each camera with clips keeps its main stream open and the last
+ * seconds in a pre-roll ring, so the clip begins at the keyframe before the event. A finished clip is
+ * indexed and announced as a `ClipReady` gateway event (webhooks and MQTT carry its URL).
+ */
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { Config } from "../config/schema.ts";
+import type { EventBus } from "../events/bus.ts";
+import type { CamgateEvent } from "../events/model.ts";
+import type { EventPublisher } from "../events/publisher.ts";
+import type { EventStore } from "../events/store.ts";
+import { Fmp4Error, fragment, initSegment, sampleNalus, VIDEO_TRACK_ID } from "../media/fmp4.ts";
+import type { HubUnit, MediaConsumer, StreamTracks } from "../relay/stream-hub.ts";
+import type { StreamHubs } from "../relay/stream-hubs.ts";
+import { ClipFile } from "./clip-file.ts";
+import { PreRollRing } from "./pre-roll.ts";
+import type { RecordingIndex } from "./recording-index.ts";
+
+/** A picture's duration when the next one is missing or far (a reconnect gap): 40 ms. */
+const DEFAULT_DURATION = 3600;
+const MAX_DURATION = 90_000;
+/** The pre-roll ring never holds more than this per camera. */
+const MAX_RING_BYTES = 32 * 1024 * 1024;
+
+export interface ClipRecorderOptions {
+  config: Config;
+  cameras: CameraRegistry;
+  streams: StreamHubs;
+  store: EventStore;
+  bus: EventBus;
+  publisher: EventPublisher;
+  index: RecordingIndex;
+  dir: string;
+  logger: Logger;
+}
+
+interface ActiveClip {
+  incident: string;
+  file: ClipFile;
+  startedAt: number;
+  firstPts: number;
+  lastPts: number;
+  lastDuration: number;
+  sequence: number;
+  /** Set when the incident ended: the clip stops at this time (its post-roll). */
+  stopAt: number | undefined;
+  /** The cap: the clip stops here whatever happens. */
+  deadline: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** One camera's clip source: the main stream's consumer, its ring, and the clips being written. */
+class CameraClips implements MediaConsumer {
+  readonly ring: PreRollRing;
+  private tracks: StreamTracks | undefined;
+  private init: Uint8Array | undefined;
+  readonly active = new Map<string, ActiveClip>();
+  private readonly detach: () => void;
+
+  constructor(
+    readonly entry: CameraEntry,
+    private readonly recorder: ClipRecorder,
+    streams: StreamHubs,
+    preRollMs: number,
+  ) {
+    this.ring = new PreRollRing(preRollMs, MAX_RING_BYTES);
+    this.detach = streams.hub(entry, "main").attach(this);
+  }
+
+  onTracks(tracks: StreamTracks): void {
+    if (!tracks.video) return;
+    try {
+      const init = initSegment(
+        { codec: tracks.codec, parameterSets: tracks.parameterSets, parameters: tracks.video },
+        undefined,
+        { forFile: true },
+      );
+      // New parameter sets: kept units and running clips belong to the old ones.
+      if (this.init && !sameBytes(this.init, init)) {
+        this.ring.clear();
+        for (const clip of this.active.values()) void this.recorder.finish(this, clip, "the stream changed");
+      }
+      this.init = init;
+      this.tracks = tracks;
+    } catch (error) {
+      if (!(error instanceof Fmp4Error)) throw error;
+    }
+  }
+
+  onVideo(unit: HubUnit): void {
+    if (!this.init) return;
+    this.ring.push(unit);
+    for (const clip of this.active.values()) this.write(clip, unit);
+  }
+
+  /** A clip for an incident: the ring's units from the pre-roll on, then every unit until it stops. */
+  async open(
+    incident: string,
+    startedAt: number,
+    file: string,
+    deadline: number,
+  ): Promise<ActiveClip | undefined> {
+    const init = this.init;
+    if (!init) return undefined;
+    const units = this.ring.since(startedAt);
+    const first = units[0];
+    if (!first) return undefined;
+    const clip: ActiveClip = {
+      incident,
+      file: await ClipFile.create(file, init),
+      startedAt: first.receivedAt,
+      firstPts: first.pts,
+      lastPts: first.pts,
+      lastDuration: DEFAULT_DURATION,
+      sequence: 0,
+      stopAt: undefined,
+      deadline,
+      timer: undefined,
+    };
+    // Units that arrived while the file was being created are in the ring too: write the ring from the
+    // pre-roll on now, and the live ones from here.
+    for (const unit of this.ring.since(startedAt)) this.write(clip, unit);
+    this.active.set(incident, clip);
+    return clip;
+  }
+
+  private write(clip: ActiveClip, unit: HubUnit): void {
+    if (unit.pts < clip.lastPts || (unit.pts === clip.lastPts && clip.sequence > 0)) return;
+    const delta = unit.pts - clip.lastPts;
+    const duration = delta > 0 && delta <= MAX_DURATION ? delta : DEFAULT_DURATION;
+    clip.lastDuration = duration;
+    clip.lastPts = unit.pts;
+    clip.file.append(
+      fragment(
+        {
+          trackId: VIDEO_TRACK_ID,
+          decodeTime: unit.pts - clip.firstPts,
+          duration,
+          keyframe: unit.keyframe,
+          data: sampleNalus(this.tracks?.codec ?? "h264", unit.nalus),
+          lengthPrefixed: true,
+        },
+        ++clip.sequence,
+      ),
+    );
+    const now = unit.receivedAt;
+    if ((clip.stopAt !== undefined && now >= clip.stopAt) || now >= clip.deadline)
+      void this.recorder.finish(this, clip, undefined);
+  }
+
+  close(): void {
+    this.detach();
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+export class ClipRecorder {
+  private readonly cameras = new Map<string, CameraClips>();
+  private readonly unsubscribes: (() => void)[] = [];
+  /** Clips being finished, so close() can wait for them. */
+  private readonly finishing = new Set<Promise<void>>();
+
+  constructor(private readonly options: ClipRecorderOptions) {}
+
+  private settings() {
+    return this.options.config.recording.clips;
+  }
+
+  private wants(camera: string, code: string): boolean {
+    const own = this.options.config.cameras.find((c) => c.id === camera)?.recording;
+    const enabled = own?.clips ?? this.settings().enabled;
+    const codes = own?.clipCodes ?? this.settings().codes;
+    return enabled && codes.some((c) => c === "*" || c === code);
+  }
+
+  private enabledFor(camera: string): boolean {
+    const own = this.options.config.cameras.find((c) => c.id === camera)?.recording;
+    return own?.clips ?? this.settings().enabled;
+  }
+
+  start(): void {
+    for (const entry of this.options.cameras.list()) this.watchCamera(entry);
+    this.unsubscribes.push(
+      this.options.cameras.watch({
+        added: (entry) => this.watchCamera(entry),
+        removed: (entry) => void this.unwatchCamera(entry.id),
+      }),
+      this.options.bus.subscribe((event) => this.onEvent(event)),
+    );
+  }
+
+  private watchCamera(entry: CameraEntry): void {
+    if (!this.enabledFor(entry.id) || this.cameras.has(entry.id)) return;
+    this.cameras.set(
+      entry.id,
+      new CameraClips(entry, this, this.options.streams, this.settings().preRollSeconds * 1000),
+    );
+  }
+
+  private async unwatchCamera(camera: string): Promise<void> {
+    const clips = this.cameras.get(camera);
+    if (!clips) return;
+    this.cameras.delete(camera);
+    clips.close();
+    await Promise.all([...clips.active.values()].map((clip) => this.finish(clips, clip, undefined)));
+  }
+
+  private onEvent(event: CamgateEvent): void {
+    if (event.source === "gateway" || !event.incident || !this.wants(event.camera, event.code)) return;
+    const clips = this.cameras.get(event.camera);
+    if (!clips) return;
+    const incident = this.options.store.incidents.get(event.incident);
+    if (!incident) return;
+    const running = clips.active.get(incident.id);
+    if (running) {
+      if (!incident.ongoing && running.stopAt === undefined) this.scheduleStop(clips, running);
+      return;
+    }
+    // One clip per incident: a start (or a mail that began the incident) opens it.
+    if (!incident.ongoing || event.action !== "start" || this.options.index.clipOf(incident.id)) return;
+    const started = Date.parse(incident.start);
+    const settings = this.settings();
+    const relative = join(event.camera, new Date(started).toISOString().slice(0, 10), `${incident.id}.mp4`);
+    void clips
+      .open(incident.id, started, join(this.options.dir, relative), started + settings.maxSeconds * 1000)
+      .then((clip) => {
+        if (!clip) {
+          this.options.logger.info(
+            { camera: event.camera, incident: incident.id },
+            "no clip: the camera's main stream has no picture yet",
+          );
+          return;
+        }
+        this.options.index.begin({
+          id: incident.id,
+          camera: event.camera,
+          kind: "clip",
+          incident: incident.id,
+          file: relative,
+          startedAt: clip.startedAt,
+        });
+        // The stop may have come while the file was being created.
+        if (!this.options.store.incidents.get(incident.id)?.ongoing) this.scheduleStop(clips, clip);
+        // The cap holds even when the stream stops delivering units.
+        clip.timer = setTimeout(
+          () => void this.finish(clips, clip, undefined),
+          clip.deadline - Date.now() + 2000,
+        );
+      })
+      .catch((error: unknown) =>
+        this.options.logger.warn(
+          {
+            camera: event.camera,
+            incident: incident.id,
+            err: error instanceof Error ? error.message : String(error),
+          },
+          "could not start a clip",
+        ),
+      );
+  }
+
+  private scheduleStop(clips: CameraClips, clip: ActiveClip): void {
+    clip.stopAt = Date.now() + this.settings().postRollSeconds * 1000;
+    if (clip.timer) clearTimeout(clip.timer);
+    // Units normally end the clip at stopAt; a stream that went quiet must not keep it open.
+    clip.timer = setTimeout(() => void this.finish(clips, clip, undefined), clip.stopAt - Date.now() + 2000);
+  }
+
+  /** Ends a clip: the file gets its duration and final name, the index its row, subscribers a ClipReady. */
+  finish(clips: CameraClips, clip: ActiveClip, reason: string | undefined): Promise<void> {
+    if (clips.active.get(clip.incident) !== clip) return Promise.resolve();
+    clips.active.delete(clip.incident);
+    if (clip.timer) clearTimeout(clip.timer);
+    const durationMs = ((clip.lastPts - clip.firstPts + clip.lastDuration) / 90_000) * 1000;
+    const camera = clips.entry.id;
+    const done = clip.file.finish(durationMs).then(
+      ({ bytes }) => {
+        this.options.index.done(clip.incident, Date.now(), durationMs, bytes);
+        void this.options.publisher.gatewayEvent(camera, "ClipReady", {
+          incident: clip.incident,
+          url: `/api/v1/incidents/${clip.incident}/clip.mp4`,
+          durationMs: Math.round(durationMs),
+          bytes,
+          ...(reason ? { cut: reason } : {}),
+        });
+      },
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        this.options.index.failed(clip.incident, Date.now(), message);
+        this.options.logger.warn({ camera, incident: clip.incident, err: message }, "clip failed");
+        void this.options.publisher.gatewayEvent(camera, "RecordingFailed", {
+          incident: clip.incident,
+          error: message,
+        });
+      },
+    );
+    this.finishing.add(done);
+    void done.finally(() => this.finishing.delete(done));
+    return done;
+  }
+
+  /** Clips being recorded, for the API and metrics. */
+  activeCount(): number {
+    let count = 0;
+    for (const clips of this.cameras.values()) count += clips.active.size;
+    return count;
+  }
+
+  /** Finishes every running clip (nothing recorded is thrown away) and lets the streams go. */
+  async close(): Promise<void> {
+    for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
+    await Promise.all([...this.cameras.keys()].map((camera) => this.unwatchCamera(camera)));
+    await Promise.all([...this.finishing]);
+  }
+}

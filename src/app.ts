@@ -20,6 +20,7 @@ import { effectiveRtspAuthMethods, formatConfigPath, validateConfig } from "./co
 import { EventPipeline } from "./events/pipeline.ts";
 import { ClipRecorder } from "./recording/clip-recorder.ts";
 import { RecordingIndex } from "./recording/recording-index.ts";
+import { repairRecordings } from "./recording/repair.ts";
 import { EventStreams } from "./relay/event-stream-hub.ts";
 import { HubRegistry } from "./relay/hub-registry.ts";
 import { SnapshotService } from "./relay/snapshot.ts";
@@ -339,6 +340,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     : undefined;
   metrics.watchStreams(streams, rtspServer, webrtc);
   const recordings = new RecordingIndex(db);
+  const recordingsDir = resolve(storageDir, config.recording.dir ?? "recordings");
   const clips = new ClipRecorder({
     config,
     cameras,
@@ -347,7 +349,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     bus: events.bus,
     publisher: events.publisher,
     index: recordings,
-    dir: resolve(storageDir, config.recording.dir ?? "recordings"),
+    dir: recordingsDir,
     logger,
   });
   const ctx: GatewayContext = {
@@ -372,7 +374,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     publicUrl: () => (config.server.publicUrl ?? url).replace(/\/$/, ""),
     rtspPublicUrl: () => rtspLinkBase,
     reloadConfig: () => reloadFromFile(),
-    recordings: { index: recordings, dir: resolve(storageDir, config.recording.dir ?? "recordings") },
+    recordings: { index: recordings, dir: recordingsDir },
   };
   let rtspLinkBase: string | undefined;
   const apps: FastifyInstance[] = [];
@@ -455,6 +457,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   };
   try {
     await events.start();
+    await repairRecordings(recordings, recordingsDir, logger);
     clips.start();
     await backups.start();
     const main = buildMainApp(ctx, https, VERSION);

@@ -59,6 +59,8 @@ class CameraClips implements MediaConsumer {
   private tracks: StreamTracks | undefined;
   private init: Uint8Array | undefined;
   readonly active = new Map<string, ActiveClip>();
+  /** Called at the next keyframe (a clip asked for before the stream had a picture). */
+  private waiting: (() => void)[] = [];
   private readonly detach: () => void;
 
   constructor(
@@ -95,6 +97,12 @@ class CameraClips implements MediaConsumer {
     if (!this.init) return;
     this.ring.push(unit);
     for (const clip of this.active.values()) this.write(clip, unit);
+    if (unit.keyframe && this.waiting.length > 0) for (const callback of this.waiting.splice(0)) callback();
+  }
+
+  /** Runs `callback` at the stream's next keyframe. */
+  onNextKeyframe(callback: () => void): void {
+    this.waiting.push(callback);
   }
 
   /** A clip for an incident: the ring's units from the pre-roll on, then every unit until it stops. */
@@ -228,42 +236,52 @@ export class ClipRecorder {
     const started = Date.parse(incident.start);
     const settings = this.settings();
     const relative = join(event.camera, new Date(started).toISOString().slice(0, 10), `${incident.id}.mp4`);
-    void clips
-      .open(incident.id, started, join(this.options.dir, relative), started + settings.maxSeconds * 1000)
-      .then((clip) => {
-        if (!clip) {
-          this.options.logger.info(
-            { camera: event.camera, incident: incident.id },
-            "no clip: the camera's main stream has no picture yet",
-          );
-          return;
-        }
-        this.options.index.begin({
-          id: incident.id,
-          camera: event.camera,
-          kind: "clip",
-          incident: incident.id,
-          file: relative,
-          startedAt: clip.startedAt,
-        });
-        // The stop may have come while the file was being created.
-        if (!this.options.store.incidents.get(incident.id)?.ongoing) this.scheduleStop(clips, clip);
-        // The cap holds even when the stream stops delivering units.
-        clip.timer = setTimeout(
-          () => void this.finish(clips, clip, undefined),
-          clip.deadline - Date.now() + 2000,
-        );
-      })
-      .catch((error: unknown) =>
-        this.options.logger.warn(
-          {
+    const deadline = started + settings.maxSeconds * 1000;
+    let retried = false;
+    const attempt = (): void =>
+      void clips
+        .open(incident.id, started, join(this.options.dir, relative), deadline)
+        .then((clip) => {
+          if (!clip) {
+            // The stream has no picture yet (it is connecting, or just reconnected): start at its first
+            // keyframe instead, once; that clip has no pre-roll.
+            if (!retried && Date.now() < deadline) {
+              retried = true;
+              clips.onNextKeyframe(attempt);
+            } else
+              this.options.logger.info(
+                { camera: event.camera, incident: incident.id },
+                "no clip: the camera's main stream had no picture",
+              );
+            return;
+          }
+          this.options.index.begin({
+            id: incident.id,
             camera: event.camera,
+            kind: "clip",
             incident: incident.id,
-            err: error instanceof Error ? error.message : String(error),
-          },
-          "could not start a clip",
-        ),
-      );
+            file: relative,
+            startedAt: clip.startedAt,
+          });
+          // The stop may have come while the file was being created.
+          if (!this.options.store.incidents.get(incident.id)?.ongoing) this.scheduleStop(clips, clip);
+          // The cap holds even when the stream stops delivering units.
+          clip.timer = setTimeout(
+            () => void this.finish(clips, clip, undefined),
+            clip.deadline - Date.now() + 2000,
+          );
+        })
+        .catch((error: unknown) =>
+          this.options.logger.warn(
+            {
+              camera: event.camera,
+              incident: incident.id,
+              err: error instanceof Error ? error.message : String(error),
+            },
+            "could not start a clip",
+          ),
+        );
+    attempt();
   }
 
   private scheduleStop(clips: CameraClips, clip: ActiveClip): void {

@@ -1,0 +1,104 @@
+/**
+ * The pure parts of recording: the pre-roll ring keeps whole GOPs covering the pre-roll and no more (in
+ * time and in bytes), a file init segment takes its duration in place, and byte ranges are read as RFC
+ * 9110 says (property-tested against a plain slice).
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { initSegment, withDuration } from "../../src/media/fmp4.ts";
+import { PreRollRing } from "../../src/recording/pre-roll.ts";
+import type { HubUnit } from "../../src/relay/stream-hub.ts";
+import { byteRange } from "../../src/server/file-range.ts";
+
+const unit = (at: number, keyframe: boolean, bytes = 1000): HubUnit => ({
+  nalus: [new Uint8Array(bytes)],
+  timestamp: at * 90,
+  keyframe,
+  bytes,
+  pts: at * 90,
+  receivedAt: at,
+  sequence: at,
+});
+
+describe("the pre-roll ring", () => {
+  it("starts a clip at the keyframe at or before the pre-roll, and keeps no older GOP", () => {
+    const ring = new PreRollRing(5000, 1e9);
+    // 2 s GOPs at 25 fps for 20 s.
+    for (let t = 0; t <= 20_000; t += 40) ring.push(unit(t, t % 2000 === 0));
+    const clip = ring.since(20_000);
+    expect(clip[0]?.keyframe).toBe(true);
+    expect(clip[0]?.receivedAt).toBe(14_000);
+    expect(clip.at(-1)?.receivedAt).toBe(20_000);
+    // Nothing before the GOP the pre-roll needs is held.
+    expect(ring.since(0)[0]?.receivedAt).toBe(14_000);
+  });
+
+  it("never holds more than its byte budget beyond the current GOP, and drops units before a first keyframe", () => {
+    const ring = new PreRollRing(60_000, 50_000);
+    ring.push(unit(0, false));
+    expect(ring.heldBytes).toBe(0);
+    for (let t = 40; t <= 10_000; t += 40) ring.push(unit(t, t % 1000 === 40));
+    expect(ring.heldBytes).toBeLessThanOrEqual(50_000 + 25_000);
+    expect(ring.since(10_000)[0]?.keyframe).toBe(true);
+  });
+});
+
+describe("a recording's init segment", () => {
+  it("states the duration in mvhd and mehd without changing its size", () => {
+    const sps = Uint8Array.from([
+      0x67, 0x42, 0xc0, 0x1e, 0xda, 0x02, 0x80, 0xbf, 0xe5, 0x84, 0x00, 0x00, 0x03, 0x00, 0x04,
+    ]);
+    const pps = Uint8Array.from([0x68, 0xce, 0x3c, 0x80]);
+    const init = initSegment(
+      {
+        codec: "h264",
+        parameterSets: [sps, pps],
+        parameters: { codec: "avc1.42c01e", width: 640, height: 360, profile: 66, level: 30 } as never,
+      },
+      undefined,
+      { forFile: true },
+    );
+    const done = withDuration(init, 12_345);
+    expect(done.length).toBe(init.length);
+    const view = new DataView(done.buffer);
+    const find = (type: string) => Buffer.from(done).indexOf(type) - 4;
+    expect(view.getUint32(find("mvhd") + 24)).toBe(12_345);
+    expect(view.getUint32(find("mehd") + 16)).toBe(12_345);
+    expect(() =>
+      withDuration(
+        initSegment({
+          codec: "h264",
+          parameterSets: [sps, pps],
+          parameters: { codec: "avc1.42c01e", width: 640, height: 360 } as never,
+        }),
+        1,
+      ),
+    ).toThrow(/mehd/);
+  });
+});
+
+describe("byte ranges", () => {
+  it("answers what a slice of the file would be, or 416, or the whole file", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.option(fc.nat(12_000), { nil: undefined }),
+        fc.option(fc.nat(12_000), { nil: undefined }),
+        (size, first, last) => {
+          const header = `bytes=${first ?? ""}-${last ?? ""}`;
+          const range = byteRange(header, size);
+          let expected: ReturnType<typeof byteRange>;
+          if (first === undefined)
+            expected =
+              last === undefined || last === 0 ? "bad" : { start: Math.max(0, size - last), end: size - 1 };
+          else if (first >= size || (last !== undefined && last < first)) expected = "bad";
+          else expected = { start: first, end: Math.min(last ?? size - 1, size - 1) };
+          expect(range).toEqual(expected);
+        },
+      ),
+    );
+    expect(byteRange(undefined, 10)).toBeUndefined();
+    expect(byteRange("bytes=0-1,5-6", 10)).toBeUndefined();
+    expect(byteRange("items=0-1", 10)).toBeUndefined();
+  });
+});

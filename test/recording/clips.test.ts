@@ -187,6 +187,20 @@ describe("event clips", () => {
       }, announced.url);
       expect(played.width).toBe(width);
       expect(played.time).toBeGreaterThan(0.5);
+      // The timeline's row of the incident offers the clip, playable in place.
+      await page.goto(`${gw.url}/events`);
+      const row = page.locator(`.timeline li[data-incident="${incident}"]`);
+      await row.locator("details.clip summary").click();
+      const video = row.locator("details.clip video");
+      expect(await video.getAttribute("src")).toBe(announced.url);
+      await waitFor(
+        async () =>
+          (await video.evaluate((v) => (v as unknown as { readyState: number }).readyState)) >= 1
+            ? true
+            : undefined,
+        10_000,
+        "the row's video to load",
+      );
     } finally {
       await chromium.close();
     }

@@ -19,8 +19,10 @@ export interface Camera {
   deviceError?: string;
 }
 
-/** An incident as the API sends it (the server's own type). */
-export type { Incident } from "../../src/events/incidents.ts";
+import type { Incident as StoredIncident } from "../../src/events/incidents.ts";
+
+/** An incident as the API sends it: the server's own type, with its clip's URL once one is finished. */
+export type Incident = StoredIncident & { clip: string | null };
 
 export interface CamEvent {
   id: string;

@@ -128,6 +128,16 @@ export function EventsView() {
                 </span>
               ))}
             </span>
+            {incident.clip && (
+              <details class="clip">
+                <summary>Clip</summary>
+                {/* biome-ignore lint/a11y/useMediaCaption: camera footage has no captions */}
+                <video controls preload="metadata" src={incident.clip} width={480} />
+                <a href={incident.clip} download>
+                  Download
+                </a>
+              </details>
+            )}
             {incident.snapshotEvent && (
               <a
                 href={`/api/v1/events/${incident.snapshotEvent}/snapshot.jpg`}

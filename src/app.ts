@@ -21,6 +21,7 @@ import { EventPipeline } from "./events/pipeline.ts";
 import { ClipRecorder } from "./recording/clip-recorder.ts";
 import { RecordingIndex } from "./recording/recording-index.ts";
 import { repairRecordings } from "./recording/repair.ts";
+import { RecordingRetention } from "./recording/retention.ts";
 import { EventStreams } from "./relay/event-stream-hub.ts";
 import { HubRegistry } from "./relay/hub-registry.ts";
 import { SnapshotService } from "./relay/snapshot.ts";
@@ -352,6 +353,11 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     dir: recordingsDir,
     logger,
   });
+  const retention = new RecordingRetention(recordings, recordingsDir, config, logger);
+  // Each new clip may take a budget over its limit.
+  events.bus.subscribe((event) => {
+    if (event.source === "gateway" && event.code === "ClipReady") void retention.run();
+  });
   const ctx: GatewayContext = {
     cameras,
     hubs,
@@ -396,6 +402,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     await Promise.allSettled([...apps, ...passthroughApps.values()].map((app) => app.close()));
     await rtspServer?.close();
     webrtc?.closeAll();
+    retention.stop();
     await clips.close();
     streams.close();
     hubs.close();
@@ -459,6 +466,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     await events.start();
     await repairRecordings(recordings, recordingsDir, logger);
     clips.start();
+    retention.start();
     await backups.start();
     const main = buildMainApp(ctx, https, VERSION);
     apps.push(main);

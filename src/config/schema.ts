@@ -149,7 +149,12 @@ export const cameraSchema = z.strictObject({
     .optional(),
   /** This camera's recording (overrides `recording.clips.enabled` and its codes). */
   recording: z
-    .strictObject({ clips: z.boolean().optional(), clipCodes: codeList.min(1).optional() })
+    .strictObject({
+      clips: z.boolean().optional(),
+      clipCodes: codeList.min(1).optional(),
+      /** This camera's recordings stay under this (its oldest deleted first). */
+      maxGigabytes: z.number().positive().optional(),
+    })
     .optional(),
   /** Sender address of this camera's alarm mails, when the device name and IP do not identify it. */
   mailFrom: z.string().min(3).optional(),
@@ -238,8 +243,12 @@ export const recordingSchema = z.strictObject({
       postRollSeconds: z.number().min(0).max(120).default(5),
       /** A clip never runs longer (an event whose stop never comes). */
       maxSeconds: z.number().int().min(5).max(3600).default(300),
+      /** Clips older than this are deleted. */
+      retentionDays: z.number().min(0.001).default(30),
     })
     .prefault({}),
+  /** All recordings together stay under this (oldest deleted first); none when absent. */
+  maxGigabytes: z.number().positive().optional(),
 });
 
 export const smtpSchema = z.strictObject({

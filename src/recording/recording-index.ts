@@ -114,6 +114,30 @@ export class RecordingIndex {
     ).map(toRecording);
   }
 
+  /** Finished and failed recordings, oldest first (what retention may delete). */
+  settled(): Recording[] {
+    return (
+      this.db
+        .prepare("SELECT * FROM recordings WHERE state != 'recording' ORDER BY started_at ASC")
+        .all() as Row[]
+    ).map(toRecording);
+  }
+
+  /** Clips whose incident is gone (event retention removed it). */
+  orphanClips(): Recording[] {
+    return (
+      this.db
+        .prepare(
+          "SELECT * FROM recordings WHERE kind = 'clip' AND state != 'recording' AND NOT EXISTS (SELECT 1 FROM incidents WHERE incidents.id = recordings.incident_id)",
+        )
+        .all() as Row[]
+    ).map(toRecording);
+  }
+
+  remove(id: string): void {
+    this.db.prepare("DELETE FROM recordings WHERE id = ?").run(id);
+  }
+
   /** Rows left `recording` by a process that did not finish them (a crash, a power cut). */
   unfinished(): Recording[] {
     return (this.db.prepare("SELECT * FROM recordings WHERE state = 'recording'").all() as Row[]).map(

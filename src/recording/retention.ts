@@ -1,0 +1,122 @@
+/**
+ * What recordings are kept: clips younger than `clips.retentionDays`; continuous footage while each camera
+ * stays under its `recording.maxGigabytes` and all together under `recording.maxGigabytes`, the oldest
+ * deleted first; a clip whose incident the event retention removed goes with it. A file goes before its row, so a failure in
+ * between leaves a row to retry, never a file nobody knows of. Runs at start, hourly, and after each clip.
+ */
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { Config } from "../config/schema.ts";
+import type { Recording, RecordingIndex } from "./recording-index.ts";
+
+const GIGABYTE = 1024 ** 3;
+
+/**
+ * The recordings to delete, oldest first: clips by age (and with their incident gone), and continuous
+ * segments, oldest first, while a camera or the whole is over its budget. A clip is never deleted before its
+ * own limit, whatever the budget: that is what "event clips are kept longer than continuous footage"
+ * means; `overBudgetByClips` says when clips alone exceed a budget (the owner must give more room or keep
+ * them for less time). Pure, so the rules are tested without files.
+ */
+export function recordingsToDelete(
+  recordings: readonly Recording[],
+  orphans: ReadonlySet<string>,
+  rules: {
+    clipMaxAgeMs: number;
+    totalMaxBytes: number | undefined;
+    cameraMaxBytes: (camera: string) => number | undefined;
+  },
+  now: number,
+): { doomed: Recording[]; overBudgetByClips: string[] } {
+  const doomed = new Set<string>();
+  for (const recording of recordings) {
+    const old = recording.kind === "clip" && Date.parse(recording.start) < now - rules.clipMaxAgeMs;
+    if (old || orphans.has(recording.id)) doomed.add(recording.id);
+  }
+  const overBudgetByClips: string[] = [];
+  const trim = (scope: string, own: readonly Recording[], limit: number | undefined) => {
+    if (limit === undefined) return;
+    const alive = own.filter((recording) => !doomed.has(recording.id));
+    let bytes = alive.reduce((sum, recording) => sum + recording.bytes, 0);
+    for (const recording of alive) {
+      if (bytes <= limit) return;
+      if (recording.kind === "clip") continue;
+      doomed.add(recording.id);
+      bytes -= recording.bytes;
+    }
+    if (bytes > limit) overBudgetByClips.push(scope);
+  };
+  for (const camera of new Set(recordings.map((recording) => recording.camera)))
+    trim(
+      camera,
+      recordings.filter((recording) => recording.camera === camera),
+      rules.cameraMaxBytes(camera),
+    );
+  trim("all", recordings, rules.totalMaxBytes);
+  return { doomed: recordings.filter((recording) => doomed.has(recording.id)), overBudgetByClips };
+}
+
+export class RecordingRetention {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+
+  constructor(
+    private readonly index: RecordingIndex,
+    private readonly dir: string,
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    void this.run();
+    this.timer = setInterval(() => void this.run(), 3600_000);
+    this.timer.unref();
+  }
+
+  /** One pass (a pass already under way is shared); resolves with how many recordings went. */
+  run(now = Date.now()): Promise<number> {
+    this.running ??= this.pass(now).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(now: number): Promise<number> {
+    const recording = this.config.recording;
+    const { doomed, overBudgetByClips } = recordingsToDelete(
+      this.index.settled(),
+      new Set(this.index.orphanClips().map((orphan) => orphan.id)),
+      {
+        clipMaxAgeMs: recording.clips.retentionDays * 86_400_000,
+        totalMaxBytes: recording.maxGigabytes === undefined ? undefined : recording.maxGigabytes * GIGABYTE,
+        cameraMaxBytes: (camera) => {
+          const own = this.config.cameras.find((c) => c.id === camera)?.recording?.maxGigabytes;
+          return own === undefined ? undefined : own * GIGABYTE;
+        },
+      },
+      now,
+    );
+    if (overBudgetByClips.length > 0)
+      this.logger.warn(
+        { over: overBudgetByClips },
+        "event clips alone exceed the recording budget; they are kept until clips.retentionDays (give recording more room, or keep clips for less time)",
+      );
+    for (const recording of doomed) {
+      try {
+        await rm(join(this.dir, recording.file), { force: true });
+        this.index.remove(recording.id);
+      } catch (error) {
+        this.logger.warn(
+          { camera: recording.camera, recording: recording.id, err: String(error) },
+          "could not delete a recording",
+        );
+      }
+    }
+    return doomed.length;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Retention's rules, property-tested: continuous footage goes oldest first until each budget holds; a clip
+ * is never deleted before its own age limit (whatever the budget), but always after it; clips whose
+ * incident is gone go too. Then one pass on real files: the file and its row go together.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { configSchema } from "../../src/config/schema.ts";
+import { type Recording, RecordingIndex } from "../../src/recording/recording-index.ts";
+import { RecordingRetention, recordingsToDelete } from "../../src/recording/retention.ts";
+import { openDatabase } from "../../src/storage/database.ts";
+
+const NOW = 1_800_000_000_000;
+const DAY = 86_400_000;
+
+const recordingArb = fc.record({
+  camera: fc.constantFrom("a", "b"),
+  kind: fc.constantFrom<"clip" | "segment">("clip", "segment"),
+  ageDays: fc.double({ min: 0, max: 60, noNaN: true }),
+  bytes: fc.integer({ min: 1, max: 1000 }),
+});
+
+function recordings(
+  specs: { camera: string; kind: "clip" | "segment"; ageDays: number; bytes: number }[],
+): Recording[] {
+  return specs
+    .map((spec, i) => ({
+      id: `r${String(i).padStart(4, "0")}`,
+      camera: spec.camera,
+      kind: spec.kind,
+      incident: spec.kind === "clip" ? `i${i}` : null,
+      file: `f${i}.mp4`,
+      start: new Date(NOW - spec.ageDays * DAY).toISOString(),
+      end: null,
+      durationMs: 1000,
+      bytes: spec.bytes,
+      state: "done" as const,
+      error: null,
+    }))
+    .sort((x, y) => Date.parse(x.start) - Date.parse(y.start));
+}
+
+describe("recording retention", () => {
+  it("keeps every clip until its limit and none after; trims continuous footage oldest first to the budgets", () => {
+    fc.assert(
+      fc.property(
+        fc.array(recordingArb, { maxLength: 60 }),
+        fc.integer({ min: 500, max: 20_000 }),
+        fc.option(fc.integer({ min: 200, max: 10_000 }), { nil: undefined }),
+        (specs, total, perCamera) => {
+          const all = recordings(specs);
+          const rules = { clipMaxAgeMs: 30 * DAY, totalMaxBytes: total, cameraMaxBytes: () => perCamera };
+          const { doomed, overBudgetByClips } = recordingsToDelete(all, new Set(), rules, NOW);
+          const gone = new Set(doomed.map((r) => r.id));
+          for (const r of all) {
+            const old = Date.parse(r.start) < NOW - 30 * DAY;
+            if (r.kind === "clip") expect(gone.has(r.id)).toBe(old);
+          }
+          const kept = all.filter((r) => !gone.has(r.id));
+          const sum = (list: Recording[]) => list.reduce((s, r) => s + r.bytes, 0);
+          if (!overBudgetByClips.includes("all")) expect(sum(kept)).toBeLessThanOrEqual(total);
+          // Oldest first: no kept segment is older than a deleted one of the same camera.
+          for (const camera of ["a", "b"]) {
+            const deleted = doomed.filter((r) => r.camera === camera && r.kind === "segment");
+            const newestDeleted = Math.max(...deleted.map((r) => Date.parse(r.start)), -Infinity);
+            const keptSegments = kept.filter((r) => r.camera === camera && r.kind === "segment");
+            for (const r of keptSegments) expect(Date.parse(r.start)).toBeGreaterThanOrEqual(newestDeleted);
+          }
+        },
+      ),
+    );
+  });
+
+  it("says when clips alone are over a budget, and takes clips whose incident is gone", () => {
+    const all = recordings([
+      { camera: "a", kind: "clip", ageDays: 1, bytes: 800 },
+      { camera: "a", kind: "clip", ageDays: 2, bytes: 800 },
+    ]);
+    const result = recordingsToDelete(
+      all,
+      new Set([all[0]?.id ?? ""]),
+      { clipMaxAgeMs: 30 * DAY, totalMaxBytes: 500, cameraMaxBytes: () => undefined },
+      NOW,
+    );
+    expect(result.doomed.map((r) => r.id)).toEqual([all[0]?.id]);
+    expect(result.overBudgetByClips).toEqual(["all"]);
+  });
+
+  it("deletes the file and its row together", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "camgate-retention-"));
+    try {
+      const db = openDatabase(join(dir, "camgate.db"));
+      const index = new RecordingIndex(db);
+      mkdirSync(join(dir, "rec", "a"), { recursive: true });
+      for (const [id, age] of [
+        ["old", 40],
+        ["new", 1],
+      ] as const) {
+        writeFileSync(join(dir, "rec", "a", `${id}.mp4`), "x");
+        index.begin({
+          id,
+          camera: "a",
+          kind: "clip",
+          incident: id,
+          file: join("a", `${id}.mp4`),
+          startedAt: NOW - age * DAY,
+        });
+        index.done(id, NOW - age * DAY + 1000, 1000, 1);
+        db.prepare(
+          "INSERT INTO incidents (id, camera, code, channel, started_at, ended_at, last_at, sources, snapshot_event, events) VALUES (?, 'a', 'VideoMotion', 0, ?, ?, ?, '[\"camera\"]', NULL, 1)",
+        ).run(id, NOW, NOW, NOW);
+      }
+      const retention = new RecordingRetention(
+        index,
+        join(dir, "rec"),
+        configSchema.parse({}),
+        pino({ level: "silent" }),
+      );
+      expect(await retention.run(NOW)).toBe(1);
+      expect(existsSync(join(dir, "rec", "a", "old.mp4"))).toBe(false);
+      expect(existsSync(join(dir, "rec", "a", "new.mp4"))).toBe(true);
+      expect(index.get("old")).toBeUndefined();
+      expect(index.get("new")?.state).toBe("done");
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

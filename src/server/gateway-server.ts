@@ -17,6 +17,7 @@ import { registerIncidentRoutes } from "./routes/incidents.ts";
 import { liveSocketOptions, registerLiveRoutes } from "./routes/live.ts";
 import { collectOperations, registerOpenApiRoute } from "./routes/openapi.ts";
 import { registerPtzRoutes } from "./routes/ptz.ts";
+import { registerRecordingRoutes } from "./routes/recordings.ts";
 import { registerRelayRoutes } from "./routes/relay.ts";
 import { registerSessionRoutes } from "./routes/session.ts";
 import { registerStreamRoutes } from "./routes/streams.ts";
@@ -144,6 +145,7 @@ export function buildMainApp(
   });
   registerEventRoutes(app, ctx, ctx.events);
   registerIncidentRoutes(app, ctx, ctx.events);
+  registerRecordingRoutes(app, ctx);
   registerBackupRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
   registerWebUi(app);

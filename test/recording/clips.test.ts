@@ -84,6 +84,18 @@ describe("event clips", () => {
     const body = (await (await fetch(`${gw.url}/api/v1/incidents/${incident}`)).json()) as IncidentBody;
     expect(body).toMatchObject({ ongoing: false, clip: announced.url });
 
+    const listed = (await (await fetch(`${gw.url}/api/v1/cameras/door/recordings`)).json()) as {
+      recordings: { kind: string; incident: string; state: string; url: string; durationMs: number }[];
+    };
+    expect(listed.recordings).toEqual([
+      expect.objectContaining({
+        kind: "clip",
+        incident,
+        state: "done",
+        url: announced.url,
+        durationMs: announced.durationMs,
+      }),
+    ]);
     const answer = await fetch(`${gw.url}${announced.url}`);
     expect(answer.status).toBe(200);
     expect(answer.headers.get("content-type")).toBe("video/mp4");

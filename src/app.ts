@@ -18,6 +18,7 @@ import { NoConfigFileError, planIsEmpty, planReload, type ReloadSummary } from "
 import type { CameraConfig, Config } from "./config/schema.ts";
 import { effectiveRtspAuthMethods, formatConfigPath, validateConfig } from "./config/validate.ts";
 import { EventPipeline } from "./events/pipeline.ts";
+import type { OpenForWriting } from "./recording/clip-file.ts";
 import { ClipRecorder } from "./recording/clip-recorder.ts";
 import { RecordingIndex } from "./recording/recording-index.ts";
 import { repairRecordings } from "./recording/repair.ts";
@@ -88,6 +89,8 @@ export interface StartOptions {
   logger?: Logger;
   /** The file the config came from, for reloads. */
   configFile?: string;
+  /** Fault injection for tests: how recording opens its files, and its pause after a full disk. */
+  recordingFaults?: { openFile?: OpenForWriting; diskFullPauseMs?: number };
 }
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
@@ -352,6 +355,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     index: recordings,
     dir: recordingsDir,
     logger,
+    ...options.recordingFaults,
   });
   const retention = new RecordingRetention(recordings, recordingsDir, config, logger);
   // Each new clip may take a budget over its limit.

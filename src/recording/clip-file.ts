@@ -6,13 +6,24 @@
  * memory.
  */
 
-import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { withDuration } from "../media/fmp4.ts";
 
 /** More than this waiting to be written (about 8 s of a 4 Mbit/s stream): the disk is not keeping up. */
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+/** What a clip file needs of an open file (node's FileHandle; a test may hand in one that fails like a full disk). */
+export interface WritableFile {
+  write(data: Uint8Array, offset: number, length: number, position: number): Promise<unknown>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens a file for writing (node's `open`, or a test's fault-injecting stand-in). */
+export type OpenForWriting = (path: string) => Promise<WritableFile>;
+
+export const openForWriting: OpenForWriting = (path) => open(path, "w", 0o600);
 
 export class ClipFileError extends Error {
   constructor(
@@ -25,7 +36,7 @@ export class ClipFileError extends Error {
 }
 
 export class ClipFile {
-  private handle: FileHandle | undefined;
+  private handle: WritableFile | undefined;
   private position = 0;
   private queuedBytes = 0;
   private chain: Promise<void> = Promise.resolve();
@@ -40,10 +51,14 @@ export class ClipFile {
   }
 
   /** Creates the file and writes its init segment. */
-  static async create(path: string, init: Uint8Array): Promise<ClipFile> {
+  static async create(
+    path: string,
+    init: Uint8Array,
+    openFile: OpenForWriting = openForWriting,
+  ): Promise<ClipFile> {
     const file = new ClipFile(path, init);
     await mkdir(dirname(path), { recursive: true });
-    file.handle = await open(file.partPath, "w", 0o600);
+    file.handle = await openFile(file.partPath);
     file.append(init);
     return file;
   }

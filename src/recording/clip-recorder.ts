@@ -16,7 +16,7 @@ import type { EventStore } from "../events/store.ts";
 import { Fmp4Error, fragment, initSegment, sampleNalus, VIDEO_TRACK_ID } from "../media/fmp4.ts";
 import type { HubUnit, MediaConsumer, StreamTracks } from "../relay/stream-hub.ts";
 import type { StreamHubs } from "../relay/stream-hubs.ts";
-import { ClipFile } from "./clip-file.ts";
+import { ClipFile, ClipFileError, type OpenForWriting, openForWriting } from "./clip-file.ts";
 import { PreRollRing } from "./pre-roll.ts";
 import type { RecordingIndex } from "./recording-index.ts";
 
@@ -36,6 +36,10 @@ export interface ClipRecorderOptions {
   index: RecordingIndex;
   dir: string;
   logger: Logger;
+  /** How files are opened (a test hands in one that fails like a full disk). */
+  openFile?: OpenForWriting;
+  /** After a full disk, no new clip is tried for this long (default 30 s). */
+  diskFullPauseMs?: number;
 }
 
 interface ActiveClip {
@@ -119,7 +123,7 @@ class CameraClips implements MediaConsumer {
     if (!first) return undefined;
     const clip: ActiveClip = {
       incident,
-      file: await ClipFile.create(file, init),
+      file: await ClipFile.create(file, init, this.recorder.openFile),
       startedAt: first.receivedAt,
       firstPts: first.pts,
       lastPts: first.pts,
@@ -156,7 +160,7 @@ class CameraClips implements MediaConsumer {
       ),
     );
     const now = unit.receivedAt;
-    if ((clip.stopAt !== undefined && now >= clip.stopAt) || now >= clip.deadline)
+    if (clip.file.failed || (clip.stopAt !== undefined && now >= clip.stopAt) || now >= clip.deadline)
       void this.recorder.finish(this, clip, undefined);
   }
 
@@ -169,13 +173,48 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
+function isDiskFull(error: unknown): boolean {
+  if (error instanceof ClipFileError) return error.code === "disk-full";
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
 export class ClipRecorder {
   private readonly cameras = new Map<string, CameraClips>();
+  readonly openFile: OpenForWriting;
+  /** While the disk is full: no clip is tried before this time. */
+  private pausedUntil = 0;
+  /** Recording stopped for a full disk, and has not yet written a clip since. */
+  private stoppedForDisk = false;
   private readonly unsubscribes: (() => void)[] = [];
   /** Clips being finished, so close() can wait for them. */
   private readonly finishing = new Set<Promise<void>>();
 
-  constructor(private readonly options: ClipRecorderOptions) {}
+  constructor(private readonly options: ClipRecorderOptions) {
+    this.openFile = options.openFile ?? openForWriting;
+  }
+
+  /** The disk is full: stop trying for a while, and say so once (a gateway event and a warn line). */
+  private diskFull(camera: string, message: string): void {
+    this.pausedUntil = Date.now() + (this.options.diskFullPauseMs ?? 30_000);
+    if (this.stoppedForDisk) return;
+    this.stoppedForDisk = true;
+    this.options.logger.warn(
+      { camera, err: message, dir: this.options.dir },
+      "recording stopped: the disk is full (live viewers and events go on; recording resumes when there is room)",
+    );
+    void this.options.publisher.gatewayEvent(camera, "RecordingStopped", {
+      reason: "disk-full",
+      error: message,
+    });
+  }
+
+  private diskRoomAgain(camera: string): void {
+    if (!this.stoppedForDisk) return;
+    this.stoppedForDisk = false;
+    this.options.logger.info({ camera }, "recording resumed: the disk has room again");
+    void this.options.publisher.gatewayEvent(camera, "RecordingResumed", {});
+  }
 
   private settings() {
     return this.options.config.recording.clips;
@@ -233,6 +272,7 @@ export class ClipRecorder {
     }
     // One clip per incident: a start (or a mail that began the incident) opens it.
     if (!incident.ongoing || event.action !== "start" || this.options.index.clipOf(incident.id)) return;
+    if (Date.now() < this.pausedUntil) return;
     const started = Date.parse(incident.start);
     const settings = this.settings();
     const relative = join(event.camera, new Date(started).toISOString().slice(0, 10), `${incident.id}.mp4`);
@@ -271,16 +311,15 @@ export class ClipRecorder {
             clip.deadline - Date.now() + 2000,
           );
         })
-        .catch((error: unknown) =>
-          this.options.logger.warn(
-            {
-              camera: event.camera,
-              incident: incident.id,
-              err: error instanceof Error ? error.message : String(error),
-            },
-            "could not start a clip",
-          ),
-        );
+        .catch((error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          if (isDiskFull(error)) this.diskFull(event.camera, message);
+          else
+            this.options.logger.warn(
+              { camera: event.camera, incident: incident.id, err: message },
+              "could not start a clip",
+            );
+        });
     attempt();
   }
 
@@ -301,6 +340,7 @@ export class ClipRecorder {
     const done = clip.file.finish(durationMs).then(
       ({ bytes }) => {
         this.options.index.done(clip.incident, Date.now(), durationMs, bytes);
+        this.diskRoomAgain(camera);
         void this.options.publisher.gatewayEvent(camera, "ClipReady", {
           incident: clip.incident,
           url: `/api/v1/incidents/${clip.incident}/clip.mp4`,
@@ -316,7 +356,9 @@ export class ClipRecorder {
         void this.options.publisher.gatewayEvent(camera, "RecordingFailed", {
           incident: clip.incident,
           error: message,
+          ...(isDiskFull(error) ? { reason: "disk-full" } : {}),
         });
+        if (isDiskFull(error)) this.diskFull(camera, message);
       },
     );
     this.finishing.add(done);

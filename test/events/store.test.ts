@@ -56,7 +56,7 @@ describe("ULIDs", () => {
 describe("event store", () => {
   it("stores, lists newest first with cursors and filters, and keeps snapshots as files", async () => {
     const { store, db } = setup();
-    expect(Number(db.pragma("user_version", { simple: true }))).toBe(6);
+    expect(Number(db.pragma("user_version", { simple: true }))).toBe(7);
     expect(String(db.pragma("journal_mode", { simple: true }))).toBe("wal");
     for (let i = 0; i < 5; i++) store.insert(event("dogs", i % 2 ? "VideoMotion" : "AlarmLocal"));
     const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xd9]);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { type Camgate, createLogger, startCamgate } from "../../src/app.ts";
+import { type Camgate, createLogger, type StartOptions, startCamgate } from "../../src/app.ts";
 import { type Config, configSchema } from "../../src/config/schema.ts";
 import {
   type EmulatedCameraHandle,
@@ -56,6 +56,8 @@ export async function startTestGateway(options: {
   emulators?: Map<string, EmulatedCameraHandle>;
   /** Camera password in the gateway's config (default the emulators' own). */
   cameraPassword?: string;
+  /** Start options beyond the logger (fault injection). */
+  start?: Omit<StartOptions, "logger">;
 }): Promise<TestGateway> {
   const specs = options.cameras ?? [{ id: "dogs", profile: "amcrest-ip2m-841b" }];
   const emulators = options.emulators
@@ -107,7 +109,7 @@ export async function startTestGateway(options: {
   });
   let camgate: Camgate;
   try {
-    camgate = await startCamgate(config, { logger: createLogger("debug", sink) });
+    camgate = await startCamgate(config, { ...options.start, logger: createLogger("debug", sink) });
   } catch (error) {
     await Promise.all(emulators.map((e) => e.close()));
     removeStorage();

@@ -13,16 +13,14 @@ import type { EventBus } from "../events/bus.ts";
 import type { CamgateEvent } from "../events/model.ts";
 import type { EventPublisher } from "../events/publisher.ts";
 import type { EventStore } from "../events/store.ts";
-import { Fmp4Error, fragment, initSegment, sampleNalus, VIDEO_TRACK_ID } from "../media/fmp4.ts";
+import { Fmp4Error, initSegment } from "../media/fmp4.ts";
 import type { HubUnit, MediaConsumer, StreamTracks } from "../relay/stream-hub.ts";
 import type { StreamHubs } from "../relay/stream-hubs.ts";
 import { ClipFile, ClipFileError, type OpenForWriting, openForWriting } from "./clip-file.ts";
 import { PreRollRing } from "./pre-roll.ts";
 import type { RecordingIndex } from "./recording-index.ts";
+import { TrackWriter } from "./track-writer.ts";
 
-/** A picture's duration when the next one is missing or far (a reconnect gap): 40 ms. */
-const DEFAULT_DURATION = 3600;
-const MAX_DURATION = 90_000;
 /** The pre-roll ring never holds more than this per camera. */
 const MAX_RING_BYTES = 32 * 1024 * 1024;
 
@@ -45,11 +43,8 @@ export interface ClipRecorderOptions {
 interface ActiveClip {
   incident: string;
   file: ClipFile;
+  track: TrackWriter;
   startedAt: number;
-  firstPts: number;
-  lastPts: number;
-  lastDuration: number;
-  sequence: number;
   /** Set when the incident ended: the clip stops at this time (its post-roll). */
   stopAt: number | undefined;
   /** The cap: the clip stops here whatever happens. */
@@ -121,14 +116,12 @@ class CameraClips implements MediaConsumer {
     const units = this.ring.since(startedAt);
     const first = units[0];
     if (!first) return undefined;
+    const created = await ClipFile.create(file, init, this.recorder.openFile);
     const clip: ActiveClip = {
       incident,
-      file: await ClipFile.create(file, init, this.recorder.openFile),
+      file: created,
+      track: new TrackWriter(created, first, this.tracks?.codec ?? "h264"),
       startedAt: first.receivedAt,
-      firstPts: first.pts,
-      lastPts: first.pts,
-      lastDuration: DEFAULT_DURATION,
-      sequence: 0,
       stopAt: undefined,
       deadline,
       timer: undefined,
@@ -141,24 +134,7 @@ class CameraClips implements MediaConsumer {
   }
 
   private write(clip: ActiveClip, unit: HubUnit): void {
-    if (unit.pts < clip.lastPts || (unit.pts === clip.lastPts && clip.sequence > 0)) return;
-    const delta = unit.pts - clip.lastPts;
-    const duration = delta > 0 && delta <= MAX_DURATION ? delta : DEFAULT_DURATION;
-    clip.lastDuration = duration;
-    clip.lastPts = unit.pts;
-    clip.file.append(
-      fragment(
-        {
-          trackId: VIDEO_TRACK_ID,
-          decodeTime: unit.pts - clip.firstPts,
-          duration,
-          keyframe: unit.keyframe,
-          data: sampleNalus(this.tracks?.codec ?? "h264", unit.nalus),
-          lengthPrefixed: true,
-        },
-        ++clip.sequence,
-      ),
-    );
+    clip.track.write(unit);
     const now = unit.receivedAt;
     if (clip.file.failed || (clip.stopAt !== undefined && now >= clip.stopAt) || now >= clip.deadline)
       void this.recorder.finish(this, clip, undefined);
@@ -335,7 +311,7 @@ export class ClipRecorder {
     if (clips.active.get(clip.incident) !== clip) return Promise.resolve();
     clips.active.delete(clip.incident);
     if (clip.timer) clearTimeout(clip.timer);
-    const durationMs = ((clip.lastPts - clip.firstPts + clip.lastDuration) / 90_000) * 1000;
+    const durationMs = clip.track.durationMs;
     const camera = clips.entry.id;
     const done = clip.file.finish(durationMs).then(
       ({ bytes }) => {

@@ -23,6 +23,7 @@ import { ClipRecorder } from "./recording/clip-recorder.ts";
 import { RecordingIndex } from "./recording/recording-index.ts";
 import { repairRecordings } from "./recording/repair.ts";
 import { RecordingRetention } from "./recording/retention.ts";
+import { SegmentRecorder } from "./recording/segment-recorder.ts";
 import { EventStreams } from "./relay/event-stream-hub.ts";
 import { HubRegistry } from "./relay/hub-registry.ts";
 import { SnapshotService } from "./relay/snapshot.ts";
@@ -358,6 +359,16 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     ...options.recordingFaults,
   });
   const retention = new RecordingRetention(recordings, recordingsDir, config, logger);
+  const segments = new SegmentRecorder({
+    config,
+    cameras,
+    streams,
+    index: recordings,
+    dir: recordingsDir,
+    logger,
+    ...(options.recordingFaults?.openFile ? { openFile: options.recordingFaults.openFile } : {}),
+    onSegment: () => void retention.run(),
+  });
   // Each new clip may take a budget over its limit.
   events.bus.subscribe((event) => {
     if (event.source === "gateway" && event.code === "ClipReady") void retention.run();
@@ -408,6 +419,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     webrtc?.closeAll();
     retention.stop();
     await clips.close();
+    await segments.close();
     streams.close();
     hubs.close();
     await backups.close();
@@ -470,6 +482,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     await events.start();
     await repairRecordings(recordings, recordingsDir, logger);
     clips.start();
+    segments.start();
     retention.start();
     await backups.start();
     const main = buildMainApp(ctx, https, VERSION);

@@ -154,6 +154,14 @@ export const cameraSchema = z.strictObject({
       clipCodes: codeList.min(1).optional(),
       /** This camera's recordings stay under this (its oldest deleted first). */
       maxGigabytes: z.number().positive().optional(),
+      /** Continuous recording of this camera (off when absent). */
+      continuous: z
+        .strictObject({
+          stream: z.enum(["main", "sub"]).default("main"),
+          /** Each file starts at a keyframe once this long has passed. */
+          segmentSeconds: z.number().int().min(2).max(3600).default(300),
+        })
+        .optional(),
     })
     .optional(),
   /** Sender address of this camera's alarm mails, when the device name and IP do not identify it. */
@@ -249,6 +257,8 @@ export const recordingSchema = z.strictObject({
     .prefault({}),
   /** All recordings together stay under this (oldest deleted first); none when absent. */
   maxGigabytes: z.number().positive().optional(),
+  /** Continuous footage older than this is deleted (clips keep their own, longer, limit). */
+  continuousRetentionDays: z.number().min(0.001).default(7),
 });
 
 export const smtpSchema = z.strictObject({

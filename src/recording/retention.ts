@@ -24,6 +24,8 @@ export function recordingsToDelete(
   orphans: ReadonlySet<string>,
   rules: {
     clipMaxAgeMs: number;
+    /** Continuous footage older than this goes (default: no age limit). */
+    segmentMaxAgeMs?: number;
     totalMaxBytes: number | undefined;
     cameraMaxBytes: (camera: string) => number | undefined;
   },
@@ -31,7 +33,8 @@ export function recordingsToDelete(
 ): { doomed: Recording[]; overBudgetByClips: string[] } {
   const doomed = new Set<string>();
   for (const recording of recordings) {
-    const old = recording.kind === "clip" && Date.parse(recording.start) < now - rules.clipMaxAgeMs;
+    const maxAge = recording.kind === "clip" ? rules.clipMaxAgeMs : rules.segmentMaxAgeMs;
+    const old = maxAge !== undefined && Date.parse(recording.start) < now - maxAge;
     if (old || orphans.has(recording.id)) doomed.add(recording.id);
   }
   const overBudgetByClips: string[] = [];
@@ -89,6 +92,7 @@ export class RecordingRetention {
       new Set(this.index.orphanClips().map((orphan) => orphan.id)),
       {
         clipMaxAgeMs: recording.clips.retentionDays * 86_400_000,
+        segmentMaxAgeMs: recording.continuousRetentionDays * 86_400_000,
         totalMaxBytes: recording.maxGigabytes === undefined ? undefined : recording.maxGigabytes * GIGABYTE,
         cameraMaxBytes: (camera) => {
           const own = this.config.cameras.find((c) => c.id === camera)?.recording?.maxGigabytes;

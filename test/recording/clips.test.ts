@@ -92,7 +92,7 @@ describe("event clips", () => {
         kind: "clip",
         incident,
         state: "done",
-        url: announced.url,
+        url: `/api/v1/recordings/${incident}/file.mp4`,
         durationMs: announced.durationMs,
       }),
     ]);

@@ -1,6 +1,9 @@
-/** /api/v1/cameras/:id/recordings: a camera's recordings (event clips; continuous segments later) in a time range. */
+/** A camera's recordings (event clips, continuous segments) in a time range, and each one's file. */
+import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { cameraFor, type GatewayContext } from "../context.ts";
+import { ApiProblem } from "../errors.ts";
+import { sendFileWithRanges } from "../file-range.ts";
 import { parseTime } from "./events.ts";
 import { idParams, problemResponses } from "./schemas.ts";
 
@@ -49,12 +52,37 @@ export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContex
       const from = parseTime(request.query.from) ?? to - DAY;
       const recordings = ctx.recordings.index.list(entry.id, from, to).map((recording) => ({
         ...recording,
-        url:
-          recording.state === "done" && recording.kind === "clip" && recording.incident
-            ? `/api/v1/incidents/${recording.incident}/clip.mp4`
-            : null,
+        url: recording.state === "done" ? `/api/v1/recordings/${recording.id}/file.mp4` : null,
       }));
       return { recordings };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/recordings/:id/file.mp4",
+    {
+      schema: {
+        summary: "One recording's MP4 (a clip or a continuous segment), with byte ranges",
+        tags: ["recording"],
+        params: {
+          type: "object",
+          properties: { id: { type: "string", pattern: "^[0-9A-Z]{26}$" } },
+          required: ["id"],
+        },
+        response: { 200: { description: "video/mp4", format: "binary" }, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const recording = ctx.recordings.index.get(request.params.id);
+      if (!recording || recording.state !== "done") throw new ApiProblem("not-found", "no such recording");
+      cameraFor(ctx, request, recording.camera);
+      return sendFileWithRanges(
+        request,
+        reply,
+        join(ctx.recordings.dir, recording.file),
+        "video/mp4",
+        `${recording.camera}-${recording.start.replace(/[:.]/g, "-")}.mp4`,
+      );
     },
   );
 }

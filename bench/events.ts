@@ -42,6 +42,8 @@ export async function run(): Promise<BenchResult> {
       'server: { listen: "127.0.0.1:0" }',
       `storage: { dir: ${JSON.stringify(join(dir, "data"))} }`,
       "log: { level: warn }",
+      // Event clips hold each camera's main stream open: off, so the figures stay comparable.
+      "recording: { clips: { enabled: false } }",
       "events: { heartbeatSeconds: 5, snapshotCodes: [], retention: { days: 1, maxEvents: 1000000 } }",
       `webhooks: [{ name: bench, url: "${receiver.url}", secret: ${SECRET}, codes: [AlarmLocal] }]`,
       `cameras: [{ id: cam, url: "${camera.url}", username: admin, password: ${PASSWORD} }]`,

@@ -167,6 +167,8 @@ export async function run(): Promise<BenchResult> {
         'server: { listen: "127.0.0.1:0" }',
         `storage: { dir: ${JSON.stringify(join(dir, "data"))} }`,
         "log: { level: warn }",
+        // Event clips hold each camera's main stream open: off, so the figures stay comparable.
+        "recording: { clips: { enabled: false } }",
         "relay: { lingerMs: 60000 }",
         `cameras: [{ id: cam, url: "${cameraUrl}", username: admin, password: ${PASSWORD} }]`,
         "",

@@ -177,6 +177,8 @@ export async function run(): Promise<BenchResult> {
         'server: { listen: "127.0.0.1:0", rtsp: { listen: "127.0.0.1:0" } }',
         `storage: { dir: ${JSON.stringify(join(dir, "data"))} }`,
         "log: { level: warn }",
+        // Event clips hold each camera's main stream open: off, so the figures stay comparable.
+        "recording: { clips: { enabled: false } }",
         "relay: { lingerMs: 60000 }",
         // Backups and log sync run at start-up, right when the first rows are measured: off, so the table
         // is the relay's alone.

@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   events: () => import("./events.ts"),
   rtsp: () => import("./rtsp.ts"),
   browser: () => import("./browser.ts"),
+  recording: () => import("./recording.ts"),
 };
 
 const wanted = process.argv.slice(2);

@@ -81,16 +81,17 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
+/** The gateway's URL from its ready record (stdout is JSON log lines when it is not a terminal). */
+function readyUrl(line: string): string | undefined {
+  if (!line.startsWith("{")) return undefined;
+  const record = JSON.parse(line) as { url?: string; webUi?: string };
+  return record.webUi ? record.url : undefined;
+}
+
 /** Starts the gateway from a config file in its own process; resolves with its URL. */
 export async function startGatewayProcess(configFile: string): Promise<{ child: Child; url: string }> {
-  const child = await startTsx(
-    "bench/support/cli.ts",
-    ["serve", "-c", configFile],
-    /camera\(s\) on (http:\S+)/,
-  );
-  const url = child.lines
-    .map((line) => /camera\(s\) on (http:\S+)/.exec(line)?.[1])
-    .find((u) => u !== undefined);
+  const child = await startTsx("bench/support/cli.ts", ["serve", "-c", configFile], /"webUi":"http/);
+  const url = child.lines.map(readyUrl).find((u) => u !== undefined);
   if (!url) throw new Error("gateway did not print its URL");
   return { child, url };
 }

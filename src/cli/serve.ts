@@ -29,6 +29,14 @@ function loggerFor(
   return { logger: createLogger(config.log.level, pretty ? prettyStream(out) : out), pretty };
 }
 
+/**
+ * The logger the ready record goes through: at info even when `log.level` is warn or error (what a service
+ * manager and scripts wait for, said once), and not at all when it is silent.
+ */
+function readyLog(logger: Logger, config: Config): Logger {
+  return config.log.level === "silent" ? logger : logger.child({}, { level: "info" });
+}
+
 function links(camgate: Camgate): Record<string, unknown> {
   return {
     url: camgate.url,
@@ -63,7 +71,7 @@ export async function runServe(
       if (camgate.rtspUrl) out.write(`  RTSP on ${camgate.rtspUrl}/<camera> and /<camera>/sub\n`);
       for (const [id, url] of Object.entries(camgate.rtspPassthroughUrls))
         out.write(`  ${id} RTSP passthrough on ${url}/cam/realmonitor?channel=1&subtype=0\n`);
-    } else logger.info({ ...links(camgate), cameras: config.cameras.length }, ready);
+    } else readyLog(logger, config).info({ ...links(camgate), cameras: config.cameras.length }, ready);
     return {
       stop: () => camgate.close(),
       reload: async () => {
@@ -109,7 +117,7 @@ export async function runServe(
           "",
         ].join("\n"),
       );
-    else logger.info({ ...links(camgate), try: tryLines }, headline);
+    else readyLog(logger, demo.config).info({ ...links(camgate), try: tryLines }, headline);
     return {
       stop: async () => {
         await camgate.close();

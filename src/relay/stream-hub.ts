@@ -75,6 +75,8 @@ export interface StreamHubStats {
   /** Measured, bits per second. */
   bitrate: number | undefined;
   unitsIn: number;
+  /** NAL unit bytes received from the camera (video). */
+  bytesIn: number;
   upstreamConnects: number;
   timestampJumps: number;
   droppedUpstream: number;
@@ -92,6 +94,7 @@ const MAX_STEP = 5 * 90_000;
 const int32 = (n: number) => n | 0;
 
 export class StreamHub {
+  private bytesIn = 0;
   private readonly source: RtspSource;
   private readonly consumers = new Set<MediaConsumer>();
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -199,6 +202,7 @@ export class StreamHub {
       gopFrames: this.gopFrames,
       bitrate: recent.length > 0 ? recent.reduce((sum, w) => sum + w.bytes, 0) * 8 : undefined,
       unitsIn: this.sequence,
+      bytesIn: this.bytesIn,
       upstreamConnects: this.source.stats.connects,
       timestampJumps: this.timestampJumps,
       droppedUpstream: media?.dropped ?? 0,
@@ -292,6 +296,7 @@ export class StreamHub {
         this.gopBytes += unit.bytes;
       }
     }
+    this.bytesIn += unit.bytes;
     this.window.push({ at: now, bytes: unit.bytes });
     while ((this.window[0]?.at ?? now) < now - 1000) this.window.shift();
     for (const consumer of this.consumers) consumer.onVideo(hubUnit);

@@ -228,6 +228,11 @@ export class GatewayMetrics {
       ["camgate_stream_fps", "Pictures per second, over the last second.", ({ stats }) => stats.fps],
       ["camgate_stream_units_total", "Access units received from the camera.", ({ stats }) => stats.unitsIn],
       [
+        "camgate_stream_received_bytes_total",
+        "Video bytes (NAL units) received from the camera.",
+        ({ stats }) => stats.bytesIn,
+      ],
+      [
         "camgate_stream_upstream_connects_total",
         "RTSP sessions opened to the camera for the stream.",
         ({ stats }) => stats.upstreamConnects,

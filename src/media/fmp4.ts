@@ -323,6 +323,40 @@ export function initSegment(
   return concat([ftyp(), box("moov", mvhd(audio ? 3 : 2), ...traks, box("mvex", ...mehd, ...trexes))]);
 }
 
+/** A picture's duration when the next one is missing or far (a reconnect gap): 40 ms at 90 kHz. */
+export const DEFAULT_VIDEO_DURATION = 3600;
+/** Go2rtc's clamp: Safari refuses a zero duration, and a gap (a reconnect) is not one picture's duration. */
+const MAX_VIDEO_DURATION = 90_000;
+
+/** A video sample's duration from the step to the next picture (90 kHz), clamped as players need. */
+export function videoSampleDuration(delta: number): number {
+  return delta > 0 && delta <= MAX_VIDEO_DURATION ? delta : DEFAULT_VIDEO_DURATION;
+}
+
+/** The init segment of a recording file for these tracks, or undefined until they carry parameter sets. */
+export function fileInitSegment(tracks: {
+  codec: VideoCodec;
+  parameterSets: Uint8Array[];
+  video: VideoParameters | undefined;
+}): Uint8Array | undefined {
+  if (!tracks.video) return undefined;
+  try {
+    return initSegment(
+      { codec: tracks.codec, parameterSets: tracks.parameterSets, parameters: tracks.video },
+      undefined,
+      { forFile: true },
+    );
+  } catch (error) {
+    if (error instanceof Fmp4Error) return undefined;
+    throw error;
+  }
+}
+
+/** Whether two init segments are the same bytes (new parameter sets make a new one). */
+export function sameInit(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
 /** The movie timescale of `mvhd` and `mehd` (milliseconds). */
 const MOVIE_TIMESCALE = 1000;
 

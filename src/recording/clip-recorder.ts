@@ -13,7 +13,7 @@ import type { EventBus } from "../events/bus.ts";
 import type { CamgateEvent } from "../events/model.ts";
 import type { EventPublisher } from "../events/publisher.ts";
 import type { EventStore } from "../events/store.ts";
-import { Fmp4Error, initSegment } from "../media/fmp4.ts";
+import { fileInitSegment, sameInit } from "../media/fmp4.ts";
 import type { HubUnit, MediaConsumer, StreamTracks } from "../relay/stream-hub.ts";
 import type { StreamHubs } from "../relay/stream-hubs.ts";
 import { ClipFile, ClipFileError, type OpenForWriting, openForWriting } from "./clip-file.ts";
@@ -73,23 +73,15 @@ class CameraClips implements MediaConsumer {
   }
 
   onTracks(tracks: StreamTracks): void {
-    if (!tracks.video) return;
-    try {
-      const init = initSegment(
-        { codec: tracks.codec, parameterSets: tracks.parameterSets, parameters: tracks.video },
-        undefined,
-        { forFile: true },
-      );
-      // New parameter sets: kept units and running clips belong to the old ones.
-      if (this.init && !sameBytes(this.init, init)) {
-        this.ring.clear();
-        for (const clip of this.active.values()) void this.recorder.finish(this, clip, "the stream changed");
-      }
-      this.init = init;
-      this.tracks = tracks;
-    } catch (error) {
-      if (!(error instanceof Fmp4Error)) throw error;
+    const init = fileInitSegment(tracks);
+    if (!init) return;
+    // New parameter sets: kept units and running clips belong to the old ones.
+    if (this.init && !sameInit(this.init, init)) {
+      this.ring.clear();
+      for (const clip of this.active.values()) void this.recorder.finish(this, clip, "the stream changed");
     }
+    this.init = init;
+    this.tracks = tracks;
   }
 
   onVideo(unit: HubUnit): void {
@@ -143,10 +135,6 @@ class CameraClips implements MediaConsumer {
   close(): void {
     this.detach();
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 function isDiskFull(error: unknown): boolean {

@@ -10,7 +10,7 @@ import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import type { StreamState } from "../camera/stream-status.ts";
 import type { Config } from "../config/schema.ts";
 import { UlidGenerator } from "../events/ulid.ts";
-import { Fmp4Error, initSegment } from "../media/fmp4.ts";
+import { fileInitSegment, sameInit } from "../media/fmp4.ts";
 import type { HubUnit, MediaConsumer, StreamTracks } from "../relay/stream-hub.ts";
 import type { StreamHubs } from "../relay/stream-hubs.ts";
 import { ClipFile, type OpenForWriting, openForWriting } from "./clip-file.ts";
@@ -57,21 +57,12 @@ class CameraSegments implements MediaConsumer {
   }
 
   onTracks(tracks: StreamTracks): void {
-    if (!tracks.video) return;
-    try {
-      const init = initSegment(
-        { codec: tracks.codec, parameterSets: tracks.parameterSets, parameters: tracks.video },
-        undefined,
-        { forFile: true },
-      );
-      // New parameter sets: the running file belongs to the old ones.
-      if (this.init && (init.length !== this.init.length || init.some((byte, i) => byte !== this.init?.[i])))
-        this.end();
-      this.init = init;
-      this.codec = tracks.codec;
-    } catch (error) {
-      if (!(error instanceof Fmp4Error)) throw error;
-    }
+    const init = fileInitSegment(tracks);
+    if (!init) return;
+    // New parameter sets: the running file belongs to the old ones.
+    if (this.init && !sameInit(this.init, init)) this.end();
+    this.init = init;
+    this.codec = tracks.codec;
   }
 
   onVideo(unit: HubUnit): void {

@@ -4,18 +4,20 @@
  * reconnect, counts as one picture's time). Shared by event clips and continuous segments.
  */
 import type { VideoCodec } from "../media/access-unit.ts";
-import { fragment, sampleNalus, VIDEO_TRACK_ID } from "../media/fmp4.ts";
+import {
+  DEFAULT_VIDEO_DURATION,
+  fragment,
+  sampleNalus,
+  VIDEO_TRACK_ID,
+  videoSampleDuration,
+} from "../media/fmp4.ts";
 import type { HubUnit } from "../relay/stream-hub.ts";
 import type { ClipFile } from "./clip-file.ts";
-
-/** A picture's duration when the next one is missing or far (a reconnect gap): 40 ms. */
-const DEFAULT_DURATION = 3600;
-const MAX_DURATION = 90_000;
 
 export class TrackWriter {
   private readonly firstPts: number;
   private lastPts: number;
-  private lastDuration = DEFAULT_DURATION;
+  private lastDuration = DEFAULT_VIDEO_DURATION;
   private sequence = 0;
   /** When the first unit was captured (ms since epoch). */
   readonly startedAt: number;
@@ -33,8 +35,7 @@ export class TrackWriter {
   /** Appends a unit (a unit at or before the last one written is skipped). */
   write(unit: HubUnit): void {
     if (unit.pts < this.lastPts || (unit.pts === this.lastPts && this.sequence > 0)) return;
-    const delta = unit.pts - this.lastPts;
-    this.lastDuration = delta > 0 && delta <= MAX_DURATION ? delta : DEFAULT_DURATION;
+    this.lastDuration = videoSampleDuration(unit.pts - this.lastPts);
     this.lastPts = unit.pts;
     this.file.append(
       fragment(

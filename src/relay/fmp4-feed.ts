@@ -10,6 +10,7 @@
 import type { StreamDown, StreamState } from "../camera/stream-status.ts";
 import {
   AUDIO_TRACK_ID,
+  DEFAULT_VIDEO_DURATION,
   type Fmp4AudioTrack,
   Fmp4Error,
   fragment,
@@ -17,6 +18,7 @@ import {
   mimeType,
   sampleNalus,
   VIDEO_TRACK_ID,
+  videoSampleDuration,
 } from "../media/fmp4.ts";
 import type { HubAudio, HubUnit, MediaConsumer, StreamHub, StreamTracks } from "./stream-hub.ts";
 
@@ -51,9 +53,6 @@ export interface Fmp4Viewer {
   onFragment(fragment: Fmp4Fragment): void;
   onState?(state: StreamState, down: StreamDown | undefined): void;
 }
-
-/** Go2rtc's clamp: Safari refuses a zero duration, and a gap (a reconnect) is not one picture's duration. */
-const MAX_VIDEO_DURATION = 90_000;
 
 export class Fmp4Feed implements MediaConsumer {
   private readonly viewers = new Set<Fmp4Viewer>();
@@ -143,8 +142,7 @@ export class Fmp4Feed implements MediaConsumer {
     if (!init) return;
     if (!unit.keyframe && this.gop.length === 0) return;
     const previous = this.lastVideo;
-    const delta = previous ? unit.pts - previous.pts : 3600;
-    const duration = delta > 0 && delta <= MAX_VIDEO_DURATION ? delta : 3600;
+    const duration = videoSampleDuration(previous ? unit.pts - previous.pts : DEFAULT_VIDEO_DURATION);
     this.lastVideo = unit;
     const codec = this.hub.currentTracks()?.codec ?? "h264";
     const out: Fmp4Fragment = {

@@ -5,6 +5,7 @@
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
+import type { Readable } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ApiProblem } from "./errors.ts";
 
@@ -30,6 +31,38 @@ export function byteRange(
   return { start, end };
 }
 
+/**
+ * Any body of known size with byte ranges: `read(start, end)` gives bytes [start, end] (inclusive).
+ * `disposition` is `inline` (a `<video>` plays it) or `attachment` (a download).
+ */
+export function sendWithRanges(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: {
+    size: number;
+    read: (start: number, end: number) => Readable;
+    contentType: string;
+    downloadName: string;
+    disposition?: "inline" | "attachment";
+  },
+): FastifyReply {
+  const range = byteRange(request.headers.range, body.size);
+  reply.header("accept-ranges", "bytes");
+  reply.header("content-type", body.contentType);
+  reply.header("content-disposition", `${body.disposition ?? "inline"}; filename="${body.downloadName}"`);
+  if (range === "bad") {
+    reply.header("content-range", `bytes */${body.size}`);
+    return reply.code(416).send();
+  }
+  if (!range) {
+    reply.header("content-length", body.size);
+    return reply.send(body.read(0, body.size - 1));
+  }
+  reply.header("content-range", `bytes ${range.start}-${range.end}/${body.size}`);
+  reply.header("content-length", range.end - range.start + 1);
+  return reply.code(206).send(body.read(range.start, range.end));
+}
+
 export async function sendFileWithRanges(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -39,19 +72,10 @@ export async function sendFileWithRanges(
 ): Promise<FastifyReply> {
   const info = await stat(path).catch(() => undefined);
   if (!info?.isFile()) throw new ApiProblem("not-found", "the recording's file is gone");
-  const range = byteRange(request.headers.range, info.size);
-  reply.header("accept-ranges", "bytes");
-  reply.header("content-type", contentType);
-  reply.header("content-disposition", `inline; filename="${downloadName}"`);
-  if (range === "bad") {
-    reply.header("content-range", `bytes */${info.size}`);
-    return reply.code(416).send();
-  }
-  if (!range) {
-    reply.header("content-length", info.size);
-    return reply.send(createReadStream(path));
-  }
-  reply.header("content-range", `bytes ${range.start}-${range.end}/${info.size}`);
-  reply.header("content-length", range.end - range.start + 1);
-  return reply.code(206).send(createReadStream(path, { start: range.start, end: range.end }));
+  return sendWithRanges(request, reply, {
+    size: info.size,
+    read: (start, end) => createReadStream(path, { start, end }),
+    contentType,
+    downloadName,
+  });
 }

@@ -1,12 +1,16 @@
 /**
  * The pure parts of recording: the pre-roll ring keeps whole GOPs covering the pre-roll and no more (in
  * time and in bytes), a file init segment takes its duration in place, and byte ranges are read as RFC
- * 9110 says (property-tested against a plain slice).
+ * 9110 says (property-tested against a plain slice), a fragment's decode time and number can be rewritten
+ * in place (export) and nothing else in it changes, and an export picks footage that does not overlap.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { initSegment, withDuration } from "../../src/media/fmp4.ts";
+import { fragment, initSegment, VIDEO_TRACK_ID, withDuration } from "../../src/media/fmp4.ts";
+import { readMoof, retimeMoof } from "../../src/media/fmp4-scan.ts";
+import { exportSources } from "../../src/recording/export.ts";
 import { PreRollRing } from "../../src/recording/pre-roll.ts";
+import type { Recording } from "../../src/recording/recording-index.ts";
 import type { HubUnit } from "../../src/relay/stream-hub.ts";
 import { byteRange } from "../../src/server/file-range.ts";
 
@@ -100,5 +104,75 @@ describe("byte ranges", () => {
     expect(byteRange(undefined, 10)).toBeUndefined();
     expect(byteRange("bytes=0-1,5-6", 10)).toBeUndefined();
     expect(byteRange("items=0-1", 10)).toBeUndefined();
+  });
+});
+
+describe("re-timing a fragment (export)", () => {
+  it("reads back what fragment() wrote, and changes only the decode time and the sequence number", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(2 ** 40),
+        fc.integer({ min: 1, max: 90_000 }),
+        fc.boolean(),
+        fc.nat(2 ** 32 - 1),
+        fc.nat(2 ** 40),
+        fc.nat(2 ** 32 - 1),
+        fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        (time, duration, keyframe, sequence, newTime, newSequence, payload) => {
+          const bytes = fragment(
+            {
+              trackId: VIDEO_TRACK_ID,
+              decodeTime: time,
+              duration,
+              keyframe,
+              data: [payload],
+              lengthPrefixed: true,
+            },
+            sequence,
+          );
+          const moofBytes = new DataView(bytes.buffer).getUint32(0);
+          const moof = bytes.subarray(0, moofBytes);
+          expect(readMoof(moof)).toEqual({ time, duration, keyframe });
+          const before = Uint8Array.from(bytes);
+          expect(retimeMoof(moof, newTime, newSequence)).toBe(true);
+          expect(readMoof(moof)).toEqual({ time: newTime, duration, keyframe });
+          expect(new DataView(bytes.buffer).getUint32(20)).toBe(newSequence);
+          // Only mfhd's number (bytes 20..23) and tfdt's time (a 64-bit field) may differ.
+          const changed = [...bytes.keys()].filter((i) => bytes[i] !== before[i]);
+          for (const i of changed) expect((i >= 20 && i < 24) || (i >= 60 && i < 68)).toBe(true);
+          expect(bytes.subarray(moofBytes)).toEqual(before.subarray(moofBytes));
+        },
+      ),
+    );
+    expect(readMoof(new Uint8Array(16))).toBeUndefined();
+    expect(retimeMoof(new Uint8Array(16), 0, 0)).toBe(false);
+  });
+});
+
+describe("what an export is made of", () => {
+  const recording = (id: string, kind: Recording["kind"], start: number, durationMs: number): Recording => ({
+    id,
+    camera: "yard",
+    kind,
+    incident: null,
+    file: `${id}.mp4`,
+    start: new Date(start).toISOString(),
+    end: new Date(start + durationMs).toISOString(),
+    durationMs,
+    bytes: 1,
+    state: "done",
+    error: null,
+  });
+
+  it("prefers continuous segments, else clips that do not overlap, in time order", () => {
+    const clips = [
+      recording("c2", "clip", 5000, 3000),
+      recording("c1", "clip", 0, 6000),
+      recording("c3", "clip", 6000, 1000),
+    ];
+    expect(exportSources(clips).map((r) => r.id)).toEqual(["c1", "c3"]);
+    const segment = recording("s1", "segment", 0, 10_000);
+    expect(exportSources([...clips, segment]).map((r) => r.id)).toEqual(["s1"]);
+    expect(exportSources([{ ...segment, state: "recording", durationMs: null }])).toEqual([]);
   });
 });

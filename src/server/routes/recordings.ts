@@ -1,9 +1,11 @@
 /** A camera's recordings (event clips, continuous segments) in a time range, and each one's file. */
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
+import { exportBytes, exportSources, planExport } from "../../recording/export.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
-import { sendFileWithRanges } from "../file-range.ts";
+import { sendFileWithRanges, sendWithRanges } from "../file-range.ts";
 import { parseTime } from "./events.ts";
 import { idParams, problemResponses } from "./schemas.ts";
 
@@ -24,6 +26,18 @@ const recordingSchema = {
 } as const;
 
 const DAY = 86_400_000;
+/** The longest export (a day of footage; longer ranges are exported day by day). */
+const MAX_EXPORT_MS = DAY;
+/** Recordings an export may be made of (a day of 20 s segments). */
+const MAX_EXPORT_FILES = 5000;
+
+/** `2026-12-02T10-15-00Z`: a time for a file name. */
+function fileTime(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/\.\d{3}/, "")
+    .replace(/:/g, "-");
+}
 
 export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string } }>(
@@ -74,7 +88,7 @@ export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContex
     },
     async (request, reply) => {
       const recording = ctx.recordings.index.get(request.params.id);
-      if (!recording || recording.state !== "done") throw new ApiProblem("not-found", "no such recording");
+      if (recording?.state !== "done") throw new ApiProblem("not-found", "no such recording");
       cameraFor(ctx, request, recording.camera);
       return sendFileWithRanges(
         request,
@@ -83,6 +97,64 @@ export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContex
         "video/mp4",
         `${recording.camera}-${recording.start.replace(/[:.]/g, "-")}.mp4`,
       );
+    },
+  );
+
+  app.get<{
+    Params: { id: string };
+    Querystring: { from: string; to: string; download?: boolean };
+  }>(
+    "/api/v1/cameras/:id/export.mp4",
+    {
+      schema: {
+        summary:
+          "An MP4 of a time range (at most 24 h), re-muxed from the stored footage without re-encoding, with byte ranges",
+        description:
+          "Made of the continuous segments overlapping the range (else the event clips). It starts at the keyframe at or before `from`; a gap in the footage becomes a cut. `X-Camgate-Export-Start` is the capture time of its first picture; `X-Camgate-Export-Cut` says why it ends before `to`, when it does.",
+        tags: ["recording"],
+        params: idParams,
+        querystring: {
+          type: "object",
+          properties: {
+            from: { type: "string", description: "ISO 8601 or ms since epoch" },
+            to: { type: "string", description: "ISO 8601 or ms since epoch" },
+            download: { type: "boolean", description: "answer as an attachment (a download)" },
+          },
+          required: ["from", "to"],
+        },
+        response: { 200: { description: "video/mp4", format: "binary" }, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const entry = cameraFor(ctx, request, request.params.id);
+      const from = parseTime(request.query.from) ?? 0;
+      const to = parseTime(request.query.to) ?? 0;
+      if (!(to > from)) throw new ApiProblem("bad-request", "`to` must be after `from`");
+      if (to - from > MAX_EXPORT_MS)
+        throw new ApiProblem(
+          "bad-request",
+          "an export covers at most 24 h; export a longer range day by day",
+        );
+      const listed = ctx.recordings.index.list(entry.id, from, to, MAX_EXPORT_FILES + 1);
+      const plan = await planExport(
+        ctx.recordings.dir,
+        exportSources(listed.slice(0, MAX_EXPORT_FILES)),
+        from,
+        to,
+      );
+      if (!plan) throw new ApiProblem("not-found", "no recorded footage of this camera in this range");
+      const cut =
+        plan.cut ??
+        (listed.length > MAX_EXPORT_FILES ? `stopped after ${MAX_EXPORT_FILES} files` : undefined);
+      reply.header("x-camgate-export-start", new Date(plan.startedAt).toISOString());
+      if (cut) reply.header("x-camgate-export-cut", cut);
+      return sendWithRanges(request, reply, {
+        size: plan.size,
+        read: (start, end) => Readable.from(exportBytes(plan, start, end)),
+        contentType: "video/mp4",
+        downloadName: `${entry.id}-${fileTime(plan.startedAt)}.mp4`,
+        disposition: request.query.download ? "attachment" : "inline",
+      });
     },
   );
 }

@@ -9,10 +9,11 @@ import { getAtPath, type JsonObject, type JsonValue, parsePath, setAtPath } from
 import { type SmtpTarget, sendAlarmMail } from "./alarm-mail.ts";
 import { AuthGuard } from "./auth-guard.ts";
 import { handleConfigBackup, handleConfigManager } from "./cgi-config.ts";
-import { handleGlobal, handleLog, handleMagicBox, handleMediaFileFind } from "./cgi-device.ts";
+import { handleGlobal, handleLog, handleMagicBox } from "./cgi-device.ts";
 import { handleEventManager } from "./cgi-events.ts";
 import { handleMjpeg, handleSnapshot } from "./cgi-media.ts";
 import { handlePtz } from "./cgi-ptz.ts";
+import { handleMediaFileFind, handleRpcLoadfile, RPC_LOADFILE } from "./cgi-recordings.ts";
 import { type CameraHandler, parseDeviceQuery, replyBody, replyUnsupported } from "./cgi-request.ts";
 import { buildConfigTree } from "./config-tree.ts";
 import type { CameraEvent } from "./event-framing.ts";
@@ -24,6 +25,7 @@ import { defaultMachineName, PROFILES, type Profile, type ProfileName, serialFor
 import { PtzState } from "./ptz.ts";
 import { EmulatedRtspServer, type RtspCounters } from "./rtsp-server.ts";
 import { EmulatedVideoStream, type StreamQuirks, type VideoSourceSpec } from "./rtsp-stream.ts";
+import { SdCard } from "./sd-card.ts";
 
 export interface AlarmMailTarget extends SmtpTarget {
   from?: string;
@@ -61,6 +63,11 @@ export interface EmulatedCameraOptions {
   name?: string;
   /** Clock for nonce expiry and lockout, so tests can move time instead of waiting. */
   clock?: () => number;
+  /**
+   * How far the camera's wall clock runs ahead of UTC at power-on (its time zone, or a clock set wrong);
+   * the emulator keeps its clock as UTC fields, so this is how a camera east of Greenwich looks. Default 0.
+   */
+  clockOffsetMs?: number;
   /** The RTSP face (on by default, on its own port: `rtspPort`). */
   rtsp?: EmulatorRtspOptions | false;
 }
@@ -103,6 +110,8 @@ export class EmulatedCamera {
   readonly config: JsonObject;
   readonly ptz: PtzState;
   readonly log = new LogBook();
+  /** Recordings made before power-on, by the camera's clock then. */
+  readonly sdCard: SdCard;
   readonly events: EventHub;
   readonly auth: AuthGuard;
   readonly host: string;
@@ -142,6 +151,8 @@ export class EmulatedCamera {
   private readonly pendingMails = new Set<Promise<void>>();
 
   constructor(readonly options: EmulatedCameraOptions) {
+    this.clockOffsetMs = options.clockOffsetMs ?? 0;
+    this.sdCard = new SdCard(this.cameraTime().getTime());
     this.profile = PROFILES[options.profile];
     const unit = options.unit ?? 0;
     this.serial = serialFor(this.profile, unit);
@@ -552,6 +563,7 @@ const HANDLERS: Record<string, CameraHandler> = {
 };
 
 function routeFor(path: string): CameraHandler | undefined {
+  if (path.startsWith(`${RPC_LOADFILE}/`)) return handleRpcLoadfile;
   return HANDLERS[path];
 }
 

@@ -1,13 +1,6 @@
 /** magicBox.cgi, global.cgi and log.cgi of the emulated camera (reference §2.1, §2.3, §2.9). */
 import type { KvEntry } from "../protocol/kv.ts";
-import {
-  type CameraHandler,
-  intParam,
-  replyKv,
-  replyOk,
-  replyRejected,
-  replyUnsupported,
-} from "./cgi-request.ts";
+import { type CameraHandler, intParam, replyKv, replyOk, replyUnsupported } from "./cgi-request.ts";
 import { wallClock } from "./event-hub.ts";
 
 export const handleMagicBox: CameraHandler = (camera, { res, action }) => {
@@ -107,28 +100,5 @@ export const handleLog: CameraHandler = (camera, { res, action, params }) => {
       return camera.log.stopFind(intParam(params, "token", -1)) ? replyOk(res) : replyUnsupported(res, style);
     default:
       return replyUnsupported(res, style);
-  }
-};
-
-/**
- * mediaFileFind.cgi with an empty SD card: the find flow works and finds nothing. The `factory.close` and
- * `factory.destroy` spellings get HTTP 200 with `Error\r\nErrorID=2, Detail=Invalid Request!` (python-amcrest
- * test_media), the "200 with an Error body" shape clients must treat as a failure.
- */
-export const handleMediaFileFind: CameraHandler = (camera, { res, action }) => {
-  switch (action) {
-    case "factory.create":
-      return replyKv(res, [["result", String(3000 + camera.reboots)]]);
-    case "findFile":
-    case "close":
-    case "destroy":
-      return replyOk(res);
-    case "findNextFile":
-      return replyKv(res, [["found", "0"]]);
-    case "factory.close":
-    case "factory.destroy":
-      return replyRejected(res);
-    default:
-      return replyUnsupported(res, camera.profile.errorStyle);
   }
 };

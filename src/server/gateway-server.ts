@@ -19,6 +19,7 @@ import { collectOperations, registerOpenApiRoute } from "./routes/openapi.ts";
 import { registerPtzRoutes } from "./routes/ptz.ts";
 import { registerRecordingRoutes } from "./routes/recordings.ts";
 import { registerRelayRoutes } from "./routes/relay.ts";
+import { registerSdCardRoutes } from "./routes/sd-card.ts";
 import { registerSessionRoutes } from "./routes/session.ts";
 import { registerStreamRoutes } from "./routes/streams.ts";
 import { registerSystemRoutes } from "./routes/system.ts";
@@ -146,6 +147,7 @@ export function buildMainApp(
   registerEventRoutes(app, ctx, ctx.events);
   registerIncidentRoutes(app, ctx, ctx.events);
   registerRecordingRoutes(app, ctx);
+  registerSdCardRoutes(app, ctx);
   registerBackupRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
   registerWebUi(app);

@@ -115,4 +115,23 @@ describe("the passthrough role decision", () => {
       }),
     );
   });
+
+  it("lets a viewer fetch recordings with RPC_Loadfile, and nothing else the camera stores", () => {
+    const none = new Map<string, string>();
+    expect(
+      requiredRole("RPC_Loadfile//mnt/sd/2026-12-02/001/dav/07/07.05.00-07.05.03[M][0@0][0].dav", none),
+    ).toBe("viewer");
+    expect(
+      requiredRole("RPC_Loadfile//mnt/dvr/2026-09-13/000/dav/08/08.20.31-08.49.43[R][0@0][0].mp4", none),
+    ).toBe("viewer");
+    for (const path of [
+      "/mnt/mtd/Config/passwd",
+      "/mnt/sd/../mtd/Config/passwd.dav",
+      "/mnt/sd/%2e%2e/mtd/Config/passwd.dav",
+      "/mnt/sd/config.backup",
+      "/etc/shadow",
+      "//mnt/sd/a.dav",
+    ])
+      expect(requiredRole(`RPC_Loadfile/${path}`, none)).toBe("admin");
+  });
 });

@@ -2,7 +2,9 @@
  * Who may do what through the CGI passthrough: the role catalogue of CGI actions (policy, not wire format:
  * the wire side, how the firmware decodes a query, is `protocol/cgi.ts`).
  */
+
 import type { Role } from "../../config/schema.ts";
+import { isRecordingPath } from "../../protocol/recording-path.ts";
 
 export type { Role };
 
@@ -91,7 +93,9 @@ const GET_IS_VIEWER = new Set([
  * `params` the decoded query.
  */
 export function requiredRole(cgi: string, params: ReadonlyMap<string, string>): Role {
-  if (cgi.startsWith("RPC_Loadfile/")) return "viewer";
+  // RPC_Loadfile serves any file the camera can read: a viewer may fetch recordings, and only those.
+  if (cgi.startsWith("RPC_Loadfile/"))
+    return isRecordingPath(cgi.slice("RPC_Loadfile/".length)) ? "viewer" : "admin";
   const rule = CATALOGUE[cgi];
   if (!rule) return "admin";
   const action = params.get("action") ?? "";

@@ -5,6 +5,7 @@ import { canOperate, events } from "../state.ts";
 import { Badge } from "./grid.tsx";
 import { HealthNotice } from "./health-notice.tsx";
 import { LiveVideo } from "./live-video.tsx";
+import { Timeline } from "./timeline.tsx";
 
 interface Ptz {
   status: { moving: boolean; position?: { pan: number; tilt: number; zoom: number }; presetId?: number };
@@ -188,6 +189,7 @@ export function CameraView({ id }: { id: string }) {
           {camera.deviceError ? ` (${camera.deviceError})` : ""}.
         </p>
       )}
+      <Timeline camera={id} />
       <h2>Recent events</h2>
       <ul class="events">
         {recent.map((e) => (

@@ -111,17 +111,20 @@ async function initOf(window: FileWindow): Promise<Uint8Array | undefined> {
 
 /** Which stored recordings an export of [from, to) is made of: continuous segments, else event clips. */
 export function exportSources(recordings: readonly Recording[]): Recording[] {
-  const done = recordings.filter((r) => r.state === "done" && r.durationMs !== null);
+  const done = recordings
+    .filter((r) => r.state === "done" && r.durationMs !== null)
+    .sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
   const segments = done.filter((r) => r.kind === "segment");
-  const chosen = segments.length > 0 ? segments : done.filter((r) => r.kind === "clip");
+  // Segments follow one another (their wall-clock edges may overlap by a few ms of capture jitter).
+  if (segments.length > 0) return segments;
   // Clips can overlap one another: keep each one that starts after the previous one ended.
   const out: Recording[] = [];
   let lastEnd = Number.NEGATIVE_INFINITY;
-  for (const recording of [...chosen].sort((a, b) => Date.parse(a.start) - Date.parse(b.start))) {
-    const start = Date.parse(recording.start);
+  for (const clip of done.filter((r) => r.kind === "clip")) {
+    const start = Date.parse(clip.start);
     if (start < lastEnd) continue;
-    out.push(recording);
-    lastEnd = start + (recording.durationMs ?? 0);
+    out.push(clip);
+    lastEnd = start + (clip.durationMs ?? 0);
   }
   return out;
 }

@@ -171,6 +171,9 @@ describe("what an export is made of", () => {
       recording("c3", "clip", 6000, 1000),
     ];
     expect(exportSources(clips).map((r) => r.id)).toEqual(["c1", "c3"]);
+    // Segments are all kept, even when their wall-clock edges overlap by capture jitter.
+    const joined = [recording("s2", "segment", 9_980, 3000), recording("s1b", "segment", 0, 10_000)];
+    expect(exportSources(joined).map((r) => r.id)).toEqual(["s1b", "s2"]);
     const segment = recording("s1", "segment", 0, 10_000);
     expect(exportSources([...clips, segment]).map((r) => r.id)).toEqual(["s1"]);
     expect(exportSources([{ ...segment, state: "recording", durationMs: null }])).toEqual([]);

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
-import { exportBytes, exportSources, planExport } from "../../recording/export.ts";
+import { type ExportPlan, exportBytes, exportSources, planExport } from "../../recording/export.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
 import { sendFileWithRanges, sendWithRanges } from "../file-range.ts";
@@ -39,7 +39,16 @@ function fileTime(ms: number): string {
     .replace(/:/g, "-");
 }
 
+/**
+ * A `<video>` element asks for an export in many byte ranges: the plan of each (from, to) is kept a short
+ * while, so each range reads only its own fragments. Short, so footage recorded since (the range reaching
+ * into the present) and files retention removed are seen again soon.
+ */
+const PLAN_TTL_MS = 30_000;
+const MAX_PLANS = 32;
+
 export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  const plans = new Map<string, { plan: ExportPlan; cut: string | undefined; at: number }>();
   app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string } }>(
     "/api/v1/cameras/:id/recordings",
     {
@@ -135,17 +144,29 @@ export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContex
           "bad-request",
           "an export covers at most 24 h; export a longer range day by day",
         );
-      const listed = ctx.recordings.index.list(entry.id, from, to, MAX_EXPORT_FILES + 1);
-      const plan = await planExport(
-        ctx.recordings.dir,
-        exportSources(listed.slice(0, MAX_EXPORT_FILES)),
-        from,
-        to,
-      );
-      if (!plan) throw new ApiProblem("not-found", "no recorded footage of this camera in this range");
-      const cut =
-        plan.cut ??
-        (listed.length > MAX_EXPORT_FILES ? `stopped after ${MAX_EXPORT_FILES} files` : undefined);
+      const key = `${entry.id}/${from}/${to}`;
+      let planned = plans.get(key);
+      if (!planned || planned.at < Date.now() - PLAN_TTL_MS) {
+        const listed = ctx.recordings.index.list(entry.id, from, to, MAX_EXPORT_FILES + 1);
+        const plan = await planExport(
+          ctx.recordings.dir,
+          exportSources(listed.slice(0, MAX_EXPORT_FILES)),
+          from,
+          to,
+        );
+        if (!plan) throw new ApiProblem("not-found", "no recorded footage of this camera in this range");
+        const tooMany =
+          listed.length > MAX_EXPORT_FILES ? `stopped after ${MAX_EXPORT_FILES} files` : undefined;
+        planned = { plan, cut: plan.cut ?? tooMany, at: Date.now() };
+        plans.delete(key);
+        plans.set(key, planned);
+        // The oldest plan goes first (a Map keeps insertion order).
+        for (const old of plans.keys()) {
+          if (plans.size <= MAX_PLANS) break;
+          plans.delete(old);
+        }
+      }
+      const { plan, cut } = planned;
       reply.header("x-camgate-export-start", new Date(plan.startedAt).toISOString());
       if (cut) reply.header("x-camgate-export-cut", cut);
       return sendWithRanges(request, reply, {

@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   rtsp: () => import("./rtsp.ts"),
   browser: () => import("./browser.ts"),
   recording: () => import("./recording.ts"),
+  export: () => import("./export.ts"),
 };
 
 const wanted = process.argv.slice(2);

@@ -226,21 +226,30 @@ export async function* exportBytes(plan: ExportPlan, start: number, end: number)
       // Skip whole fragments before the requested start.
       while (fragment && run.outStart + (fragment.at + fragment.bytes - run.begin) <= start)
         fragment = await fragmentAt(window, fragment.at + fragment.bytes);
-      for (
-        ;
-        fragment && fragment.at < run.end;
-        fragment = await fragmentAt(window, fragment.at + fragment.bytes)
-      ) {
+      // Fragments are patched in place in the window they were read into (windows are never reused) and
+      // handed on as one slice per window, not one per picture.
+      let pending: Buffer | undefined;
+      while (fragment && fragment.at < run.end) {
         const outAt = run.outStart + (fragment.at - run.begin);
-        if (outAt > end) return;
-        const bytes = Buffer.from(await window.bytes(fragment.at, fragment.bytes));
+        if (outAt > end) break;
+        const bytes = await window.bytes(fragment.at, fragment.bytes);
         const time = fragment.time + run.delta;
         // The sequence number is the decode time in ms: rising across files without counting them.
         retimeMoof(bytes.subarray(0, fragment.moofBytes), time, Math.floor(time / TICKS_PER_MS) + 1);
-        const from = Math.max(0, start - outAt);
-        const to = Math.min(bytes.length, end + 1 - outAt);
-        if (to > from) yield bytes.subarray(from, to);
+        const piece = bytes.subarray(Math.max(0, start - outAt), Math.min(bytes.length, end + 1 - outAt));
+        const joins =
+          pending !== undefined &&
+          pending.buffer === piece.buffer &&
+          pending.byteOffset + pending.length === piece.byteOffset;
+        if (pending && joins)
+          pending = Buffer.from(pending.buffer, pending.byteOffset, pending.length + piece.length);
+        else if (piece.length > 0) {
+          if (pending) yield pending;
+          pending = piece;
+        }
+        fragment = await fragmentAt(window, fragment.at + fragment.bytes);
       }
+      if (pending) yield pending;
     } finally {
       await handle.close();
     }

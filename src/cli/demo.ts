@@ -65,12 +65,22 @@ export async function startDemo(options: { storageDir?: string; port?: number } 
     // camgate's RTSP server relays the cameras' H.264 main and sub streams (one camera session each).
     server: { listen: `127.0.0.1:${port}`, rtsp: { listen: `127.0.0.1:${rtspPort}` } },
     storage: { dir: options.storageDir ?? "./data" },
-    // The dogs camera mails its alarms to camgate; both stream their events; MQTT on an embedded broker.
+    // The dogs camera mails its alarms to camgate; both stream their events; MQTT on an embedded broker;
+    // both make event clips, and the front camera records continuously.
     smtp: { listen: `127.0.0.1:${smtpPort}`, username: "cameras", password: mailPassword },
     mqtt: { embedded: true, embeddedListen: `127.0.0.1:${mqttPort}` },
     cameras: [
       { id: "dogs", name: "Dog crates", url: dogs, username: "admin", password, rtsp: { port: dogsRtsp } },
-      { id: "front", name: "Front yard", url: front, username: "admin", password, rtsp: { port: frontRtsp } },
+      {
+        id: "front",
+        name: "Front yard",
+        url: front,
+        username: "admin",
+        password,
+        rtsp: { port: frontRtsp },
+        // Recorded around the clock (1 min files, at most half a gigabyte), so its timeline has footage.
+        recording: { continuous: { segmentSeconds: 60 }, maxGigabytes: 0.5 },
+      },
     ],
   });
   return {

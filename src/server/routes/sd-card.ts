@@ -78,8 +78,9 @@ export function registerSdCardRoutes(app: FastifyInstance, ctx: GatewayContext):
       const cameraNow = wallClockMs(await entry.api.time());
       if (cameraNow === undefined)
         throw new ApiProblem("bad-response", "the camera's clock is not a time camgate can read");
-      // Whole seconds: the camera's clock has no finer grain.
-      const offset = Math.round((cameraNow - Date.now()) / 1000) * 1000;
+      // Whole seconds: the camera's clock has no finer grain, and the second it prints is on average
+      // half gone (hence the 500 ms).
+      const offset = Math.round((cameraNow + 500 - Date.now()) / 1000) * 1000;
       let cut: string | null = null;
       const found: SdFile[] = [];
       for await (const file of searchSdCard(

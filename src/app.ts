@@ -35,6 +35,7 @@ import { loadOrCreateSigningKey, UrlSigner } from "./server/auth/signed-url.ts";
 import type { GatewayContext } from "./server/context.ts";
 import { buildMainApp, buildPassthroughApp, type HttpsOptions } from "./server/gateway-server.ts";
 import { GatewayMetrics } from "./server/metrics.ts";
+import { OnvifFaces } from "./server/onvif/onvif-faces.ts";
 import { RtspAuthenticator } from "./server/rtsp/rtsp-auth.ts";
 import { CamgateRtspServer } from "./server/rtsp/rtsp-server.ts";
 import { StreamAllowance } from "./server/stream-allowance.ts";
@@ -65,6 +66,10 @@ export interface Camgate {
   rtspUrl: string | undefined;
   /** Camera id → the RTSP URL of its own port (`rtspPassthroughPort`). */
   rtspPassthroughUrls: Record<string, string>;
+  /** Camera id → its ONVIF device service (`cameras[].onvifPort`). */
+  onvifUrls: Record<string, string>;
+  /** The UDP port answering directed WS-Discovery probes, when any camera has an ONVIF face. */
+  onvifDiscoveryPort: number | undefined;
   streams: StreamHubs;
   /** camgate's RTSP server, when `server.rtsp` is set. */
   rtspServer: CamgateRtspServer | undefined;
@@ -398,6 +403,31 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     recordings: { index: recordings, dir: recordingsDir },
   };
   let rtspLinkBase: string | undefined;
+  let rtspBoundPort = 0;
+  const wildcard = (h: string) => h === "0.0.0.0" || h === "::";
+  const rtspScheme = config.server.rtsp?.tls && https ? "rtsps" : "rtsp";
+  // A face's links use the host the client reached it at when camgate listens on every address (and no
+  // publicUrl says otherwise): an NVR on the LAN gets a LAN address, never 0.0.0.0.
+  const onvif = new OnvifFaces(ctx, {
+    host,
+    announcedHost:
+      wildcard(host) && config.server.publicUrl
+        ? new URL(config.server.publicUrl).hostname.replace(/^\[|\]$/g, "")
+        : host,
+    streamUriSeconds: config.server.onvif.streamUriSeconds,
+    discovery: { enabled: config.server.onvif.discovery, port: config.server.onvif.discoveryPort },
+    rtspBase: (reached) => {
+      if (rtspLinkBase === undefined || !config.server.rtsp) return undefined;
+      if (!wildcard(config.server.rtsp.listen.host) || config.server.publicUrl) return rtspLinkBase;
+      return `${rtspScheme}://${reached}:${rtspBoundPort}`;
+    },
+    httpBase: (reached) =>
+      wildcard(host) && !config.server.publicUrl
+        ? `${scheme}://${reached}:${new URL(url).port}`
+        : ctx.publicUrl(),
+  });
+  const openOnvif = (entry: CameraEntry) =>
+    onvif.open(entry, (bind, what) => listenRtsp(bind, what, host, entry.onvifPort ?? 0));
   const apps: FastifyInstance[] = [];
   const passthroughApps = new Map<string, FastifyInstance>();
   const passthroughUrls: Record<string, string> = {};
@@ -415,6 +445,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   };
   const close = async () => {
     await Promise.allSettled([...apps, ...passthroughApps.values()].map((app) => app.close()));
+    await onvif.closeAll();
     await rtspServer?.close();
     webrtc?.closeAll();
     retention.stop();
@@ -438,6 +469,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     const plan = planReload(config, next);
     for (const id of [...plan.removed, ...plan.reconfigured.map((camera) => camera.id)]) {
       await closePassthrough(id);
+      await onvif.close(id);
       await cameras.remove(id);
     }
     config.cameras.splice(0, config.cameras.length, ...next.cameras);
@@ -445,8 +477,14 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     preload.clear();
     for (const camera of config.cameras) if (camera.preload) preload.add(camera.id);
     if (plan.usersChanged) auth.setUsers(config.users);
-    for (const camera of [...plan.reconfigured, ...plan.added])
-      await openPassthrough(cameras.add(define(camera)));
+    for (const camera of [...plan.reconfigured, ...plan.added]) {
+      const entry = cameras.add(define(camera));
+      await openPassthrough(entry);
+      await openOnvif(entry);
+    }
+    await onvif.startDiscovery((bind, what) =>
+      listenRtsp(bind, what, host, config.server.onvif.discoveryPort),
+    );
     for (const camera of plan.credentials)
       cameras.get(camera.id)?.session.setCredentials(camera.username, camera.password);
     for (const camera of plan.renamed) cameras.rename(camera.id, camera.name ?? camera.id);
@@ -492,7 +530,6 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     for (const entry of cameras.list()) await openPassthrough(entry);
     let rtspUrl: string | undefined;
     const rtspPassthroughUrls: Record<string, string> = {};
-    const rtspScheme = config.server.rtsp?.tls && https ? "rtsps" : "rtsp";
     if (rtspServer && config.server.rtsp) {
       const { host: rtspHost, port: rtspPort } = config.server.rtsp.listen;
       const bound = await listenRtsp(
@@ -502,6 +539,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
         rtspPort,
       );
       rtspUrl = `${rtspScheme}://${formatListen({ host: rtspHost, port: bound })}`;
+      rtspBoundPort = bound;
       rtspLinkBase = rtspLinkFor(rtspScheme, rtspHost, bound, config.server.publicUrl ?? url);
       for (const entry of cameras.list()) {
         if (entry.rtspPassthroughPort === undefined) continue;
@@ -515,11 +553,19 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
         rtspPassthroughUrls[entry.id] = `${rtspScheme}://${formatListen({ host: rtspHost, port: p })}`;
       }
     }
+    for (const entry of cameras.list()) await openOnvif(entry);
+    await onvif.startDiscovery((bind, what) =>
+      listenRtsp(bind, what, host, config.server.onvif.discoveryPort),
+    );
     return {
       url,
       passthroughUrls,
       rtspUrl,
       rtspPassthroughUrls,
+      onvifUrls: onvif.urls,
+      get onvifDiscoveryPort() {
+        return onvif.discoveryPort;
+      },
       streams,
       rtspServer,
       webrtc,

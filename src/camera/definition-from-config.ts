@@ -14,6 +14,7 @@ export function cameraDefinition(
     rtsp: { host: new URL(camera.url).hostname.replace(/^\[|\]$/g, ""), ...camera.rtsp },
     ...(camera.passthroughPort !== undefined ? { passthroughPort: camera.passthroughPort } : {}),
     ...(camera.rtspPassthroughPort !== undefined ? { rtspPassthroughPort: camera.rtspPassthroughPort } : {}),
+    ...(camera.onvifPort !== undefined ? { onvifPort: camera.onvifPort } : {}),
     session: {
       id: camera.id,
       url: camera.url,

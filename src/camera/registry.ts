@@ -25,6 +25,7 @@ export interface CameraDefinition {
   rtsp: CameraRtsp;
   passthroughPort?: number;
   rtspPassthroughPort?: number;
+  onvifPort?: number;
   session: CameraSessionOptions;
 }
 
@@ -37,6 +38,8 @@ export interface CameraEntry {
   rtspBudget: ConnectionBudget;
   passthroughPort: number | undefined;
   rtspPassthroughPort: number | undefined;
+  /** camgate's ONVIF device face for this camera (`cameras[].onvifPort`). */
+  onvifPort: number | undefined;
   session: CameraSession;
   api: CameraApi;
   ptz: PtzController;
@@ -74,6 +77,7 @@ export class CameraRegistry {
       rtspBudget: new ConnectionBudget(definition.rtsp.maxSessions),
       passthroughPort: definition.passthroughPort,
       rtspPassthroughPort: definition.rtspPassthroughPort,
+      onvifPort: definition.onvifPort,
       session,
       api,
       ptz: new PtzController(api),

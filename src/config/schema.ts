@@ -96,6 +96,18 @@ export const serverSchema = z.strictObject({
       maxSessions: z.number().int().min(1).max(1000).default(50),
     })
     .prefault({}),
+  /**
+   * The cameras' ONVIF faces (`cameras[].onvifPort`): how long a GetStreamUri/GetSnapshotUri token lives,
+   * and the UDP port that answers directed WS-Discovery probes (on server.listen's host; 0: any free port;
+   * absent with `discovery: false`).
+   */
+  onvif: z
+    .strictObject({
+      streamUriSeconds: z.number().int().min(10).max(86_400).default(300),
+      discovery: z.boolean().default(true),
+      discoveryPort: z.number().int().min(0).max(65535).default(3702),
+    })
+    .prefault({}),
   /** Allow a non-loopback listener without users, or Basic without TLS. Must be written out. */
   allowInsecure: z.boolean().default(false),
   authRateLimit: z
@@ -189,6 +201,8 @@ export const cameraSchema = z.strictObject({
     .prefault({}),
   /** A port of camgate's where `rtsp://host:<port>/cam/realmonitor?...` reaches this camera (existing URLs). */
   rtspPassthroughPort: z.number().int().min(1).max(65535).optional(),
+  /** A port of camgate's where this camera is an ONVIF device (`http://host:<port>/onvif/device_service`). */
+  onvifPort: z.number().int().min(1).max(65535).optional(),
   timeouts: z
     .strictObject({
       connectMs: z.number().int().min(100).optional(),

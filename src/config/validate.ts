@@ -87,6 +87,18 @@ export function validateConfig(config: Config): ConfigIssue[] {
       ]);
     }
   });
+  config.cameras.forEach((camera, i) => {
+    if (camera.onvifPort === undefined) return;
+    // A profile's stream URI is camgate's RTSP server: without it there is nothing to hand a client.
+    if (!config.server.rtsp) issue(["cameras", i, "onvifPort"], "needs camgate's RTSP server (server.rtsp)");
+    claim(camera.onvifPort, `cameras.${camera.id}.onvifPort`, ["cameras", i, "onvifPort"]);
+  });
+  if (config.server.onvif.discovery && config.cameras.some((camera) => camera.onvifPort !== undefined))
+    claim(config.server.onvif.discoveryPort, "server.onvif.discoveryPort", [
+      "server",
+      "onvif",
+      "discoveryPort",
+    ]);
   if (config.smtp) claim(config.smtp.listen.port, "smtp.listen", ["smtp", "listen"]);
   if (config.mqtt?.embedded)
     claim(config.mqtt.embeddedListen.port, "mqtt.embeddedListen", ["mqtt", "embeddedListen"]);

@@ -55,14 +55,18 @@ export class RtspAuthenticator {
       return { ok: false, status: 401, reason, challenges };
     };
     const target = signedTarget(request.uri);
-    if (target !== undefined && SIGNED_PARAMS.some((name) => target.includes(`${name}=`))) {
+    const header = request.headers.get("authorization");
+    const credentials = header !== undefined && header.trim() !== "";
+    // Credentials in the header win over a token in the URL: a client that keeps an ONVIF stream URI and
+    // adds the user's password to it (Home Assistant's ONVIF integration does) still gets in once the
+    // token has expired, through the challenge that follows.
+    if (!credentials && target !== undefined && SIGNED_PARAMS.some((name) => target.includes(`${name}=`))) {
       const verdict = this.auth.checkSigned("RTSP", target);
       return verdict.ok ? { ok: true, principal: verdict.principal } : refuse(verdict.reason);
     }
-    const header = request.headers.get("authorization");
     // Clients send their first request without credentials even when they have them (ffmpeg: go2rtc's
     // server.go): a challenge, on the same connection, and no failure counted.
-    if (header === undefined || header.trim() === "") return refuse("credentials required", false);
+    if (header === undefined || !credentials) return refuse("credentials required", false);
     const basic = parseBasicAuthorization(header);
     if (basic && this.methods.includes("basic")) {
       const principal = this.auth.checkBasic(basic.username, basic.password, "basic");

@@ -1,0 +1,132 @@
+/**
+ * SOAP 1.2 as ONVIF uses it: a request envelope read with a real XML parser (namespace prefixes dropped,
+ * since clients pick their own), its WS-Security UsernameToken and its one body operation; responses and
+ * faults written from templates with every value escaped. No I/O, no DTDs, bounded input.
+ */
+import { XMLParser } from "fast-xml-parser";
+import type { UsernameToken } from "./ws-security.ts";
+
+export const MAX_SOAP_BYTES = 256 * 1024;
+
+export type XmlValue = string | XmlObject | XmlValue[];
+export interface XmlObject {
+  [key: string]: XmlValue;
+}
+
+export interface SoapRequest {
+  /** The body's first element, without its prefix: `GetProfiles`. */
+  operation: string;
+  /** Its content as parsed (attributes as `@_name`, text as `#text` beside attributes). */
+  body: XmlObject;
+  token: UsernameToken | undefined;
+  /** WS-Addressing headers some clients send (`To`, `Action`, `MessageID`). */
+  headers: XmlObject;
+}
+
+export class SoapError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SoapError";
+  }
+}
+
+const parser = new XMLParser({
+  removeNSPrefix: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: "@_",
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  // No entity tricks: a SOAP envelope has no DTD, and an entity definition is refused below.
+  processEntities: true,
+  htmlEntities: false,
+});
+
+function objectAt(value: XmlValue | undefined): XmlObject | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return objectAt(value[0]);
+  return typeof value === "object" ? value : undefined;
+}
+
+/** The text of an element that may carry attributes (`<Password Type="...">x</Password>`). */
+export function textOf(value: XmlValue | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) return textOf(value[0]);
+  const text = value["#text"];
+  return typeof text === "string" ? text : text === undefined ? "" : textOf(text);
+}
+
+export function childOf(value: XmlValue | undefined, ...path: string[]): XmlValue | undefined {
+  let at: XmlValue | undefined = value;
+  for (const name of path) at = objectAt(at)?.[name];
+  return at;
+}
+
+export function parseSoapRequest(xml: string): SoapRequest {
+  if (xml.length > MAX_SOAP_BYTES) throw new SoapError("the request is larger than a SOAP request can be");
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new SoapError("a SOAP request has no DTD");
+  let tree: XmlObject;
+  try {
+    tree = parser.parse(xml) as XmlObject;
+  } catch (error) {
+    throw new SoapError(`not XML: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const envelope = objectAt(tree.Envelope);
+  if (!envelope) throw new SoapError("not a SOAP envelope");
+  const body = objectAt(envelope.Body);
+  const operation = body ? Object.keys(body).find((key) => !key.startsWith("@_")) : undefined;
+  if (!body || !operation) throw new SoapError("the SOAP body names no operation");
+  const header = objectAt(envelope.Header) ?? {};
+  const usernameToken = childOf(header, "Security", "UsernameToken");
+  let token: UsernameToken | undefined;
+  if (usernameToken !== undefined) {
+    const password = childOf(usernameToken, "Password");
+    token = {
+      username: textOf(childOf(usernameToken, "Username")) ?? "",
+      password: textOf(password) ?? "",
+      type: String(objectAt(password)?.["@_Type"] ?? ""),
+      nonce: textOf(childOf(usernameToken, "Nonce")),
+      created: textOf(childOf(usernameToken, "Created")),
+    };
+  }
+  return { operation, body: objectAt(body[operation]) ?? {}, token, headers: header };
+}
+
+/** Escapes text for XML content and attribute values. */
+export function xml(text: string | number | boolean): string {
+  return String(text)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&apos;");
+}
+
+/** The namespaces ONVIF responses use, declared once on the envelope. */
+const NAMESPACES: Record<string, string> = {
+  s: "http://www.w3.org/2003/05/soap-envelope",
+  tt: "http://www.onvif.org/ver10/schema",
+  tds: "http://www.onvif.org/ver10/device/wsdl",
+  trt: "http://www.onvif.org/ver10/media/wsdl",
+  tptz: "http://www.onvif.org/ver20/ptz/wsdl",
+  tev: "http://www.onvif.org/ver10/events/wsdl",
+  wsnt: "http://docs.oasis-open.org/wsn/b-2",
+  wsa: "http://www.w3.org/2005/08/addressing",
+  tns1: "http://www.onvif.org/ver10/topics",
+  ter: "http://www.onvif.org/ver10/error",
+};
+
+export function soapEnvelope(body: string, header = ""): string {
+  const declarations = Object.entries(NAMESPACES)
+    .map(([prefix, uri]) => `xmlns:${prefix}="${uri}"`)
+    .join(" ");
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<s:Envelope ${declarations}>${header ? `<s:Header>${header}</s:Header>` : ""}<s:Body>${body}</s:Body></s:Envelope>`;
+}
+
+/** A SOAP 1.2 fault with an ONVIF subcode (`ter:NotAuthorized`, `ter:ActionNotSupported`, ...). */
+export function soapFault(code: "Sender" | "Receiver", subcode: string, reason: string): string {
+  return soapEnvelope(
+    `<s:Fault><s:Code><s:Value>s:${code}</s:Value><s:Subcode><s:Value>${xml(subcode)}</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en">${xml(reason)}</s:Text></s:Reason></s:Fault>`,
+  );
+}

@@ -1,0 +1,137 @@
+/**
+ * Who is asking, on a camera's ONVIF face. WS-Security UsernameToken digest (what ONVIF clients send: the
+ * npm `onvif` client, Home Assistant's onvif-zeep) is verified against camgate's users, with `Created`
+ * within a window and each nonce accepted once; HTTP Digest (RFC 7616, MD5, qop=auth) for clients that use
+ * it, on a 401 challenge. Both need the secret in plain text (a hashed password cannot answer a digest).
+ *
+ * The operations a client needs before it can sign (the clock, the service addresses) are open, as on
+ * Dahua devices (go2rtc `pkg/onvif/README.md`). Failures count toward the same per-address limit as every
+ * other login. A PasswordText token (the password in the clear) is refused: nothing here is worth the risk.
+ */
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { computeDigest, parseDigestAuthorization } from "../../protocol/digest.ts";
+import type { SoapRequest } from "../../protocol/soap.ts";
+import { NonceMemory, verifyUsernameToken } from "../../protocol/ws-security.ts";
+import type { Authenticator, Principal } from "../auth/authenticator.ts";
+
+export const ONVIF_REALM = "camgate-onvif";
+
+/** Asked before a client can sign: its clock, where the services are, what they can do. */
+export const OPEN_OPERATIONS = new Set([
+  "GetSystemDateAndTime",
+  "GetCapabilities",
+  "GetServices",
+  "GetServiceCapabilities",
+]);
+
+/** How far a token's `Created` may be from camgate's clock (ONVIF clients learn the device's clock first). */
+const CREATED_WINDOW_MS = 5 * 60_000;
+/** HTTP Digest nonces stay valid this long. */
+const NONCE_LIFETIME_MS = 5 * 60_000;
+const MAX_NONCES = 10_000;
+
+export type OnvifAuthResult =
+  | { ok: true; principal: Principal | undefined }
+  /** 401 with a Digest challenge (no credentials, or HTTP Digest that failed). */
+  | { ok: false; status: 401; reason: string; challenge: string }
+  /** 400 with a `ter:NotAuthorized` fault (a WS-Security token that failed). */
+  | { ok: false; status: 400; reason: string }
+  | { ok: false; status: 429; reason: string; retryAfterSeconds: number };
+
+export class OnvifAuthenticator {
+  private readonly tokenNonces = new NonceMemory(CREATED_WINDOW_MS);
+  /** HTTP Digest nonces camgate issued, with when. */
+  private readonly digestNonces = new Map<string, number>();
+
+  constructor(
+    private readonly auth: Authenticator,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private challenge(stale = false): string {
+    const now = this.now();
+    for (const [nonce, at] of this.digestNonces) {
+      if (at > now - NONCE_LIFETIME_MS && this.digestNonces.size < MAX_NONCES) break;
+      this.digestNonces.delete(nonce);
+    }
+    const nonce = randomBytes(16).toString("hex");
+    this.digestNonces.set(nonce, now);
+    return `Digest realm="${ONVIF_REALM}", qop="auth", nonce="${nonce}", algorithm=MD5${stale ? ", stale=TRUE" : ""}`;
+  }
+
+  authenticate(req: IncomingMessage, soap: SoapRequest): OnvifAuthResult {
+    if (OPEN_OPERATIONS.has(soap.operation)) return { ok: true, principal: undefined };
+    if (this.auth.open)
+      return { ok: true, principal: { name: "anonymous", role: "admin", cameras: "*", via: "anonymous" } };
+    const address = req.socket.remoteAddress ?? "unknown";
+    const limiter = this.auth.limiter;
+    const blocked = limiter.blockedFor(address);
+    if (blocked > 0)
+      return {
+        ok: false,
+        status: 429,
+        reason: "too many failed logins",
+        retryAfterSeconds: Math.ceil(blocked / 1000),
+      };
+
+    const token = soap.token;
+    if (token) {
+      const refuse = (reason: string): OnvifAuthResult => {
+        limiter.record(address);
+        return { ok: false, status: 400, reason };
+      };
+      const user = this.auth.digestSecrets(token.username);
+      if (!user) return refuse("wrong user name or password");
+      const verdict = verifyUsernameToken(token, user.secrets, this.now(), {
+        windowMs: CREATED_WINDOW_MS,
+        allowText: false,
+      });
+      if (!verdict.ok) {
+        const reasons = {
+          "wrong-password": "wrong user name or password",
+          "stale-created": "the token's Created is outside camgate's window (is the client's clock right?)",
+          "bad-token": "not a PasswordDigest UsernameToken with a Nonce and a Created",
+          "text-not-allowed": "PasswordText is refused: sign with PasswordDigest",
+        } as const;
+        return refuse(reasons[verdict.reason]);
+      }
+      // Checked after the digest, so nobody can spend a nonce on someone else's behalf.
+      if (!this.tokenNonces.remember(token.nonce ?? "", this.now()))
+        return refuse("the token's nonce was used before (a replayed request)");
+      return { ok: true, principal: { ...user.principal, via: "basic" } };
+    }
+
+    const header = req.headers.authorization;
+    if (header === undefined || header.trim() === "")
+      return { ok: false, status: 401, reason: "credentials required", challenge: this.challenge() };
+    const digest = parseDigestAuthorization(header);
+    const fail = (reason: string, stale = false): OnvifAuthResult => {
+      if (!stale) limiter.record(address);
+      return { ok: false, status: 401, reason, challenge: this.challenge(stale) };
+    };
+    if (digest?.algorithm !== "MD5") return fail("only WS-Security or MD5 HTTP Digest");
+    const issued = this.digestNonces.get(digest.nonce);
+    if (issued === undefined || issued < this.now() - NONCE_LIFETIME_MS || digest.realm !== ONVIF_REALM)
+      return fail("stale nonce", true);
+    if (digest.uri !== req.url) return fail("the digest uri is not the request's");
+    const user = this.auth.digestSecrets(digest.username);
+    if (!user) return fail("wrong user name or password");
+    const matches = user.secrets.some((password) => {
+      const expected = computeDigest({
+        algorithm: "MD5",
+        username: digest.username,
+        realm: ONVIF_REALM,
+        password,
+        method: req.method ?? "POST",
+        uri: digest.uri,
+        nonce: digest.nonce,
+        ...(digest.qop ? { qop: digest.qop, nc: digest.nc ?? "", cnonce: digest.cnonce ?? "" } : {}),
+      }).response;
+      const a = Buffer.from(expected);
+      const b = Buffer.from(digest.response);
+      return a.length === b.length && timingSafeEqual(a, b);
+    });
+    return matches ? { ok: true, principal: user.principal } : fail("wrong user name or password");
+  }
+}

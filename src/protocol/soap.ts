@@ -3,7 +3,7 @@
  * since clients pick their own), its WS-Security UsernameToken and its one body operation; responses and
  * faults written from templates with every value escaped. No I/O, no DTDs, bounded input.
  */
-import { XMLParser } from "fast-xml-parser";
+import { XMLParser, XMLValidator } from "fast-xml-parser";
 import type { UsernameToken } from "./ws-security.ts";
 
 export const MAX_SOAP_BYTES = 256 * 1024;
@@ -66,6 +66,9 @@ export function childOf(value: XmlValue | undefined, ...path: string[]): XmlValu
 export function parseSoapRequest(xml: string): SoapRequest {
   if (xml.length > MAX_SOAP_BYTES) throw new SoapError("the request is larger than a SOAP request can be");
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new SoapError("a SOAP request has no DTD");
+  // The parser itself is lenient (`<a></b>` parses): a request must be well-formed to be judged at all.
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) throw new SoapError(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
   let tree: XmlObject;
   try {
     tree = parser.parse(xml) as XmlObject;

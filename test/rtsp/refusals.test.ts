@@ -125,6 +125,16 @@ describe("refusals", () => {
     expect((await describeAs(undefined, fresh)).status).toBe(200);
   });
 
+  it("an expired signed URL with the user's own credentials plays (a kept ONVIF stream URI); wrong ones do not", async () => {
+    const signer = new UrlSigner(loadOrCreateSigningKey(gateway.storageDir));
+    const expired = signer.sign("RTSP", "/cats", "alice", Math.floor(Date.now() / 1000) - 5);
+    expect((await describeAs(ALICE, expired)).status).toBe(200);
+    expect((await describeAs({ ...ALICE, password: "wrong" }, expired)).status).toBe(401);
+    // Credentials are judged as credentials: bob may not see dogs, whatever the URL was signed for.
+    const dogs = signer.sign("RTSP", "/dogs", "alice", Math.floor(Date.now() / 1000) + 60);
+    expect((await describeAs(BOB, dogs)).status).toBe(404);
+  });
+
   it("SETUP over UDP is 461 (clients fall back to TCP); PLAY without a session is 454", async () => {
     const client = new RawRtspClient(port, ALICE);
     try {

@@ -28,6 +28,7 @@ import { EventStreams } from "./relay/event-stream-hub.ts";
 import { HubRegistry } from "./relay/hub-registry.ts";
 import { SnapshotService } from "./relay/snapshot.ts";
 import { StreamHubs } from "./relay/stream-hubs.ts";
+import { Talks } from "./relay/talk.ts";
 import { Authenticator } from "./server/auth/authenticator.ts";
 import { FailureLimiter } from "./server/auth/rate-limit.ts";
 import { SessionStore } from "./server/auth/sessions.ts";
@@ -309,6 +310,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     (listener) => events.bus.subscribe(listener),
     (listener) => events.outbox.onOutcome(listener),
   );
+  const talks = new Talks();
   const signer = new UrlSigner(loadOrCreateSigningKey(storageDir));
   const sessions = new SessionStore();
   const auth = new Authenticator(config.users, {
@@ -401,6 +403,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     rtspPublicUrl: () => rtspLinkBase,
     reloadConfig: () => reloadFromFile(),
     recordings: { index: recordings, dir: recordingsDir },
+    talks,
   };
   let rtspLinkBase: string | undefined;
   let rtspBoundPort = 0;
@@ -445,6 +448,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   };
   const close = async () => {
     await Promise.allSettled([...apps, ...passthroughApps.values()].map((app) => app.close()));
+    talks.closeAll();
     await onvif.closeAll();
     await rtspServer?.close();
     webrtc?.closeAll();
@@ -470,6 +474,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     for (const id of [...plan.removed, ...plan.reconfigured.map((camera) => camera.id)]) {
       await closePassthrough(id);
       await onvif.close(id);
+      talks.drop(id);
       await cameras.remove(id);
     }
     config.cameras.splice(0, config.cameras.length, ...next.cameras);

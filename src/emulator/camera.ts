@@ -8,6 +8,7 @@ import type { Socket } from "node:net";
 import { getAtPath, type JsonObject, type JsonValue, parsePath, setAtPath } from "../protocol/kv.ts";
 import { type SmtpTarget, sendAlarmMail } from "./alarm-mail.ts";
 import { AuthGuard } from "./auth-guard.ts";
+import { handleAudio } from "./cgi-audio.ts";
 import { handleConfigBackup, handleConfigManager } from "./cgi-config.ts";
 import { handleGlobal, handleLog, handleMagicBox } from "./cgi-device.ts";
 import { handleEventManager } from "./cgi-events.ts";
@@ -26,6 +27,7 @@ import { PtzState } from "./ptz.ts";
 import { EmulatedRtspServer, type RtspCounters } from "./rtsp-server.ts";
 import { EmulatedVideoStream, type StreamQuirks, type VideoSourceSpec } from "./rtsp-stream.ts";
 import { SdCard } from "./sd-card.ts";
+import { Speaker } from "./speaker.ts";
 
 export interface AlarmMailTarget extends SmtpTarget {
   from?: string;
@@ -113,6 +115,10 @@ export class EmulatedCamera {
   /** Recordings made before power-on, by the camera's clock then. */
   readonly sdCard: SdCard;
   readonly events: EventHub;
+  /** What was sent to the speaker (audio.cgi postAudio). */
+  readonly speaker = new Speaker();
+  /** Doorbell presses not sent because a backchannel was open. */
+  silencedPresses = 0;
   readonly auth: AuthGuard;
   readonly host: string;
   port: number;
@@ -514,6 +520,12 @@ export class EmulatedCamera {
       return this.unauthorized(res, this.auth.challenge());
     }
     const outcome = this.auth.check(req.method ?? "GET", target, req.headers.authorization, address);
+    // An unauthenticated POST to audio.cgi is dropped, not challenged (dahua-cgi.md §1.4, aiodahua):
+    // a client must have its challenge from an earlier request.
+    if (!outcome.ok && req.method === "POST" && path === "/cgi-bin/audio.cgi" && !req.headers.authorization) {
+      socket.destroy();
+      return;
+    }
     if (!outcome.ok) {
       if (outcome.reason === "nc reused") this.counters.ncReplays++;
       if (outcome.failure) {
@@ -560,6 +572,7 @@ const HANDLERS: Record<string, CameraHandler> = {
   "/cgi-bin/eventManager.cgi": handleEventManager,
   "/cgi-bin/log.cgi": handleLog,
   "/cgi-bin/mediaFileFind.cgi": handleMediaFileFind,
+  "/cgi-bin/audio.cgi": handleAudio,
 };
 
 function routeFor(path: string): CameraHandler | undefined {

@@ -9,6 +9,7 @@ import { motionData } from "./event-hub.ts";
 import type { LogEntry } from "./log-book.ts";
 import type { PtzPosition } from "./ptz.ts";
 import type { RtspCounters } from "./rtsp-server.ts";
+import type { TalkRecording } from "./speaker.ts";
 
 export interface TriggerOptions {
   /** 0-based channel index, as in the event's `index=`. */
@@ -47,6 +48,31 @@ export class CameraControl {
     const event: CameraEvent = { code, action, index: options.index ?? 0 };
     if (data !== undefined) event.data = data;
     this.camera.events.emit(event);
+  }
+
+  /**
+   * A press of a doorbell's button: `_DoTalkAction_` with `Action: Invite`, as AD410 firmware sends it
+   * (rroller/dahua doorbell events). Silent while an RTSP client holds the ONVIF backchannel open (the
+   * doorbell thinks it is in a call); returns whether the press was sent.
+   */
+  pressDoorbell(): boolean {
+    if (!this.camera.profile.doorbell) throw new Error(`${this.camera.profile.name} is not a doorbell`);
+    if (this.camera.rtsp?.backchannelOpen) {
+      this.camera.silencedPresses++;
+      return false;
+    }
+    this.camera.events.emit({
+      code: "_DoTalkAction_",
+      action: "Pulse",
+      index: 0,
+      data: { Action: "Invite", CallSrcMask: 4 },
+    });
+    return true;
+  }
+
+  /** What reached the speaker through audio.cgi postAudio, one recording per talk. */
+  talks(): readonly TalkRecording[] {
+    return this.camera.speaker.recordings();
   }
 
   /** Drops every connection and refuses connections for `downMs`; resolves when back. */

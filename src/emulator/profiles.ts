@@ -9,7 +9,8 @@ export type ProfileName =
   | "dahua-2024"
   | "legacy-2014"
   | "nvr-strict-nonce"
-  | "dahua-h265";
+  | "dahua-h265"
+  | "amcrest-ad410";
 
 export type AuthScheme = "digest" | "basic";
 
@@ -59,6 +60,8 @@ export interface Profile {
   configBackup: boolean;
   /** The main stream's codec over RTSP. */
   mainCodec: "H.264" | "H.265";
+  /** A video doorbell: its button sends `_DoTalkAction_` (Action Invite), except during a backchannel. */
+  doorbell?: boolean;
 }
 
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
@@ -169,6 +172,30 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     motionMailName: "Motion Detection",
     configBackup: true,
     mainCodec: "H.265",
+  },
+  // Amcrest AD410 video doorbell (Dahua VTO firmware family): a button, a speaker for postAudio, and the
+  // backchannel quirk: while an ONVIF backchannel is open it acts as if in a call and the button is silent
+  // (go2rtc #95, #247; frigate #5020; rtsp-h264.md quirk 7).
+  "amcrest-ad410": {
+    name: "amcrest-ad410",
+    deviceType: "AD410",
+    softwareVersion: "1.000.0000000.6.R,build:2021-09-15",
+    hardwareVersion: "1.00",
+    serial: "AMC0501D2E3F4A5B6C",
+    vendor: "Amcrest",
+    processor: "SSC335",
+    updateSerial: "DB61i",
+    auth: "digest",
+    noncePolicy: "reusable",
+    errorStyle: "bad-request",
+    eventFraming: "jsoncpp-2019",
+    channels: 1,
+    ptz: false,
+    mainResolution: [2560, 1920],
+    motionMailName: "Motion Detect",
+    configBackup: true,
+    mainCodec: "H.264",
+    doorbell: true,
   },
   // Dahua NVR5464-class recorder: a new nonce on every challenge, nc=00000002 refused (rroller/dahua#603, #647).
   "nvr-strict-nonce": {

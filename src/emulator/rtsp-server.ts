@@ -78,6 +78,8 @@ export class EmulatedRtspServer {
   private readonly server: Server;
   private readonly sessions = new Map<string, Session>();
   private readonly sockets = new Set<Socket>();
+  /** Connections that asked for the ONVIF backchannel (a doorbell acts as if in a call while one is open). */
+  private readonly backchannels = new Set<Socket>();
   readonly counters: RtspCounters = {
     connections: 0,
     requests: 0,
@@ -90,6 +92,11 @@ export class EmulatedRtspServer {
   };
   port = 0;
   private sweeper: NodeJS.Timeout | undefined;
+
+  /** Whether a client holds a backchannel connection open. */
+  get backchannelOpen(): boolean {
+    return this.backchannels.size > 0;
+  }
 
   constructor(private readonly options: RtspServerOptions) {
     this.server = createServer((socket) => this.accept(socket));
@@ -140,6 +147,7 @@ export class EmulatedRtspServer {
     socket.on("error", () => socket.destroy());
     socket.on("close", () => {
       this.sockets.delete(socket);
+      this.backchannels.delete(socket);
       for (const session of this.sessions.values()) if (session.socket === socket) this.end(session);
     });
   }
@@ -263,7 +271,10 @@ export class EmulatedRtspServer {
   }
 
   private describe(socket: Socket, request: RtspRequest) {
-    if (/backchannel/i.test(request.headers.get("require") ?? "")) this.counters.backchannelRequests++;
+    if (/backchannel/i.test(request.headers.get("require") ?? "")) {
+      this.counters.backchannelRequests++;
+      this.backchannels.add(socket);
+    }
     const target = this.target(request.uri);
     const stream = target && this.options.stream(target.channel, target.subtype);
     if (!target || !stream) return this.reply(socket, request, 404, "Not Found");

@@ -11,6 +11,7 @@ import type { EventStreams } from "../relay/event-stream-hub.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
 import type { SnapshotService } from "../relay/snapshot.ts";
 import type { StreamHubs } from "../relay/stream-hubs.ts";
+import type { Talks } from "../relay/talk.ts";
 import { type Authenticator, canSeeCamera, type Principal } from "./auth/authenticator.ts";
 import type { Role } from "./auth/roles.ts";
 import type { SessionStore } from "./auth/sessions.ts";
@@ -80,6 +81,8 @@ export interface GatewayContext {
   rtspPublicUrl: () => string | undefined;
   /** Re-reads the config file and applies it (a ConfigError when it is refused, NoConfigFileError without one). */
   reloadConfig: () => Promise<ReloadSummary>;
+  /** Who talks through which camera (one talker each). */
+  talks: Talks;
   /** Recorded clips (and later segments): their index and the directory their files are in. */
   recordings: { index: RecordingIndex; dir: string };
 }

@@ -36,6 +36,8 @@ export const PROBLEMS = {
   "webrtc-full": { status: 503, title: "camgate serves as many WebRTC viewers as it is set to" },
   "invalid-config": { status: 422, title: "The config file does not validate; the running config stays" },
   "no-config-file": { status: 409, title: "camgate runs without a config file" },
+  "talk-busy": { status: 409, title: "Someone else is talking through this camera" },
+  "bad-origin": { status: 403, title: "The request comes from another site" },
   // The camera (each CameraError code is a problem code of the same name).
   forbidden: { status: 403, title: "The camera's user lacks the right for this" },
   rejected: { status: 422, title: "The camera rejected the request" },

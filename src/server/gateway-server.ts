@@ -23,6 +23,7 @@ import { registerSdCardRoutes } from "./routes/sd-card.ts";
 import { registerSessionRoutes } from "./routes/session.ts";
 import { registerStreamRoutes } from "./routes/streams.ts";
 import { registerSystemRoutes } from "./routes/system.ts";
+import { registerTalkRoutes } from "./routes/talk.ts";
 import { registerWebRtcRoutes } from "./routes/webrtc.ts";
 import { registerWebUi } from "./web-ui.ts";
 
@@ -143,6 +144,7 @@ export function buildMainApp(
   app.register(async (scope) => {
     await scope.register(websocket, { options: liveSocketOptions });
     registerLiveRoutes(scope, ctx);
+    registerTalkRoutes(scope, ctx);
   });
   registerEventRoutes(app, ctx, ctx.events);
   registerIncidentRoutes(app, ctx, ctx.events);

@@ -11,12 +11,20 @@ import { type CgiRequest, replyBody, replyRejected } from "./cgi-request.ts";
 const CODECS = new Set(["audio/g.711a", "audio/g.711mu"]);
 
 export function handleAudio(camera: EmulatedCamera, { req, res, action, params }: CgiRequest): void {
-  if (action !== "postAudio" || req.method !== "POST") return replyRejected(res);
+  if (action !== "postAudio" || req.method !== "POST") {
+    replyRejected(res);
+    return;
+  }
   const codec = String(req.headers["content-type"] ?? "").toLowerCase();
   const channel = Number(params.get("channel") ?? "1");
-  if (!CODECS.has(codec) || !Number.isInteger(channel) || channel < 1 || channel > camera.profile.channels)
-    return replyRejected(res);
-  if (req.headers["transfer-encoding"] !== undefined) return replyBody(res, 400, "Error\r\nBad Request!\r\n");
+  if (!CODECS.has(codec) || !Number.isInteger(channel) || channel < 1 || channel > camera.profile.channels) {
+    replyRejected(res);
+    return;
+  }
+  if (req.headers["transfer-encoding"] !== undefined) {
+    replyBody(res, 400, "Error\r\nBad Request!\r\n");
+    return;
+  }
   const talk = camera.speaker.start(codec === "audio/g.711a" ? "G.711A" : "G.711Mu", channel);
   res.writeHead(200, { "Content-Type": "text/plain;charset=utf-8", Connection: "close" });
   res.flushHeaders();

@@ -47,7 +47,7 @@ describe("G.711", () => {
 
   it("encodes little-endian PCM one byte per sample and decodes it back", () => {
     const pcm = Buffer.alloc(8);
-    [0, 1000, -1000, 20000].forEach((v, i) => pcm.writeInt16LE(v, i * 2));
+    for (const [i, v] of [0, 1000, -1000, 20000].entries()) pcm.writeInt16LE(v, i * 2);
     const alaw = encodeG711(pcm, "alaw");
     expect(alaw.length).toBe(4);
     expect([...decodeG711(alaw, "alaw")].map((v) => Math.round(v / 100))).toEqual([0, 10, -10, 200]);

@@ -21,7 +21,10 @@ export function locateChromium(): string | undefined {
   return findTool("chromium", [CHROMIUM], ["--version"]);
 }
 
-export async function launchChromium(): Promise<{ browser: Browser; close(): Promise<void> }> {
+/** `extraArgs`: more flags, e.g. a fake microphone (`--use-fake-device-for-media-stream`). */
+export async function launchChromium(
+  extraArgs: string[] = [],
+): Promise<{ browser: Browser; close(): Promise<void> }> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -40,6 +43,7 @@ export async function launchChromium(): Promise<{ browser: Browser; close(): Pro
       // permission otherwise offers the machine's LAN address alone.
       "--force-webrtc-ip-handling-policy=default",
       "--disable-features=WebRtcHideLocalIpsWithMdns",
+      ...extraArgs,
     ],
   });
   return {

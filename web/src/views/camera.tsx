@@ -5,6 +5,7 @@ import { canOperate, events } from "../state.ts";
 import { Badge } from "./grid.tsx";
 import { HealthNotice } from "./health-notice.tsx";
 import { LiveVideo } from "./live-video.tsx";
+import { TalkButton } from "./talk-button.tsx";
 import { Timeline } from "./timeline.tsx";
 
 interface Ptz {
@@ -173,6 +174,7 @@ export function CameraView({ id }: { id: string }) {
       {!camera && <p>Loading…</p>}
       {camera && <HealthNotice camera={camera} />}
       {hasPtz && canOperate() && <PtzPad id={id} ptz={ptz} reload={loadPtz} />}
+      {canOperate() && <TalkButton camera={id} />}
       {camera?.device && (
         <dl class="device">
           <dt>Model</dt>

@@ -77,6 +77,8 @@ export class BackupService {
   async runAll(): Promise<BackupResult[]> {
     const results: BackupResult[] = [];
     for (const entry of this.options.cameras.list()) {
+      // A config backup is Dahua's configManager dump; ONVIF cameras have nothing like it.
+      if (entry.protocol !== "dahua") continue;
       const result = await this.runOne(entry.id).then(
         (value) => value,
         // backup() has logged it (warn, with the camera) and recorded it; the other cameras still run.

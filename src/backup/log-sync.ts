@@ -81,6 +81,8 @@ export class LogSync {
   /** Syncs every camera in turn; never rejects (a failure is logged and kept in the camera's status). */
   async syncAll(): Promise<void> {
     for (const entry of this.cameras.list()) {
+      // The camera's log is Dahua's log.cgi; ONVIF cameras are not read.
+      if (entry.protocol !== "dahua") continue;
       await this.sync(entry.id).then(
         () => undefined,
         // sync() has logged it and recorded it in the status; the other cameras still sync.

@@ -15,6 +15,8 @@ export function cameraDefinition(
     ...(camera.passthroughPort !== undefined ? { passthroughPort: camera.passthroughPort } : {}),
     ...(camera.rtspPassthroughPort !== undefined ? { rtspPassthroughPort: camera.rtspPassthroughPort } : {}),
     ...(camera.onvifPort !== undefined ? { onvifPort: camera.onvifPort } : {}),
+    protocol: camera.protocol,
+    onvifDevicePath: camera.onvifDevicePath,
     session: {
       id: camera.id,
       url: camera.url,

@@ -25,6 +25,25 @@ export interface CameraEventNotice {
   synthetic: boolean;
 }
 
+/**
+ * A camera's event stream as the layers above use it, whichever protocol carries it: `CameraEventStream`
+ * (Dahua's eventManager.cgi) or `OnvifEventStream` (an ONVIF PullPoint, camera/onvif/onvif-events.ts).
+ */
+export interface CameraEventSource {
+  readonly current: StreamState;
+  activeStates(): { code: string; index: number }[];
+  start(): void;
+  stop(): void;
+  /** The camera is back: reconnect now rather than after the backoff. */
+  retryNow(): void;
+  readonly reconnects: number;
+  readonly stalls: number;
+  readonly malformedParts: number;
+  readonly heartbeats: number;
+  readonly catchUpFailures: number;
+  readonly lastDown: StreamDown | undefined;
+}
+
 export interface CameraEventStreamOptions {
   api: CameraApi;
   /** `All` or a list of codes. */
@@ -49,7 +68,7 @@ export interface CameraEventStreamOptions {
 /** Codes whose parts are state chatter, repeated while the state lasts (2022 curl dump, rroller/dahua#166). */
 const CHATTER = new Set(["VideoMotionInfo"]);
 
-export class CameraEventStream {
+export class CameraEventStream implements CameraEventSource {
   private status: StreamState = "idle";
   private stream: CameraStream | undefined;
   private readonly loop: ReconnectLoop;

@@ -33,6 +33,18 @@ export interface PtzOutcome {
   stopped?: Promise<void>;
 }
 
+/**
+ * What every part asks of a camera's PTZ (REST, MQTT, the ONVIF face, the CLI), whichever protocol runs it:
+ * `PtzController` for Dahua's CGI, `OnvifPtz` (camera/onvif/onvif-ptz.ts) for ONVIF cameras.
+ */
+export interface CameraPtz {
+  run(command: PtzCommand): Promise<PtzOutcome>;
+  status(channel?: number): Promise<PtzStatus>;
+  presets(channel?: number): Promise<PtzPreset[]>;
+  hasPtz(channel?: number): Promise<boolean>;
+  close(): void;
+}
+
 type Axis = "pan-tilt" | "zoom";
 
 interface Motion {
@@ -63,7 +75,7 @@ const axisOf = (direction: PtzDirection | ZoomDirection): Axis =>
 const codeOf = (direction: PtzDirection | ZoomDirection): string =>
   direction === "in" || direction === "out" ? ZOOM_CODES[direction] : DIRECTION_CODES[direction];
 
-export class PtzController {
+export class PtzController implements CameraPtz {
   /** `<channel>/<axis>` → the motion camgate started there and has not stopped. */
   private readonly motions = new Map<string, Motion>();
   private queue: Promise<unknown> = Promise.resolve();

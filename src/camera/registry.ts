@@ -5,7 +5,9 @@
  */
 import { CameraApi, type DeviceInfo } from "./api.ts";
 import { ConnectionBudget } from "./budget.ts";
-import { PtzController } from "./ptz.ts";
+import { OnvifCamera } from "./onvif/onvif-camera.ts";
+import { OnvifPtz } from "./onvif/onvif-ptz.ts";
+import { type CameraPtz, PtzController } from "./ptz.ts";
 import { CameraSession, type CameraSessionOptions, type Health } from "./session.ts";
 
 /** Where the camera's RTSP is, and how much of it camgate may use. */
@@ -26,6 +28,9 @@ export interface CameraDefinition {
   passthroughPort?: number;
   rtspPassthroughPort?: number;
   onvifPort?: number;
+  /** Dahua's CGI (default), or ONVIF with the device service at `onvifDevicePath`. */
+  protocol?: "dahua" | "onvif";
+  onvifDevicePath?: string;
   session: CameraSessionOptions;
 }
 
@@ -41,8 +46,13 @@ export interface CameraEntry {
   /** camgate's ONVIF device face for this camera (`cameras[].onvifPort`). */
   onvifPort: number | undefined;
   session: CameraSession;
+  /** How camgate talks to the camera; Dahua-only parts (CGI passthrough, config, backups, logs, SD card, talk) skip ONVIF cameras. */
+  protocol: "dahua" | "onvif";
+  /** Dahua's CGI. On an ONVIF camera nothing calls it (its parts check `protocol`). */
   api: CameraApi;
-  ptz: PtzController;
+  /** The camera's ONVIF services, for `protocol: onvif`. */
+  onvif: OnvifCamera | undefined;
+  ptz: CameraPtz;
 }
 
 export interface RegistryWatcher {
@@ -69,6 +79,14 @@ export class CameraRegistry {
   private create(definition: CameraDefinition): CameraEntry {
     const session = new CameraSession(definition.session);
     const api = new CameraApi(session);
+    const onvif =
+      definition.protocol === "onvif"
+        ? new OnvifCamera(
+            session,
+            definition.onvifDevicePath ?? "/onvif/device_service",
+            definition.rtsp.port,
+          )
+        : undefined;
     const entry: CameraEntry = {
       id: definition.id,
       name: definition.name,
@@ -79,8 +97,10 @@ export class CameraRegistry {
       rtspPassthroughPort: definition.rtspPassthroughPort,
       onvifPort: definition.onvifPort,
       session,
+      protocol: onvif ? "onvif" : "dahua",
       api,
-      ptz: new PtzController(api),
+      onvif,
+      ptz: onvif ? new OnvifPtz(onvif) : new PtzController(api),
     };
     this.entries.set(definition.id, entry);
     this.healthUnsubscribes.set(
@@ -145,7 +165,7 @@ export class CameraRegistry {
     if (!entry) return Promise.reject(new RangeError(`no camera ${id} in the registry`));
     const cached = this.info.get(id);
     if (cached && Date.now() - cached.at < INFO_TTL_MS) return cached.value;
-    const value = entry.api.deviceInfo();
+    const value = entry.onvif ? entry.onvif.deviceInfo() : entry.api.deviceInfo();
     this.info.set(id, { at: Date.now(), value });
     value.catch(() => this.info.delete(id));
     return value;
@@ -158,6 +178,8 @@ export class CameraRegistry {
   async channelCount(id: string): Promise<number | undefined> {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
+    // camgate fronts one video source of an ONVIF camera (its first profiles).
+    if (entry.onvif) return 1;
     const cached = this.channels.get(id);
     if (!cached || Date.now() - cached.at >= INFO_TTL_MS) {
       const value = entry.api.channelCount();

@@ -57,6 +57,11 @@ export interface RtspSourceOptions {
   port: number;
   /** `/cam/realmonitor?channel=1&subtype=0` */
   path: string;
+  /**
+   * Where the stream is, asked before every connect (an ONVIF camera's GetStreamUri): its port and path
+   * replace `port` and `path`; the host stays the camera's.
+   */
+  locate?: () => Promise<{ port: number; path: string }>;
   /** No video for this long: the stream is dead (default 5 s, go2rtc's read deadline). */
   silenceMs?: number;
   connectTimeoutMs?: number;
@@ -101,7 +106,12 @@ export class RtspSource {
   readonly stats: RtspSourceStats = { connects: 0, stalls: 0, badPackets: 0, packets: 0 };
   private depacketizer: H264Depacketizer | H265Depacketizer | undefined;
 
+  private port: number;
+  private path: string;
+
   constructor(private readonly options: RtspSourceOptions) {
+    this.port = options.port;
+    this.path = options.path;
     this.loop = new ReconnectLoop({
       connect: (generation) => this.connect(generation),
       onDown: (down) => this.setState("down", down),
@@ -113,7 +123,7 @@ export class RtspSource {
 
   get url(): string {
     const host = this.options.host.includes(":") ? `[${this.options.host}]` : this.options.host;
-    return `rtsp://${host}:${this.options.port}${this.options.path}`;
+    return `rtsp://${host}:${this.port}${this.path}`;
   }
 
   get current(): StreamState {
@@ -164,6 +174,15 @@ export class RtspSource {
   private async connect(generation: number): Promise<void> {
     this.setState("connecting", undefined);
     const camera = this.options.session.id;
+    if (this.options.locate) {
+      try {
+        ({ port: this.port, path: this.path } = await this.options.locate());
+      } catch (error) {
+        if (this.loop.isCurrent(generation)) this.fail(downFromError(error, camera));
+        return;
+      }
+      if (!this.loop.isCurrent(generation)) return;
+    }
     try {
       this.slot = await this.options.budget.acquire("interactive", BUDGET_WAIT_MS);
     } catch (error) {
@@ -190,7 +209,7 @@ export class RtspSource {
     const connection = new RtspConnection({
       camera,
       host: this.options.host,
-      port: this.options.port,
+      port: this.port,
       username,
       password,
       connectTimeoutMs: this.options.connectTimeoutMs ?? 5000,

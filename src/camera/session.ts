@@ -78,6 +78,23 @@ export interface CameraRequest {
   priority?: Priority;
   signal?: AbortSignal;
   timeouts?: Partial<Timeouts>;
+  /**
+   * Another port of the camera's own host (an ONVIF snapshot URI on a port of its own); the host is never
+   * the request's to choose.
+   */
+  port?: number;
+  /**
+   * Sent without credentials (ONVIF's open operations: GetSystemDateAndTime): its success proves nothing
+   * about the credentials, so it takes no login turn, is not held back by a credential backoff, and a 401
+   * is handed to the caller as an answer.
+   */
+  anonymous?: boolean;
+  /**
+   * A refusal of the credentials that the protocol writes inside a 2xx/4xx/5xx answer instead of a 401
+   * (ONVIF's WS-Security `ter:NotAuthorized` fault): the message when this answer is one. It is judged
+   * before the login's outcome is shared, so a refused login costs one failed attempt, as a 401 does.
+   */
+  refusal?: (status: number, body: Buffer) => string | undefined;
 }
 
 export interface CameraResponse {
@@ -271,9 +288,9 @@ export class CameraSession {
 
   /** A complete request and its whole body. */
   async request(request: CameraRequest): Promise<CameraResponse> {
-    const { response, release } = await this.exchange(request);
+    const { response, release, body: read } = await this.exchange(request);
     try {
-      const body = await readBody(this.id, response.body, this.options.maxBodyBytes ?? 32 * 1024 * 1024);
+      const body = read ?? (await readBody(this.id, response.body, this.maxBodyBytes));
       return { status: response.status, headers: response.headers, body };
     } catch (error) {
       throw this.failed(error);
@@ -314,12 +331,19 @@ export class CameraSession {
     await this.agent.destroy();
   }
 
-  private async exchange(request: CameraRequest): Promise<{ response: RawResponse; release: () => void }> {
+  private get maxBodyBytes(): number {
+    return this.options.maxBodyBytes ?? 32 * 1024 * 1024;
+  }
+
+  private async exchange(
+    request: CameraRequest,
+  ): Promise<{ response: RawResponse; release: () => void; body?: Buffer }> {
     if (this.closed) throw new CameraError("unreachable", this.id, "session closed");
     this.stats.calls++;
     const started = Date.now();
     const report = (code: CameraErrorCode | "ok") =>
       this.options.onCall?.({ code, ms: Date.now() - started });
+    if (request.anonymous) return this.exchangeAnonymously(request, report);
     try {
       // Refused at once during a credential backoff, before taking a connection.
       this.checkAuthBackoff();
@@ -348,15 +372,61 @@ export class CameraSession {
       // Taken with a slot in hand, so the one trying the credentials never waits for the ones waiting on it.
       finishLogin = await this.takeLogin();
       const response = await this.authenticate(request, slot.index, finishLogin !== undefined);
+      let body: Buffer | undefined;
+      if (request.refusal) {
+        body = await readBody(this.id, response.body, this.maxBodyBytes);
+        const refused = request.refusal(response.status, body);
+        if (refused !== undefined) {
+          this.enterAuthFailed();
+          throw new CameraError("auth-failed", this.id, refused, {
+            status: response.status,
+            retryAfterMs: this.authRetryAt - this.now(),
+          });
+        }
+      }
       this.succeeded(finishLogin !== undefined);
       finishLogin?.({ ok: true });
       report("ok");
-      return { response, release };
+      return body === undefined ? { response, release } : { response, release, body };
     } catch (error) {
       finishLogin?.({ ok: false, error });
       release();
       report(error instanceof CameraError ? error.code : "bad-response");
       throw this.failed(error, finishLogin !== undefined);
+    }
+  }
+
+  /** A request without credentials: reachability, never a verdict on the credentials. */
+  private async exchangeAnonymously(
+    request: CameraRequest,
+    report: (code: CameraErrorCode | "ok") => void,
+  ): Promise<{ response: RawResponse; release: () => void }> {
+    let slot: BudgetSlot;
+    try {
+      slot = await this.budget.acquire(
+        request.priority ?? "interactive",
+        this.options.queueTimeoutMs ?? 10_000,
+        request.signal,
+      );
+    } catch (error) {
+      if (error instanceof BudgetTimeoutError) {
+        report("busy");
+        throw this.count(new CameraError("busy", this.id, error.message, { retryAfterMs: 1000 }));
+      }
+      throw error;
+    }
+    try {
+      const response = await this.send(request, request.method ?? "GET", undefined);
+      this.consecutiveFailures = 0;
+      this.lastSuccessAt = this.now();
+      // Reachable again; "online" still needs credentials known to work.
+      if (this.verified && this.health.state !== "auth-failed") this.setHealth("online", undefined);
+      report("ok");
+      return { response, release: slot.release.bind(slot) };
+    } catch (error) {
+      slot.release();
+      report(error instanceof CameraError ? error.code : "bad-response");
+      throw this.failed(error);
     }
   }
 
@@ -507,9 +577,15 @@ export class CameraSession {
     this.stats.upstreamRequests++;
     const headers: Record<string, string> = { ...request.headers };
     if (authorization !== undefined) headers.authorization = authorization;
+    let origin = this.origin;
+    if (request.port !== undefined) {
+      const url = new URL(this.origin);
+      url.port = String(request.port);
+      origin = url.origin;
+    }
     const response = await sendRaw(
       this.agent,
-      this.origin,
+      origin,
       this.id,
       {
         method,

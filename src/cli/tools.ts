@@ -27,7 +27,10 @@ export async function runSnapshot(
 ): Promise<void> {
   const registry = registryFor(loadConfigFile(flags.config), camera);
   try {
-    const jpeg = await registry.get(camera)?.api.snapshot(Number(flags.channel));
+    const entry = registry.get(camera);
+    const jpeg = entry?.onvif
+      ? await entry.onvif.snapshot("main")
+      : await entry?.api.snapshot(Number(flags.channel));
     if (!jpeg) throw new Error("no snapshot");
     writeFileSync(flags.output, jpeg);
     out.write(`${flags.output}: ${jpeg.length} bytes\n`);
@@ -110,7 +113,7 @@ export async function runConfigProbe(file: string, out: NodeJS.WritableStream): 
 async function probeCamera(entry: CameraEntry): Promise<ProbeResult> {
   const where = new URL(entry.session.origin).host;
   try {
-    const info = await entry.api.deviceInfo();
+    const info = await (entry.onvif ? entry.onvif.deviceInfo() : entry.api.deviceInfo());
     const name = info.machineName ? `, named ${info.machineName}` : "";
     return {
       camera: entry.id,

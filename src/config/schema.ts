@@ -152,6 +152,13 @@ export const cameraSchema = z.strictObject({
   password: secret,
   maxConnections: z.number().int().min(1).max(10).default(4),
   queueTimeoutMs: z.number().int().min(100).default(10_000),
+  /** How camgate talks to the camera: Dahua's CGI (Amcrest, Dahua and their OEMs) or ONVIF (other makes). */
+  protocol: z.enum(["dahua", "onvif"]).default("dahua"),
+  /** With `protocol: onvif`: where the device service is (nearly every device has it at the default). */
+  onvifDevicePath: z
+    .string()
+    .regex(/^\/\S*$/, "a path such as /onvif/device_service")
+    .default("/onvif/device_service"),
   passthroughPort: z.number().int().min(1).max(65535).optional(),
   /** Keep the default MJPEG stream open with no viewer, so the first viewer and snapshots never wait. */
   preload: z.boolean().default(false),

@@ -88,6 +88,17 @@ export function validateConfig(config: Config): ConfigIssue[] {
     }
   });
   config.cameras.forEach((camera, i) => {
+    if (camera.protocol !== "onvif") return;
+    // Both passthroughs hand a client the camera's own Dahua URLs (CGI, /cam/realmonitor), which an ONVIF
+    // camera of another make does not have.
+    for (const key of ["passthroughPort", "rtspPassthroughPort"] as const)
+      if (camera[key] !== undefined)
+        issue(
+          ["cameras", i, key],
+          "serves Dahua's own URLs, which a camera with protocol: onvif does not have",
+        );
+  });
+  config.cameras.forEach((camera, i) => {
     if (camera.onvifPort === undefined) return;
     // A profile's stream URI is camgate's RTSP server: without it there is nothing to hand a client.
     if (!config.server.rtsp) issue(["cameras", i, "onvifPort"], "needs camgate's RTSP server (server.rtsp)");

@@ -37,6 +37,8 @@ export interface AuthGuardOptions {
   lockLoginTimes: () => number;
   lockDurationMs: () => number;
   now?: () => number;
+  /** How a fresh nonce is written (the ONVIF door's `base64("onvif-digest:<n>")`, dahua-protocol.md). */
+  nonceForm?: (decimal: string) => string;
 }
 
 const MAX_NONCES = 4096;
@@ -214,8 +216,9 @@ export class AuthGuard {
 
   private issueNonce(): string {
     // Real nonces are short decimal strings ("4220250", "1099556286"; reference §1.2).
-    let nonce = String(randomInt(1, 2 ** 31 - 1));
-    while (this.nonces.has(nonce)) nonce = String(randomInt(1, 2 ** 31 - 1));
+    const form = this.options.nonceForm ?? ((decimal: string) => decimal);
+    let nonce = form(String(randomInt(1, 2 ** 31 - 1)));
+    while (this.nonces.has(nonce)) nonce = form(String(randomInt(1, 2 ** 31 - 1)));
     this.nonces.set(nonce, {
       opaque: randomBytes(20).toString("hex"),
       issuedAt: this.now(),

@@ -22,6 +22,7 @@ import { EventHub, type MotionCycle, wallClock } from "./event-hub.ts";
 import { FrameRenderer, type FrameScene, type RenderedFrame } from "./frame-renderer.ts";
 import { FrameSource } from "./frame-source.ts";
 import { LogBook } from "./log-book.ts";
+import { EmulatedOnvif } from "./onvif-face.ts";
 import { defaultMachineName, PROFILES, type Profile, type ProfileName, serialFor } from "./profiles.ts";
 import { PtzState } from "./ptz.ts";
 import { EmulatedRtspServer, type RtspCounters } from "./rtsp-server.ts";
@@ -120,6 +121,8 @@ export class EmulatedCamera {
   /** Doorbell presses not sent because a backchannel was open. */
   silencedPresses = 0;
   readonly auth: AuthGuard;
+  /** The ONVIF face under `/onvif/` on the HTTP port. */
+  readonly onvif: EmulatedOnvif;
   readonly host: string;
   port: number;
   bootedAt = Date.now();
@@ -199,6 +202,7 @@ export class EmulatedCamera {
         options.lockDurationMs ?? Number(this.configValue("General.LoginFailLockTime") ?? 300) * 1000,
       ...(options.clock ? { now: options.clock } : {}),
     });
+    this.onvif = new EmulatedOnvif(this);
     this.events = new EventHub({
       framing: this.profile.eventFraming,
       channels: this.profile.channels,
@@ -206,7 +210,10 @@ export class EmulatedCamera {
       motionEnabled: (channel) => this.configValue(`MotionDetect[${channel}].Enable`) === true,
       isStalled: () => this.stalled,
       cameraTime: () => this.cameraTime(),
-      onEvent: (event) => this.afterEvent(event),
+      onEvent: (event) => {
+        this.afterEvent(event);
+        this.onvif.onEvent(event);
+      },
     });
     const rtsp = options.rtsp === false ? undefined : (options.rtsp ?? {});
     if (rtsp) {
@@ -290,6 +297,7 @@ export class EmulatedCamera {
   /** Stops listening and drops every connection; the camera keeps its state (a "stop listening" fault). */
   async stopListening(): Promise<void> {
     this.events.stop();
+    this.onvif.close();
     for (const source of this.sources.values()) source.close();
     this.sources.clear();
     for (const stream of this.videoStreams.values()) stream.close();
@@ -369,6 +377,17 @@ export class EmulatedCamera {
 
   machineName(): string {
     return String(this.configValue("General.MachineName") ?? this.serial);
+  }
+
+  /** A login by another door (ONVIF's WS-Security): counted, logged and judged for lockout as CGI logins are. */
+  noteLogin(ok: boolean, address: string, type: string): void {
+    if (ok) {
+      this.auth.countSuccess(address);
+      return;
+    }
+    this.counters.authFailures++;
+    this.auth.countFailure(address);
+    this.addLog("LoginFailure", this.username, { Address: address, Type: type });
   }
 
   addLog(type: string, user: string, detail: Record<string, string>): void {
@@ -519,6 +538,8 @@ export class EmulatedCamera {
       this.counters.refusedLocked++;
       return this.unauthorized(res, this.auth.challenge());
     }
+    // ONVIF has its own login check (WS-Security in the body, or Digest with its own nonces).
+    if (path.startsWith("/onvif/")) return this.onvif.handle(req, res, path);
     const outcome = this.auth.check(req.method ?? "GET", target, req.headers.authorization, address);
     // An unauthenticated POST to audio.cgi is dropped, not challenged (dahua-cgi.md §1.4, aiodahua):
     // a client must have its challenge from an earlier request.
@@ -573,6 +594,8 @@ const HANDLERS: Record<string, CameraHandler> = {
   "/cgi-bin/log.cgi": handleLog,
   "/cgi-bin/mediaFileFind.cgi": handleMediaFileFind,
   "/cgi-bin/audio.cgi": handleAudio,
+  // The ONVIF snapshot URI (GetSnapshotUri), behind the same Digest as the CGI.
+  "/onvifsnapshot/media_service/snapshot": handleSnapshot,
 };
 
 function routeFor(path: string): CameraHandler | undefined {

@@ -4,7 +4,7 @@
  * configured codes taken through the `SnapshotService` (the live frame when a stream runs, else one shared
  * camera call).
  */
-import type { CameraEventStream } from "../camera/events.ts";
+import type { CameraEventSource } from "../camera/events.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
 import type { JsonValue } from "../protocol/kv.ts";
@@ -21,7 +21,7 @@ const SNAPSHOT_MAX_AGE_MS = 2000;
 
 export class CameraEventSources {
   /** The streams this source listens to, by camera. */
-  readonly streams = new Map<string, CameraEventStream>();
+  readonly streams = new Map<string, CameraEventSource>();
   /** Per camera, what to undo when it is removed or the sources stop. */
   private readonly unsubscribes = new Map<string, () => void>();
   private unwatch: (() => void) | undefined;

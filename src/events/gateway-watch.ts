@@ -95,6 +95,11 @@ export class GatewayWatch {
   /** Seconds since boot; undefined when the camera cannot say (firmware without getUpTime, or offline). */
   private async uptimeOf(entry: CameraEntry): Promise<number | undefined> {
     if (this.withoutUptime.has(entry.id)) return undefined;
+    if (entry.onvif) {
+      // ONVIF has no uptime: asking the time keeps the clock offset fresh and tells camgate the camera is there.
+      await entry.onvif.client.syncClock().catch(() => undefined);
+      return undefined;
+    }
     try {
       return await entry.api.uptimeSeconds();
     } catch (error) {

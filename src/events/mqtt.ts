@@ -234,7 +234,7 @@ export class MqttBridge {
   private async supportedCodes(camera: string): Promise<string[]> {
     const fallback = ["VideoMotion", "VideoBlind", "VideoLoss"];
     const entry = this.options.cameras.get(camera);
-    if (!entry) return fallback;
+    if (entry?.protocol !== "dahua") return fallback;
     try {
       const codes = new Set(await entry.api.exposureEvents());
       const supported = STATE_CODES.filter((code) => codes.has(code));

@@ -63,9 +63,9 @@ export function childOf(value: XmlValue | undefined, ...path: string[]): XmlValu
   return at;
 }
 
-export function parseSoapRequest(xml: string): SoapRequest {
-  if (xml.length > MAX_SOAP_BYTES) throw new SoapError("the request is larger than a SOAP request can be");
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new SoapError("a SOAP request has no DTD");
+export function parseSoapRequest(xml: string, maxBytes = MAX_SOAP_BYTES): SoapRequest {
+  if (xml.length > maxBytes) throw new SoapError("the message is larger than a SOAP message can be here");
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new SoapError("a SOAP message has no DTD");
   // The parser itself is lenient (`<a></b>` parses): a request must be well-formed to be judged at all.
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw new SoapError(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
@@ -94,6 +94,49 @@ export function parseSoapRequest(xml: string): SoapRequest {
     };
   }
   return { operation, body: objectAt(body[operation]) ?? {}, token, headers: header };
+}
+
+/** A SOAP 1.2 fault as a device sent it: `ter:NotAuthorized` arrives as the subcode `NotAuthorized`. */
+export interface SoapFaultInfo {
+  code: string;
+  /** The innermost subcode without its prefix (`NotAuthorized`, `ActionNotSupported`), if any. */
+  subcode: string | undefined;
+  reason: string;
+}
+
+const withoutPrefix = (name: string) => name.slice(name.indexOf(":") + 1);
+
+/**
+ * A device's answer read as a SOAP message (responses are larger than requests: profiles, capabilities),
+ * with its fault, if it is one. SOAP 1.1 faults (`faultcode`/`faultstring`, some older firmware) too.
+ */
+export function parseSoapResponse(
+  xml: string,
+  maxBytes = 4 * MAX_SOAP_BYTES,
+): { operation: string; body: XmlObject; fault: SoapFaultInfo | undefined } {
+  const message = parseSoapRequest(xml, maxBytes);
+  if (message.operation !== "Fault") return { ...message, fault: undefined };
+  const fault = message.body;
+  let subcode: string | undefined;
+  let at = childOf(fault, "Code", "Subcode");
+  // Subcodes nest (`ter:InvalidArgVal` inside `ter:InvalidArgs`); the innermost is the most specific. Bounded
+  // by the message's size, which the parser already capped.
+  while (at !== undefined) {
+    const value = textOf(childOf(at, "Value"));
+    if (value) subcode = withoutPrefix(value);
+    at = childOf(at, "Subcode");
+  }
+  const code = textOf(childOf(fault, "Code", "Value")) ?? textOf(childOf(fault, "faultcode")) ?? "";
+  const reason = textOf(childOf(fault, "Reason", "Text")) ?? textOf(childOf(fault, "faultstring")) ?? "";
+  return {
+    operation: "Fault",
+    body: fault,
+    fault: {
+      code: withoutPrefix(code),
+      subcode: subcode ?? (code ? withoutPrefix(code) : undefined),
+      reason,
+    },
+  };
 }
 
 /** Escapes text for XML content and attribute values. */

@@ -34,6 +34,27 @@ export function passwordDigest(nonce: Buffer, created: string, password: string)
 }
 
 /**
+ * The `wsse:Security` header a client sends: `created` is the *device's* time (the client's clock corrected
+ * by the offset learnt from GetSystemDateAndTime), so a camera whose clock is minutes off still accepts it.
+ */
+export function usernameTokenHeader(
+  username: string,
+  password: string,
+  created: string,
+  nonce: Buffer,
+): string {
+  const escaped = (text: string) =>
+    text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  return (
+    '<wsse:Security s:mustUnderstand="1" xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">' +
+    `<wsse:UsernameToken><wsse:Username>${escaped(username)}</wsse:Username>` +
+    `<wsse:Password Type="${PASSWORD_DIGEST}">${passwordDigest(nonce, created, password)}</wsse:Password>` +
+    `<wsse:Nonce EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary">${nonce.toString("base64")}</wsse:Nonce>` +
+    `<wsu:Created>${escaped(created)}</wsu:Created></wsse:UsernameToken></wsse:Security>`
+  );
+}
+
+/**
  * Checks a token against the secrets a user can answer with (password, token). `Created` must lie within
  * `windowMs` of `now` either way; the caller remembers nonces for that long and refuses one seen before.
  */

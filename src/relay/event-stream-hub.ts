@@ -4,7 +4,8 @@
  * attaching ten times costs the camera no extra connection. It starts with its first listener and stops a
  * linger after its last one (the pipeline keeps it open while events are on).
  */
-import { type CameraEventNotice, CameraEventStream } from "../camera/events.ts";
+import { type CameraEventNotice, type CameraEventSource, CameraEventStream } from "../camera/events.ts";
+import { OnvifEventStream } from "../camera/onvif/onvif-events.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import type { StreamDown, StreamState } from "../camera/stream-status.ts";
 
@@ -26,7 +27,7 @@ export interface EventStreamOptions {
 }
 
 export class EventStreamHub {
-  readonly stream: CameraEventStream;
+  readonly stream: CameraEventSource;
   private readonly listeners = new Set<EventListener>();
   private lingerTimer: NodeJS.Timeout | undefined;
 
@@ -40,16 +41,28 @@ export class EventStreamHub {
     const each = (call: (listener: EventListener) => void) => {
       for (const listener of this.listeners) call(listener);
     };
-    this.stream = new CameraEventStream({
-      api: entry.api,
-      codes,
-      heartbeatSeconds,
-      onEvent: (notice) => each((l) => l.onNotice?.(notice)),
-      onPart: (body, code) => each((l) => l.onPart?.(body, code)),
-      onStatus: (state, down) => each((l) => l.onStatus?.(state, down)),
-      onReconnect: () => each((l) => l.onReconnect?.()),
-      ...(backoffMinMs !== undefined ? { backoffMinMs, backoffMaxMs: Math.max(backoffMinMs, 30_000) } : {}),
-    });
+    const backoff =
+      backoffMinMs !== undefined ? { backoffMinMs, backoffMaxMs: Math.max(backoffMinMs, 30_000) } : {};
+    // An ONVIF camera's PullPoint: no camera part text, so passthrough clients of the CGI stream get none.
+    this.stream = entry.onvif
+      ? new OnvifEventStream({
+          camera: entry.onvif,
+          codes,
+          onEvent: (notice) => each((l) => l.onNotice?.(notice)),
+          onStatus: (state, down) => each((l) => l.onStatus?.(state, down)),
+          onReconnect: () => each((l) => l.onReconnect?.()),
+          ...backoff,
+        })
+      : new CameraEventStream({
+          api: entry.api,
+          codes,
+          heartbeatSeconds,
+          onEvent: (notice) => each((l) => l.onNotice?.(notice)),
+          onPart: (body, code) => each((l) => l.onPart?.(body, code)),
+          onStatus: (state, down) => each((l) => l.onStatus?.(state, down)),
+          onReconnect: () => each((l) => l.onReconnect?.()),
+          ...backoff,
+        });
   }
 
   get listenerCount(): number {
@@ -118,7 +131,7 @@ export class EventStreams {
   }
 
   /** The running stream of a camera, if any hub was made for it. */
-  get(camera: string): CameraEventStream | undefined {
+  get(camera: string): CameraEventSource | undefined {
     return this.hubs.get(camera)?.stream;
   }
 

@@ -37,7 +37,9 @@ export class HubRegistry {
   }
 
   private preload(entry: CameraEntry): void {
-    if (this.options.preload.has(entry.id)) this.hub(entry, entry.mjpeg.channel, entry.mjpeg.subtype);
+    // MJPEG is Dahua's: an ONVIF camera's preload keeps its H.264 main stream open instead (stream hubs).
+    if (this.options.preload.has(entry.id) && entry.protocol === "dahua")
+      this.hub(entry, entry.mjpeg.channel, entry.mjpeg.subtype);
   }
 
   /** Ends the camera's hubs (removed from the config): their viewers' answers end. */

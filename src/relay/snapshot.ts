@@ -105,7 +105,9 @@ export class SnapshotService {
     if (!entry) return Promise.reject(new RangeError(`no camera ${camera} in the registry`));
     const promise = (async () => {
       this.cameraRequests++;
-      const jpeg = await entry.api.snapshot(channel, priority);
+      const jpeg = entry.onvif
+        ? await entry.onvif.snapshot("main", priority)
+        : await entry.api.snapshot(channel, priority);
       const result = { jpeg, takenAt: Date.now() };
       this.remember(key, result);
       return result;

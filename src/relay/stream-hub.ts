@@ -13,6 +13,7 @@
  * - Consumers keep their own pace: the hub hands every unit to every consumer once; each consumer bounds its
  *   own queue (an RTSP viewer that falls behind skips to the next keyframe).
  */
+import type { OnvifCamera } from "../camera/onvif/onvif-camera.ts";
 import type { CameraEntry } from "../camera/registry.ts";
 import { type AudioTrack, type RtspDescription, RtspSource } from "../camera/rtsp-source.ts";
 import type { StreamDown, StreamState } from "../camera/stream-status.ts";
@@ -93,6 +94,9 @@ const MAX_STEP = 5 * 90_000;
 
 const int32 = (n: number) => n | 0;
 
+/** An ONVIF camera's stream is where its GetStreamUri says (learnt before each connect, cached). */
+const locateOnvif = (onvif: OnvifCamera, stream: "main" | "sub") => () => onvif.streamLocation(stream);
+
 export class StreamHub {
   private bytesIn = 0;
   private readonly source: RtspSource;
@@ -123,6 +127,9 @@ export class StreamHub {
       host: entry.rtsp.host,
       port: entry.rtsp.port,
       path: options.path,
+      ...(entry.onvif && (options.name === "main" || options.name === "sub")
+        ? { locate: locateOnvif(entry.onvif, options.name) }
+        : {}),
       ...(options.silenceMs !== undefined ? { silenceMs: options.silenceMs } : {}),
       onDescription: (description) => this.described(description),
       onVideo: (unit) => this.video(unit),

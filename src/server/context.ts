@@ -94,3 +94,21 @@ export function cameraFor(ctx: GatewayContext, request: FastifyRequest, id: stri
     throw new ApiProblem("not-found", `no camera "${id}"`);
   return entry;
 }
+
+/**
+ * The camera named in the route, for what only Dahua's CGI can do (its config, logs, SD card, reboot,
+ * talk, MJPEG, backups): an ONVIF camera answers 501 `unsupported` saying so, before anything is sent.
+ */
+export function dahuaCameraFor(ctx: GatewayContext, request: FastifyRequest, id: string): CameraEntry {
+  return requireDahua(cameraFor(ctx, request, id));
+}
+
+export function requireDahua(entry: CameraEntry): CameraEntry {
+  if (entry.protocol !== "dahua")
+    throw new ApiProblem(
+      "unsupported",
+      `camera "${entry.id}" is reached by ONVIF (protocol: onvif); this needs a Dahua camera's CGI`,
+      { camera: entry.id },
+    );
+  return entry;
+}

@@ -2,7 +2,7 @@
 import type { FastifyReply } from "fastify";
 import type { CameraEntry } from "../camera/registry.ts";
 import { MJPEG_CONTENT_TYPE } from "../relay/frame-hub.ts";
-import type { GatewayContext } from "./context.ts";
+import { type GatewayContext, requireDahua } from "./context.ts";
 import { ApiProblem } from "./errors.ts";
 
 /**
@@ -18,7 +18,9 @@ export async function serveHubStream(
   subtype: number,
   fps?: number,
 ): Promise<FastifyReply> {
-  // Throws before anything is written; after the hijack the hub owns the response.
+  // Throws before anything is written; after the hijack the hub owns the response. MJPEG is Dahua's
+  // (mjpg/video.cgi); an ONVIF camera's video is its H.264/H.265 stream (RTSP, MSE, WebRTC).
+  requireDahua(entry);
   const channels = await ctx.cameras.channelCount(entry.id);
   if (channels !== undefined && channel > channels)
     throw new ApiProblem("not-found", `the camera has ${channels} channel(s), not ${channel}`, {

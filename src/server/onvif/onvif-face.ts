@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { isCameraError } from "../../camera/errors.ts";
+import type { OnvifProfile } from "../../camera/onvif/onvif-camera.ts";
 import { PtzCommandError } from "../../camera/ptz-command.ts";
 import type { CameraEntry } from "../../camera/registry.ts";
 import type { JsonValue } from "../../protocol/kv.ts";
@@ -88,6 +89,28 @@ export function streamsFromEncode(encode: JsonValue, entry: Pick<CameraEntry, "r
       height: Number(video.Height) || 0,
       fps: Number(video.FPS) || 25,
       bitrateKbps: Number(video.BitRate) || 0,
+    });
+  }
+  return streams;
+}
+
+/** An ONVIF camera's streams, from its own profiles (first = main, second = sub), H.264/H.265 only. */
+export function streamsFromProfiles(profiles: readonly OnvifProfile[]): OnvifStream[] {
+  const streams: OnvifStream[] = [];
+  for (const [token, profile] of [
+    ["main", profiles[0]],
+    ["sub", profiles[1]],
+  ] as const) {
+    const encoding = profile?.encoding?.toUpperCase();
+    const codec = encoding === "H264" ? "H264" : encoding === "H265" ? "H265" : undefined;
+    if (!profile || !codec) continue;
+    streams.push({
+      token,
+      codec,
+      width: profile.width ?? 0,
+      height: profile.height ?? 0,
+      fps: profile.fps ?? 25,
+      bitrateKbps: profile.bitrateKbps ?? 0,
     });
   }
   return streams;
@@ -326,8 +349,10 @@ export class OnvifFace {
     if (withInfo && (!this.info || now - this.info.at > CAMERA_FACTS_TTL_MS))
       this.info = { at: now, value: await this.ctx.cameras.deviceInfo(this.entry.id) };
     if (withStreams && (!this.streams || now - this.streams.at > CAMERA_FACTS_TTL_MS)) {
-      const encode = await this.entry.api.getConfig("Encode");
-      this.streams = { at: now, value: streamsFromEncode(encode, this.entry) };
+      const streams = this.entry.onvif
+        ? streamsFromProfiles(await this.entry.onvif.listProfiles())
+        : streamsFromEncode(await this.entry.api.getConfig("Encode"), this.entry);
+      this.streams = { at: now, value: streams };
       this.entry.ptz
         .hasPtz(1)
         .then((can) => {

@@ -5,7 +5,7 @@
  * What the Dahua CGI cannot do (absolute and relative moves in ONVIF spaces, a home position) is a fault
  * that says so, never a move somewhere else.
  */
-import type { PtzController } from "../../camera/ptz.ts";
+import type { CameraPtz } from "../../camera/ptz.ts";
 import {
   PTZ_LIMITS,
   type PtzCommand,
@@ -116,7 +116,7 @@ const configuration = (tag: string) =>
 /** Dahua positions are degrees (pan 0-360, tilt -90-90); ONVIF's generic space is -1..1. */
 const normalised = (value: number, range: number) => Math.max(-1, Math.min(1, value / range)).toFixed(4);
 
-export async function ptzOperation(ptz: PtzController, operation: string, body: XmlObject): Promise<string> {
+export async function ptzOperation(ptz: CameraPtz, operation: string, body: XmlObject): Promise<string> {
   switch (operation) {
     case "GetServiceCapabilities":
       return `<tptz:GetServiceCapabilitiesResponse><tptz:Capabilities EFlip="false" Reverse="false" GetCompatibleConfigurations="false" MoveStatus="true" StatusPosition="true"/></tptz:GetServiceCapabilitiesResponse>`;

@@ -13,7 +13,7 @@ import {
 import type { CameraEntry } from "../../camera/registry.ts";
 import type { JsonObject } from "../../protocol/kv.ts";
 import { canSeeCamera } from "../auth/authenticator.ts";
-import { cameraFor, type GatewayContext } from "../context.ts";
+import { cameraFor, dahuaCameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
 import { problemResponses } from "./schemas.ts";
 
@@ -80,7 +80,7 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request) => {
-      const entry = cameraFor(ctx, request, request.params.camera);
+      const entry = dahuaCameraFor(ctx, request, request.params.camera);
       const versions = await repo.history(backupFileName(entry.id), request.query.limit ?? 100);
       return { camera: entry.id, versions };
     },
@@ -105,7 +105,7 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request) => {
-      const entry = cameraFor(ctx, request, request.params.camera);
+      const entry = dahuaCameraFor(ctx, request, request.params.camera);
       const file = backupFileName(entry.id);
       const versions = await repo.history(file, 2);
       const to = request.query.to ?? versions[0]?.commit;
@@ -144,7 +144,7 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request, reply) => {
-      const entry = cameraFor(ctx, request, request.params.camera);
+      const entry = dahuaCameraFor(ctx, request, request.params.camera);
       const text = await repo.read(backupFileName(entry.id), request.params.commit);
       if (text === undefined) throw new ApiProblem("not-found", "no such version");
       return reply.type("application/json; charset=utf-8").send(text);
@@ -265,7 +265,7 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request) => {
-      const entry = cameraFor(ctx, request, request.params.camera);
+      const entry = dahuaCameraFor(ctx, request, request.params.camera);
       const text = await repo.read(backupFileName(entry.id), request.body.commit);
       if (text === undefined) throw new ApiProblem("not-found", "no such version");
       const template = templateFromBackup(text);

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { type JsonValue, treeToKv } from "../../protocol/kv.ts";
 import { isSecretConfigName } from "../auth/roles.ts";
-import { cameraFor, type GatewayContext } from "../context.ts";
+import { dahuaCameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
 import { problemResponses } from "./schemas.ts";
 
@@ -30,7 +30,7 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request) => {
-      const entry = cameraFor(ctx, request, request.params.id);
+      const entry = dahuaCameraFor(ctx, request, request.params.id);
       if (isSecretConfigName(request.params.name) && request.principal?.role !== "admin")
         throw new ApiProblem(
           "not-allowed",
@@ -66,7 +66,7 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request) => {
-      const entry = cameraFor(ctx, request, request.params.id);
+      const entry = dahuaCameraFor(ctx, request, request.params.id);
       const name = request.params.name;
       const wanted = treeToKv(request.body, [name]);
       // What the camera cannot take ('&', control characters) is refused before anything is sent.

@@ -14,7 +14,7 @@ import {
   wallClockText,
 } from "../../camera/sd-card.ts";
 import { isRecordingPath } from "../../protocol/recording-path.ts";
-import { cameraFor, type GatewayContext } from "../context.ts";
+import { dahuaCameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
 import { parseTime } from "./events.ts";
 import { idParams, problemResponses } from "./schemas.ts";
@@ -70,7 +70,7 @@ export function registerSdCardRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request) => {
-      const entry = cameraFor(ctx, request, request.params.id);
+      const entry = dahuaCameraFor(ctx, request, request.params.id);
       const to = parseTime(request.query.to) ?? Date.now();
       const from = parseTime(request.query.from) ?? to - DAY;
       if (!(to > from)) throw new ApiProblem("bad-request", "`to` must be after `from`");
@@ -135,7 +135,7 @@ export function registerSdCardRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request, reply) => {
-      const entry = cameraFor(ctx, request, request.params.id);
+      const entry = dahuaCameraFor(ctx, request, request.params.id);
       const path = request.query.path;
       if (!isRecordingPath(path))
         throw new ApiProblem(

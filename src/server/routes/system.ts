@@ -1,7 +1,7 @@
 /** Camera time, reboot and logs; signed URLs. */
 import type { FastifyInstance } from "fastify";
 import { cameraOfPath } from "../auth/signed-url.ts";
-import { cameraFor, type GatewayContext } from "../context.ts";
+import { cameraFor, dahuaCameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
 import { idParams, problemResponses } from "./schemas.ts";
 
@@ -48,7 +48,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request) => {
-      const entry = cameraFor(ctx, request, request.params.id);
+      const entry = dahuaCameraFor(ctx, request, request.params.id);
       return { time: await entry.api.time() };
     },
   );
@@ -65,7 +65,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request, reply) => {
-      const entry = cameraFor(ctx, request, request.params.id);
+      const entry = dahuaCameraFor(ctx, request, request.params.id);
       await entry.api.reboot();
       return reply.code(202).send({ ok: true });
     },
@@ -121,7 +121,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request, reply) => {
-      const entry = cameraFor(ctx, request, request.params.id);
+      const entry = dahuaCameraFor(ctx, request, request.params.id);
       const { from, to, type, limit = 10_000, format = "json" } = request.query;
       let syncError: string | undefined;
       try {

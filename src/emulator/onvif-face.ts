@@ -200,6 +200,11 @@ export class EmulatedOnvif {
       request = node(soapBody[name]) ?? {};
       header = envelope?.Header;
     } catch {
+      // Digest clients (curl) first send an empty body to fetch the challenge: answer it as the HTTP layer does.
+      if (!req.headers.authorization) {
+        res.setHeader("WWW-Authenticate", this.digest.challenge());
+        return this.reply(res, 401, "");
+      }
       return this.reply(
         res,
         400,
@@ -329,6 +334,11 @@ export class EmulatedOnvif {
         return `<tds:GetScopesResponse><tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>onvif://www.onvif.org/hardware/${esc(camera.profile.deviceType)}</tt:ScopeItem></tds:Scopes><tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>onvif://www.onvif.org/name/${esc(encodeURIComponent(camera.machineName()))}</tt:ScopeItem></tds:Scopes></tds:GetScopesResponse>`;
       case "GetProfiles":
         return `<trt:GetProfilesResponse>${[0, 1].map((subtype) => this.profile(subtype)).join("")}</trt:GetProfilesResponse>`;
+      case "GetVideoSources": {
+        const video = this.camera.streamFormat(1, 0)?.Video;
+        const fields = video && typeof video === "object" && !Array.isArray(video) ? video : {};
+        return `<trt:GetVideoSourcesResponse><trt:VideoSources token="000"><tt:Framerate>${Number(fields.FPS) || 25}</tt:Framerate><tt:Resolution><tt:Width>${Number(fields.Width) || 0}</tt:Width><tt:Height>${Number(fields.Height) || 0}</tt:Height></tt:Resolution></trt:VideoSources></trt:GetVideoSourcesResponse>`;
+      }
       case "GetStreamUri":
       case "GetSnapshotUri": {
         const subtype = this.subtypeOf(text(at(request, "ProfileToken")));

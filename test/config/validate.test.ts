@@ -48,6 +48,24 @@ describe("config check", () => {
     ],
     ["port 99999", { server: { listen: "127.0.0.1:99999" } }, /server\.listen: must be host:port/],
     [
+      "a CGI passthrough for an ONVIF camera",
+      { cameras: [camera("dogs", { protocol: "onvif", passthroughPort: 8081 })] },
+      /cameras\[0\]\.passthroughPort: serves Dahua's own URLs/,
+    ],
+    [
+      "an RTSP passthrough for an ONVIF camera",
+      {
+        server: { rtsp: { listen: "127.0.0.1:8554" } },
+        cameras: [camera("dogs", { protocol: "onvif", rtspPassthroughPort: 8555 })],
+      },
+      /cameras\[0\]\.rtspPassthroughPort: serves Dahua's own URLs/,
+    ],
+    [
+      "an unknown protocol",
+      { cameras: [camera("dogs", { protocol: "hikvision" })] },
+      /cameras\[0\]\.protocol/,
+    ],
+    [
       "a passthrough port equal to the listen port",
       { server: { listen: "127.0.0.1:8080" }, cameras: [camera("dogs", { passthroughPort: 8080 })] },
       /cameras\[0\]\.passthroughPort: port 8080 is already server\.listen/,

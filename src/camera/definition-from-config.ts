@@ -17,6 +17,7 @@ export function cameraDefinition(
     ...(camera.onvifPort !== undefined ? { onvifPort: camera.onvifPort } : {}),
     protocol: camera.protocol,
     onvifDevicePath: camera.onvifDevicePath,
+    talk: camera.talk,
     session: {
       id: camera.id,
       url: camera.url,

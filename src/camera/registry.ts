@@ -31,6 +31,8 @@ export interface CameraDefinition {
   /** Dahua's CGI (default), or ONVIF with the device service at `onvifDevicePath`. */
   protocol?: "dahua" | "onvif";
   onvifDevicePath?: string;
+  /** How a talk reaches the speaker (default `cgi`). */
+  talk?: "cgi" | "backchannel";
   session: CameraSessionOptions;
 }
 
@@ -53,6 +55,8 @@ export interface CameraEntry {
   /** The camera's ONVIF services, for `protocol: onvif`. */
   onvif: OnvifCamera | undefined;
   ptz: CameraPtz;
+  /** How hold-to-talk reaches the speaker: audio.cgi, or the RTSP backchannel the owner asked for. */
+  talk: "cgi" | "backchannel";
 }
 
 export interface RegistryWatcher {
@@ -101,6 +105,7 @@ export class CameraRegistry {
       api,
       onvif,
       ptz: onvif ? new OnvifPtz(onvif) : new PtzController(api),
+      talk: definition.talk ?? "cgi",
     };
     this.entries.set(definition.id, entry);
     this.healthUnsubscribes.set(

@@ -119,6 +119,11 @@ export class RtspConnection {
     if (this.socket && !this.socket.destroyed) this.socket.write(bytes);
   }
 
+  /** Bytes written and not yet taken by the socket (a slow camera's backlog). */
+  get pendingBytes(): number {
+    return this.socket?.writableLength ?? 0;
+  }
+
   close(): void {
     this.shut(new CameraError("unreachable", this.options.camera, "closed"));
   }

@@ -160,6 +160,12 @@ export const cameraSchema = z.strictObject({
     .regex(/^\/\S*$/, "a path such as /onvif/device_service")
     .default("/onvif/device_service"),
   passthroughPort: z.number().int().min(1).max(65535).optional(),
+  /**
+   * How hold-to-talk reaches the camera's speaker: Dahua's `audio.cgi` (default: leaves doorbell buttons
+   * working), or the ONVIF RTSP backchannel, for cameras without CGI audio (it silences Dahua doorbells
+   * while a talk lasts).
+   */
+  talk: z.enum(["cgi", "backchannel"]).default("cgi"),
   /** Keep the default MJPEG stream open with no viewer, so the first viewer and snapshots never wait. */
   preload: z.boolean().default(false),
   /** This camera's event stream (overrides `events.enabled` and `events.codes`). */

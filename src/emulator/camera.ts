@@ -236,6 +236,7 @@ export class EmulatedCamera {
         dropEveryPacket: quirks.dropEveryPacket,
         garbageEveryPacket: quirks.garbageEveryPacket,
         noMarker: quirks.noMarker === true,
+        speaker: (codec) => this.speaker.start(codec, 1),
       });
     }
     this.server = createServer((req, res) => this.handle(req, res));

@@ -34,6 +34,8 @@ export interface RtspServerOptions {
   dropEveryPacket: number | undefined;
   garbageEveryPacket: number | undefined;
   noMarker: boolean;
+  /** Where audio sent on the backchannel goes (the camera's speaker): one recording per session. */
+  speaker?: (codec: string) => { add(chunk: Buffer): void; end(): void };
 }
 
 export interface RtspCounters {
@@ -48,8 +50,11 @@ export interface RtspCounters {
   timedOut: number;
 }
 
+/** The backchannel's track id in the SDP [INFERRED: Dahua numbers it apart from video 0 and audio 1]. */
+const BACKCHANNEL_TRACK = 5;
+
 interface Track {
-  kind: "video" | "audio";
+  kind: "video" | "audio" | "backchannel";
   channel: number;
   ssrc: number;
   sequence: number;
@@ -69,6 +74,8 @@ interface Session {
   stop: (() => void) | undefined;
   audioTimer: NodeJS.Timeout | undefined;
   packetsSent: number;
+  /** What the client says on the backchannel, while it plays. */
+  hearing: { add(chunk: Buffer): void; end(): void } | undefined;
 }
 
 const PUBLIC = "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
@@ -142,7 +149,10 @@ export class EmulatedRtspServer {
         if (error instanceof RtspError) return socket.destroy();
         throw error;
       }
-      for (const item of items) if (item.kind === "request") this.handle(socket, item, nonce);
+      for (const item of items) {
+        if (item.kind === "request") this.handle(socket, item, nonce);
+        else if (item.kind === "data") this.heard(socket, item.channel, item.payload);
+      }
     });
     socket.on("error", () => socket.destroy());
     socket.on("close", () => {
@@ -150,6 +160,24 @@ export class EmulatedRtspServer {
       this.backchannels.delete(socket);
       for (const session of this.sessions.values()) if (session.socket === socket) this.end(session);
     });
+  }
+
+  /** An RTP packet from a client: on a backchannel track, its G.711 payload goes to the speaker. */
+  private heard(socket: Socket, channel: number, packet: Buffer): void {
+    for (const session of this.sessions.values()) {
+      if (session.socket !== socket || !session.hearing) continue;
+      const track = [...session.tracks.values()].find(
+        (t) => t.kind === "backchannel" && t.channel === channel,
+      );
+      if (!track || packet.length < 12 || packet[0] === undefined || packet[0] >> 6 !== 2) return;
+      // RTP: 12 bytes, CSRCs, an extension, padding (RFC 3550 §5.1).
+      let offset = 12 + (packet[0] & 0x0f) * 4;
+      if (packet[0] & 0x10 && packet.length >= offset + 4) offset += 4 + packet.readUInt16BE(offset + 2) * 4;
+      const padding = packet[0] & 0x20 ? (packet[packet.length - 1] ?? 0) : 0;
+      if (offset <= packet.length - padding)
+        session.hearing.add(packet.subarray(offset, packet.length - padding));
+      return;
+    }
   }
 
   private reply(
@@ -313,6 +341,15 @@ export class EmulatedRtspServer {
       "a=control:trackID=1",
       "a=rtpmap:8 PCMA/8000",
       "a=recvonly",
+      // Asked for with `Require: www.onvif.org/ver20/backchannel`: the track the camera hears on.
+      ...(this.backchannels.has(socket) && this.options.speaker
+        ? [
+            "m=audio 0 RTP/AVP 8",
+            `a=control:trackID=${BACKCHANNEL_TRACK}`,
+            "a=rtpmap:8 PCMA/8000",
+            "a=sendonly",
+          ]
+        : []),
       "",
     ].join("\r\n");
     this.reply(
@@ -331,7 +368,9 @@ export class EmulatedRtspServer {
   private setup(socket: Socket, request: RtspRequest, existing: Session | undefined) {
     const target = this.target(request.uri);
     const stream = target && this.options.stream(target.channel, target.subtype);
-    if (!target || !stream || target.track === undefined || target.track > 1)
+    const backchannel =
+      target?.track === BACKCHANNEL_TRACK && this.backchannels.has(socket) && this.options.speaker;
+    if (!target || !stream || target.track === undefined || (target.track > 1 && !backchannel))
       return this.reply(socket, request, 404, "Not Found");
     const transport = parseTransport(request.headers.get("transport") ?? "");
     if (!transport.protocol.endsWith("/TCP") || !transport.interleaved)
@@ -353,6 +392,7 @@ export class EmulatedRtspServer {
         stop: undefined,
         audioTimer: undefined,
         packetsSent: 0,
+        hearing: undefined,
       };
       this.sessions.set(session.id, session);
       this.counters.sessions++;
@@ -361,7 +401,7 @@ export class EmulatedRtspServer {
     const ssrc = randomInt(1, 2 ** 31);
     const [channel] = transport.interleaved;
     session.tracks.set(target.track, {
-      kind: target.track === 0 ? "video" : "audio",
+      kind: target.track === 0 ? "video" : target.track === 1 ? "audio" : "backchannel",
       channel,
       ssrc,
       sequence: randomInt(0, 65_536),
@@ -392,6 +432,8 @@ export class EmulatedRtspServer {
     ]);
     if (session.playing) return;
     session.playing = true;
+    if ([...session.tracks.values()].some((t) => t.kind === "backchannel"))
+      session.hearing = this.options.speaker?.("G.711A");
     if (video)
       session.stop = session.stream.subscribe((picture) => this.sendPicture(session, video, picture));
     const audio = session.tracks.get(1);
@@ -487,6 +529,8 @@ export class EmulatedRtspServer {
   }
 
   private end(session: Session): void {
+    session.hearing?.end();
+    session.hearing = undefined;
     session.stop?.();
     if (session.audioTimer) clearInterval(session.audioTimer);
     this.sessions.delete(session.id);

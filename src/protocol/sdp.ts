@@ -18,6 +18,11 @@ export interface MediaDescription {
   fmtp: Map<string, string>;
   /** `a=control`, as written (absolute, or relative to the session's base). */
   control: string | undefined;
+  /**
+   * `a=sendrecv|sendonly|recvonly|inactive` (default sendrecv). In a camera's SDP, the ONVIF backchannel is
+   * the audio marked `sendonly`: the client only sends on it (ONVIF Streaming Specification §5.3).
+   */
+  direction: "sendrecv" | "sendonly" | "recvonly" | "inactive";
 }
 
 export interface SessionDescription {
@@ -68,6 +73,7 @@ export function parseSdp(text: string): SessionDescription {
         channels: known?.channels,
         fmtp: new Map(),
         control: undefined,
+        direction: "sendrecv",
       };
       session.media.push(current);
       rtpmaps.set(current, new Map());
@@ -83,6 +89,10 @@ export function parseSdp(text: string): SessionDescription {
       continue;
     }
     if (!current) continue;
+    if (name === "sendrecv" || name === "sendonly" || name === "recvonly" || name === "inactive") {
+      current.direction = name;
+      continue;
+    }
     if (name === "rtpmap") {
       const match = /^(\d+)\s+([^/\s]+)\/(\d+)(?:\/(\d+))?/.exec(attribute);
       if (match && Number(match[1]) === current.payloadType) {

@@ -4,7 +4,9 @@
  * §2.11): one POST through the camera's session, so inside its connection budget and signed with its Digest
  * state (the session primes the challenge, since the firmware drops unauthenticated POSTs). The body has a
  * large fixed Content-Length, as the firmware refuses chunked bodies, and the talk ends by closing the
- * connection. Never the RTSP backchannel: an open one silences Dahua doorbells (rtsp-h264.md quirk 7).
+ * connection. The RTSP backchannel only when the owner asked for it (`cameras[].talk: backchannel`, for
+ * cameras without CGI audio, ONVIF cameras of other makes): an open one silences Dahua doorbells
+ * (rtsp-h264.md quirk 7), so it is opened for the talk and closed with it.
  *
  * Bounded: a talk ends after `idleMs` without audio and after `maxMs` in all; audio the camera does not take
  * fast enough is dropped beyond `backlogBytes` (a talk must stay live, not fall behind).
@@ -12,6 +14,7 @@
 import { PassThrough } from "node:stream";
 import { CameraError } from "../camera/errors.ts";
 import type { CameraEntry } from "../camera/registry.ts";
+import { openBackchannel } from "../camera/rtsp-backchannel.ts";
 import { encodeG711, type G711Law } from "../media/g711.ts";
 
 export const TALK_LIMITS = {
@@ -142,40 +145,73 @@ export class Talks {
       if (this.sessions.get(entry.id) === talk) this.sessions.delete(entry.id);
     });
     try {
-      const response = await entry.session.stream({
-        target: entry.api.targetFor("audio.cgi", [
-          ["action", "postAudio"],
-          ["httptype", "singlepart"],
-          ["channel", 1],
-        ]),
-        method: "POST",
-        body: talk.stream,
-        headers: {
-          "content-type": law === "alaw" ? "Audio/G.711A" : "Audio/G.711Mu",
-          "content-length": String(TALK_LIMITS.contentLength),
-        },
-        signal: talk.signal,
-        // The camera says nothing while it plays: silence on the answer is not a stall.
-        timeouts: { bodyMs: TALK_LIMITS.maxMs + 60_000 },
-      });
-      response.body.on("error", () => undefined);
-      if (response.status !== 200) {
-        response.close();
-        throw new CameraError(
-          response.status === 403 ? "forbidden" : "rejected",
-          entry.id,
-          `audio.cgi postAudio answered ${response.status}: the camera takes no talk (no speaker?)`,
-          { status: response.status },
-        );
-      }
-      response.body.once("close", () => talk.end("camera-closed"));
-      talk.signal.addEventListener("abort", () => response.close(), { once: true });
-      if (talk.endedBecause) response.close();
+      if (entry.talk === "backchannel") await this.overBackchannel(entry, talk, law);
+      else await this.overCgi(entry, talk, law);
       return talk;
     } catch (error) {
       talk.end("camera-closed");
       throw error;
     }
+  }
+
+  private async overBackchannel(entry: CameraEntry, talk: TalkSession, law: G711Law): Promise<void> {
+    // Dahua wants its ONVIF flavour of the stream URL for a backchannel (go2rtc's Dahua notes).
+    const location = entry.onvif
+      ? await entry.onvif.streamLocation("main")
+      : {
+          port: entry.rtsp.port,
+          path: `${entry.rtsp.main}${entry.rtsp.main.includes("?") ? "&" : "?"}unicast=true&proto=Onvif`,
+        };
+    const channel = await openBackchannel({
+      session: entry.session,
+      budget: entry.rtspBudget,
+      host: entry.rtsp.host,
+      port: location.port,
+      path: location.path,
+      law,
+      onClose: () => talk.end("camera-closed"),
+    });
+    talk.stream.on("data", (chunk: Buffer) => channel.send(chunk));
+    talk.signal.addEventListener("abort", () => channel.close(), { once: true });
+    if (talk.endedBecause) channel.close();
+  }
+
+  private async overCgi(entry: CameraEntry, talk: TalkSession, law: G711Law): Promise<void> {
+    if (entry.protocol !== "dahua")
+      throw new CameraError(
+        "unsupported",
+        entry.id,
+        "talk over audio.cgi needs a Dahua camera; set cameras[].talk: backchannel for an ONVIF camera",
+      );
+    const response = await entry.session.stream({
+      target: entry.api.targetFor("audio.cgi", [
+        ["action", "postAudio"],
+        ["httptype", "singlepart"],
+        ["channel", 1],
+      ]),
+      method: "POST",
+      body: talk.stream,
+      headers: {
+        "content-type": law === "alaw" ? "Audio/G.711A" : "Audio/G.711Mu",
+        "content-length": String(TALK_LIMITS.contentLength),
+      },
+      signal: talk.signal,
+      // The camera says nothing while it plays: silence on the answer is not a stall.
+      timeouts: { bodyMs: TALK_LIMITS.maxMs + 60_000 },
+    });
+    response.body.on("error", () => undefined);
+    if (response.status !== 200) {
+      response.close();
+      throw new CameraError(
+        response.status === 403 ? "forbidden" : "rejected",
+        entry.id,
+        `audio.cgi postAudio answered ${response.status}: the camera takes no talk (no speaker?)`,
+        { status: response.status },
+      );
+    }
+    response.body.once("close", () => talk.end("camera-closed"));
+    talk.signal.addEventListener("abort", () => response.close(), { once: true });
+    if (talk.endedBecause) response.close();
   }
 
   /** Ends a removed camera's talk. */

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { passwordDigest } from "../../src/protocol/ws-security.ts";
 import { locateFfprobe } from "../helpers/ffprobe.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
@@ -73,7 +74,7 @@ beforeAll(async () => {
         id: "porch",
         profile: "amcrest-ip2m-841b",
         emulator: { clockOffsetMs: SEVEN_MINUTES },
-        config: { protocol: "onvif" },
+        config: { protocol: "onvif", talk: "backchannel" },
       },
       {
         id: "gate",
@@ -213,6 +214,36 @@ describe("a camera with protocol: onvif (the emulator's ONVIF face)", () => {
     expect((await api(front, "/api/v1/cameras/porch/config/Encode")).status).toBe(501);
     const paths = Object.keys(porch.control.counters().requestsByPath);
     expect(paths.filter((path) => path.startsWith("/cgi-bin/"))).toEqual([]);
+  });
+
+  it("talks over the RTSP backchannel the owner chose (an ONVIF camera has no CGI audio)", async () => {
+    const porch = emulated("porch");
+    const before = porch.control.talks().length;
+    const socket = new WebSocket(`${front.url.replace(/^http/, "ws")}/api/v1/cameras/porch/talk`, {
+      headers: { authorization: basic(OPERATOR) },
+    });
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      socket.on("message", (data) => {
+        const message = JSON.parse(data.toString()) as { type: string; value: string };
+        if (message.type === "talk" && message.value === "open") resolve();
+        if (message.type === "error") reject(new Error(message.value));
+      });
+      socket.once("unexpected-response", () => reject(new Error("talk refused")));
+    });
+    // Half a second of a tone, 16-bit PCM at 8 kHz.
+    const pcm = Buffer.alloc(4000 * 2);
+    for (let i = 0; i < 4000; i++) pcm.writeInt16LE(Math.round(6000 * Math.sin(i / 3)), i * 2);
+    socket.send(pcm);
+    socket.send(JSON.stringify({ type: "stop" }));
+    await closed;
+    const recording = await waitFor(() => {
+      const last = porch.control.talks().at(-1);
+      return porch.control.talks().length > before && last?.endedAt !== undefined ? last : undefined;
+    }, 10_000);
+    // The 20 ms that opens a talk, then every sample, as G.711 over RTP.
+    expect(recording.bytes.length).toBe(160 + 4000);
+    expect(porch.control.counters().requestsByPath["/cgi-bin/audio.cgi"]).toBeUndefined();
   });
 
   it("costs a camera with a wrong password one failed login, however many ask", async () => {

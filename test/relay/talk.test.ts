@@ -2,7 +2,8 @@
  * Hold to talk: PCM over camgate's WebSocket arrives at the emulated camera's speaker as G.711 of the right
  * length and shape (through audio.cgi postAudio, whose unauthenticated POSTs the emulator drops as the
  * firmware does); one talker per camera; operators only; and a doorbell's button keeps working, because
- * camgate never opens the RTSP backchannel that silences it.
+ * by default camgate never opens the RTSP backchannel that silences it (talk-backchannel.test.ts has the
+ * opt-in).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";

@@ -13,7 +13,7 @@ import type { WebSocket } from "ws";
 import { isCameraError } from "../../camera/errors.ts";
 import type { CameraEntry } from "../../camera/registry.ts";
 import { TalkBusyError, type TalkSession } from "../../relay/talk.ts";
-import { dahuaCameraFor, type GatewayContext } from "../context.ts";
+import { cameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
 
 interface TalkRequest {
@@ -54,7 +54,7 @@ export function registerTalkRoutes(app: FastifyInstance, ctx: GatewayContext): v
         },
       },
       preHandler: async (request: FastifyRequest<TalkRequest>) => {
-        const entry = dahuaCameraFor(ctx, request, request.params.id);
+        const entry = cameraFor(ctx, request, request.params.id);
         if (request.principal?.via === "session" && !sameOrigin(ctx, request))
           throw new ApiProblem(
             "bad-origin",

@@ -24,6 +24,8 @@ describe("web UI", () => {
       cameras: [
         { id: "dogs", profile: "amcrest-ip2m-841b" },
         { id: "front", profile: "amcrest-ipm-723w" },
+        // A camera reached by ONVIF: no MJPEG, so its tile is its snapshot, taken again.
+        { id: "drive", profile: "amcrest-ipm-723w", config: { protocol: "onvif" } },
       ],
       users: [
         { name: "alice", role: "admin", password: "alice-ui-pw" },
@@ -92,7 +94,7 @@ describe("web UI", () => {
     "the grid shows every camera with a live tile whose picture changes",
     async () => {
       const page = await signedIn("alice", "alice-ui-pw");
-      for (const id of ["dogs", "front"]) await page.locator(`[data-camera="${id}"] img`).waitFor();
+      for (const id of ["dogs", "front", "drive"]) await page.locator(`[data-camera="${id}"] img`).waitFor();
       await waitFor(
         async () =>
           (await page
@@ -103,13 +105,16 @@ describe("web UI", () => {
         20_000,
         "every tile's picture",
       );
-      const tile = page.locator('[data-camera="dogs"] img');
-      const first = await tile.screenshot();
-      await waitFor(
-        async () => (!(await tile.screenshot()).equals(first) ? true : undefined),
-        15_000,
-        "the tile's picture to change",
-      );
+      for (const id of ["dogs", "drive"]) {
+        const tile = page.locator(`[data-camera="${id}"] img`);
+        const first = await tile.screenshot();
+        await waitFor(
+          async () => (!(await tile.screenshot()).equals(first) ? true : undefined),
+          15_000,
+          `${id}'s tile picture to change`,
+        );
+      }
+      expect(await page.locator('[data-camera="drive"] img').getAttribute("src")).toContain("snapshot.jpg");
       await shoot(page, "grid");
       await page.context().close();
     },

@@ -13,7 +13,9 @@ export interface Camera {
   name: string;
   health: { state: string; since: string; reason?: string; retryAt?: string; fix?: string };
   budget: { inUse: number; max: number; queued: number };
-  links: { snapshot: string; stream: string };
+  /** `onvif` cameras have no MJPEG stream (`links.stream`). */
+  protocol?: "dahua" | "onvif";
+  links: { snapshot: string; stream?: string };
   device?: { type?: string; softwareVersion?: string; serial?: string; vendor?: string };
   /** Why `device` is missing (the camera could not be asked). */
   deviceError?: string;

@@ -41,11 +41,16 @@ const cameraSummary = {
       properties: { inUse: { type: "integer" }, max: { type: "integer" }, queued: { type: "integer" } },
       required: ["inUse", "max", "queued"],
     },
+    protocol: {
+      type: "string",
+      enum: ["dahua", "onvif"],
+      description: "how camgate talks to the camera; an ONVIF camera has no MJPEG stream nor CGI passthrough",
+    },
     links: {
       type: "object",
       properties: {
         snapshot: { type: "string" },
-        stream: { type: "string" },
+        stream: { type: "string", description: "the MJPEG stream (Dahua cameras)" },
         streams: { type: "string" },
         passthrough: { type: "string" },
       },
@@ -87,11 +92,14 @@ function summary(ctx: GatewayContext, entry: CameraEntry) {
       max: entry.rtspBudget.max,
       queued: entry.rtspBudget.queued,
     },
+    protocol: entry.protocol,
     links: {
       snapshot: `/api/v1/cameras/${entry.id}/snapshot.jpg`,
-      stream: `/api/v1/cameras/${entry.id}/stream.mjpeg`,
       streams: `/api/v1/cameras/${entry.id}/streams`,
-      passthrough: `/cam/${entry.id}/cgi-bin/`,
+      // MJPEG and the CGI are Dahua's.
+      ...(entry.protocol === "dahua"
+        ? { stream: `/api/v1/cameras/${entry.id}/stream.mjpeg`, passthrough: `/cam/${entry.id}/cgi-bin/` }
+        : {}),
     },
     logSync: {
       lastAttempt: logSync.lastAttempt ?? null,

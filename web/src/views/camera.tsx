@@ -165,7 +165,7 @@ export function CameraView({ id }: { id: string }) {
         <LiveVideo
           camera={id}
           name={camera?.name ?? id}
-          mjpeg={camera?.links.stream ?? `${stream}/stream.mjpeg`}
+          mjpeg={camera ? camera.links.stream : `${stream}/stream.mjpeg`}
         />
         <a class="button snapshot" href={`${stream}/snapshot.jpg?maxAge=0`} download={`${id}.jpg`}>
           Snapshot

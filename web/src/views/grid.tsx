@@ -1,3 +1,4 @@
+import { useEffect, useState } from "preact/hooks";
 import { cameras, events, go } from "../state.ts";
 import { stateLabel } from "./health-notice.tsx";
 
@@ -21,12 +22,16 @@ export function GridView() {
                 data-camera={camera.id}
                 onClick={go(`/camera/${camera.id}`)}
               >
-                <img
-                  src={`${camera.links.stream}?fps=2`}
-                  alt={`${camera.name} live`}
-                  width={640}
-                  height={480}
-                />
+                {camera.links.stream ? (
+                  <img
+                    src={`${camera.links.stream}?fps=2`}
+                    alt={`${camera.name} live`}
+                    width={640}
+                    height={480}
+                  />
+                ) : (
+                  <SnapshotTile src={camera.links.snapshot} alt={`${camera.name} live`} />
+                )}
                 <span class="caption">
                   <strong>{camera.name}</strong> <Badge state={camera.health.state} />
                   <small>
@@ -43,4 +48,17 @@ export function GridView() {
       {list.length === 0 && <p>No cameras you may see.</p>}
     </section>
   );
+}
+
+/**
+ * A tile for a camera without MJPEG (an ONVIF camera): its snapshot, taken again every 2 s (camgate's
+ * snapshot service answers from the live stream or one shared camera call, whoever asks).
+ */
+function SnapshotTile({ src, alt }: { src: string; alt: string }) {
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setRound((n) => n + 1), 2000);
+    return () => clearInterval(timer);
+  }, []);
+  return <img src={`${src}?maxAge=2000&r=${round}`} alt={alt} width={640} height={480} />;
 }

@@ -35,7 +35,16 @@ export function liveUrl(camera: string, stream: "main" | "webrtc" | "sub"): stri
   return `${scheme}//${location.host}/api/v1/cameras/${encodeURIComponent(camera)}/live?stream=${name}`;
 }
 
-export function LiveVideo({ camera, name, mjpeg }: { camera: string; name: string; mjpeg: string }) {
+/** `mjpeg`: the camera's MJPEG stream, undefined for a camera without one (an ONVIF camera). */
+export function LiveVideo({
+  camera,
+  name,
+  mjpeg,
+}: {
+  camera: string;
+  name: string;
+  mjpeg: string | undefined;
+}) {
   // `?mode=webrtc` (or sub, mjpeg) opens the page on that mode: links and dashboards can choose.
   const [mode, setMode] = useState<LiveMode>(() => {
     const asked = new URLSearchParams(location.search).get("mode");
@@ -119,7 +128,7 @@ export function LiveVideo({ camera, name, mjpeg }: { camera: string; name: strin
       <div class="controls">
         <fieldset class="modes">
           <legend class="sr-only">Stream</legend>
-          {MODES.map(([value, label]) => (
+          {MODES.filter(([value]) => value !== "mjpeg" || mjpeg !== undefined).map(([value, label]) => (
             <button key={value} type="button" aria-pressed={mode === value} onClick={() => setMode(value)}>
               {label}
             </button>

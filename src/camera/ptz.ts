@@ -9,6 +9,7 @@
  */
 import { getAtPath, type JsonObject, kvToTree, parseKvLines } from "../protocol/kv.ts";
 import type { CameraApi } from "./api.ts";
+import { InOrder } from "./in-order.ts";
 import type { PtzCommand, PtzDirection, ZoomDirection } from "./ptz-command.ts";
 
 export * from "./ptz-command.ts";
@@ -78,20 +79,14 @@ const codeOf = (direction: PtzDirection | ZoomDirection): string =>
 export class PtzController implements CameraPtz {
   /** `<channel>/<axis>` → the motion camgate started there and has not stopped. */
   private readonly motions = new Map<string, Motion>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly order = new InOrder();
   private closed = false;
 
   constructor(private readonly api: CameraApi) {}
 
   /** Runs a command after the ones before it; resolves when the camera said OK. */
   run(command: PtzCommand): Promise<PtzOutcome> {
-    const result = this.queue.then(() => this.execute(command));
-    // The caller gets the failure; the queue only needs to know this command is over.
-    this.queue = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
+    return this.order.run(() => this.execute(command));
   }
 
   async status(channel = 1): Promise<PtzStatus> {
@@ -206,15 +201,16 @@ export class PtzController implements CameraPtz {
     }
     motion.timer = setTimeout(() => {
       motion.timer = undefined;
-      const stop = this.queue.then(() => this.stopAxis(channel, axis, code));
-      this.queue = stop.then(settle, (error: unknown) => {
-        this.api.session.warn("PTZ auto-stop failed", {
-          channel,
-          code,
-          err: error instanceof Error ? error.message : String(error),
+      void this.order
+        .run(() => this.stopAxis(channel, axis, code))
+        .then(settle, (error: unknown) => {
+          this.api.session.warn("PTZ auto-stop failed", {
+            channel,
+            code,
+            err: error instanceof Error ? error.message : String(error),
+          });
+          settle();
         });
-        settle();
-      });
     }, durationMs);
     return { stopsAt: Date.now() + durationMs, stopped };
   }

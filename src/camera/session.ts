@@ -351,21 +351,7 @@ export class CameraSession {
       report("auth-failed");
       throw error;
     }
-    let slot: BudgetSlot;
-    try {
-      slot = await this.budget.acquire(
-        request.priority ?? "interactive",
-        this.options.queueTimeoutMs ?? 10_000,
-        request.signal,
-      );
-    } catch (error) {
-      if (error instanceof BudgetTimeoutError) {
-        this.setHealth("busy", `all ${this.budget.max} connections in use for ${error.waitedMs} ms`);
-        report("busy");
-        throw this.count(new CameraError("busy", this.id, error.message, { retryAfterMs: 1000 }));
-      }
-      throw error;
-    }
+    const slot = await this.takeSlot(request, report);
     const release = slot.release.bind(slot);
     let finishLogin: ((outcome: LoginOutcome) => void) | undefined;
     try {
@@ -396,25 +382,33 @@ export class CameraSession {
     }
   }
 
-  /** A request without credentials: reachability, never a verdict on the credentials. */
-  private async exchangeAnonymously(
+  /** A connection of the budget; all of them busy for too long is the camera's `busy`. */
+  private async takeSlot(
     request: CameraRequest,
     report: (code: CameraErrorCode | "ok") => void,
-  ): Promise<{ response: RawResponse; release: () => void }> {
-    let slot: BudgetSlot;
+  ): Promise<BudgetSlot> {
     try {
-      slot = await this.budget.acquire(
+      return await this.budget.acquire(
         request.priority ?? "interactive",
         this.options.queueTimeoutMs ?? 10_000,
         request.signal,
       );
     } catch (error) {
       if (error instanceof BudgetTimeoutError) {
+        this.setHealth("busy", `all ${this.budget.max} connections in use for ${error.waitedMs} ms`);
         report("busy");
         throw this.count(new CameraError("busy", this.id, error.message, { retryAfterMs: 1000 }));
       }
       throw error;
     }
+  }
+
+  /** A request without credentials: reachability, never a verdict on the credentials. */
+  private async exchangeAnonymously(
+    request: CameraRequest,
+    report: (code: CameraErrorCode | "ok") => void,
+  ): Promise<{ response: RawResponse; release: () => void }> {
+    const slot = await this.takeSlot(request, report);
     try {
       const response = await this.send(request, request.method ?? "GET", undefined);
       this.consecutiveFailures = 0;

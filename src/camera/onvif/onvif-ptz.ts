@@ -7,6 +7,7 @@
  */
 import { childOf, textOf } from "../../protocol/soap.ts";
 import { CameraError } from "../errors.ts";
+import { InOrder } from "../in-order.ts";
 import type { CameraPtz, PtzOutcome, PtzPreset, PtzStatus } from "../ptz.ts";
 import type { PtzCommand, PtzDirection, ZoomDirection } from "../ptz-command.ts";
 import { asList, escapeText, type OnvifCamera } from "./onvif-camera.ts";
@@ -27,19 +28,14 @@ const isZoom = (direction: PtzDirection | ZoomDirection): direction is ZoomDirec
   direction === "in" || direction === "out";
 
 export class OnvifPtz implements CameraPtz {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly order = new InOrder();
   private readonly timers = new Map<"pan-tilt" | "zoom", { timer: NodeJS.Timeout; settle: () => void }>();
   private closed = false;
 
   constructor(private readonly camera: OnvifCamera) {}
 
   run(command: PtzCommand): Promise<PtzOutcome> {
-    const result = this.queue.then(() => this.execute(command));
-    this.queue = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
+    return this.order.run(() => this.execute(command));
   }
 
   private async call(operation: string, inner: string): Promise<OnvifAnswer> {

@@ -8,12 +8,13 @@
  * Dahua devices (go2rtc `pkg/onvif/README.md`). Failures count toward the same per-address limit as every
  * other login. A PasswordText token (the password in the clear) is refused: nothing here is worth the risk.
  */
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { computeDigest, parseDigestAuthorization } from "../../protocol/digest.ts";
+import { parseDigestAuthorization } from "../../protocol/digest.ts";
 import type { SoapRequest } from "../../protocol/soap.ts";
 import { NonceMemory, verifyUsernameToken } from "../../protocol/ws-security.ts";
 import type { Authenticator, Principal } from "../auth/authenticator.ts";
+import { digestProvesSecret } from "../auth/digest-check.ts";
 
 export const ONVIF_REALM = "camgate-onvif";
 
@@ -117,21 +118,7 @@ export class OnvifAuthenticator {
     if (digest.uri !== req.url) return fail("the digest uri is not the request's");
     const user = this.auth.digestSecrets(digest.username);
     if (!user) return fail("wrong user name or password");
-    const matches = user.secrets.some((password) => {
-      const expected = computeDigest({
-        algorithm: "MD5",
-        username: digest.username,
-        realm: ONVIF_REALM,
-        password,
-        method: req.method ?? "POST",
-        uri: digest.uri,
-        nonce: digest.nonce,
-        ...(digest.qop ? { qop: digest.qop, nc: digest.nc ?? "", cnonce: digest.cnonce ?? "" } : {}),
-      }).response;
-      const a = Buffer.from(expected);
-      const b = Buffer.from(digest.response);
-      return a.length === b.length && timingSafeEqual(a, b);
-    });
+    const matches = digestProvesSecret(digest, user.secrets, ONVIF_REALM, req.method ?? "POST");
     return matches ? { ok: true, principal: user.principal } : fail("wrong user name or password");
   }
 }

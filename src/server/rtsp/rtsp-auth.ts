@@ -5,10 +5,11 @@
  * Frigate). There is no loopback exemption (go2rtc's default, a known weakness): every request is judged,
  * failures count toward the same per-address limit as HTTP logins.
  */
-import { randomBytes, timingSafeEqual } from "node:crypto";
-import { computeDigest, parseBasicAuthorization, parseDigestAuthorization } from "../../protocol/digest.ts";
+import { randomBytes } from "node:crypto";
+import { parseBasicAuthorization, parseDigestAuthorization } from "../../protocol/digest.ts";
 import type { RtspRequest } from "../../protocol/rtsp.ts";
 import type { Authenticator, Principal } from "../auth/authenticator.ts";
+import { digestProvesSecret } from "../auth/digest-check.ts";
 import { SIGNED_PARAMS } from "../auth/signed-url.ts";
 
 export const RTSP_REALM = "camgate";
@@ -82,25 +83,8 @@ export class RtspAuthenticator {
     // Clients put the absolute URL in `uri` (most) or the path (some NVRs); either must be the request's.
     const uriMatches = digest.uri === request.uri || digest.uri === (signedTarget(request.uri) ?? "");
     if (!uriMatches) return refuse("the digest uri is not the request's");
-    for (const secret of user.secrets) {
-      const expected = computeDigest({
-        algorithm: "MD5",
-        username: digest.username,
-        password: secret,
-        realm: RTSP_REALM,
-        nonce,
-        method: request.method,
-        uri: digest.uri,
-        ...(digest.qop === "auth" && digest.nc && digest.cnonce
-          ? { qop: "auth" as const, nc: digest.nc, cnonce: digest.cnonce }
-          : {}),
-      }).response;
-      if (
-        expected.length === digest.response.length &&
-        timingSafeEqual(Buffer.from(expected), Buffer.from(digest.response))
-      )
-        return { ok: true, principal: { ...user.principal, via: "digest" } };
-    }
+    if (digestProvesSecret(digest, user.secrets, RTSP_REALM, request.method))
+      return { ok: true, principal: { ...user.principal, via: "digest" } };
     return refuse(
       user.secrets.length === 0 ? "this user's secrets are hashed: use Basic" : "wrong user name or password",
     );

@@ -6,9 +6,10 @@
  * global login-check switch.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { Cam } from "onvif";
+import type { Cam } from "onvif";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
+import { call, connectCam } from "../helpers/onvif.ts";
 import { runTool } from "../helpers/rtsp.ts";
 import { findTool, itWithTool } from "../helpers/system-tools.ts";
 
@@ -22,21 +23,8 @@ const camera = () => {
   return handle;
 };
 
-function call<T>(run: (callback: (error: Error | null, result?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    run((error, result) =>
-      error || result === undefined ? reject(error ?? new Error("no answer")) : resolve(result),
-    );
-  });
-}
-
 function connect(password = PASSWORD): Promise<Cam> {
-  return new Promise((resolve, reject) => {
-    const cam: Cam = new Cam(
-      { hostname: "127.0.0.1", port: camera().port, username: "admin", password, timeout: 10_000 },
-      (error) => (error ? reject(error) : resolve(cam)),
-    );
-  });
+  return connectCam({ port: camera().port, username: "admin", password });
 }
 
 function envelope(operation: string, header = ""): string {

@@ -8,13 +8,14 @@
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { request } from "node:http";
-import { Cam } from "onvif";
+import type { Cam } from "onvif";
 import { linerase, parseSOAPString } from "onvif/lib/utils.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { passwordDigest } from "../../src/protocol/ws-security.ts";
 import { locateFfprobe } from "../helpers/ffprobe.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { freePort, waitFor } from "../helpers/http.ts";
+import { call, connectCam } from "../helpers/onvif.ts";
 import { runTool } from "../helpers/rtsp.ts";
 import { findTool, itWithTool } from "../helpers/system-tools.ts";
 
@@ -31,28 +32,8 @@ const emulator = () => {
   return camera;
 };
 
-/** Runs a callback-style `onvif` method as a promise. */
-function call<T>(run: (callback: (error: Error | null, result?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    run((error, result) =>
-      error || result === undefined ? reject(error ?? new Error("no answer")) : resolve(result),
-    );
-  });
-}
-
 function connect(who: { username: string; password: string }): Promise<Cam> {
-  return new Promise((resolve, reject) => {
-    const cam: Cam = new Cam(
-      {
-        hostname: "127.0.0.1",
-        port: onvifPort,
-        username: who.username,
-        password: who.password,
-        timeout: 15_000,
-      },
-      (error) => (error ? reject(error) : resolve(cam)),
-    );
-  });
+  return connectCam({ port: onvifPort, ...who, timeout: 15_000 });
 }
 
 /** POSTs a SOAP body to the face as it is: what a replaying attacker would send. */

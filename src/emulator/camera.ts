@@ -540,7 +540,10 @@ export class EmulatedCamera {
       return this.unauthorized(res, this.auth.challenge());
     }
     // ONVIF has its own login check (WS-Security in the body, or Digest with its own nonces).
-    if (path.startsWith("/onvif/")) return this.onvif.handle(req, res, path);
+    if (path.startsWith("/onvif/")) {
+      if (this.hostilePage !== undefined) return replyBody(res, 200, this.hostilePage, "text/html");
+      return this.onvif.handle(req, res, path);
+    }
     const outcome = this.auth.check(req.method ?? "GET", target, req.headers.authorization, address);
     // An unauthenticated POST to audio.cgi is dropped, not challenged (dahua-cgi.md §1.4, aiodahua):
     // a client must have its challenge from an earlier request.

@@ -241,6 +241,52 @@ describe("a camera with protocol: onvif (the emulator's ONVIF face)", () => {
   });
 });
 
+describe("an ONVIF camera that misbehaves", () => {
+  it("answers HTML instead of SOAP: a clear error, nothing taken from it", async () => {
+    const porch = emulated("porch");
+    front.camgate.cameras.forgetDeviceInfo("porch");
+    porch.control.serveHostilePage("<html><body><script>alert(1)</script></body></html>");
+    try {
+      const summary = (await (await api(front, "/api/v1/cameras/porch")).json()) as {
+        device?: unknown;
+        deviceError?: string;
+      };
+      expect(summary.device).toBeUndefined();
+      expect(summary.deviceError).toMatch(/GetDeviceInformation: HTTP 200, not a SOAP envelope/);
+    } finally {
+      porch.control.serveHostilePage(undefined);
+    }
+  });
+
+  it("goes away and comes back: offline, then its PullPoint is made anew and events flow again", async () => {
+    const porch = emulated("porch");
+    const entry = front.camgate.cameras.get("porch");
+    const stream = () => front.camgate.events.sources.streams.get("porch");
+    await waitFor(() => (stream()?.current === "live" ? true : undefined), 10_000);
+    const reconnects = stream()?.reconnects ?? 0;
+    await porch.control.stopListening();
+    await waitFor(
+      () => (entry?.session.getHealth().state === "offline" ? true : undefined),
+      20_000,
+      "offline",
+    );
+    await porch.control.startListening();
+    await waitFor(
+      () => ((stream()?.reconnects ?? 0) > reconnects && stream()?.current === "live" ? true : undefined),
+      20_000,
+      "the PullPoint again",
+    );
+    const before = (await motionEvents(front, "porch")).length;
+    porch.control.trigger("VideoMotion", "Start");
+    await waitFor(
+      async () => ((await motionEvents(front, "porch")).length > before ? true : undefined),
+      10_000,
+      "a motion after the return",
+    );
+    porch.control.trigger("VideoMotion", "Stop");
+  }, 60_000);
+});
+
 describe("camgate's ONVIF client against camgate's own ONVIF face", () => {
   itWithTool(
     "ffprobe",

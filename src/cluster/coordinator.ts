@@ -1,0 +1,160 @@
+/**
+ * One instance's part in sharing the cameras: each heartbeat it says it is alive (`cluster_instances`),
+ * reads who else is, works out by rendezvous hashing which cameras it should own, takes or renews those
+ * leases, and gives up the ones another live instance should have, *after* it stopped using them
+ * (`onLost` resolves), so no camera ever has two sessions. A lease a renewal finds taken means the camera
+ * is lost at once. An instance that cannot reach the database stops using every camera before its leases
+ * can lapse (it fences itself), since another instance will take them then: each camera has a local
+ * deadline, 70% of the TTL after its last renewal was *sent*, so it fires before the database's expiry
+ * however late the next heartbeat is (a paused process, a slow database).
+ */
+import type pg from "pg";
+import { CameraLeases } from "./leases.ts";
+import { ownerOf } from "./rendezvous.ts";
+
+export interface CoordinatorOptions {
+  pool: pg.Pool;
+  instance: string;
+  /** How long a lease and an instance's heartbeat live (default 10 s). */
+  ttlMs?: number;
+  /** The cameras every instance reads from the same config. */
+  cameras: () => readonly string[];
+  /** This instance now owns the camera under this fencing token: open its sessions. */
+  onGained: (camera: string, token: bigint) => void | Promise<void>;
+  /** This instance no longer owns the camera: close its sessions before resolving. */
+  onLost: (camera: string, reason: "rebalanced" | "taken" | "fenced" | "stopped") => void | Promise<void>;
+  /** Something the coordinator could not do (the database away): logged by the caller. */
+  onError?: (error: unknown) => void;
+}
+
+export class ClusterCoordinator {
+  readonly leases: CameraLeases;
+  /** camera → the token of this instance's tenure. */
+  readonly owned = new Map<string, bigint>();
+  private readonly ttlMs: number;
+  /** camera → the local deadline by which its lease must have been renewed again. */
+  private readonly deadlines = new Map<string, NodeJS.Timeout>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: CoordinatorOptions) {
+    this.ttlMs = options.ttlMs ?? 10_000;
+    this.leases = new CameraLeases(options.pool, options.instance, this.ttlMs);
+  }
+
+  get instance(): string {
+    return this.options.instance;
+  }
+
+  /** Heartbeats every third of the TTL, one at a time. */
+  start(): void {
+    const beat = () => {
+      this.timer = setTimeout(
+        () => {
+          void this.tick().finally(() => {
+            if (!this.stopped) beat();
+          });
+        },
+        Math.max(50, Math.floor(this.ttlMs / 3)),
+      );
+    };
+    void this.tick().finally(() => {
+      if (!this.stopped) beat();
+    });
+  }
+
+  /** One heartbeat; concurrent callers share it. */
+  tick(): Promise<void> {
+    this.running ??= this.beat().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async beat(): Promise<void> {
+    if (this.stopped) return;
+    let live: string[];
+    try {
+      await this.options.pool.query(
+        `INSERT INTO cluster_instances (id, expires_at) VALUES ($1, now() + $2 * interval '1 millisecond')
+         ON CONFLICT (id) DO UPDATE SET seen_at = now(), expires_at = EXCLUDED.expires_at`,
+        [this.instance, this.ttlMs],
+      );
+      const rows = await this.options.pool.query<{ id: string }>(
+        "SELECT id FROM cluster_instances WHERE expires_at > now() ORDER BY id",
+      );
+      live = rows.rows.map((row) => row.id);
+    } catch (error) {
+      return this.unreachable(error);
+    }
+    const cameras = new Set(this.options.cameras());
+    for (const camera of new Set([...cameras, ...this.owned.keys()])) {
+      if (this.stopped) return;
+      const should = cameras.has(camera) && ownerOf(camera, live) === this.instance;
+      const token = this.owned.get(camera);
+      try {
+        if (should) {
+          const sentAt = Date.now();
+          const now = await this.leases.acquire(camera);
+          if (now !== undefined) this.armDeadline(camera, sentAt);
+          if (now !== undefined && token === undefined) {
+            this.owned.set(camera, now);
+            await this.options.onGained(camera, now);
+          } else if (now === undefined && token !== undefined) {
+            await this.lose(camera, "taken");
+          } else if (now !== undefined && token !== undefined && now !== token) {
+            // Our lease lapsed and we took it again: a new tenure, the old one's actions are void.
+            await this.lose(camera, "taken");
+            this.armDeadline(camera, sentAt);
+            this.owned.set(camera, now);
+            await this.options.onGained(camera, now);
+          }
+        } else if (token !== undefined) {
+          await this.lose(camera, "rebalanced");
+          await this.leases.release(camera, token);
+        }
+      } catch (error) {
+        return this.unreachable(error);
+      }
+    }
+  }
+
+  private armDeadline(camera: string, sentAt: number): void {
+    clearTimeout(this.deadlines.get(camera));
+    const timer = setTimeout(
+      () => {
+        if (this.deadlines.get(camera) === timer && this.owned.has(camera)) void this.lose(camera, "fenced");
+      },
+      Math.max(0, sentAt + this.ttlMs * 0.7 - Date.now()),
+    );
+    timer.unref();
+    this.deadlines.set(camera, timer);
+  }
+
+  private async lose(camera: string, reason: "rebalanced" | "taken" | "fenced" | "stopped"): Promise<void> {
+    clearTimeout(this.deadlines.get(camera));
+    this.deadlines.delete(camera);
+    if (!this.owned.delete(camera)) return;
+    await this.options.onLost(camera, reason);
+  }
+
+  /** The database is away: the deadlines let go of each camera before its lease can lapse. */
+  private unreachable(error: unknown): void {
+    this.options.onError?.(error);
+  }
+
+  /** A clean leave: every camera closed and its lease given up, so the others take them at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+    for (const [camera, token] of [...this.owned]) {
+      await this.lose(camera, "stopped");
+      await this.leases.release(camera, token).catch((error: unknown) => this.options.onError?.(error));
+    }
+    await this.options.pool
+      .query("DELETE FROM cluster_instances WHERE id = $1", [this.instance])
+      .catch((error: unknown) => this.options.onError?.(error));
+  }
+}

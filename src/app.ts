@@ -3,8 +3,10 @@
  * returned handle's close() ends everything it started.
  */
 
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { isIPv4 } from "node:net";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
@@ -12,6 +14,7 @@ import { BackupModule } from "./backup/backup-module.ts";
 import { cameraDefinition } from "./camera/definition-from-config.ts";
 import { type CameraEntry, CameraRegistry } from "./camera/registry.ts";
 import type { Health } from "./camera/session.ts";
+import { ClusterCoordinator } from "./cluster/coordinator.ts";
 import { formatListen } from "./config/listen.ts";
 import { ConfigError, loadConfigFile } from "./config/load.ts";
 import { NoConfigFileError, planIsEmpty, planReload, type ReloadSummary } from "./config/reload-plan.ts";
@@ -43,6 +46,7 @@ import { StreamAllowance } from "./server/stream-allowance.ts";
 import { WebRtcSessions } from "./server/webrtc/sessions.ts";
 import { authFailureMemory } from "./storage/auth-failures.ts";
 import { type Db, openDatabase } from "./storage/database.ts";
+import { openPostgres, type PostgresStore } from "./storage/postgres.ts";
 import { VERSION } from "./version.ts";
 
 export { VERSION };
@@ -77,6 +81,8 @@ export interface Camgate {
   /** The WebRTC viewers, when `server.webrtc.enabled`. */
   webrtc: WebRtcSessions | undefined;
   cameras: CameraRegistry;
+  /** This instance's part in the cluster, when `storage.postgres` is set. */
+  readonly cluster: ClusterCoordinator | undefined;
   /** The SQLite database (events, deliveries, camera logs). */
   db: Db;
   logger: Logger;
@@ -236,6 +242,8 @@ export function startupProblems(config: Config): string[] {
   return validateConfig(config).map((issue) => `${formatConfigPath(issue.path)}: ${issue.message}`);
 }
 
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 export async function startCamgate(given: Config, options: StartOptions = {}): Promise<Camgate> {
   const problems = startupProblems(given);
   if (problems.length > 0) throw new StartupError(problems.join("\n"));
@@ -255,7 +263,12 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
       log: (level, message, fields) => logger[level](fields, message),
       authMemory: authFailureMemory(db, camera.id, new URL(camera.url).origin),
     });
-  const cameras = new CameraRegistry(config.cameras.map(define));
+  // Several instances (storage.postgres): a camera joins this registry only while this instance owns it.
+  const clusterConfig = config.storage.postgres;
+  const pgStore: PostgresStore | undefined = clusterConfig
+    ? await openPostgres(clusterConfig.url)
+    : undefined;
+  const cameras = new CameraRegistry(clusterConfig ? [] : config.cameras.map(define));
   cameras.watch({ health: (entry, health, previous) => logHealth(logger, entry.id, health, previous) });
   const preload = new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id));
   metrics.watch(cameras);
@@ -446,7 +459,11 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     passthroughApps.delete(camera);
     delete passthroughUrls[camera];
   };
+  // Set once everything is built: ownership decides which cameras this instance opens.
+  let coordinator: ClusterCoordinator | undefined;
   const close = async () => {
+    // Hand the cameras over first, so the other instances take them while this one shuts down.
+    await coordinator?.stop();
     await Promise.allSettled([...apps, ...passthroughApps.values()].map((app) => app.close()));
     talks.closeAll();
     await onvif.closeAll();
@@ -464,6 +481,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     eventStreams.close();
     await cameras.close();
     db.close();
+    await pgStore?.close().catch(() => undefined);
   };
   // One reload at a time: a second SIGHUP during a reload waits for the first.
   let reloading: Promise<unknown> = Promise.resolve();
@@ -472,6 +490,8 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     if (refused.length > 0) throw new ConfigError(refused);
     const plan = planReload(config, next);
     for (const id of [...plan.removed, ...plan.reconfigured.map((camera) => camera.id)]) {
+      // Clustered, a camera this instance does not own is not here; its owner applies the change.
+      if (coordinator && !cameras.get(id)) continue;
       await closePassthrough(id);
       await onvif.close(id);
       talks.drop(id);
@@ -483,6 +503,8 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     for (const camera of config.cameras) if (camera.preload) preload.add(camera.id);
     if (plan.usersChanged) auth.setUsers(config.users);
     for (const camera of [...plan.reconfigured, ...plan.added]) {
+      // Clustered, the coordinator's next heartbeat decides who opens an added camera.
+      if (coordinator && (plan.added.includes(camera) || !coordinator.owned.has(camera.id))) continue;
       const entry = cameras.add(define(camera));
       await openPassthrough(entry);
       await openOnvif(entry);
@@ -562,6 +584,36 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     await onvif.startDiscovery((bind, what) =>
       listenRtsp(bind, what, host, config.server.onvif.discoveryPort),
     );
+    if (pgStore && clusterConfig) {
+      const instance = clusterConfig.instance ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
+      coordinator = new ClusterCoordinator({
+        pool: pgStore.pool,
+        instance,
+        ttlMs: clusterConfig.leaseSeconds * 1000,
+        cameras: () => config.cameras.map((camera) => camera.id),
+        onGained: async (id) => {
+          const camera = config.cameras.find((c) => c.id === id);
+          if (!camera || cameras.get(id)) return;
+          logger.info({ camera: id, instance }, "cluster: this instance owns the camera now");
+          const entry = cameras.add(define(camera));
+          await openPassthrough(entry).catch((error: unknown) =>
+            logger.warn({ camera: id, err: errorText(error) }, "cluster: the camera's passthrough port"),
+          );
+          await openOnvif(entry).catch((error: unknown) =>
+            logger.warn({ camera: id, err: errorText(error) }, "cluster: the camera's ONVIF port"),
+          );
+        },
+        onLost: async (id, reason) => {
+          logger.info({ camera: id, instance, reason }, "cluster: this instance no longer owns the camera");
+          await closePassthrough(id);
+          await onvif.close(id);
+          talks.drop(id);
+          await cameras.remove(id);
+        },
+        onError: (error) => logger.warn({ instance, err: errorText(error) }, "cluster: heartbeat failed"),
+      });
+      coordinator.start();
+    }
     return {
       url,
       passthroughUrls,
@@ -575,6 +627,9 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
       rtspServer,
       webrtc,
       cameras,
+      get cluster() {
+        return coordinator;
+      },
       db,
       events,
       backups,

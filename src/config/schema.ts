@@ -372,7 +372,27 @@ export const syslogSchema = z.strictObject({
 
 export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
-  storage: z.strictObject({ dir: z.string().min(1).default("./data") }).prefault({}),
+  storage: z
+    .strictObject({
+      dir: z.string().min(1).default("./data"),
+      /**
+       * Several instances sharing the cameras through PostgreSQL: each camera is owned by one live instance
+       * (a lease), and only the owner opens sessions to it.
+       */
+      postgres: z
+        .strictObject({
+          url: z.string().regex(/^postgres(ql)?:\/\//, "a postgresql:// URL"),
+          /** This instance's name among the others (default: the host name and a random suffix). */
+          instance: z
+            .string()
+            .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+            .optional(),
+          /** How long a camera's lease lives without a heartbeat: the failover time. */
+          leaseSeconds: z.number().int().min(2).max(300).default(10),
+        })
+        .optional(),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

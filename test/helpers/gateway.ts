@@ -52,6 +52,8 @@ export async function startTestGateway(options: {
   syslog?: Record<string, unknown>;
   /** Use this storage directory (kept on close: the caller removes it), e.g. across a restart. */
   storageDir?: string;
+  /** Storage settings beside the directory (`postgres`). */
+  storage?: Record<string, unknown>;
   /** Use these emulated cameras (kept running on close) instead of starting new ones. */
   emulators?: Map<string, EmulatedCameraHandle>;
   /** Camera password in the gateway's config (default the emulators' own). */
@@ -77,7 +79,7 @@ export async function startTestGateway(options: {
   };
   const config = configSchema.parse({
     server: { listen: "127.0.0.1:0", ...options.server },
-    storage: { dir: storageDir },
+    storage: { dir: storageDir, ...options.storage },
     relay: options.relay ?? {},
     events: options.events ?? { enabled: false },
     // Clips keep every camera's main stream open: off unless a test asks (request-counting tests count

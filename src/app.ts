@@ -393,7 +393,9 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   events.bus.subscribe((event) => {
     if (event.source === "gateway" && event.code === "ClipReady") void retention.run();
   });
+  const cluster: GatewayContext["cluster"] = { coordinator: undefined };
   const ctx: GatewayContext = {
+    cluster,
     cameras,
     hubs,
     streams,
@@ -613,6 +615,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
         onError: (error) => logger.warn({ instance, err: errorText(error) }, "cluster: heartbeat failed"),
       });
       coordinator.start();
+      cluster.coordinator = coordinator;
     }
     return {
       url,

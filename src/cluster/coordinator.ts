@@ -27,6 +27,22 @@ export interface CoordinatorOptions {
   onError?: (error: unknown) => void;
 }
 
+export interface ClusterView {
+  /** The instance that answered. */
+  instance: string;
+  instances: { id: string; startedAt: string; seenAt: string; cameras: string[] }[];
+  leases: {
+    camera: string;
+    owner: string;
+    /** The fencing token, as a decimal string (it is a 64-bit number). */
+    token: string;
+    acquiredAt: string;
+    expiresAt: string;
+    /** How long the current owner has held the camera. */
+    ageSeconds: number;
+  }[];
+}
+
 export class ClusterCoordinator {
   readonly leases: CameraLeases;
   /** camera → the token of this instance's tenure. */
@@ -142,6 +158,42 @@ export class ClusterCoordinator {
   /** The database is away: the deadlines let go of each camera before its lease can lapse. */
   private unreachable(error: unknown): void {
     this.options.onError?.(error);
+  }
+
+  /** The cluster as the database sees it now: live instances and their leases (`GET /api/v1/cluster`). */
+  async view(): Promise<ClusterView> {
+    const instances = await this.options.pool.query<{ id: string; started_at: Date; seen_at: Date }>(
+      "SELECT id, started_at, seen_at FROM cluster_instances WHERE expires_at > now() ORDER BY id",
+    );
+    const leases = await this.options.pool.query<{
+      camera: string;
+      owner: string;
+      token: string;
+      acquired_at: Date;
+      expires_at: Date;
+      age: number;
+    }>(
+      `SELECT camera, owner, token, acquired_at, expires_at,
+              EXTRACT(EPOCH FROM now() - acquired_at)::float8 AS age
+         FROM camera_leases WHERE expires_at > now() ORDER BY camera`,
+    );
+    return {
+      instance: this.instance,
+      instances: instances.rows.map((row) => ({
+        id: row.id,
+        startedAt: row.started_at.toISOString(),
+        seenAt: row.seen_at.toISOString(),
+        cameras: leases.rows.filter((lease) => lease.owner === row.id).map((lease) => lease.camera),
+      })),
+      leases: leases.rows.map((row) => ({
+        camera: row.camera,
+        owner: row.owner,
+        token: row.token,
+        acquiredAt: row.acquired_at.toISOString(),
+        expiresAt: row.expires_at.toISOString(),
+        ageSeconds: Math.round(row.age * 10) / 10,
+      })),
+    };
   }
 
   /** A clean leave: every camera closed and its lease given up, so the others take them at once. */

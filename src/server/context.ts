@@ -4,6 +4,7 @@ import type { FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { BackupModule } from "../backup/backup-module.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { ClusterCoordinator } from "../cluster/coordinator.ts";
 import type { ReloadSummary } from "../config/reload-plan.ts";
 import type { EventPipeline } from "../events/pipeline.ts";
 import type { RecordingIndex } from "../recording/recording-index.ts";
@@ -83,6 +84,8 @@ export interface GatewayContext {
   reloadConfig: () => Promise<ReloadSummary>;
   /** Who talks through which camera (one talker each). */
   talks: Talks;
+  /** This instance's part in a cluster (`storage.postgres`), set once the cameras are shared out. */
+  cluster: { coordinator: ClusterCoordinator | undefined };
   /** Recorded clips (and later segments): their index and the directory their files are in. */
   recordings: { index: RecordingIndex; dir: string };
 }

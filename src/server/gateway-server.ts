@@ -10,6 +10,7 @@ import { installFrontDoor } from "./front-door.ts";
 import { forwardCgi } from "./passthrough.ts";
 import { registerBackupRoutes } from "./routes/backups.ts";
 import { registerCameraRoutes } from "./routes/cameras.ts";
+import { registerClusterRoutes } from "./routes/cluster.ts";
 import { registerConfigRoutes } from "./routes/config.ts";
 import { registerEventRoutes } from "./routes/events.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
@@ -135,6 +136,7 @@ export function buildMainApp(
   const operations = collectOperations(app);
   registerHealthRoutes(app, ctx);
   registerCameraRoutes(app, ctx);
+  registerClusterRoutes(app, ctx);
   registerPtzRoutes(app, ctx);
   registerConfigRoutes(app, ctx);
   registerSystemRoutes(app, ctx);

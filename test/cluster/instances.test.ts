@@ -83,7 +83,18 @@ describe.skipIf(!available)("several camgate instances on one PostgreSQL", () =>
     );
     expect(moved.every((id) => owned(a).includes(id))).toBe(true);
     expect(worst).toBeLessThanOrEqual(1);
-    const leases = await a.camgate.cluster?.leases.list();
-    expect(leases?.map((lease) => lease.owner)).toEqual(["camgate-a", "camgate-a", "camgate-a", "camgate-a"]);
+    const view = (await (await fetch(`${a.url}/api/v1/cluster`)).json()) as {
+      enabled: boolean;
+      instances: { id: string; cameras: string[] }[];
+      leases: { camera: string; owner: string; ageSeconds: number }[];
+    };
+    expect(view.enabled).toBe(true);
+    expect(view.instances).toEqual([expect.objectContaining({ id: "camgate-a", cameras: [...IDS].sort() })]);
+    expect(view.leases.map((lease) => lease.owner)).toEqual([
+      "camgate-a",
+      "camgate-a",
+      "camgate-a",
+      "camgate-a",
+    ]);
   }, 90_000);
 });

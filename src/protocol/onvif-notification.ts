@@ -5,7 +5,7 @@
  * (`Initialized`) or a change. Topic prefixes are the sender's choice (`tns1:`, `tns:`, none), so they are
  * dropped before matching. No I/O.
  */
-import { childOf, textOf, type XmlObject, type XmlValue } from "./soap.ts";
+import { attributeOf, childOf, listOf, textOf, type XmlObject, type XmlValue } from "./soap.ts";
 
 export interface OnvifStateChange {
   /** camgate's (Dahua's) code: VideoMotion, VideoBlind, VideoLoss, AlarmLocal. */
@@ -33,16 +33,6 @@ const TOPIC_CODES: Record<string, { code: string; items: readonly string[] }> = 
 /** At most this many messages are read from one answer (a PullMessages asks for fewer). */
 export const MAX_NOTIFICATIONS = 64;
 
-const list = (value: XmlValue | undefined): XmlValue[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
-
-const attributeOf = (value: XmlValue | undefined, name: string): string | undefined => {
-  const first = Array.isArray(value) ? value[0] : value;
-  if (first === undefined || typeof first !== "object" || Array.isArray(first)) return undefined;
-  const found = (first as XmlObject)[`@_${name}`];
-  return typeof found === "string" ? found : undefined;
-};
-
 /** `tns1:VideoSource/MotionAlarm` → `VideoSource/MotionAlarm` (every step's prefix dropped). */
 export function topicPath(topic: string): string {
   return topic
@@ -54,7 +44,7 @@ export function topicPath(topic: string): string {
 
 function simpleItems(value: XmlValue | undefined): Map<string, string> {
   const items = new Map<string, string>();
-  for (const item of list(childOf(value, "SimpleItem")).slice(0, 16)) {
+  for (const item of listOf(childOf(value, "SimpleItem")).slice(0, 16)) {
     const name = attributeOf(item, "Name");
     const itemValue = attributeOf(item, "Value");
     if (name !== undefined && itemValue !== undefined) items.set(name, itemValue);
@@ -74,7 +64,7 @@ function indexOf(source: Map<string, string>): number {
 /** The state changes in a PullMessagesResponse body; messages of topics camgate has no code for are skipped. */
 export function stateChangesOf(body: XmlObject): OnvifStateChange[] {
   const changes: OnvifStateChange[] = [];
-  for (const notification of list(childOf(body, "NotificationMessage")).slice(0, MAX_NOTIFICATIONS)) {
+  for (const notification of listOf(childOf(body, "NotificationMessage")).slice(0, MAX_NOTIFICATIONS)) {
     const topic = textOf(childOf(notification, "Topic"));
     if (!topic) continue;
     const mapping = TOPIC_CODES[topicPath(topic)];

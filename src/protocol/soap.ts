@@ -57,6 +57,17 @@ export function textOf(value: XmlValue | undefined): string | undefined {
   return typeof text === "string" ? text : text === undefined ? "" : textOf(text);
 }
 
+/** An element that may repeat, as a list (absent: none; once: one). */
+export function listOf(value: XmlValue | undefined): XmlValue[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** An attribute of an element (of its first occurrence when it repeats). */
+export function attributeOf(value: XmlValue | undefined, name: string): string | undefined {
+  const found = objectAt(value)?.[`@_${name}`];
+  return typeof found === "string" ? found : undefined;
+}
+
 export function childOf(value: XmlValue | undefined, ...path: string[]): XmlValue | undefined {
   let at: XmlValue | undefined = value;
   for (const name of path) at = objectAt(at)?.[name];

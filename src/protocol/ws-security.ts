@@ -6,6 +6,7 @@
  * is accepted only where the caller allows it (never over plain HTTP by default). No I/O.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { xml } from "./soap.ts";
 
 export const PASSWORD_DIGEST =
   "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest";
@@ -43,14 +44,12 @@ export function usernameTokenHeader(
   created: string,
   nonce: Buffer,
 ): string {
-  const escaped = (text: string) =>
-    text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
   return (
     '<wsse:Security s:mustUnderstand="1" xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">' +
-    `<wsse:UsernameToken><wsse:Username>${escaped(username)}</wsse:Username>` +
+    `<wsse:UsernameToken><wsse:Username>${xml(username)}</wsse:Username>` +
     `<wsse:Password Type="${PASSWORD_DIGEST}">${passwordDigest(nonce, created, password)}</wsse:Password>` +
     `<wsse:Nonce EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary">${nonce.toString("base64")}</wsse:Nonce>` +
-    `<wsu:Created>${escaped(created)}</wsu:Created></wsse:UsernameToken></wsse:Security>`
+    `<wsu:Created>${xml(created)}</wsu:Created></wsse:UsernameToken></wsse:Security>`
   );
 }
 

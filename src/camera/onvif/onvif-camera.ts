@@ -6,7 +6,15 @@
  * names. Profiles (first = main, second = sub), stream and snapshot URIs are learnt once and again after a
  * failure; a URI's host is likewise replaced by the camera's.
  */
-import { childOf, textOf, type XmlObject, type XmlValue } from "../../protocol/soap.ts";
+import {
+  attributeOf,
+  childOf,
+  listOf,
+  textOf,
+  type XmlObject,
+  type XmlValue,
+  xml,
+} from "../../protocol/soap.ts";
 import type { DeviceInfo } from "../api.ts";
 import type { Priority } from "../budget.ts";
 import { CameraError } from "../errors.ts";
@@ -41,16 +49,6 @@ export interface StreamLocation {
 
 const LEARN_TTL_MS = 10 * 60_000;
 
-export const asList = (value: XmlValue | undefined): XmlValue[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
-
-const attribute = (value: XmlValue | undefined, name: string): string | undefined => {
-  const first = Array.isArray(value) ? value[0] : value;
-  if (first === undefined || typeof first !== "object" || Array.isArray(first)) return undefined;
-  const found = first[`@_${name}`];
-  return typeof found === "string" ? found : undefined;
-};
-
 const numberAt = (value: XmlValue | undefined, ...path: string[]): number | undefined => {
   const text = textOf(childOf(value, ...path));
   const n = text === undefined || text === "" ? Number.NaN : Number(text);
@@ -69,9 +67,9 @@ export function pathOf(address: string | undefined): string | undefined {
 }
 
 export function profilesOf(body: XmlObject): OnvifProfile[] {
-  return asList(childOf(body, "Profiles"))
+  return listOf(childOf(body, "Profiles"))
     .map((profile): OnvifProfile | undefined => {
-      const token = attribute(profile, "token");
+      const token = attributeOf(profile, "token");
       if (!token) return undefined;
       const video = childOf(profile, "VideoEncoderConfiguration");
       const bitrate = numberAt(video, "RateControl", "BitrateLimit");
@@ -83,7 +81,7 @@ export function profilesOf(body: XmlObject): OnvifProfile[] {
         height: numberAt(video, "Resolution", "Height"),
         fps: numberAt(video, "RateControl", "FrameRateLimit"),
         bitrateKbps: bitrate,
-        ptz: attribute(childOf(profile, "PTZConfiguration"), "token"),
+        ptz: attributeOf(childOf(profile, "PTZConfiguration"), "token"),
       };
     })
     .filter((profile): profile is OnvifProfile => profile !== undefined);
@@ -199,7 +197,7 @@ export class OnvifCamera {
           path: await this.service("media"),
           namespace: ONVIF_NS.media,
           operation: kind,
-          body: `<trt:${kind}>${setup}<trt:ProfileToken>${escapeText(profile.token)}</trt:ProfileToken></trt:${kind}>`,
+          body: `<trt:${kind}>${setup}<trt:ProfileToken>${xml(profile.token)}</trt:ProfileToken></trt:${kind}>`,
         });
         const uri = textOf(childOf(answer.body, "MediaUri", "Uri"));
         if (!uri) throw new CameraError("bad-response", this.id, `${kind} gave no URI`);
@@ -276,8 +274,4 @@ export class OnvifCamera {
     this.profiles = undefined;
     this.uris.clear();
   }
-}
-
-export function escapeText(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }

@@ -31,6 +31,21 @@ export interface OnvifEventStreamOptions {
 /** The subscription's life asked for, and when it is renewed (half of it). */
 const LIFE_SECONDS = 60;
 const MESSAGE_LIMIT = 32;
+/** An empty answer sooner than this after its pull waits out the rest before the next pull. */
+const MIN_PULL_MS = 1000;
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
 
 export class OnvifEventStream implements CameraEventSource {
   private status: StreamState = "idle";
@@ -154,6 +169,7 @@ export class OnvifEventStream implements CameraEventSource {
           });
           renewedAt = Date.now();
         }
+        const pulledAt = Date.now();
         const answer = await client.call({
           path: subscription,
           namespace: ONVIF_NS.events,
@@ -173,6 +189,8 @@ export class OnvifEventStream implements CameraEventSource {
         }
         for (const state of unconfirmed) this.apply(state.code, state.index, false, true);
         unconfirmed = [];
+        // A device that answers at once instead of holding the poll must not be asked in a tight loop.
+        if (changes.length === 0) await pause(MIN_PULL_MS - (Date.now() - pulledAt), abort.signal);
       } catch (error) {
         if (this.loop.isCurrent(generation)) {
           if (error instanceof CameraError && error.code === "bad-response") this.malformedParts++;

@@ -5,12 +5,12 @@
  * itself, since firmware that ignores the Timeout is common, so nothing is left turning. Commands run one
  * after another, so a release never overtakes its press.
  */
-import { childOf, textOf } from "../../protocol/soap.ts";
+import { attributeOf, childOf, listOf, textOf, xml } from "../../protocol/soap.ts";
 import { CameraError } from "../errors.ts";
 import { InOrder } from "../in-order.ts";
 import type { CameraPtz, PtzOutcome, PtzPreset, PtzStatus } from "../ptz.ts";
 import type { PtzCommand, PtzDirection, ZoomDirection } from "../ptz-command.ts";
-import { asList, escapeText, type OnvifCamera } from "./onvif-camera.ts";
+import type { OnvifCamera } from "./onvif-camera.ts";
 import { ONVIF_NS, type OnvifAnswer } from "./onvif-client.ts";
 
 const VELOCITY: Record<PtzDirection, [number, number]> = {
@@ -46,7 +46,7 @@ export class OnvifPtz implements CameraPtz {
       path: await this.camera.service("ptz"),
       namespace: ONVIF_NS.ptz,
       operation,
-      body: `<tptz:${operation}><tptz:ProfileToken>${escapeText(profile.token)}</tptz:ProfileToken>${inner}</tptz:${operation}>`,
+      body: `<tptz:${operation}><tptz:ProfileToken>${xml(profile.token)}</tptz:ProfileToken>${inner}</tptz:${operation}>`,
     });
   }
 
@@ -95,7 +95,7 @@ export class OnvifPtz implements CameraPtz {
         const known = await this.knownToken(command.preset);
         await this.call(
           "SetPreset",
-          `${command.name ? `<tptz:PresetName>${escapeText(command.name)}</tptz:PresetName>` : ""}${known ? `<tptz:PresetToken>${known}</tptz:PresetToken>` : ""}`,
+          `${command.name ? `<tptz:PresetName>${xml(command.name)}</tptz:PresetName>` : ""}${known ? `<tptz:PresetToken>${xml(known)}</tptz:PresetToken>` : ""}`,
         );
         return {};
       }
@@ -153,27 +153,26 @@ export class OnvifPtz implements CameraPtz {
     const token = await this.knownToken(preset);
     if (token === undefined)
       throw new CameraError("rejected", this.cameraId, `no preset ${preset} on the camera`);
-    return escapeText(token);
+    return xml(token);
+  }
+
+  /** The device's presets: its tokens (strings) and names. */
+  private async devicePresets(): Promise<{ token: string; name: string }[]> {
+    const answer = await this.call("GetPresets", "");
+    return listOf(childOf(answer.body, "Preset")).map((preset) => ({
+      token: attributeOf(preset, "token") ?? "",
+      name: textOf(childOf(preset, "Name")) ?? "",
+    }));
   }
 
   private async tokens(): Promise<string[]> {
-    const answer = await this.call("GetPresets", "");
-    return asList(childOf(answer.body, "Preset"))
-      .map((preset) => (typeof preset === "object" && !Array.isArray(preset) ? preset["@_token"] : undefined))
-      .filter((token): token is string => typeof token === "string");
+    return (await this.devicePresets()).map((preset) => preset.token).filter((token) => token !== "");
   }
 
   async presets(): Promise<PtzPreset[]> {
-    const answer = await this.call("GetPresets", "");
-    const presets = asList(childOf(answer.body, "Preset"));
-    const tokens = presets.map((p) =>
-      typeof p === "object" && !Array.isArray(p) ? String(p["@_token"] ?? "") : "",
-    );
-    const numeric = tokens.every((t) => /^\d+$/.test(t));
-    return presets.map((preset, i) => ({
-      index: numeric ? Number(tokens[i]) : i + 1,
-      name: textOf(childOf(preset, "Name")) ?? "",
-    }));
+    const presets = await this.devicePresets();
+    const numeric = presets.every((p) => /^\d+$/.test(p.token));
+    return presets.map((preset, i) => ({ index: numeric ? Number(preset.token) : i + 1, name: preset.name }));
   }
 
   async status(): Promise<PtzStatus> {
@@ -181,14 +180,10 @@ export class OnvifPtz implements CameraPtz {
     const status = childOf(answer.body, "PTZStatus");
     const panTilt = childOf(status, "Position", "PanTilt");
     const zoom = childOf(status, "Position", "Zoom");
-    const number = (value: unknown) => {
-      const n = Number(typeof value === "string" ? value : Number.NaN);
+    const at = (value: typeof panTilt, name: string) => {
+      const n = Number(attributeOf(value, name) ?? Number.NaN);
       return Number.isFinite(n) ? n : undefined;
     };
-    const at = (value: typeof panTilt, name: string) =>
-      typeof value === "object" && value !== null && !Array.isArray(value)
-        ? number(value[`@_${name}`])
-        : undefined;
     const x = at(panTilt, "x");
     const y = at(panTilt, "y");
     const moving = [childOf(status, "MoveStatus", "PanTilt"), childOf(status, "MoveStatus", "Zoom")].some(

@@ -35,7 +35,7 @@ import { Talks } from "./relay/talk.ts";
 import { Authenticator } from "./server/auth/authenticator.ts";
 import { FailureLimiter } from "./server/auth/rate-limit.ts";
 import { SessionStore } from "./server/auth/sessions.ts";
-import { loadOrCreateSigningKey, UrlSigner } from "./server/auth/signed-url.ts";
+import { loadOrCreateSigningKey, sharedSigningKey, UrlSigner } from "./server/auth/signed-url.ts";
 import type { GatewayContext } from "./server/context.ts";
 import { buildMainApp, buildPassthroughApp, type HttpsOptions } from "./server/gateway-server.ts";
 import { GatewayMetrics } from "./server/metrics.ts";
@@ -47,6 +47,9 @@ import { WebRtcSessions } from "./server/webrtc/sessions.ts";
 import { authFailureMemory } from "./storage/auth-failures.ts";
 import { type Db, openDatabase } from "./storage/database.ts";
 import { openPostgres, type PostgresStore } from "./storage/postgres.ts";
+import { postgresSql } from "./storage/postgres-sql.ts";
+import type { Sql } from "./storage/sql.ts";
+import { SqliteSql } from "./storage/sqlite-sql.ts";
 import { VERSION } from "./version.ts";
 
 export { VERSION };
@@ -265,9 +268,18 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     });
   // Several instances (storage.postgres): a camera joins this registry only while this instance owns it.
   const clusterConfig = config.storage.postgres;
-  const pgStore: PostgresStore | undefined = clusterConfig
-    ? await openPostgres(clusterConfig.url)
+  let pgStore: PostgresStore | undefined;
+  try {
+    pgStore = clusterConfig ? await openPostgres(clusterConfig.url) : undefined;
+  } catch (error) {
+    db.close();
+    throw new StartupError(`storage.postgres.url: cannot use the database (${errorText(error)})`);
+  }
+  const instance = clusterConfig
+    ? (clusterConfig.instance ?? `${hostname()}-${randomBytes(3).toString("hex")}`)
     : undefined;
+  // Events, incidents and deliveries: in the cluster's PostgreSQL, or this instance's SQLite file.
+  const sql: Sql = pgStore ? postgresSql(pgStore.pool) : new SqliteSql(db);
   const cameras = new CameraRegistry(clusterConfig ? [] : config.cameras.map(define));
   cameras.watch({ health: (entry, health, previous) => logHealth(logger, entry.id, health, previous) });
   const preload = new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id));
@@ -295,6 +307,8 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   const events = new EventPipeline({
     config,
     db,
+    sql,
+    ...(instance ? { cluster: { instance } } : {}),
     cameras,
     hubs,
     eventStreams,
@@ -324,8 +338,8 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     (listener) => events.outbox.onOutcome(listener),
   );
   const talks = new Talks();
-  const signer = new UrlSigner(loadOrCreateSigningKey(storageDir));
-  const sessions = new SessionStore();
+  const signer = new UrlSigner(pgStore ? await sharedSigningKey(sql) : loadOrCreateSigningKey(storageDir));
+  const sessions = new SessionStore(pgStore ? sql : undefined);
   const auth = new Authenticator(config.users, {
     sessions,
     trustedProxies: config.server.trustedProxies,
@@ -378,7 +392,9 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     logger,
     ...options.recordingFaults,
   });
-  const retention = new RecordingRetention(recordings, recordingsDir, config, logger);
+  const retention = new RecordingRetention(recordings, recordingsDir, config, logger, (ids) =>
+    events.store.incidents.existing(ids),
+  );
   const segments = new SegmentRecorder({
     config,
     cameras,
@@ -586,8 +602,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     await onvif.startDiscovery((bind, what) =>
       listenRtsp(bind, what, host, config.server.onvif.discoveryPort),
     );
-    if (pgStore && clusterConfig) {
-      const instance = clusterConfig.instance ?? `${hostname()}-${randomBytes(3).toString("hex")}`;
+    if (pgStore && clusterConfig && instance) {
       coordinator = new ClusterCoordinator({
         pool: pgStore.pool,
         instance,

@@ -34,14 +34,14 @@ export class EventBus {
     return () => this.listeners.delete(listener);
   }
 
-  publish(event: StorableEvent): CamgateEvent {
+  async publish(event: StorableEvent): Promise<CamgateEvent> {
     let targets: string[] = [];
-    const stored = this.store.db.transaction(() => {
-      const inserted = this.store.insert(event);
+    const stored = await this.store.sql.transaction(async (tx) => {
+      const inserted = await this.store.insert(tx, event);
       targets = [...new Set(this.routers.flatMap((route) => route(inserted)))];
-      for (const target of targets) this.outbox.enqueue(target, inserted.id);
+      for (const target of targets) await this.outbox.enqueue(tx, target, inserted);
       return inserted;
-    })();
+    });
     this.published++;
     for (const target of targets) this.outbox.notify(target);
     for (const listener of this.listeners) {

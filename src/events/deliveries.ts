@@ -6,9 +6,10 @@
 import type { Logger } from "pino";
 import type { CameraRegistry } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
+import type { Db } from "../storage/database.ts";
 import { discoveryTopics } from "../storage/discovery-topics.ts";
 import type { EventBus } from "./bus.ts";
-import { DeliveryWorker } from "./delivery-worker.ts";
+import { DEFAULT_WORKER_OPTIONS, DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
 import { MQTT_TARGET, MqttBridge } from "./mqtt.ts";
 import { type EmbeddedBroker, startEmbeddedBroker } from "./mqtt-broker.ts";
 import type { Outbox } from "./outbox.ts";
@@ -27,7 +28,12 @@ export class Deliveries {
     private readonly outbox: Outbox,
     private readonly store: EventStore,
     private readonly logger: Logger,
+    /** The instance's own SQLite file (the discovery topics it published). */
+    private readonly localDb: Db,
+    /** Several instances share the outbox: workers poll for each other's work, and MQTT clients differ. */
+    private readonly cluster: { instance: string } | undefined,
   ) {
+    const workerOptions = this.workerOptions();
     config.webhooks.forEach((webhook, index) => {
       const target: WebhookTarget = {
         name: webhook.name ?? `webhook-${index + 1}`,
@@ -41,8 +47,13 @@ export class Deliveries {
       };
       this.webhooks.push({
         target,
-        worker: new DeliveryWorker(webhookTargetKey(target.name), outbox, store, (event, delivery) =>
-          postWebhook(target, event, delivery.id),
+        worker: new DeliveryWorker(
+          webhookTargetKey(target.name),
+          outbox,
+          store,
+          (event, delivery) => postWebhook(target, event, delivery.id),
+          () => true,
+          { ...workerOptions, claimMs: target.timeoutMs + 30_000 },
         ),
       });
     });
@@ -50,6 +61,12 @@ export class Deliveries {
       this.webhooks.filter((w) => webhookWants(w.target, event)).map((w) => webhookTargetKey(w.target.name)),
     );
     if (config.mqtt) bus.addRouter(() => [MQTT_TARGET]);
+  }
+
+  private workerOptions(): DeliveryWorkerOptions {
+    // Alone, an instance hears of all its work; in a cluster it also looks every 2 s for what another
+    // instance left (it died, or its claim lapsed).
+    return { ...DEFAULT_WORKER_OPTIONS, idlePollMs: this.cluster ? 2000 : DEFAULT_WORKER_OPTIONS.idlePollMs };
   }
 
   async start(): Promise<void> {
@@ -70,11 +87,13 @@ export class Deliveries {
       discoveryPrefix: mqtt.discoveryPrefix,
       // aedes speaks MQTT 3.1.1; an external broker gets MQTT 5 unless told otherwise.
       protocolVersion: mqtt.protocolVersion ?? (mqtt.embedded && !mqtt.url ? 4 : 5),
-      clientId: mqtt.clientId,
+      // Two clients with one id would throw each other off the broker.
+      clientId: this.cluster ? `${mqtt.clientId}-${this.cluster.instance}` : mqtt.clientId,
       cameras: this.cameras,
       outbox: this.outbox,
       store: this.store,
-      discoveryTopics: discoveryTopics(this.store.db),
+      discoveryTopics: discoveryTopics(this.localDb),
+      worker: this.workerOptions(),
       logger: this.logger,
     });
     this.mqtt.start();

@@ -1,12 +1,22 @@
 /**
- * Drains one outbox target in order: the oldest pending delivery goes first, retried with backoff, and the
- * next waits for it. Woken by new work and by its retry time; `send` does the actual delivery.
+ * Drains one outbox target: claims the next delivery (each camera's in order: the next waits for the one
+ * before, retried with backoff), sends it, and marks it. Woken by new work, by its retry time, and every
+ * `idlePollMs` (another instance's work, a claim that lapsed); `send` does the actual delivery.
  */
 import type { CamgateEvent } from "./model.ts";
 import type { Delivery, Outbox } from "./outbox.ts";
 import type { EventStore } from "./store.ts";
 
 export type Sender = (event: CamgateEvent, delivery: Delivery) => Promise<void>;
+
+export interface DeliveryWorkerOptions {
+  /** How long a claim keeps a delivery from other workers: longer than a send can take. */
+  claimMs: number;
+  /** How long an idle worker waits before it looks again without being told of work (other instances'). */
+  idlePollMs: number;
+}
+
+export const DEFAULT_WORKER_OPTIONS: DeliveryWorkerOptions = { claimMs: 60_000, idlePollMs: 60_000 };
 
 export class DeliveryWorker {
   private timer: NodeJS.Timeout | undefined;
@@ -24,6 +34,7 @@ export class DeliveryWorker {
     private readonly store: EventStore,
     private readonly send: Sender,
     private readonly ready: () => boolean = () => true,
+    private readonly options: DeliveryWorkerOptions = DEFAULT_WORKER_OPTIONS,
   ) {
     this.unsubscribe = outbox.onWork((target) => {
       if (target === this.target) this.poke();
@@ -62,34 +73,47 @@ export class DeliveryWorker {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      const head = this.outbox.head(this.target);
-      if (!head || !this.ready()) {
-        await this.sleep(head ? 1000 : 60_000);
-        continue;
-      }
-      const wait = head.nextAt - Date.now();
-      if (wait > 0) {
-        await this.sleep(wait);
-        continue;
-      }
-      const event = this.store.get(head.eventId);
-      if (!event) {
-        // The event was pruned by retention before it could be delivered.
-        this.outbox.failed({ ...head, createdAt: 0 }, "the event no longer exists");
+      if (!this.ready()) {
+        await this.sleep(1000);
         continue;
       }
       try {
-        await this.send(event, head);
-        if (this.stopped) return;
-        this.outbox.delivered(head);
-        this.sent++;
-        this.lastError = undefined;
+        const delivery = await this.outbox.claim(this.target, this.options.claimMs);
+        if (!delivery) {
+          const due = await this.outbox.nextDue(this.target);
+          const wait = due === undefined ? this.options.idlePollMs : due - Date.now();
+          await this.sleep(Math.max(10, Math.min(wait, this.options.idlePollMs)));
+          continue;
+        }
+        await this.deliver(delivery);
       } catch (error) {
-        if (this.stopped) return;
-        this.failures++;
+        // The database is away (a PostgreSQL restart): look again shortly; what was claimed lapses and is
+        // claimed again.
         this.lastError = error instanceof Error ? error.message : String(error);
-        this.outbox.failed(head, this.lastError);
+        if (!this.stopped) await this.sleep(1000);
       }
     }
+  }
+
+  private async deliver(delivery: Delivery): Promise<void> {
+    const event = await this.store.get(delivery.eventId);
+    if (!event) {
+      // The event was pruned by retention before it could be delivered.
+      await this.outbox.failed({ ...delivery, createdAt: 0 }, "the event no longer exists");
+      return;
+    }
+    try {
+      await this.send(event, delivery);
+    } catch (error) {
+      if (this.stopped) return;
+      this.failures++;
+      this.lastError = error instanceof Error ? error.message : String(error);
+      await this.outbox.failed(delivery, this.lastError);
+      return;
+    }
+    if (this.stopped) return;
+    await this.outbox.delivered(delivery);
+    this.sent++;
+    this.lastError = undefined;
   }
 }

@@ -12,7 +12,7 @@
  * reported the incident, else the first source); from another source it only adds that source. Gateway events (CameraOffline, ...) are incidents of their own. Runs inside the event's
  * transaction, so an event and its incident are stored together or not at all.
  */
-import type { Db } from "../storage/database.ts";
+import type { Sql } from "../storage/sql.ts";
 import type { CamgateEvent, EventSource } from "./model.ts";
 import { newestFirst, type PageQuery } from "./paging.ts";
 
@@ -73,49 +73,41 @@ export function toIncident(row: Row): Incident {
   };
 }
 
+const INSERT =
+  "INSERT INTO incidents (id, camera, code, channel, started_at, ended_at, last_at, sources, snapshot_event, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const UPDATE =
+  "UPDATE incidents SET ended_at = ?, last_at = ?, sources = ?, snapshot_event = ?, events = ? WHERE id = ?";
+const OPEN_FOR =
+  "SELECT * FROM incidents WHERE camera = ? AND code = ? AND channel = ? AND ended_at IS NULL ORDER BY id DESC LIMIT 1";
+const RECENT_FOR =
+  "SELECT * FROM incidents WHERE camera = ? AND code = ? AND channel = ? AND last_at >= ? ORDER BY id DESC LIMIT 1";
+
 export class Incidents {
-  private readonly openFor;
-  private readonly recentFor;
-  private readonly insertRow;
-  private readonly updateRow;
-  private readonly byId;
-
   constructor(
-    private readonly db: Db,
+    private readonly sql: Sql,
     private readonly mergeWindowMs = DEFAULT_MERGE_WINDOW_MS,
-  ) {
-    this.openFor = db.prepare(
-      "SELECT * FROM incidents WHERE camera = ? AND code = ? AND channel = ? AND ended_at IS NULL ORDER BY id DESC LIMIT 1",
-    );
-    this.recentFor = db.prepare(
-      "SELECT * FROM incidents WHERE camera = ? AND code = ? AND channel = ? AND last_at >= ? ORDER BY id DESC LIMIT 1",
-    );
-    this.insertRow = db.prepare(
-      "INSERT INTO incidents (id, camera, code, channel, started_at, ended_at, last_at, sources, snapshot_event, events) VALUES (@id, @camera, @code, @channel, @started_at, @ended_at, @last_at, @sources, @snapshot_event, @events)",
-    );
-    this.updateRow = db.prepare(
-      "UPDATE incidents SET ended_at = @ended_at, last_at = @last_at, sources = @sources, snapshot_event = @snapshot_event, events = @events WHERE id = @id",
-    );
-    this.byId = db.prepare("SELECT * FROM incidents WHERE id = ?");
-  }
+  ) {}
 
-  /** The incident this transition belongs to (made or updated); its id goes into the event row. */
-  assign(transition: Transition): string {
-    const target = transition.source === "gateway" ? undefined : this.joinable(transition);
+  /**
+   * The incident this transition belongs to (made or updated), inside the event's transaction `tx`; its id
+   * goes into the event row.
+   */
+  async assign(tx: Sql, transition: Transition): Promise<string> {
+    const target = transition.source === "gateway" ? undefined : await this.joinable(tx, transition);
     if (!target) {
       const ends = transition.source === "gateway" || transition.action !== "start";
-      this.insertRow.run({
-        id: transition.id,
-        camera: transition.camera,
-        code: transition.code,
-        channel: transition.channel,
-        started_at: transition.at,
-        ended_at: ends ? transition.at : null,
-        last_at: transition.at,
-        sources: JSON.stringify([transition.source]),
-        snapshot_event: transition.snapshot ? transition.id : null,
-        events: 1,
-      } satisfies Row);
+      await tx.run(INSERT, [
+        transition.id,
+        transition.camera,
+        transition.code,
+        transition.channel,
+        transition.at,
+        ends ? transition.at : null,
+        transition.at,
+        JSON.stringify([transition.source]),
+        transition.snapshot ? transition.id : null,
+        1,
+      ]);
       return transition.id;
     }
     const sources = JSON.parse(target.sources) as EventSource[];
@@ -128,22 +120,22 @@ export class Incidents {
       transition.action === "stop" &&
       reportedBefore &&
       transition.source === primary;
-    this.updateRow.run({
-      id: target.id,
-      ended_at: ends ? transition.at : target.ended_at,
-      last_at: Math.max(target.last_at, transition.at),
-      sources: JSON.stringify(sources),
-      snapshot_event: target.snapshot_event ?? (transition.snapshot ? transition.id : null),
-      events: target.events + 1,
-    });
+    await tx.run(UPDATE, [
+      ends ? transition.at : target.ended_at,
+      Math.max(target.last_at, transition.at),
+      JSON.stringify(sources),
+      target.snapshot_event ?? (transition.snapshot ? transition.id : null),
+      target.events + 1,
+      target.id,
+    ]);
     return target.id;
   }
 
-  private joinable(transition: Transition): Row | undefined {
+  private async joinable(tx: Sql, transition: Transition): Promise<Row | undefined> {
     const key = [transition.camera, transition.code, transition.channel] as const;
-    const open = this.openFor.get(...key) as Row | undefined;
+    const open = await tx.get<Row>(OPEN_FOR, key);
     if (open) return open;
-    const recent = this.recentFor.get(...key, transition.at - this.mergeWindowMs) as Row | undefined;
+    const recent = await tx.get<Row>(RECENT_FOR, [...key, transition.at - this.mergeWindowMs]);
     if (!recent) return undefined;
     // A stop belongs to the incident that just ended (the mail's stop after the stream's). A start or pulse
     // from a source that already reported it is a new incident; from another source, the same one.
@@ -151,23 +143,35 @@ export class Incidents {
     return (JSON.parse(recent.sources) as string[]).includes(transition.source) ? undefined : recent;
   }
 
-  get(id: string): Incident | undefined {
-    const row = this.byId.get(id) as Row | undefined;
+  async get(id: string): Promise<Incident | undefined> {
+    const row = await this.sql.get<Row>("SELECT * FROM incidents WHERE id = ?", [id]);
     return row ? toIncident(row) : undefined;
   }
 
   /** Newest first (by start), with a cursor for the next page. */
-  list(query: PageQuery): { incidents: Incident[]; nextCursor: string | undefined } {
-    const page = newestFirst<Row>(this.db, "incidents", query);
+  async list(query: PageQuery): Promise<{ incidents: Incident[]; nextCursor: string | undefined }> {
+    const page = await newestFirst<Row>(this.sql, "incidents", query);
     return { incidents: page.rows.map(toIncident), nextCursor: page.nextCursor };
   }
 
   /** Incidents none of whose transitions are left (after retention). */
-  pruneOrphans(): number {
-    return this.db
-      .prepare(
-        "DELETE FROM incidents WHERE NOT EXISTS (SELECT 1 FROM events WHERE events.incident_id = incidents.id)",
-      )
-      .run().changes;
+  pruneOrphans(tx: Sql = this.sql): Promise<number> {
+    return tx.run(
+      "DELETE FROM incidents WHERE NOT EXISTS (SELECT 1 FROM events WHERE events.incident_id = incidents.id)",
+    );
+  }
+
+  /** Which of these incidents still exist (recordings keep a clip only while its incident is there). */
+  async existing(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = await this.sql.all<{ id: string }>(
+        `SELECT id FROM incidents WHERE id IN (${chunk.map(() => "?").join(",")})`,
+        chunk,
+      );
+      for (const row of rows) found.add(row.id);
+    }
+    return found;
   }
 }

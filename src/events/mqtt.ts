@@ -13,7 +13,7 @@ import { CameraError } from "../camera/errors.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import type { HealthState } from "../camera/session.ts";
 import type { DiscoveryTopics } from "../storage/discovery-topics.ts";
-import { DeliveryWorker } from "./delivery-worker.ts";
+import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
 import {
   bridgeDiscovery,
   cameraDiscovery,
@@ -40,6 +40,8 @@ export interface MqttBridgeOptions {
   cameras: CameraRegistry;
   outbox: Outbox;
   store: EventStore;
+  /** How its outbox worker claims and polls (several instances share the outbox). */
+  worker?: DeliveryWorkerOptions;
   /** Where the published discovery topics are remembered (to clear the ones no longer published). */
   discoveryTopics: DiscoveryTopics;
   logger: Logger;
@@ -70,6 +72,7 @@ export class MqttBridge {
       options.store,
       (event) => this.sendEvent(event),
       () => this.client?.connected === true,
+      options.worker,
     );
   }
 
@@ -164,7 +167,7 @@ export class MqttBridge {
         retain: true,
       });
     }
-    const snapshot = event.snapshot ? this.options.store.snapshotPath(event.id) : undefined;
+    const snapshot = event.snapshot ? await this.options.store.snapshotPath(event.id) : undefined;
     if (snapshot) {
       await client.publishAsync(`${base}/snapshot`, await readFile(snapshot), { qos: 1, retain: true });
     }

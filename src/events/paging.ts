@@ -4,7 +4,7 @@
  * so the next cursor is known without a count.
  */
 import { encodeTime } from "ulid";
-import type { Db } from "../storage/database.ts";
+import type { Sql } from "../storage/sql.ts";
 
 export interface PageQuery {
   /** Cameras the caller may see; "*" for all. */
@@ -25,11 +25,11 @@ export function idAtTime(ms: number): string {
   return encodeTime(Math.max(0, Math.floor(ms)), 10);
 }
 
-export function newestFirst<Row extends { id: string }>(
-  db: Db,
+export async function newestFirst<Row extends { id: string }>(
+  sql: Sql,
   table: "events" | "incidents",
   query: PageQuery,
-): { rows: Row[]; nextCursor: string | undefined } {
+): Promise<{ rows: Row[]; nextCursor: string | undefined }> {
   if (query.cameras !== "*" && query.cameras.length === 0) return { rows: [], nextCursor: undefined };
   const where: string[] = [];
   const params: (string | number)[] = [];
@@ -48,8 +48,8 @@ export function newestFirst<Row extends { id: string }>(
   add("id < ?", query.until === undefined ? undefined : idAtTime(query.until));
   add("id < ?", query.cursor);
   const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
-  const sql = `SELECT * FROM ${table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${limit + 1}`;
-  const rows = db.prepare(sql).all(...params) as Row[];
+  const text = `SELECT * FROM ${table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${limit + 1}`;
+  const rows = await sql.all<Row>(text, params);
   const page = rows.slice(0, limit);
   return { rows: page, nextCursor: rows.length > limit ? page[page.length - 1]?.id : undefined };
 }

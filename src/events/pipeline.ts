@@ -12,6 +12,7 @@ import type { EventStreams } from "../relay/event-stream-hub.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
 import type { SnapshotService } from "../relay/snapshot.ts";
 import type { Db } from "../storage/database.ts";
+import type { Sql } from "../storage/sql.ts";
 import { EventBus } from "./bus.ts";
 import { CameraEventSources } from "./camera-sources.ts";
 import { Deliveries } from "./deliveries.ts";
@@ -25,7 +26,12 @@ import { EventStore } from "./store.ts";
 
 export interface EventPipelineParts {
   config: Config;
+  /** The instance's own SQLite file (what stays per instance: the MQTT discovery topics it published). */
   db: Db;
+  /** Where events, incidents and deliveries live: the SQLite file, or the cluster's PostgreSQL. */
+  sql: Sql;
+  /** Set when several instances share `sql`. */
+  cluster?: { instance: string };
   cameras: CameraRegistry;
   hubs: HubRegistry;
   eventStreams: EventStreams;
@@ -49,14 +55,14 @@ export class EventPipeline {
   private readonly matcher: MailMatcher;
 
   constructor(private readonly parts: EventPipelineParts) {
-    const { config, db, cameras, logger } = parts;
+    const { config, sql, cameras, logger } = parts;
     this.store = new EventStore(
-      db,
+      sql,
       join(parts.storageDir, "snapshots"),
       Date.now,
       parts.config.events.mergeWindowSeconds * 1000,
     );
-    this.outbox = new Outbox(db);
+    this.outbox = new Outbox(sql, parts.cluster ? { claimant: parts.cluster.instance } : {});
     this.bus = new EventBus(this.store, this.outbox, (error, event) =>
       logger.warn({ err: error, camera: event.camera, event: event.id }, "a live event listener failed"),
     );
@@ -70,7 +76,16 @@ export class EventPipeline {
       this.publisher,
       this.watch,
     );
-    this.deliveries = new Deliveries(config, cameras, this.bus, this.outbox, this.store, logger);
+    this.deliveries = new Deliveries(
+      config,
+      cameras,
+      this.bus,
+      this.outbox,
+      this.store,
+      logger,
+      parts.db,
+      parts.cluster,
+    );
     this.retention = new EventRetention(config.events.retention, this.store, this.outbox, logger);
     this.matcher = new MailMatcher(config.cameras, cameras, logger);
   }

@@ -29,7 +29,7 @@ export class EventPublisher {
     const previous = this.chains.get(camera) ?? Promise.resolve();
     const settled = previous
       .then(async () => this.storable(await build()))
-      .then((event) => void this.bus.publish(event))
+      .then(async (event) => void (await this.bus.publish(event)))
       .catch((error: unknown) => this.logger.error({ err: error, camera }, "storing an event failed"));
     this.chains.set(camera, settled);
     return settled;

@@ -40,7 +40,7 @@ export class EventRetention {
   private async prune(): Promise<void> {
     try {
       const removed = await this.store.prune(this.retention.days * 86_400_000, this.retention.maxEvents);
-      this.outbox.prune(DELIVERED_KEPT_MS);
+      await this.outbox.prune(DELIVERED_KEPT_MS);
       if (removed > 0) this.logger.info({ removed }, "event retention");
     } catch (error) {
       this.logger.error({ err: error }, "event retention failed");

@@ -23,7 +23,7 @@ export interface EventFeedOptions {
 }
 
 /** Serves the feed on `res` (nothing written yet) until the client goes away. */
-export function serveEventFeed(res: ServerResponse, options: EventFeedOptions): void {
+export async function serveEventFeed(res: ServerResponse, options: EventFeedOptions): Promise<void> {
   res.writeHead(200, {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-cache, no-transform",
@@ -42,10 +42,16 @@ export function serveEventFeed(res: ServerResponse, options: EventFeedOptions): 
   const pending: CamgateEvent[] = [];
   let replaying = true;
   const unsubscribe = options.bus.subscribe((event) => (replaying ? pending.push(event) : send(event)));
+  let keepalive: NodeJS.Timeout | undefined;
+  // Registered before the replay reads the store: a viewer gone meanwhile must not leave its listener.
+  res.once("close", () => {
+    clearInterval(keepalive);
+    unsubscribe();
+  });
   if (options.lastEventId) {
     let from = options.lastEventId;
     for (;;) {
-      const batch = options.store.after(from, REPLAY_BATCH);
+      const batch = await options.store.after(from, REPLAY_BATCH);
       for (const event of batch) send(event);
       if (batch.length < REPLAY_BATCH || res.destroyed) break;
       from = batch[batch.length - 1]?.id ?? from;
@@ -53,9 +59,5 @@ export function serveEventFeed(res: ServerResponse, options: EventFeedOptions): 
   }
   replaying = false;
   for (const event of pending) send(event);
-  const keepalive = setInterval(() => res.write(": keepalive\n\n"), KEEPALIVE_MS);
-  res.once("close", () => {
-    clearInterval(keepalive);
-    unsubscribe();
-  });
+  if (!res.destroyed) keepalive = setInterval(() => res.write(": keepalive\n\n"), KEEPALIVE_MS);
 }

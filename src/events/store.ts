@@ -1,5 +1,5 @@
 /**
- * Events in SQLite, indexed by camera and time and by code and time (ids are ULIDs, so `id` order is time
+ * Events in the shared store (SQLite, or PostgreSQL for several instances), indexed by camera and time and by code and time (ids are ULIDs, so `id` order is time
  * order); snapshots as files under `<storage>/snapshots/`, written asynchronously *before* the event's
  * transaction (never inside it: the same event loop feeds the live viewers). Retention by age and count.
  */
@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Db } from "../storage/database.ts";
+import type { Sql } from "../storage/sql.ts";
 import { DEFAULT_MERGE_WINDOW_MS, Incidents } from "./incidents.ts";
 import type { CamgateEvent, EventAction, EventSource, StorableEvent } from "./model.ts";
 import { idAtTime, newestFirst, type PageQuery } from "./paging.ts";
@@ -47,25 +47,22 @@ function toEvent(row: Row): CamgateEvent {
   };
 }
 
+const INSERT =
+  "INSERT INTO events (id, camera, source, code, action, channel, data, camera_time, received_at, snapshot, snapshot_file, incident_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
 export class EventStore {
   private readonly ids: UlidGenerator;
   readonly incidents: Incidents;
-  private readonly insertRow;
-  private readonly byId;
 
   constructor(
-    readonly db: Db,
+    readonly sql: Sql,
     private readonly snapshotDir: string,
     now: () => number = Date.now,
     mergeWindowMs = DEFAULT_MERGE_WINDOW_MS,
   ) {
     this.ids = new UlidGenerator(now);
-    this.incidents = new Incidents(db, mergeWindowMs);
+    this.incidents = new Incidents(sql, mergeWindowMs);
     mkdirSync(snapshotDir, { recursive: true });
-    this.insertRow = db.prepare(
-      "INSERT INTO events (id, camera, source, code, action, channel, data, camera_time, received_at, snapshot, snapshot_file, incident_id) VALUES (@id, @camera, @source, @code, @action, @channel, @data, @camera_time, @received_at, @snapshot, @snapshot_file, @incident_id)",
-    );
-    this.byId = db.prepare("SELECT * FROM events WHERE id = ?");
   }
 
   /** Writes a snapshot for an event about to be stored; the file name goes into `insert`. */
@@ -76,10 +73,10 @@ export class EventStore {
   }
 
   /**
-   * Stores an event and files it under its incident; call inside the caller's transaction to enqueue its
-   * deliveries with it (and to keep event and incident together).
+   * Stores an event and files it under its incident, inside the caller's transaction `tx` (which enqueues
+   * the event's deliveries with it, and keeps event and incident together).
    */
-  insert(event: StorableEvent, receivedAt = Date.now()): CamgateEvent {
+  async insert(tx: Sql, event: StorableEvent, receivedAt = Date.now()): Promise<CamgateEvent> {
     const id = this.ids.next();
     const row: Row = {
       id,
@@ -95,19 +92,37 @@ export class EventStore {
       snapshot_file: event.snapshotFile ?? null,
       incident_id: null,
     };
-    row.incident_id = this.incidents.assign({ ...event, id, at: receivedAt, snapshot: row.snapshot === 1 });
-    this.insertRow.run(row);
+    row.incident_id = await this.incidents.assign(tx, {
+      ...event,
+      id,
+      at: receivedAt,
+      snapshot: row.snapshot === 1,
+    });
+    await tx.run(INSERT, [
+      row.id,
+      row.camera,
+      row.source,
+      row.code,
+      row.action,
+      row.channel,
+      row.data,
+      row.camera_time,
+      row.received_at,
+      row.snapshot,
+      row.snapshot_file,
+      row.incident_id,
+    ]);
     return toEvent(row);
   }
 
-  get(id: string): CamgateEvent | undefined {
-    const row = this.byId.get(id) as Row | undefined;
+  async get(id: string): Promise<CamgateEvent | undefined> {
+    const row = await this.sql.get<Row>("SELECT * FROM events WHERE id = ?", [id]);
     return row ? toEvent(row) : undefined;
   }
 
   /** Where an event's snapshot is, when it has one. */
-  snapshotPath(id: string): string | undefined {
-    const row = this.byId.get(id) as Row | undefined;
+  async snapshotPath(id: string): Promise<string | undefined> {
+    const row = await this.sql.get<Row>("SELECT * FROM events WHERE id = ?", [id]);
     return row?.snapshot ? this.fileOf(row) : undefined;
   }
 
@@ -117,29 +132,31 @@ export class EventStore {
   }
 
   /** Newest first, with a cursor for the next page. */
-  list(query: PageQuery): { events: CamgateEvent[]; nextCursor: string | undefined } {
-    const page = newestFirst<Row>(this.db, "events", query);
+  async list(query: PageQuery): Promise<{ events: CamgateEvent[]; nextCursor: string | undefined }> {
+    const page = await newestFirst<Row>(this.sql, "events", query);
     return { events: page.rows.map(toEvent), nextCursor: page.nextCursor };
   }
 
   /** An incident's transitions, oldest first. */
-  ofIncident(incident: string, limit = 1000): CamgateEvent[] {
-    return (
-      this.db
-        .prepare("SELECT * FROM events WHERE incident_id = ? ORDER BY id ASC LIMIT ?")
-        .all(incident, limit) as Row[]
-    ).map(toEvent);
+  async ofIncident(incident: string, limit = 1000): Promise<CamgateEvent[]> {
+    const rows = await this.sql.all<Row>(
+      "SELECT * FROM events WHERE incident_id = ? ORDER BY id ASC LIMIT ?",
+      [incident, limit],
+    );
+    return rows.map(toEvent);
   }
 
   /** Events after an id, oldest first (SSE replay after Last-Event-ID). */
-  after(id: string, limit = 10_000): CamgateEvent[] {
-    return (
-      this.db.prepare("SELECT * FROM events WHERE id > ? ORDER BY id ASC LIMIT ?").all(id, limit) as Row[]
-    ).map(toEvent);
+  async after(id: string, limit = 10_000): Promise<CamgateEvent[]> {
+    const rows = await this.sql.all<Row>("SELECT * FROM events WHERE id > ? ORDER BY id ASC LIMIT ?", [
+      id,
+      limit,
+    ]);
+    return rows.map(toEvent);
   }
 
-  count(): number {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n;
+  async count(): Promise<number> {
+    return (await this.sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM events"))?.n ?? 0;
   }
 
   /**
@@ -148,19 +165,24 @@ export class EventStore {
    */
   async prune(maxAgeMs: number, maxCount: number, now = Date.now()): Promise<number> {
     type Doomed = Pick<Row, "id" | "snapshot" | "snapshot_file">;
-    const old = this.db
-      .prepare("SELECT id, snapshot, snapshot_file FROM events WHERE id < ?")
-      .all(idAtTime(now - maxAgeMs)) as Doomed[];
-    const excess = this.db
-      .prepare("SELECT id, snapshot, snapshot_file FROM events ORDER BY id DESC LIMIT -1 OFFSET ?")
-      .all(maxCount) as Doomed[];
+    const old = await this.sql.all<Doomed>("SELECT id, snapshot, snapshot_file FROM events WHERE id < ?", [
+      idAtTime(now - maxAgeMs),
+    ]);
+    // Both engines read every row past an OFFSET when the LIMIT is left out (SQLite wants LIMIT -1).
+    const excess = await this.sql.all<Doomed>(
+      `SELECT id, snapshot, snapshot_file FROM events ORDER BY id DESC ${this.sql.dialect === "sqlite" ? "LIMIT -1 " : ""}OFFSET ?`,
+      [maxCount],
+    );
     const doomed = new Map([...old, ...excess].map((row) => [row.id, row]));
     if (doomed.size === 0) return 0;
-    const remove = this.db.prepare("DELETE FROM events WHERE id = ?");
-    this.db.transaction(() => {
-      for (const id of doomed.keys()) remove.run(id);
-      this.incidents.pruneOrphans();
-    })();
+    const ids = [...doomed.keys()];
+    await this.sql.transaction(async (tx) => {
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        await tx.run(`DELETE FROM events WHERE id IN (${chunk.map(() => "?").join(",")})`, chunk);
+      }
+      await this.incidents.pruneOrphans(tx);
+    });
     const files = [...doomed.values()].filter((row) => row.snapshot).map((row) => this.fileOf(row));
     await Promise.all(files.map((file) => rm(file, { force: true })));
     return doomed.size;

@@ -145,6 +145,8 @@ function isDiskFull(error: unknown): boolean {
 
 export class ClipRecorder {
   private readonly cameras = new Map<string, CameraClips>();
+  /** Per camera, the handling of its latest event (the next waits for it). */
+  private readonly handling = new Map<string, Promise<void>>();
   readonly openFile: OpenForWriting;
   /** While the disk is full: no clip is tried before this time. */
   private pausedUntil = 0;
@@ -223,11 +225,28 @@ export class ClipRecorder {
     await Promise.all([...clips.active.values()].map((clip) => this.finish(clips, clip, undefined)));
   }
 
+  /** Each camera's events are handled in the order they were stored (their incident is read first). */
   private onEvent(event: CamgateEvent): void {
     if (event.source === "gateway" || !event.incident || !this.wants(event.camera, event.code)) return;
+    const previous = this.handling.get(event.camera) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.handle(event))
+      .catch((error: unknown) =>
+        this.options.logger.warn(
+          { camera: event.camera, err: error instanceof Error ? error.message : String(error) },
+          "could not read an event's incident for its clip",
+        ),
+      );
+    this.handling.set(event.camera, next);
+    void next.finally(() => {
+      if (this.handling.get(event.camera) === next) this.handling.delete(event.camera);
+    });
+  }
+
+  private async handle(event: CamgateEvent): Promise<void> {
     const clips = this.cameras.get(event.camera);
-    if (!clips) return;
-    const incident = this.options.store.incidents.get(event.incident);
+    if (!clips || !event.incident) return;
+    const incident = await this.options.store.incidents.get(event.incident);
     if (!incident) return;
     const running = clips.active.get(incident.id);
     if (running) {
@@ -268,7 +287,13 @@ export class ClipRecorder {
             startedAt: clip.startedAt,
           });
           // The stop may have come while the file was being created.
-          if (!this.options.store.incidents.get(incident.id)?.ongoing) this.scheduleStop(clips, clip);
+          void this.options.store.incidents.get(incident.id).then(
+            (now) => {
+              if (!now?.ongoing && clips.active.get(incident.id) === clip && clip.stopAt === undefined)
+                this.scheduleStop(clips, clip);
+            },
+            () => undefined,
+          );
           // The cap holds even when the stream stops delivering units.
           clip.timer = setTimeout(
             () => void this.finish(clips, clip, undefined),

@@ -123,17 +123,6 @@ export class RecordingIndex {
     ).map(toRecording);
   }
 
-  /** Clips whose incident is gone (event retention removed it). */
-  orphanClips(): Recording[] {
-    return (
-      this.db
-        .prepare(
-          "SELECT * FROM recordings WHERE kind = 'clip' AND state != 'recording' AND NOT EXISTS (SELECT 1 FROM incidents WHERE incidents.id = recordings.incident_id)",
-        )
-        .all() as Row[]
-    ).map(toRecording);
-  }
-
   remove(id: string): void {
     this.db.prepare("DELETE FROM recordings WHERE id = ?").run(id);
   }

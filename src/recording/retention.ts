@@ -69,6 +69,8 @@ export class RecordingRetention {
     private readonly dir: string,
     private readonly config: Config,
     private readonly logger: Logger,
+    /** Which of these incidents are still stored (a clip goes with its incident). */
+    private readonly incidentsStored: (ids: readonly string[]) => Promise<ReadonlySet<string>>,
   ) {}
 
   start(): void {
@@ -87,9 +89,12 @@ export class RecordingRetention {
 
   private async pass(now: number): Promise<number> {
     const recording = this.config.recording;
+    const settled = this.index.settled();
+    const clips = settled.filter((r) => r.kind === "clip");
+    const stored = await this.incidentsStored(clips.flatMap((r) => (r.incident ? [r.incident] : [])));
     const { doomed, overBudgetByClips } = recordingsToDelete(
-      this.index.settled(),
-      new Set(this.index.orphanClips().map((orphan) => orphan.id)),
+      settled,
+      new Set(clips.filter((r) => !r.incident || !stored.has(r.incident)).map((r) => r.id)),
       {
         clipMaxAgeMs: recording.clips.retentionDays * 86_400_000,
         segmentMaxAgeMs: recording.continuousRetentionDays * 86_400_000,

@@ -1,11 +1,17 @@
 /** The authentication and authorisation hook every route passes through. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { roleAllows } from "./auth/roles.ts";
-import { CSRF_HEADER } from "./auth/sessions.ts";
+import { CSRF_HEADER, cookieValue, SESSION_COOKIE } from "./auth/sessions.ts";
 import type { GatewayContext } from "./context.ts";
 import { ApiProblem } from "./errors.ts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** A session cookie another instance issued becomes known here before the (synchronous) authentication. */
+export async function loadSession(ctx: GatewayContext, cookies: string | undefined): Promise<void> {
+  const id = cookieValue(cookies, SESSION_COOKIE);
+  if (id !== undefined) await ctx.sessions.load(id);
+}
 
 export function installFrontDoor(app: FastifyInstance, ctx: GatewayContext): void {
   app.decorateRequest("principal", undefined);
@@ -19,6 +25,7 @@ export function installFrontDoor(app: FastifyInstance, ctx: GatewayContext): voi
     const config = request.routeOptions.config;
     if (!config.webUi) reply.raw.setHeader("Content-Security-Policy", "sandbox");
     if (config.public) return;
+    await loadSession(ctx, request.headers.cookie);
     const result = ctx.auth.authenticate(request.raw, request.method, request.raw.url ?? "/");
     if (!result.ok) {
       ctx.metrics.frontDoorFailures.inc({ reason: result.status === 429 ? "rate-limited" : result.reason });

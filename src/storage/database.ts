@@ -97,6 +97,17 @@ const MIGRATIONS: string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX recordings_camera ON recordings(camera, started_at);
    CREATE INDEX recordings_incident ON recordings(incident_id);`,
+  // 8: deliveries are claimed before they are sent, and ordered per (target, camera) (events/outbox.ts);
+  // web sessions outlive a restart (server/auth/sessions.ts). Older rows form one queue per target.
+  `ALTER TABLE deliveries ADD COLUMN camera TEXT NOT NULL DEFAULT '';
+   ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+   ALTER TABLE deliveries ADD COLUMN claimed_until INTEGER;
+   CREATE INDEX deliveries_head ON deliveries(target, camera, state, id);
+   CREATE TABLE web_sessions (
+     id TEXT PRIMARY KEY,
+     username TEXT NOT NULL,
+     expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -24,6 +24,66 @@ const MIGRATIONS: readonly string[] = [
      seen_at timestamptz NOT NULL DEFAULT now(),
      expires_at timestamptz NOT NULL
    );`,
+  // 2: the shared records, as in SQLite's schema (storage/database.ts) with its later steps folded in:
+  // events and their incidents, the delivery outbox with claims, web sessions, and named secrets (the
+  // URL-signing key). Times are milliseconds since the epoch, as the repositories write them.
+  `CREATE TABLE events (
+     id text PRIMARY KEY,
+     camera text NOT NULL,
+     source text NOT NULL,
+     code text NOT NULL,
+     action text NOT NULL,
+     channel integer NOT NULL,
+     data text NOT NULL,
+     camera_time text,
+     received_at bigint NOT NULL,
+     snapshot integer NOT NULL DEFAULT 0,
+     snapshot_file text,
+     incident_id text
+   );
+   CREATE INDEX events_camera ON events(camera, id);
+   CREATE INDEX events_code ON events(code, id);
+   CREATE INDEX events_incident ON events(incident_id);
+   CREATE TABLE incidents (
+     id text PRIMARY KEY,
+     camera text NOT NULL,
+     code text NOT NULL,
+     channel integer NOT NULL,
+     started_at bigint NOT NULL,
+     ended_at bigint,
+     last_at bigint NOT NULL,
+     sources text NOT NULL,
+     snapshot_event text,
+     events integer NOT NULL
+   );
+   CREATE INDEX incidents_key ON incidents(camera, code, channel, id);
+   CREATE INDEX incidents_code ON incidents(code, id);
+   CREATE INDEX incidents_camera ON incidents(camera, id);
+   CREATE TABLE deliveries (
+     id text PRIMARY KEY,
+     target text NOT NULL,
+     event_id text NOT NULL,
+     camera text NOT NULL DEFAULT '',
+     state text NOT NULL,
+     attempts integer NOT NULL DEFAULT 0,
+     next_at bigint NOT NULL,
+     created_at bigint NOT NULL,
+     delivered_at bigint,
+     last_error text,
+     claimed_by text,
+     claimed_until bigint
+   );
+   CREATE INDEX deliveries_queue ON deliveries(target, state, id);
+   CREATE INDEX deliveries_head ON deliveries(target, camera, state, id);
+   CREATE TABLE web_sessions (
+     id text PRIMARY KEY,
+     username text NOT NULL,
+     expires_at bigint NOT NULL
+   );
+   CREATE TABLE camgate_secrets (
+     name text PRIMARY KEY,
+     value text NOT NULL
+   );`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -10,9 +10,11 @@ import fc from "fast-check";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.ts";
+import { Incidents } from "../../src/events/incidents.ts";
 import { type Recording, RecordingIndex } from "../../src/recording/recording-index.ts";
 import { RecordingRetention, recordingsToDelete } from "../../src/recording/retention.ts";
 import { openDatabase } from "../../src/storage/database.ts";
+import { SqliteSql } from "../../src/storage/sqlite-sql.ts";
 
 const NOW = 1_800_000_000_000;
 const DAY = 86_400_000;
@@ -119,6 +121,7 @@ describe("recording retention", () => {
         join(dir, "rec"),
         configSchema.parse({}),
         pino({ level: "silent" }),
+        (ids) => new Incidents(new SqliteSql(db)).existing(ids),
       );
       expect(await retention.run(NOW)).toBe(1);
       expect(existsSync(join(dir, "rec", "a", "old.mp4"))).toBe(false);

@@ -199,7 +199,7 @@ describe("web UI", () => {
     "the timeline filters on the server and pages back through everything stored",
     async () => {
       for (let n = 0; n < 70; n++)
-        gw.camgate.events.bus.publish({
+        await gw.camgate.events.bus.publish({
           camera: "front",
           source: "gateway",
           code: "CameraRebooted",

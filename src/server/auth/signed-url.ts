@@ -1,11 +1,13 @@
 /**
  * Signed URLs: HMAC-SHA256 over method, path (with its query, minus our parameters), camera, expiry and user,
- * with a secret kept in the storage dir. They let an `<img>` tag or a dashboard embed one stream or
+ * with a secret kept in the storage dir (or, for several instances, in their shared store, so a URL one signs
+ * opens on every other). They let an `<img>` tag or a dashboard embed one stream or
  * snapshot URL without credentials, for a limited time.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Sql } from "../../storage/sql.ts";
 
 export const SIGNED_PARAMS = ["cg_exp", "cg_user", "cg_sig"] as const;
 
@@ -20,6 +22,22 @@ export function loadOrCreateSigningKey(storageDir: string): Buffer {
   writeFileSync(file, `${key.toString("base64")}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return key;
+}
+
+/**
+ * The key several instances share, from their store: the first instance to start makes it, and every other
+ * reads that one (an insert that loses the race changes nothing).
+ */
+export async function sharedSigningKey(sql: Sql): Promise<Buffer> {
+  await sql.run(
+    "INSERT INTO camgate_secrets (name, value) VALUES ('url-signing', ?) ON CONFLICT (name) DO NOTHING",
+    [randomBytes(32).toString("base64")],
+  );
+  const row = await sql.get<{ value: string }>(
+    "SELECT value FROM camgate_secrets WHERE name = 'url-signing'",
+  );
+  if (!row) throw new Error("the shared URL-signing key could not be read");
+  return Buffer.from(row.value, "base64");
 }
 
 /** The camera a path belongs to (`/api/v1/cameras/<id>/...` or `/cam/<id>/...`), or "". */

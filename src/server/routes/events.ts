@@ -112,13 +112,13 @@ export function registerEventRoutes(
       },
     },
     async (request) => {
-      const page = store.list(pageQuery(ctx, request));
+      const page = await store.list(pageQuery(ctx, request));
       return page.nextCursor ? page : { events: page.events };
     },
   );
 
-  const findVisible = (request: FastifyRequest, id: string): CamgateEvent | undefined => {
-    const event = store.get(id);
+  const findVisible = async (request: FastifyRequest, id: string): Promise<CamgateEvent | undefined> => {
+    const event = await store.get(id);
     return event && request.principal && canSeeCamera(request.principal, event.camera) ? event : undefined;
   };
 
@@ -137,7 +137,7 @@ export function registerEventRoutes(
       },
     },
     async (request) => {
-      const event = findVisible(request, request.params.id);
+      const event = await findVisible(request, request.params.id);
       if (!event) throw new ApiProblem("not-found", "no such event");
       return event;
     },
@@ -161,8 +161,8 @@ export function registerEventRoutes(
       },
     },
     async (request, reply) => {
-      const event = findVisible(request, request.params.id);
-      const path = event?.snapshot ? store.snapshotPath(event.id) : undefined;
+      const event = await findVisible(request, request.params.id);
+      const path = event?.snapshot ? await store.snapshotPath(event.id) : undefined;
       if (!path) throw new ApiProblem("not-found", "no snapshot for this event");
       return reply
         .type("image/jpeg")
@@ -201,7 +201,11 @@ export function registerEventRoutes(
         (camera === undefined || event.camera === camera) &&
         (code === undefined || event.code === code);
       reply.hijack();
-      serveEventFeed(reply.raw, { bus, store, wanted, lastEventId });
+      await serveEventFeed(reply.raw, { bus, store, wanted, lastEventId }).catch((error: unknown) => {
+        // The store could not be read for the replay (the database away): the client reconnects.
+        request.log.warn({ err: error }, "event feed replay failed");
+        reply.raw.destroy();
+      });
     },
   );
 
@@ -239,8 +243,8 @@ export function registerEventRoutes(
       },
     },
     async () => ({
-      targets: pipeline.outbox.summary(),
-      dead: pipeline.outbox.list("dead", 100),
+      targets: await pipeline.outbox.summary(),
+      dead: await pipeline.outbox.list("dead", 100),
       ...(pipeline.deliveries.mqtt
         ? {
             mqtt: {

@@ -73,7 +73,7 @@ export function registerIncidentRoutes(
       },
     },
     async (request) => {
-      const page = store.incidents.list(pageQuery(ctx, request));
+      const page = await store.incidents.list(pageQuery(ctx, request));
       const incidents = page.incidents.map((incident) => ({ ...incident, clip: clipUrl(incident.id) }));
       return page.nextCursor ? { incidents, nextCursor: page.nextCursor } : { incidents };
     },
@@ -96,10 +96,10 @@ export function registerIncidentRoutes(
       },
     },
     async (request) => {
-      const incident = store.incidents.get(request.params.id);
+      const incident = await store.incidents.get(request.params.id);
       if (!incident || !request.principal || !canSeeCamera(request.principal, incident.camera))
         throw new ApiProblem("not-found", "no such incident");
-      return { ...incident, clip: clipUrl(incident.id), transitions: store.ofIncident(incident.id) };
+      return { ...incident, clip: clipUrl(incident.id), transitions: await store.ofIncident(incident.id) };
     },
   );
 
@@ -115,7 +115,7 @@ export function registerIncidentRoutes(
       },
     },
     async (request, reply) => {
-      const incident = store.incidents.get(request.params.id);
+      const incident = await store.incidents.get(request.params.id);
       if (!incident || !request.principal || !canSeeCamera(request.principal, incident.camera))
         throw new ApiProblem("not-found", "no such incident");
       const clip = ctx.recordings.index.clipOf(incident.id);

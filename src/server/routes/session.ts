@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { cookieValue, SESSION_COOKIE, sessionCookie } from "../auth/sessions.ts";
 import type { GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
+import { loadSession } from "../front-door.ts";
 
 const whoami = {
   type: "object",
@@ -28,6 +29,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: GatewayContext)
       },
     },
     async (request) => {
+      await loadSession(ctx, request.headers.cookie);
       const result = ctx.auth.authenticate(request.raw, "GET", "/api/v1/session");
       if (!result.ok) return { authenticated: false, signInRequired: true };
       const { principal } = result;
@@ -74,7 +76,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: GatewayContext)
         ctx.metrics.frontDoorFailures.inc({ reason: "sign-in" });
         throw new ApiProblem("unauthorized", "wrong user name or password");
       }
-      const id = ctx.sessions.create(principal.name);
+      const id = await ctx.sessions.create(principal.name);
       reply.header("Set-Cookie", sessionCookie(id, ctx.secureCookies));
       return {
         authenticated: true,
@@ -91,7 +93,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: GatewayContext)
     { config: { public: true }, schema: { summary: "Sign out", tags: ["auth"] } },
     async (request, reply) => {
       const id = cookieValue(request.headers.cookie, SESSION_COOKIE);
-      if (id) ctx.sessions.destroy(id);
+      if (id) await ctx.sessions.destroy(id);
       reply.header("Set-Cookie", sessionCookie("", ctx.secureCookies, 0));
       return reply.code(204).send();
     },

@@ -15,6 +15,7 @@ import { cameraDefinition } from "./camera/definition-from-config.ts";
 import { type CameraEntry, CameraRegistry } from "./camera/registry.ts";
 import type { Health } from "./camera/session.ts";
 import { ClusterCoordinator } from "./cluster/coordinator.ts";
+import { announceEvent, ClusterEventRelay } from "./cluster/event-relay.ts";
 import { formatListen } from "./config/listen.ts";
 import { ConfigError, loadConfigFile } from "./config/load.ts";
 import { NoConfigFileError, planIsEmpty, planReload, type ReloadSummary } from "./config/reload-plan.ts";
@@ -332,6 +333,18 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
       }),
     subscribeEvents: (listener) => events.bus.subscribe(listener),
   });
+  // Clustered: each stored event is announced, and the others' events reach this instance's live feeds.
+  const eventRelay =
+    pgStore && clusterConfig && instance
+      ? new ClusterEventRelay({
+          url: clusterConfig.url,
+          instance,
+          bus: events.bus,
+          read: (id) => events.store.get(id),
+          onError: (error) => logger.warn({ instance, err: errorText(error) }, "cluster: event relay"),
+        })
+      : undefined;
+  if (instance && pgStore) events.bus.onStored((tx, event) => announceEvent(tx, instance, event));
   metrics.watchRelay(hubs);
   metrics.watchEvents(
     (listener) => events.bus.subscribe(listener),
@@ -482,6 +495,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   const close = async () => {
     // Hand the cameras over first, so the other instances take them while this one shuts down.
     await coordinator?.stop();
+    await eventRelay?.stop();
     await Promise.allSettled([...apps, ...passthroughApps.values()].map((app) => app.close()));
     talks.closeAll();
     await onvif.closeAll();
@@ -563,6 +577,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   };
   try {
     await events.start();
+    await eventRelay?.start();
     await repairRecordings(recordings, recordingsDir, logger);
     clips.start();
     segments.start();

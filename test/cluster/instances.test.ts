@@ -2,13 +2,17 @@
  * Two camgate instances sharing four emulated cameras through one PostgreSQL (Debian's): each camera is
  * opened by exactly one instance (the emulators count event-stream connections and would see a second),
  * the cameras spread over both, and when one instance leaves, the other takes its cameras without a
- * moment of two sessions on any camera.
+ * moment of two sessions on any camera. What they share through the database: every camera's events on
+ * either instance's live feed, each webhook delivery sent once by one of them in each camera's order, web
+ * sessions and signed URLs that work on both.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmulatedCameraHandle, type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
 import { CAMERA_PASSWORD, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { waitFor } from "../helpers/http.ts";
 import { locatePostgres, startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { SseClient } from "../helpers/sse.ts";
+import { WebhookReceiver } from "../helpers/webhook-receiver.ts";
 
 const available = locatePostgres() !== undefined || process.env.CI === "true";
 const IDS = ["north", "south", "east", "west"];
@@ -34,14 +38,23 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function start(instance: string): Promise<TestGateway> {
+const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const PASSWORD = "alice-cluster-pw";
+
+function start(instance: string, webhook?: WebhookReceiver): Promise<TestGateway> {
   return startTestGateway({
     emulators: handles,
     cameras: IDS.map((id) => ({ id, profile: "amcrest-ipm-723w" })),
     storage: { postgres: { url: server.url, instance, leaseSeconds: 3 } },
     events: { enabled: true, heartbeatSeconds: 1, snapshotCodes: [] },
+    users: [{ name: "alice", role: "admin", password: PASSWORD }],
+    ...(webhook
+      ? { webhooks: [{ name: "hook", url: webhook.url, secret: SECRET, codes: ["AlarmLocal"] }] }
+      : {}),
   });
 }
+
+const basic = { Authorization: `Basic ${Buffer.from(`alice:${PASSWORD}`).toString("base64")}` };
 
 /** Each camera's event-stream connections, as the cameras see them. */
 const sessions = () => IDS.map((id) => handles.get(id)?.control.eventSubscribers() ?? 0);
@@ -83,7 +96,7 @@ describe.skipIf(!available)("several camgate instances on one PostgreSQL", () =>
     );
     expect(moved.every((id) => owned(a).includes(id))).toBe(true);
     expect(worst).toBeLessThanOrEqual(1);
-    const view = (await (await fetch(`${a.url}/api/v1/cluster`)).json()) as {
+    const view = (await (await fetch(`${a.url}/api/v1/cluster`, { headers: basic })).json()) as {
       enabled: boolean;
       instances: { id: string; cameras: string[] }[];
       leases: { camera: string; owner: string; ageSeconds: number }[];
@@ -96,5 +109,81 @@ describe.skipIf(!available)("several camgate instances on one PostgreSQL", () =>
       "camgate-a",
       "camgate-a",
     ]);
+    await a.close();
+    gateways.splice(gateways.indexOf(a), 1);
+  }, 90_000);
+
+  it("share events, deliveries, web sessions and signed URLs", async () => {
+    const receiver = new WebhookReceiver(SECRET);
+    await receiver.start();
+    const c = await start("camgate-c", receiver);
+    gateways.push(c);
+    const d = await start("camgate-d", receiver);
+    gateways.push(d);
+    try {
+      await waitFor(
+        () =>
+          sessions().every((n) => n === 1) && owned(c).length > 0 && owned(d).length > 0 ? true : undefined,
+        30_000,
+        "every camera's event stream open, on both instances",
+      );
+      const feeds = [
+        new SseClient(`${c.url}/api/v1/events/stream`, basic),
+        new SseClient(`${d.url}/api/v1/events/stream`, basic),
+      ];
+      for (const feed of feeds) expect(await feed.open()).toBe(200);
+      // Five tagged alarms from each camera (the channel is the tag), half its cameras on each instance.
+      for (let tag = 0; tag < 5; tag++)
+        for (const id of IDS) handles.get(id)?.control.trigger("AlarmLocal", "Pulse", { index: tag });
+      const alarms = (feed: SseClient) => feed.messages.filter((m) => m.data.code === "AlarmLocal");
+      for (const feed of feeds)
+        await feed.waitFor(() => alarms(feed).length >= 20, 20_000, "20 alarms on each feed");
+      for (const feed of feeds) {
+        const tagged = alarms(feed).map(
+          (m) => `${m.data.camera}/${(m.data as unknown as { channel: number }).channel}`,
+        );
+        expect(new Set(tagged).size).toBe(20);
+        expect(new Set(alarms(feed).map((m) => m.data.camera))).toEqual(new Set(IDS));
+      }
+      for (const feed of feeds) feed.close();
+
+      // Both instances run webhook workers on the one outbox: each event is sent once, each camera in order.
+      await waitFor(() => (receiver.received.length >= 20 ? true : undefined), 20_000, "20 deliveries");
+      expect(new Set(receiver.received.map((r) => r.id)).size).toBe(receiver.received.length);
+      expect(receiver.received).toHaveLength(20);
+      for (const id of IDS)
+        expect(receiver.received.filter((r) => r.body.camera === id).map((r) => r.body.channel)).toEqual([
+          0, 1, 2, 3, 4,
+        ]);
+      expect(receiver.received.every((r) => r.signatureValid)).toBe(true);
+      const sent = (g: TestGateway) => g.camgate.events.deliveries.webhooks[0]?.worker.sent ?? 0;
+      expect(sent(c) + sent(d)).toBe(20);
+
+      // Signed in on one instance, known on the other; a URL one signs opens on the other.
+      const signIn = await fetch(`${c.url}/api/v1/session`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ username: "alice", password: PASSWORD }),
+      });
+      expect(signIn.status).toBe(200);
+      const cookie = (signIn.headers.get("set-cookie") ?? "").split(";", 1)[0] as string;
+      const whoami = await (await fetch(`${d.url}/api/v1/session`, { headers: { Cookie: cookie } })).json();
+      expect(whoami).toMatchObject({ authenticated: true, user: "alice", via: "session" });
+      const minted = await fetch(`${d.url}/api/v1/signed-urls`, {
+        method: "POST",
+        headers: { ...basic, "Content-Type": "application/json" },
+        body: JSON.stringify({ path: "/api/v1/events?code=AlarmLocal", expiresIn: 60 }),
+      });
+      expect(minted.status).toBe(201);
+      const { path } = (await minted.json()) as { path: string };
+      expect((await fetch(`${c.url}${path}`)).status).toBe(200);
+      // Signed out on the second: that one forgets the cookie at once.
+      expect(
+        (await fetch(`${d.url}/api/v1/session`, { method: "DELETE", headers: { Cookie: cookie } })).status,
+      ).toBe(204);
+      expect((await fetch(`${d.url}/api/v1/events`, { headers: { Cookie: cookie } })).status).toBe(401);
+    } finally {
+      await receiver.stop();
+    }
   }, 90_000);
 });

@@ -12,10 +12,12 @@ import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
 import { BackupModule } from "./backup/backup-module.ts";
 import { cameraDefinition } from "./camera/definition-from-config.ts";
-import { type CameraEntry, CameraRegistry } from "./camera/registry.ts";
-import type { Health } from "./camera/session.ts";
+import { OwnedCameras } from "./camera/owned-cameras.ts";
+import { type CameraEntry, CameraRegistry, type CameraSet } from "./camera/registry.ts";
+import type { Health, SessionRoute } from "./camera/session.ts";
 import { ClusterCoordinator } from "./cluster/coordinator.ts";
 import { announceEvent, ClusterEventRelay } from "./cluster/event-relay.ts";
+import { CLUSTER_USER, clusterSecret, PeerDirectory } from "./cluster/peer-directory.ts";
 import { formatListen } from "./config/listen.ts";
 import { ConfigError, loadConfigFile } from "./config/load.ts";
 import { NoConfigFileError, planIsEmpty, planReload, type ReloadSummary } from "./config/reload-plan.ts";
@@ -162,6 +164,13 @@ function rtspAuthMethods(config: Config, logger: Logger): ("basic" | "digest")[]
   return methods;
 }
 
+/** A bound URL as another machine can use it: a wildcard address becomes this machine's name. */
+function reachableUrl(bound: string): string {
+  const url = new URL(bound);
+  if (url.hostname === "0.0.0.0" || url.hostname === "[::]") url.hostname = hostname();
+  return url.toString().replace(/\/$/, "");
+}
+
 /** The RTSP base URL to hand out: the listen address, or the public host when it listens on every address. */
 function rtspLinkFor(scheme: string, host: string, port: number, publicUrl: string): string {
   const wildcard = host === "0.0.0.0" || host === "::";
@@ -261,11 +270,12 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   const https = httpsOptions(config, baseDir);
   const metrics = new GatewayMetrics();
   const db = openDatabase(join(storageDir, "camgate.db"));
-  const define = (camera: CameraConfig) =>
+  const defineCamera = (camera: CameraConfig, route: SessionRoute | undefined) =>
     cameraDefinition(camera, {
       onCall: metrics.callObserver(camera.id),
       log: (level, message, fields) => logger[level](fields, message),
       authMemory: authFailureMemory(db, camera.id, new URL(camera.url).origin),
+      ...(route ? { route } : {}),
     });
   // Several instances (storage.postgres): a camera joins this registry only while this instance owns it.
   const clusterConfig = config.storage.postgres;
@@ -281,7 +291,17 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     : undefined;
   // Events, incidents and deliveries: in the cluster's PostgreSQL, or this instance's SQLite file.
   const sql: Sql = pgStore ? postgresSql(pgStore.pool) : new SqliteSql(db);
-  const cameras = new CameraRegistry(clusterConfig ? [] : config.cameras.map(define));
+  // One key for every instance's signed URLs (and the hop between them), else this instance's own.
+  const signingKey = pgStore ? await sharedSigningKey(sql) : loadOrCreateSigningKey(storageDir);
+  const signer = new UrlSigner(signingKey);
+  // With several instances, a camera owned elsewhere is reached through its owner (cluster/peer-directory).
+  const peers = instance ? new PeerDirectory(instance, signer, clusterSecret(signingKey)) : undefined;
+  // Every camera starts reached through its owner; it is reached directly once this instance owns it.
+  const define = (camera: CameraConfig) => defineCamera(camera, peers?.route(camera.id));
+  const cameras = new CameraRegistry(config.cameras.map(define));
+  // What happens once per camera (its events, backups, recording) runs on the instance that owns it.
+  const ownedCameras = peers ? new OwnedCameras(cameras) : undefined;
+  const owned: CameraSet = ownedCameras ?? cameras;
   cameras.watch({ health: (entry, health, previous) => logHealth(logger, entry.id, health, previous) });
   const preload = new Set(config.cameras.filter((camera) => camera.preload).map((camera) => camera.id));
   metrics.watch(cameras);
@@ -311,6 +331,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     sql,
     ...(instance ? { cluster: { instance } } : {}),
     cameras,
+    owned,
     hubs,
     eventStreams,
     snapshots,
@@ -320,7 +341,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   });
   const backups = new BackupModule({
     config,
-    cameras,
+    cameras: owned,
     db,
     storageDir,
     logger,
@@ -351,7 +372,6 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     (listener) => events.outbox.onOutcome(listener),
   );
   const talks = new Talks();
-  const signer = new UrlSigner(pgStore ? await sharedSigningKey(sql) : loadOrCreateSigningKey(storageDir));
   const sessions = new SessionStore(pgStore ? sql : undefined);
   const auth = new Authenticator(config.users, {
     sessions,
@@ -359,6 +379,18 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     metricsToken: config.server.metricsToken,
     signer,
     limiter: loginLimiter,
+    ...(peers
+      ? {
+          internalUsers: [
+            {
+              name: CLUSTER_USER,
+              role: "admin" as const,
+              password: clusterSecret(signingKey),
+              cameras: ["*"],
+            },
+          ],
+        }
+      : {}),
   });
   const { host, port } = config.server.listen;
   const scheme = https ? "https" : "http";
@@ -395,7 +427,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   const recordingsDir = resolve(storageDir, config.recording.dir ?? "recordings");
   const clips = new ClipRecorder({
     config,
-    cameras,
+    cameras: owned,
     streams,
     store: events.store,
     bus: events.bus,
@@ -410,7 +442,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   );
   const segments = new SegmentRecorder({
     config,
-    cameras,
+    cameras: owned,
     streams,
     index: recordings,
     dir: recordingsDir,
@@ -496,6 +528,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     // Hand the cameras over first, so the other instances take them while this one shuts down.
     await coordinator?.stop();
     await eventRelay?.stop();
+    ownedCameras?.close();
     await Promise.allSettled([...apps, ...passthroughApps.values()].map((app) => app.close()));
     talks.closeAll();
     await onvif.closeAll();
@@ -515,6 +548,30 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     db.close();
     await pgStore?.close().catch(() => undefined);
   };
+  /** This instance owns the camera now: reached directly, its once-per-camera work and its own ports start. */
+  const becomeOwner = async (id: string) => {
+    await cameras.route(id, undefined);
+    ownedCameras?.take(id);
+    const entry = cameras.get(id);
+    if (!entry) return;
+    await openPassthrough(entry).catch((error: unknown) =>
+      logger.warn({ camera: id, err: errorText(error) }, "cluster: the camera's passthrough port"),
+    );
+    await openOnvif(entry).catch((error: unknown) =>
+      logger.warn({ camera: id, err: errorText(error) }, "cluster: the camera's ONVIF port"),
+    );
+  };
+  /**
+   * This instance gives the camera up: its ports close, its once-per-camera work ends, and every
+   * connection to the camera is closed (resolved) before the caller releases the lease.
+   */
+  const stopOwning = async (id: string) => {
+    await closePassthrough(id);
+    await onvif.close(id);
+    talks.drop(id);
+    ownedCameras?.give(id);
+    if (peers && cameras.get(id)) await cameras.route(id, peers.route(id));
+  };
   // One reload at a time: a second SIGHUP during a reload waits for the first.
   let reloading: Promise<unknown> = Promise.resolve();
   const applyReload = async (next: Config): Promise<ReloadSummary> => {
@@ -522,11 +579,10 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     if (refused.length > 0) throw new ConfigError(refused);
     const plan = planReload(config, next);
     for (const id of [...plan.removed, ...plan.reconfigured.map((camera) => camera.id)]) {
-      // Clustered, a camera this instance does not own is not here; its owner applies the change.
-      if (coordinator && !cameras.get(id)) continue;
       await closePassthrough(id);
       await onvif.close(id);
       talks.drop(id);
+      ownedCameras?.give(id);
       await cameras.remove(id);
     }
     config.cameras.splice(0, config.cameras.length, ...next.cameras);
@@ -535,11 +591,12 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     for (const camera of config.cameras) if (camera.preload) preload.add(camera.id);
     if (plan.usersChanged) auth.setUsers(config.users);
     for (const camera of [...plan.reconfigured, ...plan.added]) {
-      // Clustered, the coordinator's next heartbeat decides who opens an added camera.
-      if (coordinator && (plan.added.includes(camera) || !coordinator.owned.has(camera.id))) continue;
       const entry = cameras.add(define(camera));
-      await openPassthrough(entry);
-      await openOnvif(entry);
+      // Clustered, the coordinator decides who owns an added camera; one this instance owns stays its own.
+      if (!peers) {
+        await openPassthrough(entry);
+        await openOnvif(entry);
+      } else if (coordinator?.owned.has(camera.id)) await becomeOwner(camera.id);
     }
     await onvif.startDiscovery((bind, what) =>
       listenRtsp(bind, what, host, config.server.onvif.discoveryPort),
@@ -587,7 +644,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     apps.push(main);
     const actualPort = await listen(main, host, port, "server.listen");
     url = `${scheme}://${formatListen({ host, port: actualPort })}`;
-    for (const entry of cameras.list()) await openPassthrough(entry);
+    for (const entry of owned.list()) await openPassthrough(entry);
     let rtspUrl: string | undefined;
     const rtspPassthroughUrls: Record<string, string> = {};
     if (rtspServer && config.server.rtsp) {
@@ -601,7 +658,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
       rtspUrl = `${rtspScheme}://${formatListen({ host: rtspHost, port: bound })}`;
       rtspBoundPort = bound;
       rtspLinkBase = rtspLinkFor(rtspScheme, rtspHost, bound, config.server.publicUrl ?? url);
-      for (const entry of cameras.list()) {
+      for (const entry of owned.list()) {
         if (entry.rtspPassthroughPort === undefined) continue;
         const port = entry.rtspPassthroughPort;
         const p = await listenRtsp(
@@ -613,7 +670,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
         rtspPassthroughUrls[entry.id] = `${rtspScheme}://${formatListen({ host: rtspHost, port: p })}`;
       }
     }
-    for (const entry of cameras.list()) await openOnvif(entry);
+    for (const entry of owned.list()) await openOnvif(entry);
     await onvif.startDiscovery((bind, what) =>
       listenRtsp(bind, what, host, config.server.onvif.discoveryPort),
     );
@@ -624,23 +681,23 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
         ttlMs: clusterConfig.leaseSeconds * 1000,
         cameras: () => config.cameras.map((camera) => camera.id),
         onGained: async (id) => {
-          const camera = config.cameras.find((c) => c.id === id);
-          if (!camera || cameras.get(id)) return;
+          if (!cameras.get(id)) return;
           logger.info({ camera: id, instance }, "cluster: this instance owns the camera now");
-          const entry = cameras.add(define(camera));
-          await openPassthrough(entry).catch((error: unknown) =>
-            logger.warn({ camera: id, err: errorText(error) }, "cluster: the camera's passthrough port"),
-          );
-          await openOnvif(entry).catch((error: unknown) =>
-            logger.warn({ camera: id, err: errorText(error) }, "cluster: the camera's ONVIF port"),
-          );
+          await becomeOwner(id);
         },
         onLost: async (id, reason) => {
           logger.info({ camera: id, instance, reason }, "cluster: this instance no longer owns the camera");
-          await closePassthrough(id);
-          await onvif.close(id);
-          talks.drop(id);
-          await cameras.remove(id);
+          await stopOwning(id);
+        },
+        advertise: {
+          http: clusterConfig.advertiseUrl ?? reachableUrl(url),
+          rtsp:
+            clusterConfig.advertiseRtspUrl ??
+            (rtspUrl !== undefined && rtspScheme === "rtsp" ? reachableUrl(rtspUrl) : undefined),
+        },
+        onMap: (map) => {
+          for (const id of peers?.update(map) ?? [])
+            if (cameras.get(id)?.session.route) cameras.reconnect(id);
         },
         onError: (error) => logger.warn({ instance, err: errorText(error) }, "cluster: heartbeat failed"),
       });

@@ -1,7 +1,7 @@
 /** Config in git, camera log sync and syslog forwarding, built from the config and started together. */
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { CameraRegistry } from "../camera/registry.ts";
+import type { CameraSet } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
 import type { CamgateEvent } from "../events/model.ts";
 import type { Db } from "../storage/database.ts";
@@ -22,7 +22,7 @@ const SEVERITY: Record<string, number> = {
 /** What backups need from the rest of camgate (wired by `app.ts`). */
 export interface BackupModuleParts {
   config: Config;
-  cameras: CameraRegistry;
+  cameras: CameraSet;
   db: Db;
   storageDir: string;
   logger: Logger;

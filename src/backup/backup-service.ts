@@ -4,7 +4,7 @@
  * normalised, redacted and committed when it changed, with a message naming the changed sections. A change
  * is announced (ConfigChanged) with the changed paths.
  */
-import type { CameraRegistry } from "../camera/registry.ts";
+import type { CameraSet } from "../camera/registry.ts";
 import type { JsonObject } from "../protocol/kv.ts";
 import { type ConfigChange, changedSections, diffConfigs } from "./config-diff.ts";
 import { normaliseConfig } from "./normalise.ts";
@@ -28,7 +28,7 @@ export interface BackupStatus {
 }
 
 export interface BackupServiceOptions {
-  cameras: CameraRegistry;
+  cameras: CameraSet;
   repository: BackupRepository;
   redact: boolean;
   intervalMs: number;

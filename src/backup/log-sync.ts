@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { searchLogs } from "../camera/log-search.ts";
-import type { CameraRegistry } from "../camera/registry.ts";
+import type { CameraSet } from "../camera/registry.ts";
 import type { Db } from "../storage/database.ts";
 
 export interface StoredLogEntry {
@@ -48,7 +48,7 @@ export class LogSync {
 
   constructor(
     private readonly db: Db,
-    private readonly cameras: CameraRegistry,
+    private readonly cameras: CameraSet,
     private readonly onNew: (entries: StoredLogEntry[]) => void = () => undefined,
     private readonly warn: (message: string, fields: Record<string, unknown>) => void = () => undefined,
   ) {

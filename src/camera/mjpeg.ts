@@ -69,6 +69,11 @@ export class MjpegSource {
     this.loop.retryNow();
   }
 
+  /** The way to the camera changed: this connection ends and the next is made now. */
+  reconnectNow(): void {
+    this.loop.restart();
+  }
+
   private fail(down: StreamDown): void {
     this.lastError = down.error;
     this.loop.fail(down);

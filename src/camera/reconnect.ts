@@ -52,6 +52,13 @@ export class ReconnectLoop {
     this.options.release();
   }
 
+  /** The way to the camera changed: the current connection ends and the next is made now (if running). */
+  restart(): void {
+    if (!this.running) return;
+    this.stop();
+    this.start();
+  }
+
   isCurrent(generation: number): boolean {
     return generation === this.generation;
   }

@@ -8,7 +8,7 @@ import { ConnectionBudget } from "./budget.ts";
 import { OnvifCamera } from "./onvif/onvif-camera.ts";
 import { OnvifPtz } from "./onvif/onvif-ptz.ts";
 import { type CameraPtz, PtzController } from "./ptz.ts";
-import { CameraSession, type CameraSessionOptions, type Health } from "./session.ts";
+import { CameraSession, type CameraSessionOptions, type Health, type SessionRoute } from "./session.ts";
 
 /** Where the camera's RTSP is, and how much of it camgate may use. */
 export interface CameraRtsp {
@@ -64,11 +64,26 @@ export interface RegistryWatcher {
   /** Before the camera's session closes: end what uses it. */
   removed?(entry: CameraEntry): void;
   health?(entry: CameraEntry, health: Health, previous: Health): void;
+  /** The camera is now reached another way (directly, or through the instance that owns it): reconnect. */
+  rerouted?(entry: CameraEntry): void;
+}
+
+/**
+ * What the parts that work on cameras read of a set of them: the registry itself, or (with several
+ * instances) the cameras this instance owns (`OwnedCameras`).
+ */
+export interface CameraSet {
+  get(id: string): CameraEntry | undefined;
+  list(): CameraEntry[];
+  watch(watcher: RegistryWatcher): () => void;
+  deviceInfo(id: string): Promise<DeviceInfo>;
+  channelCount(id: string): Promise<number | undefined>;
+  forgetDeviceInfo(id: string): void;
 }
 
 const INFO_TTL_MS = 10 * 60_000;
 
-export class CameraRegistry {
+export class CameraRegistry implements CameraSet {
   private readonly entries = new Map<string, CameraEntry>();
   private readonly info = new Map<string, { at: number; value: Promise<DeviceInfo> }>();
   private readonly channels = new Map<string, { at: number; value: Promise<number> }>();
@@ -143,6 +158,27 @@ export class CameraRegistry {
     this.healthUnsubscribes.delete(id);
     entry.ptz.close();
     await entry.session.close();
+  }
+
+  /**
+   * Reach the camera through the instance that owns it (a route), or directly (undefined): its
+   * connections end, resolving once they are closed, and its watchers reconnect what they hold.
+   */
+  async route(id: string, route: SessionRoute | undefined): Promise<void> {
+    const entry = this.entries.get(id);
+    if (!entry || entry.session.route === route) return;
+    this.info.delete(id);
+    this.channels.delete(id);
+    const closed = entry.session.setRoute(route);
+    for (const watcher of this.watchers) watcher.rerouted?.(entry);
+    await closed;
+  }
+
+  /** The way is the same but leads elsewhere now (the camera's owner changed): its watchers reconnect. */
+  reconnect(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    for (const watcher of this.watchers) watcher.rerouted?.(entry);
   }
 
   /** A display-name change needs no reconnect. */

@@ -49,6 +49,17 @@ export interface RtspDescription {
   audio: AudioTrack | undefined;
 }
 
+/**
+ * Where a stream is, asked before each connect: a port and path of the camera's host, or (through the
+ * instance that owns the camera) another host with credentials of its own, where no login of the camera's
+ * is at stake.
+ */
+export interface RtspLocation {
+  port: number;
+  path: string;
+  peer?: { host: string; username: string; password: string };
+}
+
 export interface RtspSourceOptions {
   session: CameraSession;
   /** The camera's RTSP sessions (default 2 of its ~6: main and sub). */
@@ -61,7 +72,7 @@ export interface RtspSourceOptions {
    * Where the stream is, asked before every connect (an ONVIF camera's GetStreamUri): its port and path
    * replace `port` and `path`; the host stays the camera's.
    */
-  locate?: () => Promise<{ port: number; path: string }>;
+  locate?: () => Promise<RtspLocation>;
   /** No video for this long: the stream is dead (default 5 s, go2rtc's read deadline). */
   silenceMs?: number;
   connectTimeoutMs?: number;
@@ -94,6 +105,15 @@ const BUDGET_WAIT_MS = 1000;
  */
 const DEFAULT_BACKOFF_MAX_MS = 2000;
 
+/** The owner's RTSP server judges its own users: a refusal there is an error, not the camera's verdict. */
+const PEER_TURN: LoginTurn = {
+  onTrial: false,
+  succeeded: () => undefined,
+  refused: (message) =>
+    new CameraError("auth-failed", "", `the owning camgate refused the cluster: ${message}`),
+  failed: () => undefined,
+};
+
 export class RtspSource {
   private state: StreamState = "idle";
   private readonly loop: ReconnectLoop;
@@ -108,6 +128,8 @@ export class RtspSource {
 
   private port: number;
   private path: string;
+  /** Set while the stream comes from the instance that owns the camera. */
+  private peer: RtspLocation["peer"];
 
   constructor(private readonly options: RtspSourceOptions) {
     this.port = options.port;
@@ -122,7 +144,8 @@ export class RtspSource {
   }
 
   get url(): string {
-    const host = this.options.host.includes(":") ? `[${this.options.host}]` : this.options.host;
+    const shown = this.peer?.host ?? this.options.host;
+    const host = shown.includes(":") ? `[${shown}]` : shown;
     return `rtsp://${host}:${this.port}${this.path}`;
   }
 
@@ -146,6 +169,11 @@ export class RtspSource {
 
   retryNow(): void {
     this.loop.retryNow();
+  }
+
+  /** The way to the camera changed: this connection ends (TEARDOWN said) and the next is made now. */
+  reconnectNow(): void {
+    this.loop.restart();
   }
 
   private release(): void {
@@ -176,7 +204,7 @@ export class RtspSource {
     const camera = this.options.session.id;
     if (this.options.locate) {
       try {
-        ({ port: this.port, path: this.path } = await this.options.locate());
+        ({ port: this.port, path: this.path, peer: this.peer } = await this.options.locate());
       } catch (error) {
         if (this.loop.isCurrent(generation)) this.fail(downFromError(error, camera));
         return;
@@ -194,9 +222,11 @@ export class RtspSource {
         this.fail({ code: "refused", error: new CameraError("busy", camera, message) });
       return;
     }
+    const peer = this.peer;
     let turn: LoginTurn;
     try {
-      turn = await this.options.session.loginTurn();
+      // Through the owner no login of the camera's is tried: its refusal proves nothing about the camera.
+      turn = peer ? PEER_TURN : await this.options.session.loginTurn();
     } catch (error) {
       if (this.loop.isCurrent(generation)) this.fail(downFromError(error, camera));
       return;
@@ -205,10 +235,10 @@ export class RtspSource {
       turn.failed(new CameraError("unreachable", camera, "stopped"));
       return;
     }
-    const { username, password } = this.options.session.credentials;
+    const { username, password } = peer ?? this.options.session.credentials;
     const connection = new RtspConnection({
       camera,
-      host: this.options.host,
+      host: peer?.host ?? this.options.host,
       port: this.port,
       username,
       password,

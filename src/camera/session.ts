@@ -64,6 +64,29 @@ export interface CameraSessionOptions {
   log?: CameraLog;
   /** Keeps the last credential refusal across restarts (camgate's database). */
   authMemory?: AuthFailureMemory;
+  /** Reach the camera through the camgate instance that owns it, from the start (`setRoute` later). */
+  route?: SessionRoute;
+}
+
+/**
+ * The way to a camera through another camgate (the instance that owns it, when several share the cameras):
+ * requests go to that instance's CGI passthrough, signed there by the cluster, instead of to the camera.
+ */
+export interface SessionRoute {
+  /** The owner's origin, or undefined while no instance owns the camera. */
+  origin(): string | undefined;
+  /** The target as the owner is asked for it (its passthrough prefix, signed). */
+  target(method: string, target: string): string;
+  /** The owner's RTSP server for one of the camera's streams (main, sub, or a camera path). */
+  rtsp(stream: string, cameraPath: string): PeerRtsp | undefined;
+}
+
+export interface PeerRtsp {
+  host: string;
+  port: number;
+  path: string;
+  username: string;
+  password: string;
 }
 
 export type CameraLog = (level: "info" | "warn", message: string, fields: Record<string, unknown>) => void;
@@ -167,7 +190,9 @@ export class CameraSession {
     errors: {},
   };
   private readonly digest: DigestState;
-  private readonly agent: Agent;
+  private agent: Agent;
+  /** Set while the camera is reached through the camgate instance that owns it. */
+  private via: SessionRoute | undefined;
   private readonly timeouts: Timeouts;
   private readonly now: () => number;
   private health: Health;
@@ -194,6 +219,7 @@ export class CameraSession {
     this.password = options.password;
     this.digest = new DigestState(options.username, options.password, this.budget.max);
     this.agent = createCameraAgent(this.budget.max, this.timeouts);
+    this.via = options.route;
     this.health = { state: "unknown", since: this.now(), reason: undefined };
     // A refusal remembered from before a restart still holds, for the same credentials.
     const remembered = options.authMemory?.recall(this.username, this.password);
@@ -240,6 +266,26 @@ export class CameraSession {
     this.authBackoffMs = 0;
     this.authRetryAt = 0;
     if (this.health.state === "auth-failed") this.setHealth("unknown", "credentials changed");
+  }
+
+  /** The owner's way, while this instance reaches the camera through it. */
+  get route(): SessionRoute | undefined {
+    return this.via;
+  }
+
+  /**
+   * Reach the camera through its owner (a route), or directly again (undefined). Every open connection of
+   * the old way ends (streams included, so they reconnect the new way); resolves once they are closed, so
+   * an instance that gives a camera up holds nothing open to it when it says so.
+   */
+  async setRoute(route: SessionRoute | undefined): Promise<void> {
+    this.via = route;
+    const old = this.agent;
+    this.agent = createCameraAgent(this.budget.max, this.timeouts);
+    this.consecutiveFailures = 0;
+    this.verified = false;
+    this.setHealth("unknown", route ? "reached through the instance that owns it" : "owned by this instance");
+    await old.destroy().catch(() => undefined);
   }
 
   /** The credentials, for the camera's other doors (RTSP) that sign requests themselves. */
@@ -343,7 +389,7 @@ export class CameraSession {
     const started = Date.now();
     const report = (code: CameraErrorCode | "ok") =>
       this.options.onCall?.({ code, ms: Date.now() - started });
-    if (request.anonymous) return this.exchangeAnonymously(request, report);
+    if (request.anonymous || this.via) return this.exchangeAnonymously(request, report);
     try {
       // Refused at once during a credential backoff, before taking a connection.
       this.checkAuthBackoff();
@@ -413,8 +459,10 @@ export class CameraSession {
       const response = await this.send(request, request.method ?? "GET", undefined);
       this.consecutiveFailures = 0;
       this.lastSuccessAt = this.now();
-      // Reachable again; "online" still needs credentials known to work.
-      if (this.verified && this.health.state !== "auth-failed") this.setHealth("online", undefined);
+      // Reachable again; "online" still needs credentials known to work. Through the owner, its answer
+      // says: under 500 the camera (or at least the owner, which watches it) is there.
+      if (this.via ? response.status < 500 : this.verified && this.health.state !== "auth-failed")
+        this.setHealth("online", undefined);
       report("ok");
       return { response, release: slot.release.bind(slot) };
     } catch (error) {
@@ -572,7 +620,17 @@ export class CameraSession {
     const headers: Record<string, string> = { ...request.headers };
     if (authorization !== undefined) headers.authorization = authorization;
     let origin = this.origin;
-    if (request.port !== undefined) {
+    let target = request.target;
+    const via = this.via;
+    if (via) {
+      // Through the owner: its answer is the camera's, and its own auth is the cluster's signature.
+      const owner = via.origin();
+      if (owner === undefined)
+        throw new CameraError("unreachable", this.id, "no camgate instance owns the camera right now");
+      origin = owner;
+      target = via.target(method, request.target);
+      delete headers.authorization;
+    } else if (request.port !== undefined) {
       const url = new URL(this.origin);
       url.port = String(request.port);
       origin = url.origin;
@@ -583,7 +641,7 @@ export class CameraSession {
       this.id,
       {
         method,
-        target: request.target,
+        target,
         headers,
         ...(request.body !== undefined ? { body: request.body } : {}),
         ...(request.signal ? { signal: request.signal } : {}),

@@ -10,6 +10,7 @@
  */
 import type pg from "pg";
 import { CameraLeases } from "./leases.ts";
+import type { ClusterMap, InstanceAddress } from "./peer-directory.ts";
 import { ownerOf } from "./rendezvous.ts";
 
 export interface CoordinatorOptions {
@@ -25,6 +26,10 @@ export interface CoordinatorOptions {
   onLost: (camera: string, reason: "rebalanced" | "taken" | "fenced" | "stopped") => void | Promise<void>;
   /** Something the coordinator could not do (the database away): logged by the caller. */
   onError?: (error: unknown) => void;
+  /** Where the other instances reach this one (the hop to the cameras it owns). */
+  advertise?: InstanceAddress;
+  /** Each heartbeat's view of who owns which camera and where each instance is. */
+  onMap?: (map: ClusterMap) => void;
 }
 
 export interface ClusterView {
@@ -91,16 +96,27 @@ export class ClusterCoordinator {
   private async beat(): Promise<void> {
     if (this.stopped) return;
     let live: string[];
+    let instances: Map<string, InstanceAddress>;
     try {
+      const advertise = this.options.advertise;
       await this.options.pool.query(
-        `INSERT INTO cluster_instances (id, expires_at) VALUES ($1, now() + $2 * interval '1 millisecond')
-         ON CONFLICT (id) DO UPDATE SET seen_at = now(), expires_at = EXCLUDED.expires_at`,
-        [this.instance, this.ttlMs],
+        `INSERT INTO cluster_instances (id, expires_at, http_url, rtsp_url)
+           VALUES ($1, now() + $2 * interval '1 millisecond', $3, $4)
+         ON CONFLICT (id) DO UPDATE SET seen_at = now(), expires_at = EXCLUDED.expires_at,
+           http_url = EXCLUDED.http_url, rtsp_url = EXCLUDED.rtsp_url`,
+        [this.instance, this.ttlMs, advertise?.http ?? null, advertise?.rtsp ?? null],
       );
-      const rows = await this.options.pool.query<{ id: string }>(
-        "SELECT id FROM cluster_instances WHERE expires_at > now() ORDER BY id",
-      );
+      const rows = await this.options.pool.query<{
+        id: string;
+        http_url: string | null;
+        rtsp_url: string | null;
+      }>("SELECT id, http_url, rtsp_url FROM cluster_instances WHERE expires_at > now() ORDER BY id");
       live = rows.rows.map((row) => row.id);
+      instances = new Map(
+        rows.rows.flatMap((row) =>
+          row.http_url ? [[row.id, { http: row.http_url, rtsp: row.rtsp_url ?? undefined }] as const] : [],
+        ),
+      );
     } catch (error) {
       return this.unreachable(error);
     }
@@ -133,6 +149,18 @@ export class ClusterCoordinator {
       } catch (error) {
         return this.unreachable(error);
       }
+    }
+    await this.publishMap(instances);
+  }
+
+  /** Who owns what now, for the hop to cameras owned elsewhere. */
+  private async publishMap(instances: Map<string, InstanceAddress>): Promise<void> {
+    if (!this.options.onMap) return;
+    try {
+      const leases = await this.leases.list();
+      this.options.onMap({ owners: new Map(leases.map((lease) => [lease.camera, lease.owner])), instances });
+    } catch (error) {
+      this.unreachable(error);
     }
   }
 

@@ -389,6 +389,9 @@ export const configSchema = z.strictObject({
             .optional(),
           /** How long a camera's lease lives without a heartbeat: the failover time. */
           leaseSeconds: z.number().int().min(2).max(300).default(10),
+          /** Where the other instances reach this one's HTTP (and RTSP) server; default the bound address. */
+          advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
+          advertiseRtspUrl: z.url({ protocol: /^rtsp$/ }).optional(),
         })
         .optional(),
     })

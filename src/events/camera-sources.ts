@@ -5,7 +5,7 @@
  * camera call).
  */
 import type { CameraEventSource } from "../camera/events.ts";
-import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { CameraEntry, CameraSet } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
 import type { JsonValue } from "../protocol/kv.ts";
 import type { EventStreams } from "../relay/event-stream-hub.ts";
@@ -28,7 +28,7 @@ export class CameraEventSources {
 
   constructor(
     private readonly config: Config,
-    private readonly cameras: CameraRegistry,
+    private readonly cameras: CameraSet,
     private readonly eventStreams: EventStreams,
     private readonly snapshots: SnapshotService,
     private readonly publisher: EventPublisher,

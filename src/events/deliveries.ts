@@ -4,7 +4,7 @@
  * that want it, in the event's own transaction.
  */
 import type { Logger } from "pino";
-import type { CameraRegistry } from "../camera/registry.ts";
+import type { CameraRegistry, CameraSet } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
 import type { Db } from "../storage/database.ts";
 import { discoveryTopics } from "../storage/discovery-topics.ts";
@@ -24,6 +24,8 @@ export class Deliveries {
   constructor(
     private readonly config: Config,
     private readonly cameras: CameraRegistry,
+    /** The cameras whose MQTT status and commands are this instance's. */
+    private readonly owned: CameraSet,
     bus: EventBus,
     private readonly outbox: Outbox,
     private readonly store: EventStore,
@@ -90,6 +92,8 @@ export class Deliveries {
       // Two clients with one id would throw each other off the broker.
       clientId: this.cluster ? `${mqtt.clientId}-${this.cluster.instance}` : mqtt.clientId,
       cameras: this.cameras,
+      owned: this.owned,
+      clustered: this.cluster !== undefined,
       outbox: this.outbox,
       store: this.store,
       discoveryTopics: discoveryTopics(this.localDb),

@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import { CameraError } from "../camera/errors.ts";
-import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { CameraEntry, CameraSet } from "../camera/registry.ts";
 import type { StreamDown } from "../camera/stream-status.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
 import type { EventPublisher } from "./publisher.ts";
@@ -20,7 +20,7 @@ export class GatewayWatch {
   private readonly withoutUptime = new Set<string>();
 
   constructor(
-    private readonly cameras: CameraRegistry,
+    private readonly cameras: CameraSet,
     private readonly hubs: HubRegistry,
     private readonly publisher: EventPublisher,
     private readonly logger: Logger,
@@ -45,9 +45,10 @@ export class GatewayWatch {
       }),
     );
     this.unsubscribes.push(
-      this.hubs.onStall((camera, channel, subtype, down) =>
-        this.stalled(camera, { stream: "mjpeg", channel, subtype }, down),
-      ),
+      this.hubs.onStall((camera, channel, subtype, down) => {
+        // A stall of a stream this instance relays from another (the owner) is the owner's to report.
+        if (this.cameras.get(camera)) this.stalled(camera, { stream: "mjpeg", channel, subtype }, down);
+      }),
     );
   }
 

@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import { CameraError } from "../camera/errors.ts";
-import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { CameraEntry, CameraRegistry, CameraSet } from "../camera/registry.ts";
 import type { HealthState } from "../camera/session.ts";
 import type { DiscoveryTopics } from "../storage/discovery-topics.ts";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
@@ -38,6 +38,13 @@ export interface MqttBridgeOptions {
   protocolVersion: 4 | 5;
   clientId: string;
   cameras: CameraRegistry;
+  /**
+   * The cameras whose status and PTZ commands are this instance's (with several instances, the ones it
+   * owns: their owner says their status and moves them, once); default all of them.
+   */
+  owned?: CameraSet;
+  /** Several instances share the broker's `<prefix>/available`: one leaving must not mark the rest away. */
+  clustered?: boolean;
   outbox: Outbox;
   store: EventStore;
   /** How its outbox worker claims and polls (several instances share the outbox). */
@@ -105,31 +112,47 @@ export class MqttBridge {
       this.worker.poke();
     });
     client.on("error", (error) => log.warn({ err: error.message }, "MQTT error"));
-    client.on("message", (topic, payload) => void this.command(topic, payload.toString("utf8")));
+    client.on("message", (topic, payload) => {
+      if (topic === `${prefix}/available`) {
+        if (payload.toString("utf8") === "offline" && client.connected)
+          client.publish(topic, "online", { qos: 1, retain: true });
+        return;
+      }
+      void this.command(topic, payload.toString("utf8"));
+    });
     client.subscribe(`${prefix}/+/ptz/set`, { qos: 1 });
+    // Another instance's Last Will (or clean stop) said "offline" for all of camgate: while this one runs,
+    // camgate is available still.
+    if (this.options.clustered) client.subscribe(`${prefix}/available`, { qos: 1 });
     this.watchHealth();
     this.worker.start();
   }
 
-  /** The cameras changed (config reload): follow the new ones' health and announce again. */
+  /** The cameras changed (config reload): announce again. */
   refresh(): void {
-    this.watchHealth();
     if (!this.client?.connected) return;
     void this.announce().catch((error: unknown) =>
       this.options.logger.warn({ err: errorText(error) }, "MQTT announce failed"),
     );
   }
 
+  private get owned(): CameraSet {
+    return this.options.owned ?? this.options.cameras;
+  }
+
+  /** Each owned camera's status as its health changes, and at once when it becomes this instance's. */
   private watchHealth(): void {
     for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
-    for (const entry of this.options.cameras.list()) {
-      this.unsubscribes.push(
-        entry.session.onHealthChange((health) => {
-          const availability = availabilityOf(health.state);
-          if (availability) this.cameraStatus(entry.id, availability);
-        }),
-      );
-    }
+    const say = (entry: CameraEntry, state: HealthState) => {
+      const availability = availabilityOf(state);
+      if (availability) this.cameraStatus(entry.id, availability);
+    };
+    this.unsubscribes.push(
+      this.owned.watch({
+        health: (entry, health) => say(entry, health.state),
+        added: (entry) => say(entry, entry.session.getHealth().state),
+      }),
+    );
   }
 
   /** Publishes a camera's availability (retained). */
@@ -184,7 +207,7 @@ export class MqttBridge {
     const { prefix } = this.options;
     await client.publishAsync(`${prefix}/available`, "online", { qos: 1, retain: true });
     const entries = this.options.cameras.list();
-    for (const entry of entries) {
+    for (const entry of this.owned.list()) {
       const availability = availabilityOf(entry.session.getHealth().state);
       if (availability) this.cameraStatus(entry.id, availability);
     }
@@ -262,7 +285,9 @@ export class MqttBridge {
       `^${this.options.prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/([^/]+)/ptz/set$`,
     ).exec(topic);
     const camera = match?.[1] as string;
-    const entry = this.options.cameras.get(camera);
+    // Another instance owns it: that one moves it (each command once).
+    if (this.options.cameras.get(camera) && !this.owned.get(camera)) return;
+    const entry = this.owned.get(camera);
     if (!entry) {
       this.options.logger.warn({ topic }, "MQTT PTZ command for a camera camgate does not have");
       return;

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { CameraRegistry } from "../camera/registry.ts";
+import type { CameraRegistry, CameraSet } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
 import type { EventStreams } from "../relay/event-stream-hub.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
@@ -33,6 +33,8 @@ export interface EventPipelineParts {
   /** Set when several instances share `sql`. */
   cluster?: { instance: string };
   cameras: CameraRegistry;
+  /** The cameras whose events this instance stores (all of them, or with several instances its own). */
+  owned: CameraSet;
   hubs: HubRegistry;
   eventStreams: EventStreams;
   snapshots: SnapshotService;
@@ -55,7 +57,7 @@ export class EventPipeline {
   private readonly matcher: MailMatcher;
 
   constructor(private readonly parts: EventPipelineParts) {
-    const { config, sql, cameras, logger } = parts;
+    const { config, sql, cameras, owned, logger } = parts;
     this.store = new EventStore(
       sql,
       join(parts.storageDir, "snapshots"),
@@ -67,10 +69,10 @@ export class EventPipeline {
       logger.warn({ err: error, camera: event.camera, event: event.id }, "a live event listener failed"),
     );
     this.publisher = new EventPublisher(this.bus, this.store, logger);
-    this.watch = new GatewayWatch(cameras, parts.hubs, this.publisher, logger);
+    this.watch = new GatewayWatch(owned, parts.hubs, this.publisher, logger);
     this.sources = new CameraEventSources(
       config,
-      cameras,
+      owned,
       parts.eventStreams,
       parts.snapshots,
       this.publisher,
@@ -79,6 +81,7 @@ export class EventPipeline {
     this.deliveries = new Deliveries(
       config,
       cameras,
+      owned,
       this.bus,
       this.outbox,
       this.store,

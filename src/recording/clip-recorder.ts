@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { CameraEntry, CameraSet } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { CamgateEvent } from "../events/model.ts";
@@ -26,7 +26,7 @@ const MAX_RING_BYTES = 32 * 1024 * 1024;
 
 export interface ClipRecorderOptions {
   config: Config;
-  cameras: CameraRegistry;
+  cameras: CameraSet;
   streams: StreamHubs;
   store: EventStore;
   bus: EventBus;

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import type { CameraEntry, CameraSet } from "../camera/registry.ts";
 import type { StreamState } from "../camera/stream-status.ts";
 import type { Config } from "../config/schema.ts";
 import { UlidGenerator } from "../events/ulid.ts";
@@ -19,7 +19,7 @@ import { TrackWriter } from "./track-writer.ts";
 
 export interface SegmentRecorderOptions {
   config: Config;
-  cameras: CameraRegistry;
+  cameras: CameraSet;
   streams: StreamHubs;
   index: RecordingIndex;
   dir: string;

@@ -107,12 +107,17 @@ export class EventStreams {
           if (health.state === "online" && previous.state !== "online")
             this.hubs.get(entry.id)?.stream.retryNow();
         },
-        removed: (entry) => {
-          this.hubs.get(entry.id)?.close();
-          this.hubs.delete(entry.id);
-        },
+        removed: (entry) => this.closeCamera(entry.id),
+        // Reached another way now: the stream's listeners (passthrough attach clients) end and come back;
+        // the owner's own event sources start on the new stream when they are told the camera is theirs.
+        rerouted: (entry) => this.closeCamera(entry.id),
       }),
     );
+  }
+
+  private closeCamera(camera: string): void {
+    this.hubs.get(camera)?.close();
+    this.hubs.delete(camera);
   }
 
   hub(entry: CameraEntry): EventStreamHub {

@@ -114,6 +114,11 @@ export class FrameHub {
   }
 
   /** The latest live frame (not the offline picture), if any. */
+  /** The camera is now reached another way (the cluster moved it): the upstream reconnects at once. */
+  reconnect(): void {
+    this.source.reconnectNow();
+  }
+
   latestFrame(): Frame | undefined {
     return this.latest;
   }

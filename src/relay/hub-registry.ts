@@ -30,6 +30,9 @@ export class HubRegistry {
           for (const hub of this.hubs.values()) if (hub.stats().camera === entry.id) hub.retryNow();
         },
         added: (entry) => this.preload(entry),
+        rerouted: (entry) => {
+          for (const hub of this.hubs.values()) if (hub.stats().camera === entry.id) hub.reconnect();
+        },
         removed: (entry) => this.closeCamera(entry.id),
       }),
     );

@@ -13,9 +13,14 @@
  * - Consumers keep their own pace: the hub hands every unit to every consumer once; each consumer bounds its
  *   own queue (an RTSP viewer that falls behind skips to the next keyframe).
  */
-import type { OnvifCamera } from "../camera/onvif/onvif-camera.ts";
+import { CameraError } from "../camera/errors.ts";
 import type { CameraEntry } from "../camera/registry.ts";
-import { type AudioTrack, type RtspDescription, RtspSource } from "../camera/rtsp-source.ts";
+import {
+  type AudioTrack,
+  type RtspDescription,
+  type RtspLocation,
+  RtspSource,
+} from "../camera/rtsp-source.ts";
 import type { StreamDown, StreamState } from "../camera/stream-status.ts";
 import type { AccessUnit, AudioFrame, VideoCodec } from "../media/access-unit.ts";
 import { H264_NAL, h264NalType, parseH264Sps, type VideoParameters } from "../media/h264.ts";
@@ -94,8 +99,25 @@ const MAX_STEP = 5 * 90_000;
 
 const int32 = (n: number) => n | 0;
 
-/** An ONVIF camera's stream is where its GetStreamUri says (learnt before each connect, cached). */
-const locateOnvif = (onvif: OnvifCamera, stream: "main" | "sub") => () => onvif.streamLocation(stream);
+/**
+ * Where to connect, asked before each connect: through the instance that owns the camera when this one
+ * does not (its RTSP server), else an ONVIF camera's stream where its GetStreamUri says (learnt, cached),
+ * else the configured port and path.
+ */
+function locator(entry: CameraEntry, name: string, path: string): () => Promise<RtspLocation> {
+  return async () => {
+    const route = entry.session.route;
+    if (route) {
+      const peer = route.rtsp(name, path);
+      if (!peer)
+        throw new CameraError("unreachable", entry.id, "no camgate instance owns the camera right now");
+      const { port, path: peerPath, ...rest } = peer;
+      return { port, path: peerPath, peer: rest };
+    }
+    if (entry.onvif && (name === "main" || name === "sub")) return entry.onvif.streamLocation(name);
+    return { port: entry.rtsp.port, path };
+  };
+}
 
 export class StreamHub {
   private bytesIn = 0;
@@ -127,9 +149,7 @@ export class StreamHub {
       host: entry.rtsp.host,
       port: entry.rtsp.port,
       path: options.path,
-      ...(entry.onvif && (options.name === "main" || options.name === "sub")
-        ? { locate: locateOnvif(entry.onvif, options.name) }
-        : {}),
+      locate: locator(entry, options.name, options.path),
       ...(options.silenceMs !== undefined ? { silenceMs: options.silenceMs } : {}),
       onDescription: (description) => this.described(description),
       onVideo: (unit) => this.video(unit),
@@ -186,6 +206,11 @@ export class StreamHub {
     for (const unit of this.gop) consumer.onVideo(unit);
     this.source.start();
     return () => this.detach(consumer);
+  }
+
+  /** The camera is now reached another way (the cluster moved it): the upstream reconnects at once. */
+  reconnect(): void {
+    this.source.reconnectNow();
   }
 
   /** The camera is back: a waiting upstream reconnects now rather than after its backoff. */

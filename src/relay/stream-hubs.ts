@@ -32,6 +32,9 @@ export class StreamHubs {
           if (options.preload.has(entry.id)) this.hub(entry, "main");
         },
         removed: (entry) => this.closeCamera(entry.id),
+        rerouted: (entry) => {
+          for (const hub of this.hubs.values()) if (hub.camera === entry.id) hub.reconnect();
+        },
       }),
     );
     for (const entry of cameras.list()) if (options.preload.has(entry.id)) this.hub(entry, "main");

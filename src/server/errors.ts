@@ -38,6 +38,7 @@ export const PROBLEMS = {
   "no-config-file": { status: 409, title: "camgate runs without a config file" },
   "talk-busy": { status: 409, title: "Someone else is talking through this camera" },
   "bad-origin": { status: 403, title: "The request comes from another site" },
+  "not-owner": { status: 503, title: "Another camgate instance owns this camera right now" },
   // The camera (each CameraError code is a problem code of the same name).
   forbidden: { status: 403, title: "The camera's user lacks the right for this" },
   rejected: { status: 422, title: "The camera rejected the request" },

@@ -10,6 +10,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { CameraError } from "../camera/errors.ts";
 import type { CameraEntry } from "../camera/registry.ts";
+import { CLUSTER_USER } from "../cluster/peer-directory.ts";
 import { decodeDeviceQuery } from "../protocol/cgi.ts";
 import { judgeCgiRequest, roleAllows } from "./auth/roles.ts";
 import { CSRF_HEADER } from "./auth/sessions.ts";
@@ -45,6 +46,13 @@ export async function forwardCgi(
 ): Promise<void> {
   const principal = request.principal;
   if (!principal) throw new ApiProblem("unauthorized");
+  // Another instance sent this here as the camera's owner; a stale view on both sides must not bounce a
+  // request between them: only the owner serves the cluster.
+  if (principal.name === CLUSTER_USER && entry.session.route)
+    throw new ApiProblem("not-owner", "this instance does not own the camera now", {
+      camera: entry.id,
+      retryAfterSeconds: 1,
+    });
   // A signed URL's own parameters are ours, not the camera's.
   const target = principal.via === "signed-url" ? splitSigned(cgiTarget).base : cgiTarget;
   const queryAt = target.indexOf("?");

@@ -84,6 +84,9 @@ const MIGRATIONS: readonly string[] = [
      name text PRIMARY KEY,
      value text NOT NULL
    );`,
+  // 3: where each instance can be reached by the others (the hop to a camera's owner).
+  `ALTER TABLE cluster_instances ADD COLUMN http_url text;
+   ALTER TABLE cluster_instances ADD COLUMN rtsp_url text;`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -8,8 +8,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmulatedCameraHandle, type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
+import { locateFfprobe, probeVideo } from "../helpers/ffprobe.ts";
 import { CAMERA_PASSWORD, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { waitFor } from "../helpers/http.ts";
+import { jpegsOf } from "../helpers/mjpeg.ts";
 import { locatePostgres, startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { SseClient } from "../helpers/sse.ts";
 import { WebhookReceiver } from "../helpers/webhook-receiver.ts";
@@ -48,6 +50,7 @@ function start(instance: string, webhook?: WebhookReceiver): Promise<TestGateway
     storage: { postgres: { url: server.url, instance, leaseSeconds: 3 } },
     events: { enabled: true, heartbeatSeconds: 1, snapshotCodes: [] },
     users: [{ name: "alice", role: "admin", password: PASSWORD }],
+    server: { rtsp: { listen: "127.0.0.1:0" } },
     ...(webhook
       ? { webhooks: [{ name: "hook", url: webhook.url, secret: SECRET, codes: ["AlarmLocal"] }] }
       : {}),
@@ -58,7 +61,7 @@ const basic = { Authorization: `Basic ${Buffer.from(`alice:${PASSWORD}`).toStrin
 
 /** Each camera's event-stream connections, as the cameras see them. */
 const sessions = () => IDS.map((id) => handles.get(id)?.control.eventSubscribers() ?? 0);
-const owned = (gateway: TestGateway) => gateway.camgate.cameras.list().map((entry) => entry.id);
+const owned = (gateway: TestGateway) => [...(gateway.camgate.cluster?.owned.keys() ?? [])];
 
 describe.skipIf(!available)("several camgate instances on one PostgreSQL", () => {
   it("open each camera once between them, and hand them over when one leaves", async () => {
@@ -184,6 +187,74 @@ describe.skipIf(!available)("several camgate instances on one PostgreSQL", () =>
       expect((await fetch(`${d.url}/api/v1/events`, { headers: { Cookie: cookie } })).status).toBe(401);
     } finally {
       await receiver.stop();
+    }
+  }, 90_000);
+
+  it("serve any viewer of any camera through its owner, the camera seeing one client", async () => {
+    for (const gateway of gateways.splice(0)) await gateway.close();
+    const e = await start("camgate-e");
+    gateways.push(e);
+    const f = await start("camgate-f");
+    gateways.push(f);
+    await waitFor(
+      () =>
+        owned(e).length > 0 && owned(f).length > 0 && sessions().every((n) => n === 1) ? true : undefined,
+      30_000,
+      "both instances owning some cameras",
+    );
+    // A camera e owns, asked of f.
+    const id = owned(e)[0] as string;
+    const camera = handles.get(id)?.control;
+    if (!camera) throw new Error("no emulator");
+    camera.resetCounters();
+
+    const snapshot = await fetch(`${f.url}/api/v1/cameras/${id}/snapshot.jpg`, { headers: basic });
+    expect(snapshot.status).toBe(200);
+    expect(Buffer.from(await snapshot.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    const cgi = await fetch(`${f.url}/cam/${id}/cgi-bin/magicBox.cgi?action=getDeviceType`, {
+      headers: basic,
+    });
+    expect(cgi.status).toBe(200);
+    expect(await cgi.text()).toMatch(/^type=/m);
+
+    // MJPEG viewers on both instances: frames for each, one MJPEG connection at the camera.
+    const frames = async (base: string) => {
+      const controller = new AbortController();
+      const response = await fetch(`${base}/api/v1/cameras/${id}/stream.mjpeg`, {
+        headers: basic,
+        signal: controller.signal,
+      });
+      expect(response.status).toBe(200);
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      let bytes = Buffer.alloc(0);
+      while (jpegsOf(bytes).length < 3) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        bytes = Buffer.concat([bytes, value]);
+      }
+      controller.abort();
+      return jpegsOf(bytes).length;
+    };
+    expect(await Promise.all([frames(e.url), frames(f.url)])).toEqual([3, 3]);
+    expect(camera.counters().requestsByPath["/cgi-bin/mjpg/video.cgi"] ?? 0).toBe(1);
+
+    // The main stream through both RTSP servers, read by ffprobe: one RTSP session at the camera.
+    if (locateFfprobe() !== undefined || process.env.CI === "true") {
+      let most = 0;
+      const sampler = setInterval(() => {
+        most = Math.max(most, camera.rtspSessions());
+      }, 20);
+      try {
+        const rtsp = (g: TestGateway) =>
+          `${(g.camgate.rtspUrl as string).replace("rtsp://", `rtsp://alice:${PASSWORD}@`)}/${id}`;
+        expect(await Promise.all([probeVideo(rtsp(e)), probeVideo(rtsp(f))])).toEqual([
+          expect.stringMatching(/^h264,/),
+          expect.stringMatching(/^h264,/),
+        ]);
+      } finally {
+        clearInterval(sampler);
+      }
+      expect(most).toBe(1);
     }
   }, 90_000);
 });

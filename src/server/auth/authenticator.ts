@@ -74,6 +74,8 @@ export class Authenticator {
       metricsToken?: string | undefined;
       signer: UrlSigner;
       limiter: FailureLimiter;
+      /** Users that are camgate's own, not the config's (the cluster's `~cluster`); they outlive reloads. */
+      internalUsers?: readonly UserConfig[];
       sessions: SessionStore;
     },
   ) {
@@ -88,7 +90,7 @@ export class Authenticator {
    * sessions and signed URLs stop working at once and a changed role applies to the next request.
    */
   setUsers(users: readonly UserConfig[]): void {
-    this.users = users.map((config) => ({
+    this.users = [...users, ...(this.options.internalUsers ?? [])].map((config) => ({
       config,
       token: config.token === undefined ? undefined : new StoredSecret(config.token),
       password: config.password === undefined ? undefined : new StoredSecret(config.password),

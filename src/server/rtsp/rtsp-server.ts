@@ -12,6 +12,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { Logger } from "pino";
 import type { CameraEntry, CameraRegistry } from "../../camera/registry.ts";
+import { CLUSTER_USER } from "../../cluster/peer-directory.ts";
 import {
   formatResponse,
   parseTransport,
@@ -100,6 +101,8 @@ class Connection {
     this.nonce = randomBytes(16).toString("hex");
   }
 }
+
+const NOT_OWNER = "not the camera's owner";
 
 export class CamgateRtspServer {
   private readonly servers: Server[] = [];
@@ -347,6 +350,9 @@ export class CamgateRtspServer {
     }
     if (!entry || !canSeeCamera(principal, entry.id) || !roleAllows(principal.role, "viewer"))
       return "no such stream";
+    // Another instance came here for the camera's owner: only the owner serves the cluster (no bouncing
+    // between two stale views).
+    if (principal.name === CLUSTER_USER && entry.session.route) return NOT_OWNER;
     if (rest === "") return { hub: this.options.hubs.hub(entry, "main"), base };
     if (rest === "/sub") return { hub: this.options.hubs.hub(entry, "sub"), base };
     if (rest === "/cam/realmonitor") {
@@ -387,6 +393,7 @@ export class CamgateRtspServer {
     principal: Principal,
   ): Promise<void> {
     const stream = await this.streamOf(request.uri, only, principal);
+    if (stream === NOT_OWNER) return this.reply(connection, request, 503, "Service Unavailable");
     if (typeof stream === "string") return this.reply(connection, request, 404, "Stream Not Found");
     // The SDP comes from the live parameter sets: the stream starts (and lingers for the SETUP and PLAY).
     const tracks = await waitForTracks(stream.hub, this.options.describeTimeoutMs ?? 8000);
@@ -425,6 +432,7 @@ export class CamgateRtspServer {
     principal: Principal,
   ): Promise<void> {
     const stream = await this.streamOf(request.uri, only, principal);
+    if (stream === NOT_OWNER) return this.reply(connection, request, 503, "Service Unavailable");
     if (typeof stream === "string") return this.reply(connection, request, 404, "Stream Not Found");
     const transport = parseTransport(request.headers.get("transport") ?? "");
     if (!transport.protocol.endsWith("/TCP") || transport.mode === "record")

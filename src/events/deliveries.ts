@@ -55,7 +55,8 @@ export class Deliveries {
           store,
           (event, delivery) => postWebhook(target, event, delivery.id),
           () => true,
-          { ...workerOptions, claimMs: target.timeoutMs + 30_000 },
+          // Longer than a send can take (it is cut at its timeout), short enough for a quick failover.
+          { ...workerOptions, claimMs: target.timeoutMs * 2 + 5000 },
         ),
       });
     });

@@ -16,7 +16,7 @@ export interface DeliveryWorkerOptions {
   idlePollMs: number;
 }
 
-export const DEFAULT_WORKER_OPTIONS: DeliveryWorkerOptions = { claimMs: 60_000, idlePollMs: 60_000 };
+export const DEFAULT_WORKER_OPTIONS: DeliveryWorkerOptions = { claimMs: 20_000, idlePollMs: 60_000 };
 
 export class DeliveryWorker {
   private timer: NodeJS.Timeout | undefined;

@@ -101,6 +101,17 @@ export class Outbox {
     );
   }
 
+  /**
+   * At start: claims this claimant's previous run held (it was killed mid-send) end now rather than at
+   * their expiry; those deliveries are sent again (the receiver sees the same delivery id).
+   */
+  async releaseOwnClaims(): Promise<number> {
+    return this.sql.run(
+      "UPDATE deliveries SET claimed_until = NULL WHERE claimed_by = ? AND state = 'pending' AND claimed_until IS NOT NULL",
+      [this.claimant],
+    );
+  }
+
   /** Tells workers that `target` has new work (after the event's transaction committed). */
   notify(target: string): void {
     for (const listener of this.listeners) listener(target);

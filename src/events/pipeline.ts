@@ -94,6 +94,7 @@ export class EventPipeline {
   }
 
   async start(): Promise<void> {
+    await this.outbox.releaseOwnClaims();
     await this.deliveries.start();
     await this.startSmtp();
     this.watch.start();

@@ -14,6 +14,8 @@ export interface DeliveryWorkerOptions {
   claimMs: number;
   /** How long an idle worker waits before it looks again without being told of work (other instances'). */
   idlePollMs: number;
+  /** Only these cameras' deliveries (MQTT's retained state comes from each camera's owner); default all. */
+  cameras?: () => readonly string[];
 }
 
 export const DEFAULT_WORKER_OPTIONS: DeliveryWorkerOptions = { claimMs: 20_000, idlePollMs: 60_000 };
@@ -78,9 +80,10 @@ export class DeliveryWorker {
         continue;
       }
       try {
-        const delivery = await this.outbox.claim(this.target, this.options.claimMs);
+        const cameras = this.options.cameras?.();
+        const delivery = await this.outbox.claim(this.target, this.options.claimMs, cameras);
         if (!delivery) {
-          const due = await this.outbox.nextDue(this.target);
+          const due = await this.outbox.nextDue(this.target, cameras);
           const wait = due === undefined ? this.options.idlePollMs : due - Date.now();
           await this.sleep(Math.max(10, Math.min(wait, this.options.idlePollMs)));
           continue;

@@ -79,7 +79,14 @@ export class MqttBridge {
       options.store,
       (event) => this.sendEvent(event),
       () => this.client?.connected === true,
-      options.worker,
+      // With several instances, a camera's events (and its retained ON/OFF state) go out from its owner
+      // only, in order; a gateway's own events without a camera from any.
+      options.clustered && options.worker && options.owned
+        ? {
+            ...options.worker,
+            cameras: () => ["", ...(options.owned?.list().map((entry) => entry.id) ?? [])],
+          }
+        : options.worker,
     );
   }
 

@@ -66,10 +66,14 @@ export type DeliveryOutcome = "delivered" | "retry" | "dead";
 const NOT_BEHIND = `NOT EXISTS (SELECT 1 FROM deliveries e
    WHERE e.target = d.target AND e.camera = d.camera AND e.state = 'pending' AND e.id < d.id)`;
 
-/** The oldest due, unclaimed delivery of a target that heads its camera's queue; `?`s: target, now, now. */
-const CLAIMABLE = `SELECT d.id FROM deliveries d
+/**
+ * The oldest due, unclaimed delivery of a target that heads its camera's queue; `?`s: target, now, now,
+ * then the cameras when `only` lists them.
+ */
+const claimable = (only: number | undefined) => `SELECT d.id FROM deliveries d
    WHERE d.target = ? AND d.state = 'pending' AND d.next_at <= ?
      AND (d.claimed_until IS NULL OR d.claimed_until < ?) AND ${NOT_BEHIND}
+     ${only === undefined ? "" : `AND d.camera IN (${Array.from({ length: only }, () => "?").join(",") || "NULL"})`}
    ORDER BY d.id LIMIT 1`;
 
 export class Outbox {
@@ -124,24 +128,25 @@ export class Outbox {
 
   /**
    * Claims the next delivery of `target` for `claimMs`: the oldest due one that heads its camera's queue and
-   * nobody else holds. Undefined when there is none now.
+   * nobody else holds, of the cameras `only` lists when it is given. Undefined when there is none now.
    */
-  async claim(target: string, claimMs: number): Promise<Delivery | undefined> {
+  async claim(target: string, claimMs: number, only?: readonly string[]): Promise<Delivery | undefined> {
     const now = this.now();
     const lock = this.sql.dialect === "postgres" ? " FOR UPDATE SKIP LOCKED" : "";
     const row = await this.sql.get<Row>(
-      `UPDATE deliveries SET claimed_by = ?, claimed_until = ? WHERE id = (${CLAIMABLE}${lock}) RETURNING *`,
-      [this.claimant, now + claimMs, target, now, now],
+      `UPDATE deliveries SET claimed_by = ?, claimed_until = ? WHERE id = (${claimable(only?.length)}${lock}) RETURNING *`,
+      [this.claimant, now + claimMs, target, now, now, ...(only ?? [])],
     );
     return row ? toDelivery(row) : undefined;
   }
 
   /** When the target's next claimable delivery falls due (for a worker with nothing to claim now). */
-  async nextDue(target: string): Promise<number | undefined> {
+  async nextDue(target: string, only?: readonly string[]): Promise<number | undefined> {
+    const cameras = only === undefined ? "" : `AND d.camera IN (${only.map(() => "?").join(",") || "NULL"})`;
     const row = await this.sql.get<{ at: number | null }>(
       `SELECT MIN(CASE WHEN d.claimed_until IS NULL OR d.claimed_until < d.next_at THEN d.next_at ELSE d.claimed_until END) AS at
-         FROM deliveries d WHERE d.target = ? AND d.state = 'pending' AND ${NOT_BEHIND}`,
-      [target],
+         FROM deliveries d WHERE d.target = ? AND d.state = 'pending' AND ${NOT_BEHIND} ${cameras}`,
+      [target, ...(only ?? [])],
     );
     return row?.at ?? undefined;
   }

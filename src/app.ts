@@ -371,6 +371,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     (listener) => events.bus.subscribe(listener),
     (listener) => events.outbox.onOutcome(listener),
   );
+  metrics.watchEventStore(events.publisher);
   const talks = new Talks();
   const sessions = new SessionStore(pgStore ? sql : undefined);
   const auth = new Authenticator(config.users, {
@@ -524,6 +525,12 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   };
   // Set once everything is built: ownership decides which cameras this instance opens.
   let coordinator: ClusterCoordinator | undefined;
+  if (peers)
+    metrics.watchCluster({
+      cameras,
+      coordinator: () => coordinator,
+      relayed: () => eventRelay?.relayed ?? 0,
+    });
   const close = async () => {
     // Hand the cameras over first, so the other instances take them while this one shuts down.
     await coordinator?.stop();

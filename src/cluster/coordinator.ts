@@ -58,6 +58,8 @@ export class ClusterCoordinator {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** For metrics: heartbeats, ownership changes, and the last heartbeat that reached the database. */
+  readonly stats = { beats: 0, failedBeats: 0, gained: 0, lost: 0, lastBeatAt: 0, instances: 0 };
 
   constructor(private readonly options: CoordinatorOptions) {
     this.ttlMs = options.ttlMs ?? 10_000;
@@ -112,6 +114,9 @@ export class ClusterCoordinator {
         rtsp_url: string | null;
       }>("SELECT id, http_url, rtsp_url FROM cluster_instances WHERE expires_at > now() ORDER BY id");
       live = rows.rows.map((row) => row.id);
+      this.stats.beats++;
+      this.stats.lastBeatAt = Date.now();
+      this.stats.instances = live.length;
       instances = new Map(
         rows.rows.flatMap((row) =>
           row.http_url ? [[row.id, { http: row.http_url, rtsp: row.rtsp_url ?? undefined }] as const] : [],
@@ -132,6 +137,7 @@ export class ClusterCoordinator {
           if (now !== undefined) this.armDeadline(camera, sentAt);
           if (now !== undefined && token === undefined) {
             this.owned.set(camera, now);
+            this.stats.gained++;
             await this.options.onGained(camera, now);
           } else if (now === undefined && token !== undefined) {
             await this.lose(camera, "taken");
@@ -180,11 +186,13 @@ export class ClusterCoordinator {
     clearTimeout(this.deadlines.get(camera));
     this.deadlines.delete(camera);
     if (!this.owned.delete(camera)) return;
+    this.stats.lost++;
     await this.options.onLost(camera, reason);
   }
 
   /** The database is away: the deadlines let go of each camera before its lease can lapse. */
   private unreachable(error: unknown): void {
+    this.stats.failedBeats++;
     this.options.onError?.(error);
   }
 

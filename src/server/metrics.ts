@@ -5,10 +5,17 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CameraErrorCode } from "../camera/errors.ts";
 import type { CameraRegistry } from "../camera/registry.ts";
+import type { ClusterCoordinator } from "../cluster/coordinator.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
 import type { StreamHubs } from "../relay/stream-hubs.ts";
 import type { CamgateRtspServer } from "./rtsp/rtsp-server.ts";
 import type { WebRtcSessions } from "./webrtc/sessions.ts";
+
+export interface ClusterMetricsSource {
+  cameras: CameraRegistry;
+  coordinator: () => { stats: ClusterCoordinator["stats"] } | undefined;
+  relayed: () => number;
+}
 
 const HEALTH_VALUES = ["unknown", "online", "offline", "auth-failed", "busy"] as const;
 
@@ -163,6 +170,84 @@ export class GatewayMetrics {
         }
       },
     });
+  }
+
+  /**
+   * This instance's part in a cluster (`storage.postgres`): whether it owns each camera or reaches it
+   * through its owner, its heartbeats and ownership changes, and the events relayed between instances.
+   * Each instance exports its own; Prometheus's `instance` label tells them apart.
+   */
+  watchCluster(cluster: ClusterMetricsSource): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: "camgate_cluster_instances",
+      help: "Live camgate instances sharing the cameras, as the last heartbeat saw them.",
+      registers,
+      collect() {
+        this.set(cluster.coordinator()?.stats.instances ?? 0);
+      },
+    });
+    new Gauge({
+      name: "camgate_cluster_camera_owned",
+      help: "1 for a camera this instance owns (it opens the camera's sessions), 0 for one reached through its owner.",
+      labelNames: ["camera"],
+      registers,
+      collect() {
+        for (const entry of cluster.cameras.list())
+          this.set({ camera: entry.id }, entry.session.route ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: "camgate_cluster_heartbeat_age_seconds",
+      help: "Time since this instance's last heartbeat reached the database.",
+      registers,
+      collect() {
+        const at = cluster.coordinator()?.stats.lastBeatAt ?? 0;
+        if (at > 0) this.set((Date.now() - at) / 1000);
+      },
+    });
+    counterOf(
+      "camgate_cluster_heartbeat_failures_total",
+      "Heartbeats that could not reach the database.",
+      [],
+      registers,
+      (add) => add({}, cluster.coordinator()?.stats.failedBeats ?? 0),
+    );
+    counterOf(
+      "camgate_cluster_ownership_changes_total",
+      "Cameras this instance took (gained) or gave up (lost).",
+      ["change"],
+      registers,
+      (add) => {
+        add({ change: "gained" }, cluster.coordinator()?.stats.gained ?? 0);
+        add({ change: "lost" }, cluster.coordinator()?.stats.lost ?? 0);
+      },
+    );
+    counterOf(
+      "camgate_cluster_events_relayed_total",
+      "Other instances' events brought to this one's live feeds.",
+      [],
+      registers,
+      (add) => add({}, cluster.relayed()),
+    );
+  }
+
+  /** The event store's refusals: attempts made again (a database restart) and events given up on. */
+  watchEventStore(publisher: { retried: number; lost: number }): void {
+    counterOf(
+      "camgate_event_store_retries_total",
+      "Event stores the database refused and that were tried again.",
+      [],
+      [this.registry],
+      (add) => add({}, publisher.retried),
+    );
+    counterOf(
+      "camgate_events_lost_total",
+      "Events given up on after the database refused them for a minute.",
+      [],
+      [this.registry],
+      (add) => add({}, publisher.lost),
+    );
   }
 
   /** Relay metrics: viewers and frames per MJPEG hub. */

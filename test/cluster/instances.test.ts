@@ -13,6 +13,7 @@ import { CAMERA_PASSWORD, startTestGateway, type TestGateway } from "../helpers/
 import { waitFor } from "../helpers/http.ts";
 import { jpegsOf } from "../helpers/mjpeg.ts";
 import { locatePostgres, startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { locatePromtool, runTool } from "../helpers/rtsp.ts";
 import { SseClient } from "../helpers/sse.ts";
 import { WebhookReceiver } from "../helpers/webhook-receiver.ts";
 
@@ -237,6 +238,19 @@ describe.skipIf(!available)("several camgate instances on one PostgreSQL", () =>
     };
     expect(await Promise.all([frames(e.url), frames(f.url)])).toEqual([3, 3]);
     expect(camera.counters().requestsByPath["/cgi-bin/mjpg/video.cgi"] ?? 0).toBe(1);
+
+    // Each instance says which cameras it owns; promtool finds nothing to complain about.
+    const metrics = async (g: TestGateway) => (await fetch(`${g.url}/metrics`, { headers: basic })).text();
+    const [ofE, ofF] = await Promise.all([metrics(e), metrics(f)]);
+    expect(ofE).toContain(`camgate_cluster_camera_owned{camera="${id}"} 1`);
+    expect(ofF).toContain(`camgate_cluster_camera_owned{camera="${id}"} 0`);
+    expect(ofF).toMatch(/^camgate_cluster_instances 2$/m);
+    const promtool = locatePromtool();
+    if (promtool) {
+      const lint = await runTool(promtool, ["check", "metrics"], 30_000, ofF);
+      expect(lint.stdout.toString() + lint.stderr).toBe("");
+    } else if (process.env.CI === "true")
+      throw new Error("promtool is not installed (.ci/run installs prometheus)");
 
     // The main stream through both RTSP servers, read by ffprobe: one RTSP session at the camera.
     if (locateFfprobe() !== undefined || process.env.CI === "true") {

@@ -188,17 +188,20 @@ describe.each(engines)("the shared store on $name", (engine) => {
     },
   );
 
-  it.skipIf(!engine.available)("claims only the cameras a claimant names (MQTT: each camera's owner)", async () => {
-    const { bus, outbox } = await setup();
-    bus.addRouter(() => ["mqtt"]);
-    const a = await bus.publish(event("a", "VideoMotion"));
-    const b = await bus.publish(event("b", "VideoMotion"));
-    expect(await outbox.claim("mqtt", 1000, [])).toBeUndefined();
-    expect(await outbox.nextDue("mqtt", [])).toBeUndefined();
-    expect(await outbox.nextDue("mqtt", ["b"])).toBeDefined();
-    expect((await outbox.claim("mqtt", 1000, ["b"]))?.eventId).toBe(b.id);
-    expect((await outbox.claim("mqtt", 1000, ["a", "b"]))?.eventId).toBe(a.id);
-  });
+  it.skipIf(!engine.available)(
+    "claims only the cameras a claimant names (MQTT: each camera's owner)",
+    async () => {
+      const { bus, outbox } = await setup();
+      bus.addRouter(() => ["mqtt"]);
+      const a = await bus.publish(event("a", "VideoMotion"));
+      const b = await bus.publish(event("b", "VideoMotion"));
+      expect(await outbox.claim("mqtt", 1000, [])).toBeUndefined();
+      expect(await outbox.nextDue("mqtt", [])).toBeUndefined();
+      expect(await outbox.nextDue("mqtt", ["b"])).toBeDefined();
+      expect((await outbox.claim("mqtt", 1000, ["b"]))?.eventId).toBe(b.id);
+      expect((await outbox.claim("mqtt", 1000, ["a", "b"]))?.eventId).toBe(a.id);
+    },
+  );
 
   it.skipIf(!engine.available)("survives a restart: pending deliveries are still there", async () => {
     const { bus, reopen } = await setup();

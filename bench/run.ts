@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   browser: () => import("./browser.ts"),
   recording: () => import("./recording.ts"),
   export: () => import("./export.ts"),
+  cluster: () => import("./cluster.ts"),
 };
 
 const wanted = process.argv.slice(2);

@@ -424,7 +424,9 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
       )
     : undefined;
   metrics.watchStreams(streams, rtspServer, webrtc);
-  const recordings = new RecordingIndex(db);
+  const recordings = new RecordingIndex(sql, instance, (error) =>
+    logger.warn({ err: errorText(error) }, "the recordings index could not be written"),
+  );
   const recordingsDir = resolve(storageDir, config.recording.dir ?? "recordings");
   const clips = new ClipRecorder({
     config,

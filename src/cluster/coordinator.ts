@@ -16,7 +16,7 @@ import { ownerOf } from "./rendezvous.ts";
 export interface CoordinatorOptions {
   pool: pg.Pool;
   instance: string;
-  /** How long a lease and an instance's heartbeat live (default 10 s). */
+  /** How long a lease and an instance's heartbeat live (default 6 s). */
   ttlMs?: number;
   /** The cameras every instance reads from the same config. */
   cameras: () => readonly string[];
@@ -62,7 +62,7 @@ export class ClusterCoordinator {
   readonly stats = { beats: 0, failedBeats: 0, gained: 0, lost: 0, lastBeatAt: 0, instances: 0 };
 
   constructor(private readonly options: CoordinatorOptions) {
-    this.ttlMs = options.ttlMs ?? 10_000;
+    this.ttlMs = options.ttlMs ?? 6000;
     this.leases = new CameraLeases(options.pool, options.instance, this.ttlMs);
   }
 

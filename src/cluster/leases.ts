@@ -18,8 +18,8 @@ export class CameraLeases {
   constructor(
     private readonly pool: pg.Pool,
     readonly instance: string,
-    /** How long a lease lives without a renewal (default 10 s: the failover target). */
-    private readonly ttlMs = 10_000,
+    /** How long a lease lives without a renewal (default 6 s: failover within 4-8 s). */
+    private readonly ttlMs = 6000,
   ) {}
 
   /**

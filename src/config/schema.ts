@@ -388,7 +388,7 @@ export const configSchema = z.strictObject({
             .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
             .optional(),
           /** How long a camera's lease lives without a heartbeat: the failover time. */
-          leaseSeconds: z.number().int().min(2).max(300).default(10),
+          leaseSeconds: z.number().int().min(2).max(300).default(6),
           /** Where the other instances reach this one's HTTP (and RTSP) server; default the bound address. */
           advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
           advertiseRtspUrl: z.url({ protocol: /^rtsp$/ }).optional(),

@@ -254,7 +254,8 @@ export class ClipRecorder {
       return;
     }
     // One clip per incident: a start (or a mail that began the incident) opens it.
-    if (!incident.ongoing || event.action !== "start" || this.options.index.clipOf(incident.id)) return;
+    if (!incident.ongoing || event.action !== "start" || (await this.options.index.clipOf(incident.id)))
+      return;
     if (Date.now() < this.pausedUntil) return;
     const started = Date.parse(incident.start);
     const settings = this.settings();
@@ -278,7 +279,7 @@ export class ClipRecorder {
               );
             return;
           }
-          this.options.index.begin({
+          void this.options.index.begin({
             id: incident.id,
             camera: event.camera,
             kind: "clip",
@@ -327,8 +328,9 @@ export class ClipRecorder {
     const durationMs = clip.track.durationMs;
     const camera = clips.entry.id;
     const done = clip.file.finish(durationMs).then(
-      ({ bytes }) => {
-        this.options.index.done(clip.incident, Date.now(), durationMs, bytes);
+      async ({ bytes }) => {
+        // In the index before it is announced: a client that hears ClipReady can fetch the clip at once.
+        await this.options.index.done(clip.incident, Date.now(), durationMs, bytes);
         this.diskRoomAgain(camera);
         void this.options.publisher.gatewayEvent(camera, "ClipReady", {
           incident: clip.incident,
@@ -340,7 +342,7 @@ export class ClipRecorder {
       },
       (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
-        this.options.index.failed(clip.incident, Date.now(), message);
+        void this.options.index.failed(clip.incident, Date.now(), message);
         this.options.logger.warn({ camera, incident: clip.incident, err: message }, "clip failed");
         void this.options.publisher.gatewayEvent(camera, "RecordingFailed", {
           incident: clip.incident,

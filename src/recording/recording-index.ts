@@ -1,9 +1,11 @@
 /**
- * The index of recordings in SQLite (`recordings`): one row per file, written when the file starts
- * (`recording`) and updated when it is finished (`done`, with duration and size) or fails (`failed`, with
- * why). Files are named relative to the recordings directory.
+ * The index of recordings (`recordings`, in the shared store: SQLite, or PostgreSQL for several instances):
+ * one row per file, written when the file starts (`recording`) and updated when it is finished (`done`,
+ * with duration and size) or fails (`failed`, with why). Files are named relative to the recordings
+ * directory. Each row names the instance recording it, so a restart repairs only what it left unfinished.
+ * Writes go out one after another, so a file's `done` never overtakes its `begin` on another connection.
  */
-import type { Db } from "../storage/database.ts";
+import type { Sql } from "../storage/sql.ts";
 
 export type RecordingKind = "clip" | "segment";
 export type RecordingState = "recording" | "done" | "failed";
@@ -54,7 +56,28 @@ function toRecording(row: Row): Recording {
 }
 
 export class RecordingIndex {
-  constructor(private readonly db: Db) {}
+  /** The writes in order (each waits for the one before). */
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly sql: Sql,
+    /** Who records (the cluster instance); "local" alone. */
+    private readonly recorder = "local",
+    /** A write the store refused (it is bookkeeping: the recording goes on); logged by the caller. */
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {}
+
+  /** Never rejects: the recorders go on when the index cannot be written, and say so through `onError`. */
+  private write(text: string, params: (string | number | null)[]): Promise<void> {
+    const next = this.writes
+      .then(() => this.sql.run(text, params))
+      .then(
+        () => undefined,
+        (error: unknown) => this.onError(error),
+      );
+    this.writes = next;
+    return next;
+  }
 
   begin(recording: {
     id: string;
@@ -63,74 +86,96 @@ export class RecordingIndex {
     incident?: string;
     file: string;
     startedAt: number;
-  }): void {
-    this.db
-      .prepare(
-        "INSERT INTO recordings (id, camera, kind, incident_id, file, started_at, state) VALUES (?, ?, ?, ?, ?, ?, 'recording')",
-      )
-      .run(
+  }): Promise<void> {
+    return this.write(
+      "INSERT INTO recordings (id, camera, kind, incident_id, file, started_at, state, recorded_by) VALUES (?, ?, ?, ?, ?, ?, 'recording', ?)",
+      [
         recording.id,
         recording.camera,
         recording.kind,
         recording.incident ?? null,
         recording.file,
         recording.startedAt,
+        this.recorder,
+      ],
+    );
+  }
+
+  done(id: string, endedAt: number, durationMs: number, bytes: number): Promise<void> {
+    return this.write(
+      "UPDATE recordings SET state = 'done', ended_at = ?, duration_ms = ?, bytes = ? WHERE id = ?",
+      [endedAt, Math.round(durationMs), bytes, id],
+    );
+  }
+
+  failed(id: string, endedAt: number, error: string): Promise<void> {
+    return this.write("UPDATE recordings SET state = 'failed', ended_at = ?, error = ? WHERE id = ?", [
+      endedAt,
+      error.slice(0, 500),
+      id,
+    ]);
+  }
+
+  async get(id: string): Promise<Recording | undefined> {
+    const row = await this.sql.get<Row>("SELECT * FROM recordings WHERE id = ?", [id]);
+    return row ? toRecording(row) : undefined;
+  }
+
+  /** The latest clip of an incident, if one was recorded. */
+  async clipOf(incident: string): Promise<Recording | undefined> {
+    const row = await this.sql.get<Row>(
+      "SELECT * FROM recordings WHERE incident_id = ? AND kind = 'clip' ORDER BY id DESC LIMIT 1",
+      [incident],
+    );
+    return row ? toRecording(row) : undefined;
+  }
+
+  /** Which of these incidents have a finished clip (one query for a page of incidents). */
+  async withDoneClips(incidents: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < incidents.length; i += 500) {
+      const chunk = incidents.slice(i, i + 500);
+      const rows = await this.sql.all<{ incident_id: string }>(
+        `SELECT DISTINCT incident_id FROM recordings WHERE kind = 'clip' AND state = 'done' AND incident_id IN (${chunk.map(() => "?").join(",")})`,
+        chunk,
       );
-  }
-
-  done(id: string, endedAt: number, durationMs: number, bytes: number): void {
-    this.db
-      .prepare("UPDATE recordings SET state = 'done', ended_at = ?, duration_ms = ?, bytes = ? WHERE id = ?")
-      .run(endedAt, Math.round(durationMs), bytes, id);
-  }
-
-  failed(id: string, endedAt: number, error: string): void {
-    this.db
-      .prepare("UPDATE recordings SET state = 'failed', ended_at = ?, error = ? WHERE id = ?")
-      .run(endedAt, error.slice(0, 500), id);
-  }
-
-  get(id: string): Recording | undefined {
-    const row = this.db.prepare("SELECT * FROM recordings WHERE id = ?").get(id) as Row | undefined;
-    return row ? toRecording(row) : undefined;
-  }
-
-  /** The finished clip of an incident, if one was recorded. */
-  clipOf(incident: string): Recording | undefined {
-    const row = this.db
-      .prepare("SELECT * FROM recordings WHERE incident_id = ? AND kind = 'clip' ORDER BY id DESC LIMIT 1")
-      .get(incident) as Row | undefined;
-    return row ? toRecording(row) : undefined;
+      for (const row of rows) found.add(row.incident_id);
+    }
+    return found;
   }
 
   /** A camera's recordings overlapping [from, to), oldest first. */
-  list(camera: string, from: number, to: number, limit = 1000): Recording[] {
-    return (
-      this.db
-        .prepare(
-          "SELECT * FROM recordings WHERE camera = ? AND started_at < ? AND COALESCE(ended_at, started_at) >= ? ORDER BY started_at ASC LIMIT ?",
-        )
-        .all(camera, to, from, limit) as Row[]
-    ).map(toRecording);
+  async list(camera: string, from: number, to: number, limit = 1000): Promise<Recording[]> {
+    const rows = await this.sql.all<Row>(
+      "SELECT * FROM recordings WHERE camera = ? AND started_at < ? AND COALESCE(ended_at, started_at) >= ? ORDER BY started_at ASC LIMIT ?",
+      [camera, to, from, limit],
+    );
+    return rows.map(toRecording);
   }
 
   /** Finished and failed recordings, oldest first (what retention may delete). */
-  settled(): Recording[] {
-    return (
-      this.db
-        .prepare("SELECT * FROM recordings WHERE state != 'recording' ORDER BY started_at ASC")
-        .all() as Row[]
-    ).map(toRecording);
-  }
-
-  remove(id: string): void {
-    this.db.prepare("DELETE FROM recordings WHERE id = ?").run(id);
-  }
-
-  /** Rows left `recording` by a process that did not finish them (a crash, a power cut). */
-  unfinished(): Recording[] {
-    return (this.db.prepare("SELECT * FROM recordings WHERE state = 'recording'").all() as Row[]).map(
-      toRecording,
+  async settled(): Promise<Recording[]> {
+    const rows = await this.sql.all<Row>(
+      "SELECT * FROM recordings WHERE state != 'recording' ORDER BY started_at ASC",
     );
+    return rows.map(toRecording);
+  }
+
+  remove(id: string): Promise<void> {
+    return this.write("DELETE FROM recordings WHERE id = ?", [id]);
+  }
+
+  /** Rows this recorder left `recording` (a crash, a power cut): another instance's are still being written. */
+  async unfinished(): Promise<Recording[]> {
+    const rows = await this.sql.all<Row>(
+      "SELECT * FROM recordings WHERE state = 'recording' AND recorded_by = ?",
+      [this.recorder],
+    );
+    return rows.map(toRecording);
+  }
+
+  /** Resolves once every write made so far is done. */
+  async flushed(): Promise<void> {
+    await this.writes;
   }
 }

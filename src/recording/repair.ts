@@ -13,7 +13,7 @@ import type { RecordingIndex } from "./recording-index.ts";
 
 export async function repairRecordings(index: RecordingIndex, dir: string, logger: Logger): Promise<number> {
   let repaired = 0;
-  for (const recording of index.unfinished()) {
+  for (const recording of await index.unfinished()) {
     const final = join(dir, recording.file);
     const part = `${final}.part`;
     try {
@@ -21,8 +21,8 @@ export async function repairRecordings(index: RecordingIndex, dir: string, logge
       if (!info) {
         // Finished on disk but not in the index (the crash came between the rename and the update).
         const done = await stat(final).catch(() => undefined);
-        if (done) index.done(recording.id, Date.now(), recording.durationMs ?? 0, done.size);
-        else index.failed(recording.id, Date.now(), "the file was lost in a crash");
+        if (done) await index.done(recording.id, Date.now(), recording.durationMs ?? 0, done.size);
+        else await index.failed(recording.id, Date.now(), "the file was lost in a crash");
         continue;
       }
       const handle = await open(part, "r+");
@@ -32,7 +32,7 @@ export async function repairRecordings(index: RecordingIndex, dir: string, logge
         if (scan.fragments === 0 || scan.firstDecodeTime === undefined || scan.lastDecodeTime === undefined) {
           await handle.close();
           await rm(part, { force: true });
-          index.failed(recording.id, Date.now(), "cut short before its first picture");
+          await index.failed(recording.id, Date.now(), "cut short before its first picture");
           continue;
         }
         await handle.truncate(scan.completeBytes);
@@ -42,7 +42,12 @@ export async function repairRecordings(index: RecordingIndex, dir: string, logge
         await handle.sync();
         await handle.close();
         await rename(part, final);
-        index.done(recording.id, Date.parse(recording.start) + durationMs, durationMs, scan.completeBytes);
+        await index.done(
+          recording.id,
+          Date.parse(recording.start) + durationMs,
+          durationMs,
+          scan.completeBytes,
+        );
         repaired++;
         logger.info(
           { camera: recording.camera, recording: recording.id, lostBytes: data.length - scan.completeBytes },
@@ -52,7 +57,9 @@ export async function repairRecordings(index: RecordingIndex, dir: string, logge
         await handle.close().catch(() => undefined);
       }
     } catch (error) {
-      index.failed(recording.id, Date.now(), error instanceof Error ? error.message : String(error));
+      await index
+        .failed(recording.id, Date.now(), error instanceof Error ? error.message : String(error))
+        .catch(() => undefined);
       logger.warn(
         { camera: recording.camera, recording: recording.id, err: String(error) },
         "could not repair a recording",

@@ -89,7 +89,7 @@ export class RecordingRetention {
 
   private async pass(now: number): Promise<number> {
     const recording = this.config.recording;
-    const settled = this.index.settled();
+    const settled = await this.index.settled();
     const clips = settled.filter((r) => r.kind === "clip");
     const stored = await this.incidentsStored(clips.flatMap((r) => (r.incident ? [r.incident] : [])));
     const { doomed, overBudgetByClips } = recordingsToDelete(
@@ -114,7 +114,7 @@ export class RecordingRetention {
     for (const recording of doomed) {
       try {
         await rm(join(this.dir, recording.file), { force: true });
-        this.index.remove(recording.id);
+        await this.index.remove(recording.id);
       } catch (error) {
         this.logger.warn(
           { camera: recording.camera, recording: recording.id, err: String(error) },

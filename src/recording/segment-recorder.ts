@@ -97,7 +97,7 @@ class CameraSegments implements MediaConsumer {
     this.current = segment;
     void ClipFile.create(join(this.recorder.dir, relative), init, this.recorder.openFile).then(
       (file) => {
-        this.recorder.index.begin({
+        void this.recorder.index.begin({
           id,
           camera: this.entry.id,
           kind: "segment",
@@ -132,8 +132,8 @@ class CameraSegments implements MediaConsumer {
     const durationMs = track.durationMs;
     this.finishing = this.finishing.then(() =>
       track.file.finish(durationMs).then(
-        ({ bytes }) => {
-          this.recorder.index.done(segment.id, segment.startedAt + durationMs, durationMs, bytes);
+        async ({ bytes }) => {
+          await this.recorder.index.done(segment.id, segment.startedAt + durationMs, durationMs, bytes);
           this.recorder.segmentDone();
         },
         (error: unknown) =>

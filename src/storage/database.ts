@@ -107,7 +107,8 @@ const MIGRATIONS: string[] = [
      id TEXT PRIMARY KEY,
      username TEXT NOT NULL,
      expires_at INTEGER NOT NULL
-   ) WITHOUT ROWID;`,
+   ) WITHOUT ROWID;
+   ALTER TABLE recordings ADD COLUMN recorded_by TEXT NOT NULL DEFAULT 'local';`,
 ];
 
 export function openDatabase(file: string): Db {

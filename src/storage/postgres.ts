@@ -84,9 +84,26 @@ const MIGRATIONS: readonly string[] = [
      name text PRIMARY KEY,
      value text NOT NULL
    );`,
-  // 3: where each instance can be reached by the others (the hop to a camera's owner).
+  // 3: where each instance can be reached by the others (the hop to a camera's owner); the recordings
+  // index (recording/recording-index.ts), each row naming the instance that records it.
   `ALTER TABLE cluster_instances ADD COLUMN http_url text;
-   ALTER TABLE cluster_instances ADD COLUMN rtsp_url text;`,
+   ALTER TABLE cluster_instances ADD COLUMN rtsp_url text;
+   CREATE TABLE recordings (
+     id text PRIMARY KEY,
+     camera text NOT NULL,
+     kind text NOT NULL,
+     incident_id text,
+     file text NOT NULL,
+     started_at bigint NOT NULL,
+     ended_at bigint,
+     duration_ms bigint,
+     bytes bigint NOT NULL DEFAULT 0,
+     state text NOT NULL,
+     error text,
+     recorded_by text NOT NULL DEFAULT 'local'
+   );
+   CREATE INDEX recordings_camera ON recordings(camera, started_at);
+   CREATE INDEX recordings_incident ON recordings(incident_id);`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -33,7 +33,11 @@ export function locatePostgres(): string | undefined {
   return undefined;
 }
 
-export async function startTestPostgres(): Promise<TestPostgres> {
+/**
+ * `durable`: fsync and synchronous commits on, as a production server runs (for benchmarks); tests run
+ * without them (nothing here survives the test anyway).
+ */
+export async function startTestPostgres(options: { durable?: boolean } = {}): Promise<TestPostgres> {
   const bin = locatePostgres();
   if (!bin)
     throw new Error("no PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql)");
@@ -63,7 +67,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       "-l",
       join(dir, "server.log"),
       "-o",
-      `-k ${dir} -p ${port} -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
+      `-k ${dir} -p ${port} -c listen_addresses= ${options.durable ? "" : "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"}`,
       "start",
     ]);
   const stop = () => run("pg_ctl", ["-D", data, "-w", "-m", "fast", "stop"]);

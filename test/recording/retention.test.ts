@@ -3,8 +3,7 @@
  * is never deleted before its own age limit (whatever the budget), but always after it; clips whose
  * incident is gone go too. Then one pass on real files: the file and its row go together.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import pino from "pino";
@@ -13,8 +12,7 @@ import { configSchema } from "../../src/config/schema.ts";
 import { Incidents } from "../../src/events/incidents.ts";
 import { type Recording, RecordingIndex } from "../../src/recording/recording-index.ts";
 import { RecordingRetention, recordingsToDelete } from "../../src/recording/retention.ts";
-import { openDatabase } from "../../src/storage/database.ts";
-import { SqliteSql } from "../../src/storage/sqlite-sql.ts";
+import { storageEngines } from "../helpers/engines.ts";
 
 const NOW = 1_800_000_000_000;
 const DAY = 86_400_000;
@@ -91,46 +89,74 @@ describe("recording retention", () => {
     expect(result.doomed.map((r) => r.id)).toEqual([all[0]?.id]);
     expect(result.overBudgetByClips).toEqual(["all"]);
   });
+});
 
-  it("deletes the file and its row together", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "camgate-retention-"));
-    try {
-      const db = openDatabase(join(dir, "camgate.db"));
-      const index = new RecordingIndex(db);
-      mkdirSync(join(dir, "rec", "a"), { recursive: true });
-      for (const [id, age] of [
-        ["old", 40],
-        ["new", 1],
-      ] as const) {
-        writeFileSync(join(dir, "rec", "a", `${id}.mp4`), "x");
-        index.begin({
-          id,
-          camera: "a",
-          kind: "clip",
-          incident: id,
-          file: join("a", `${id}.mp4`),
-          startedAt: NOW - age * DAY,
-        });
-        index.done(id, NOW - age * DAY + 1000, 1000, 1);
-        db.prepare(
-          "INSERT INTO incidents (id, camera, code, channel, started_at, ended_at, last_at, sources, snapshot_event, events) VALUES (?, 'a', 'VideoMotion', 0, ?, ?, ?, '[\"camera\"]', NULL, 1)",
-        ).run(id, NOW, NOW, NOW);
-      }
-      const retention = new RecordingRetention(
-        index,
-        join(dir, "rec"),
-        configSchema.parse({}),
-        pino({ level: "silent" }),
-        (ids) => new Incidents(new SqliteSql(db)).existing(ids),
+const engines = storageEngines();
+
+describe.each(engines)("the recordings index on $name", (engine) => {
+  it.skipIf(!engine.available)("retention deletes the file and its row together", async () => {
+    const { sql, dir } = await engine.open();
+    const index = new RecordingIndex(sql);
+    mkdirSync(join(dir, "rec", "a"), { recursive: true });
+    for (const [id, age] of [
+      ["old", 40],
+      ["new", 1],
+    ] as const) {
+      writeFileSync(join(dir, "rec", "a", `${id}.mp4`), "x");
+      void index.begin({
+        id,
+        camera: "a",
+        kind: "clip",
+        incident: id,
+        file: join("a", `${id}.mp4`),
+        startedAt: NOW - age * DAY,
+      });
+      void index.done(id, NOW - age * DAY + 1000, 1000, 1);
+      await sql.run(
+        "INSERT INTO incidents (id, camera, code, channel, started_at, ended_at, last_at, sources, snapshot_event, events) VALUES (?, 'a', 'VideoMotion', 0, ?, ?, ?, '[\"camera\"]', NULL, 1)",
+        [id, NOW, NOW, NOW],
       );
-      expect(await retention.run(NOW)).toBe(1);
-      expect(existsSync(join(dir, "rec", "a", "old.mp4"))).toBe(false);
-      expect(existsSync(join(dir, "rec", "a", "new.mp4"))).toBe(true);
-      expect(index.get("old")).toBeUndefined();
-      expect(index.get("new")?.state).toBe("done");
-      db.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
     }
+    await index.flushed();
+    const retention = new RecordingRetention(
+      index,
+      join(dir, "rec"),
+      configSchema.parse({}),
+      pino({ level: "silent" }),
+      (ids) => new Incidents(sql).existing(ids),
+    );
+    expect(await retention.run(NOW)).toBe(1);
+    expect(existsSync(join(dir, "rec", "a", "old.mp4"))).toBe(false);
+    expect(existsSync(join(dir, "rec", "a", "new.mp4"))).toBe(true);
+    expect(await index.get("old")).toBeUndefined();
+    expect((await index.get("new"))?.state).toBe("done");
+    expect(await index.withDoneClips(["old", "new", "none"])).toEqual(new Set(["new"]));
   });
+
+  it.skipIf(!engine.available)(
+    "keeps writes in order, and gives each instance only what it left unfinished",
+    async () => {
+      const { sql } = await engine.open();
+      const [one, two] = [new RecordingIndex(sql, "one"), new RecordingIndex(sql, "two")];
+      const file = (id: string) => ({
+        id,
+        camera: "a",
+        kind: "segment" as const,
+        file: `${id}.mp4`,
+        startedAt: NOW,
+      });
+      // Not awaited: each write waits for the one before, so done never overtakes begin.
+      for (let i = 0; i < 20; i++) {
+        void one.begin(file(`one-${i}`));
+        if (i % 2 === 0) void one.done(`one-${i}`, NOW + 1000, 1000, 10);
+      }
+      void two.begin(file("two-0"));
+      await Promise.all([one.flushed(), two.flushed()]);
+      expect((await one.unfinished()).map((r) => r.id).sort()).toEqual(
+        Array.from({ length: 10 }, (_, i) => `one-${2 * i + 1}`).sort(),
+      );
+      expect((await two.unfinished()).map((r) => r.id)).toEqual(["two-0"]);
+      expect((await one.settled()).every((r) => r.state === "done")).toBe(true);
+    },
+  );
 });

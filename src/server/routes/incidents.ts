@@ -49,8 +49,12 @@ export function registerIncidentRoutes(
   ctx: GatewayContext,
   pipeline: EventPipeline,
 ): void {
-  const clipUrl = (incident: string) =>
-    ctx.recordings.index.clipOf(incident)?.state === "done" ? `/api/v1/incidents/${incident}/clip.mp4` : null;
+  const clipUrl = (incident: string, done: boolean) =>
+    done ? `/api/v1/incidents/${incident}/clip.mp4` : null;
+  const withClips = async <T extends { id: string }>(incidents: T[]) => {
+    const done = await ctx.recordings.index.withDoneClips(incidents.map((incident) => incident.id));
+    return incidents.map((incident) => ({ ...incident, clip: clipUrl(incident.id, done.has(incident.id)) }));
+  };
   const { store } = pipeline;
 
   app.get<{ Querystring: PageQuerystring }>(
@@ -74,7 +78,7 @@ export function registerIncidentRoutes(
     },
     async (request) => {
       const page = await store.incidents.list(pageQuery(ctx, request));
-      const incidents = page.incidents.map((incident) => ({ ...incident, clip: clipUrl(incident.id) }));
+      const incidents = await withClips(page.incidents);
       return page.nextCursor ? { incidents, nextCursor: page.nextCursor } : { incidents };
     },
   );
@@ -99,7 +103,8 @@ export function registerIncidentRoutes(
       const incident = await store.incidents.get(request.params.id);
       if (!incident || !request.principal || !canSeeCamera(request.principal, incident.camera))
         throw new ApiProblem("not-found", "no such incident");
-      return { ...incident, clip: clipUrl(incident.id), transitions: await store.ofIncident(incident.id) };
+      const [withClip] = await withClips([incident]);
+      return { ...withClip, transitions: await store.ofIncident(incident.id) };
     },
   );
 
@@ -118,7 +123,7 @@ export function registerIncidentRoutes(
       const incident = await store.incidents.get(request.params.id);
       if (!incident || !request.principal || !canSeeCamera(request.principal, incident.camera))
         throw new ApiProblem("not-found", "no such incident");
-      const clip = ctx.recordings.index.clipOf(incident.id);
+      const clip = await ctx.recordings.index.clipOf(incident.id);
       if (clip?.state !== "done") throw new ApiProblem("not-found", "this incident has no finished clip");
       return sendFileWithRanges(
         request,

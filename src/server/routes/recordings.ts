@@ -73,7 +73,7 @@ export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContex
       const entry = cameraFor(ctx, request, request.params.id);
       const to = parseTime(request.query.to) ?? Date.now();
       const from = parseTime(request.query.from) ?? to - DAY;
-      const recordings = ctx.recordings.index.list(entry.id, from, to).map((recording) => ({
+      const recordings = (await ctx.recordings.index.list(entry.id, from, to)).map((recording) => ({
         ...recording,
         url: recording.state === "done" ? `/api/v1/recordings/${recording.id}/file.mp4` : null,
       }));
@@ -96,7 +96,7 @@ export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContex
       },
     },
     async (request, reply) => {
-      const recording = ctx.recordings.index.get(request.params.id);
+      const recording = await ctx.recordings.index.get(request.params.id);
       if (recording?.state !== "done") throw new ApiProblem("not-found", "no such recording");
       cameraFor(ctx, request, recording.camera);
       return sendFileWithRanges(
@@ -147,7 +147,7 @@ export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContex
       const key = `${entry.id}/${from}/${to}`;
       let planned = plans.get(key);
       if (!planned || planned.at < Date.now() - PLAN_TTL_MS) {
-        const listed = ctx.recordings.index.list(entry.id, from, to, MAX_EXPORT_FILES + 1);
+        const listed = await ctx.recordings.index.list(entry.id, from, to, MAX_EXPORT_FILES + 1);
         const plan = await planExport(
           ctx.recordings.dir,
           exportSources(listed.slice(0, MAX_EXPORT_FILES)),

@@ -343,6 +343,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     config,
     cameras: owned,
     db,
+    sql,
     storageDir,
     logger,
     onConfigChanged: (result) =>

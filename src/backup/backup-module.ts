@@ -5,6 +5,7 @@ import type { CameraSet } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
 import type { CamgateEvent } from "../events/model.ts";
 import type { Db } from "../storage/database.ts";
+import type { Sql } from "../storage/sql.ts";
 import { type BackupResult, BackupService } from "./backup-service.ts";
 import { LogSync } from "./log-sync.ts";
 import { BackupRepository } from "./repository.ts";
@@ -24,6 +25,8 @@ export interface BackupModuleParts {
   config: Config;
   cameras: CameraSet;
   db: Db;
+  /** The shared store (camera logs). */
+  sql: Sql;
   storageDir: string;
   logger: Logger;
   /** A backup found the camera's config changed (the ConfigChanged event). */
@@ -59,7 +62,7 @@ export class BackupModule {
     this.syslog = config.syslog ? new SyslogForwarder(config.syslog.url, config.syslog.hostname) : undefined;
     const forward = new Set(config.syslog?.forward ?? []);
     this.logs = new LogSync(
-      parts.db,
+      parts.sql,
       cameras,
       (entries) => {
         if (!this.syslog || !forward.has("camera-logs")) return;

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { searchLogs } from "../camera/log-search.ts";
 import type { CameraSet } from "../camera/registry.ts";
-import type { Db } from "../storage/database.ts";
+import type { Sql } from "../storage/sql.ts";
 
 export interface StoredLogEntry {
   camera: string;
@@ -39,23 +39,22 @@ function wallClockMinus(time: string, ms: number): string {
   return new Date(parsed - ms).toISOString().slice(0, 19).replace("T", " ");
 }
 
+const INSERT =
+  'INSERT INTO camera_logs (camera, time, type, "user", level, detail, hash, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (camera, hash) DO NOTHING';
+
 export class LogSync {
-  private readonly insert;
   private timer: NodeJS.Timeout | undefined;
   private readonly statuses = new Map<string, LogSyncStatus>();
   /** The run in progress per camera: concurrent requests share it (single flight). */
   private readonly running = new Map<string, Promise<{ seen: number; inserted: number }>>();
 
   constructor(
-    private readonly db: Db,
+    /** The shared store: a camera's log is there for every instance, whichever synced it. */
+    private readonly sql: Sql,
     private readonly cameras: CameraSet,
     private readonly onNew: (entries: StoredLogEntry[]) => void = () => undefined,
     private readonly warn: (message: string, fields: Record<string, unknown>) => void = () => undefined,
-  ) {
-    this.insert = db.prepare(
-      "INSERT OR IGNORE INTO camera_logs (camera, time, type, user, level, detail, hash, synced_at) VALUES (@camera, @time, @type, @user, @level, @detail, @hash, @synced_at)",
-    );
-  }
+  ) {}
 
   start(intervalMs: number): void {
     if (intervalMs <= 0) return;
@@ -137,10 +136,10 @@ export class LogSync {
     const entry = this.cameras.get(camera);
     if (!entry) throw new RangeError(`no camera ${camera} in the registry`);
     const watermark = (
-      this.db.prepare("SELECT MAX(time) AS t FROM camera_logs WHERE camera = ?").get(camera) as {
-        t: string | null;
-      }
-    ).t;
+      await this.sql.get<{ t: string | null }>("SELECT MAX(time) AS t FROM camera_logs WHERE camera = ?", [
+        camera,
+      ])
+    )?.t;
     const from = window.from ?? (watermark ? wallClockMinus(watermark, OVERLAP_MS) : FAR_PAST);
     const to = window.to ?? FAR_FUTURE;
     let seen = 0;
@@ -164,28 +163,37 @@ export class LogSync {
         detail,
       };
       const hash = createHash("sha1").update(JSON.stringify(row)).digest("hex");
-      if (this.insert.run({ ...row, hash, synced_at: now }).changes > 0)
+      const inserted = await this.sql.run(INSERT, [
+        row.camera,
+        row.time,
+        row.type,
+        row.user,
+        row.level,
+        row.detail,
+        hash,
+        now,
+      ]);
+      if (inserted > 0)
         fresh.push({ ...row, detail: item.detail ?? null });
     }
     if (fresh.length > 0) this.onNew(fresh);
     return { seen, inserted: fresh.length };
   }
 
-  query(
+  async query(
     camera: string,
     filter: { from?: string; to?: string; type?: string; limit?: number },
-  ): StoredLogEntry[] {
-    const rows = this.db
-      .prepare(
-        `SELECT camera, time, type, user, level, detail FROM camera_logs WHERE camera = ? AND time >= ? AND time <= ?${filter.type ? " AND type = ?" : ""} ORDER BY time, id LIMIT ?`,
-      )
-      .all(
+  ): Promise<StoredLogEntry[]> {
+    const rows = await this.sql.all<Omit<StoredLogEntry, "detail"> & { detail: string }>(
+      `SELECT camera, time, type, "user", level, detail FROM camera_logs WHERE camera = ? AND time >= ? AND time <= ?${filter.type ? " AND type = ?" : ""} ORDER BY time, id LIMIT ?`,
+      [
         camera,
         filter.from ?? FAR_PAST,
         filter.to ?? FAR_FUTURE,
         ...(filter.type ? [filter.type] : []),
         filter.limit ?? 10_000,
-      ) as (Omit<StoredLogEntry, "detail"> & { detail: string })[];
+      ],
+    );
     return rows.map((row) => ({ ...row, detail: JSON.parse(row.detail) }));
   }
 }

@@ -103,7 +103,20 @@ const MIGRATIONS: readonly string[] = [
      recorded_by text NOT NULL DEFAULT 'local'
    );
    CREATE INDEX recordings_camera ON recordings(camera, started_at);
-   CREATE INDEX recordings_incident ON recordings(incident_id);`,
+   CREATE INDEX recordings_incident ON recordings(incident_id);
+   CREATE TABLE camera_logs (
+     id bigserial PRIMARY KEY,
+     camera text NOT NULL,
+     time text NOT NULL,
+     type text NOT NULL,
+     "user" text,
+     level integer,
+     detail text NOT NULL,
+     hash text NOT NULL,
+     synced_at bigint NOT NULL,
+     UNIQUE (camera, hash)
+   );
+   CREATE INDEX camera_logs_time ON camera_logs(camera, time);`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -274,7 +274,7 @@ describe("camera logs and syslog", () => {
     expect(first.inserted).toBeGreaterThan(0);
     const second = await logs.sync("dogs", { from: "2000-01-01 00:00:00" });
     expect(second.seen).toBeGreaterThanOrEqual(first.seen);
-    const stored = logs.query("dogs", {});
+    const stored = await logs.query("dogs", {});
     expect(stored.length).toBe(first.inserted + second.inserted);
     const keys = stored.map((e) => JSON.stringify(e));
     expect(new Set(keys).size).toBe(keys.length);

@@ -163,6 +163,15 @@ describe.skipIf(!available)("several camgate instances on one PostgreSQL", () =>
       const sent = (g: TestGateway) => g.camgate.events.deliveries.webhooks[0]?.worker.sent ?? 0;
       expect(sent(c) + sent(d)).toBe(20);
 
+      // A camera's log, synced by its owner into the shared store, reads the same on the other instance.
+      const logged = owned(c)[0] as string;
+      const synced = await c.camgate.backups.logs.sync(logged, { from: "2000-01-01 00:00:00" });
+      expect(synced.inserted).toBeGreaterThan(0);
+      expect(await d.camgate.backups.logs.query(logged, {})).toEqual(
+        await c.camgate.backups.logs.query(logged, {}),
+      );
+      expect((await d.camgate.backups.logs.query(logged, {})).length).toBe(synced.inserted);
+
       // Signed in on one instance, known on the other; a URL one signs opens on the other.
       const signIn = await fetch(`${c.url}/api/v1/session`, {
         method: "POST",

@@ -130,14 +130,14 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: GatewayContext):
         // The camera may be down: answer from what was synced before, and say why it is not fresher.
         syncError = error instanceof Error ? error.message : String(error);
       }
-      const items = ctx.backups.logs
-        .query(entry.id, {
+      const items = (
+        await ctx.backups.logs.query(entry.id, {
           ...(from ? { from } : {}),
           ...(to ? { to } : {}),
           ...(type ? { type } : {}),
           limit,
         })
-        .map(({ camera: _camera, ...item }) => item);
+      ).map(({ camera: _camera, ...item }) => item);
       if (format === "jsonl") {
         return reply
           .type("application/x-ndjson; charset=utf-8")

@@ -344,6 +344,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     cameras: owned,
     db,
     sql,
+    ...(instance ? { instance } : {}),
     storageDir,
     logger,
     onConfigChanged: (result) =>

@@ -25,8 +25,10 @@ export interface BackupModuleParts {
   config: Config;
   cameras: CameraSet;
   db: Db;
-  /** The shared store (camera logs). */
+  /** The shared store (camera logs, each camera's last backup). */
   sql: Sql;
+  /** This instance's name, with several. */
+  instance?: string;
   storageDir: string;
   logger: Logger;
   /** A backup found the camera's config changed (the ConfigChanged event). */
@@ -52,6 +54,8 @@ export class BackupModule {
     this.repository = new BackupRepository(join(storageDir, "config-backups"));
     this.service = new BackupService({
       cameras,
+      sql: parts.sql,
+      ...(parts.instance ? { instance: parts.instance } : {}),
       repository: this.repository,
       redact: config.backup.redact,
       intervalMs: config.backup.intervalHours * 3_600_000,

@@ -6,6 +6,7 @@
  */
 import type { CameraSet } from "../camera/registry.ts";
 import type { JsonObject } from "../protocol/kv.ts";
+import type { Sql } from "../storage/sql.ts";
 import { type ConfigChange, changedSections, diffConfigs } from "./config-diff.ts";
 import { normaliseConfig } from "./normalise.ts";
 import type { BackupRepository } from "./repository.ts";
@@ -25,10 +26,24 @@ export interface BackupStatus {
   lastAttempt: string | undefined;
   lastCommit: string | undefined;
   lastError: string | undefined;
+  /** The instance whose repository holds the commit ("local" alone). */
+  instance?: string;
+}
+
+interface StatusRow {
+  camera: string;
+  last_attempt: string | null;
+  last_commit: string | null;
+  last_error: string | null;
+  instance: string;
 }
 
 export interface BackupServiceOptions {
   cameras: CameraSet;
+  /** The shared store: each camera's last backup, whichever instance made it. */
+  sql: Sql;
+  /** This instance's name ("local" alone). */
+  instance?: string;
   repository: BackupRepository;
   redact: boolean;
   intervalMs: number;
@@ -61,16 +76,46 @@ export class BackupService {
     if (this.timer) clearInterval(this.timer);
   }
 
-  statuses(): BackupStatus[] {
-    return this.options.cameras.list().map(
-      (entry) =>
-        this.status.get(entry.id) ?? {
-          camera: entry.id,
-          lastAttempt: undefined,
-          lastCommit: undefined,
-          lastError: undefined,
-        },
-    );
+  /** Each of these cameras' last backup, as the shared store has it (made here or by another instance). */
+  async statuses(cameras: readonly string[]): Promise<BackupStatus[]> {
+    const rows = await this.options.sql.all<StatusRow>("SELECT * FROM backup_status");
+    const byCamera = new Map(rows.map((row) => [row.camera, row]));
+    return cameras.map((camera) => {
+      const row = byCamera.get(camera);
+      return row
+        ? {
+            camera,
+            lastAttempt: row.last_attempt ?? undefined,
+            lastCommit: row.last_commit ?? undefined,
+            lastError: row.last_error ?? undefined,
+            instance: row.instance,
+          }
+        : { camera, lastAttempt: undefined, lastCommit: undefined, lastError: undefined };
+    });
+  }
+
+  /** Written through to the shared store; a store that cannot be written is logged, the backup goes on. */
+  private async remember(status: BackupStatus): Promise<void> {
+    await this.options.sql
+      .run(
+        `INSERT INTO backup_status (camera, last_attempt, last_commit, last_error, instance) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (camera) DO UPDATE SET last_attempt = excluded.last_attempt,
+           last_commit = COALESCE(excluded.last_commit, backup_status.last_commit),
+           last_error = excluded.last_error, instance = excluded.instance`,
+        [
+          status.camera,
+          status.lastAttempt ?? null,
+          status.lastCommit ?? null,
+          status.lastError ?? null,
+          this.options.instance ?? "local",
+        ],
+      )
+      .catch((error: unknown) =>
+        this.options.log("warn", "the backup status could not be stored", {
+          camera: status.camera,
+          err: String(error),
+        }),
+      );
   }
 
   /** Backs up every camera in turn; never rejects (a camera's failure is logged and kept in its status). */
@@ -125,6 +170,7 @@ export class BackupService {
       const commit = await this.options.repository.commitFile(file, content, { subject, sections });
       status.lastError = undefined;
       if (commit) status.lastCommit = commit;
+      await this.remember(status);
       const result = { camera, commit, changed: commit !== undefined, changes, sections, at };
       if (commit && previous !== undefined) this.options.onChange(result);
       if (commit && this.options.remote) {
@@ -138,6 +184,7 @@ export class BackupService {
       return result;
     } catch (error) {
       status.lastError = error instanceof Error ? error.message : String(error);
+      await this.remember(status);
       this.options.log("warn", "config backup failed", { camera, err: status.lastError });
       throw error;
     }

@@ -173,8 +173,7 @@ export class LogSync {
         hash,
         now,
       ]);
-      if (inserted > 0)
-        fresh.push({ ...row, detail: item.detail ?? null });
+      if (inserted > 0) fresh.push({ ...row, detail: item.detail ?? null });
     }
     if (fresh.length > 0) this.onNew(fresh);
     return { seen, inserted: fresh.length };

@@ -12,6 +12,8 @@ import { cameraDefinition } from "../camera/definition-from-config.ts";
 import { CameraRegistry } from "../camera/registry.ts";
 import { loadConfigFile } from "../config/load.ts";
 import type { JsonObject } from "../protocol/kv.ts";
+import { openDatabase } from "../storage/database.ts";
+import { SqliteSql } from "../storage/sqlite-sql.ts";
 
 interface Context {
   cameras: CameraRegistry;
@@ -27,18 +29,28 @@ function open(configFile: string, only?: string[]): Context {
   const missing = (only ?? []).filter((id) => !config.cameras.some((c) => c.id === id));
   if (missing.length > 0) throw new Error(`no camera ${missing.join(", ")} in ${configFile}`);
   const cameras = new CameraRegistry(selected.map((c) => cameraDefinition(c)));
-  const repository = new BackupRepository(
-    join(resolve(dirname(resolve(configFile)), config.storage.dir), "config-backups"),
-  );
+  const storageDir = resolve(dirname(resolve(configFile)), config.storage.dir);
+  const repository = new BackupRepository(join(storageDir, "config-backups"));
+  // The run is noted where a gateway on this storage dir notes its own (its SQLite file).
+  const db = openDatabase(join(storageDir, "camgate.db"));
   const service = new BackupService({
     cameras,
+    sql: new SqliteSql(db),
     repository,
     redact: config.backup.redact,
     intervalMs: 0,
     onChange: () => undefined,
     log: () => undefined,
   });
-  return { cameras, repository, service, close: () => cameras.close() };
+  return {
+    cameras,
+    repository,
+    service,
+    close: async () => {
+      await cameras.close();
+      db.close();
+    },
+  };
 }
 
 export async function runBackup(

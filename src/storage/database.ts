@@ -108,7 +108,14 @@ const MIGRATIONS: string[] = [
      username TEXT NOT NULL,
      expires_at INTEGER NOT NULL
    ) WITHOUT ROWID;
-   ALTER TABLE recordings ADD COLUMN recorded_by TEXT NOT NULL DEFAULT 'local';`,
+   ALTER TABLE recordings ADD COLUMN recorded_by TEXT NOT NULL DEFAULT 'local';
+   CREATE TABLE backup_status (
+     camera TEXT PRIMARY KEY,
+     last_attempt TEXT,
+     last_commit TEXT,
+     last_error TEXT,
+     instance TEXT NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -116,7 +116,14 @@ const MIGRATIONS: readonly string[] = [
      synced_at bigint NOT NULL,
      UNIQUE (camera, hash)
    );
-   CREATE INDEX camera_logs_time ON camera_logs(camera, time);`,
+   CREATE INDEX camera_logs_time ON camera_logs(camera, time);
+   CREATE TABLE backup_status (
+     camera text PRIMARY KEY,
+     last_attempt text,
+     last_commit text,
+     last_error text,
+     instance text NOT NULL
+   );`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

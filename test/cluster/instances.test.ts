@@ -172,6 +172,17 @@ describe.skipIf(!available)("several camgate instances on one PostgreSQL", () =>
       );
       expect((await d.camgate.backups.logs.query(logged, {})).length).toBe(synced.inserted);
 
+      // A backup the owner made is known on the other instance: when, which commit, in whose repository.
+      const backup = await c.camgate.backups.service.runOne(logged);
+      expect(backup.commit).toBeDefined();
+      const listed = (await (await fetch(`${d.url}/api/v1/backups`, { headers: basic })).json()) as {
+        cameras: { camera: string; lastCommit?: string; instance?: string }[];
+      };
+      expect(listed.cameras.find((x) => x.camera === logged)).toMatchObject({
+        lastCommit: backup.commit,
+        instance: "camgate-c",
+      });
+
       // Signed in on one instance, known on the other; a URL one signs opens on the other.
       const signIn = await fetch(`${c.url}/api/v1/session`, {
         method: "POST",

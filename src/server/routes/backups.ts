@@ -52,9 +52,9 @@ export function registerBackupRoutes(app: FastifyInstance, ctx: GatewayContext):
       },
     },
     async (request) => {
-      const visible = vault.service
-        .statuses()
-        .filter((s) => request.principal && canSeeCamera(request.principal, s.camera));
+      const visible = (await vault.service.statuses(ctx.cameras.list().map((entry) => entry.id))).filter(
+        (s) => request.principal && canSeeCamera(request.principal, s.camera),
+      );
       const cameras = [];
       for (const status of visible) {
         const [latest] = await repo.history(backupFileName(status.camera), 1);

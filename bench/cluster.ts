@@ -32,6 +32,7 @@ import type { BenchResult } from "./report.ts";
 import {
   type Child,
   percentile,
+  rtspPortsOf,
   sleep,
   startEmulatorProcess,
   startGatewayProcess,
@@ -214,10 +215,7 @@ export async function run(): Promise<BenchResult> {
       "6",
     ]);
     children.push(emulator.child);
-    const ports = emulator.child.lines
-      .map((line) => /RTSP on rtsp:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1])
-      .filter((p): p is string => p !== undefined)
-      .map(Number);
+    const ports = rtspPortsOf(emulator.child.lines);
     for (const name of INSTANCES) writeConfig(dir, name, pg, emulator.urls, ports);
     const running = new Map<string, Instance>();
     for (const name of INSTANCES) running.set(name, await startInstance(dir, name));

@@ -20,6 +20,7 @@ import {
   percentile,
   rssMb,
   rtspPortOf,
+  rtspPortsOf,
   sleep,
   startEmulatorProcess,
   startGatewayProcess,
@@ -191,10 +192,7 @@ export async function run(): Promise<BenchResult> {
       "6",
     ]);
     children.push(emulator.child);
-    const ports = emulator.child.lines
-      .map((line) => /RTSP on rtsp:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1])
-      .filter((p): p is string => p !== undefined)
-      .map(Number);
+    const ports = rtspPortsOf(emulator.child.lines);
     if (ports.length !== CAMERAS)
       throw new Error(
         `expected ${CAMERAS} RTSP ports, got ${ports.length} (${rtspPortOf(emulator.child.lines)})`,

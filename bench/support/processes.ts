@@ -73,7 +73,15 @@ export async function startEmulatorProcess(
 
 /** The RTSP port an emulator process printed (`RTSP on rtsp://127.0.0.1:<port>/...`). */
 export function rtspPortOf(lines: string[]): number {
-  return Number(/RTSP on rtsp:\/\/127\.0\.0\.1:(\d+)/.exec(lines.join("\n"))?.[1]);
+  return rtspPortsOf(lines)[0] ?? Number.NaN;
+}
+
+/** Every camera's RTSP port an emulator process printed, in the order of its cameras. */
+export function rtspPortsOf(lines: string[]): number[] {
+  return lines
+    .map((line) => /RTSP on rtsp:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1])
+    .filter((port): port is string => port !== undefined)
+    .map(Number);
 }
 
 export function percentile(sorted: number[], p: number): number {

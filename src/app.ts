@@ -712,7 +712,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
         },
         onError: (error) => logger.warn({ instance, err: errorText(error) }, "cluster: heartbeat failed"),
       });
-      coordinator.start();
+      await coordinator.start();
       cluster.coordinator = coordinator;
     }
     return {

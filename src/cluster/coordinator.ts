@@ -70,8 +70,11 @@ export class ClusterCoordinator {
     return this.options.instance;
   }
 
-  /** Heartbeats every third of the TTL, one at a time. */
-  start(): void {
+  /**
+   * Heartbeats every third of the TTL, one at a time; resolves after the first, so an instance that says it
+   * started has taken its share (a lone instance all of its cameras).
+   */
+  start(): Promise<void> {
     const beat = () => {
       this.timer = setTimeout(
         () => {
@@ -82,7 +85,7 @@ export class ClusterCoordinator {
         Math.max(50, Math.floor(this.ttlMs / 3)),
       );
     };
-    void this.tick().finally(() => {
+    return this.tick().finally(() => {
       if (!this.stopped) beat();
     });
   }

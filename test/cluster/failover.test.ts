@@ -1,21 +1,25 @@
 /**
  * Failover as it would run: three `camgate serve` processes, one PostgreSQL, twelve emulated cameras that
- * count their event-stream connections, each sending tagged alarms all along, and a webhook receiver.
+ * count their event-stream connections, each sending tagged alarms all along, a webhook receiver, and
+ * Debian's mosquitto with a subscriber.
  * Every camera has one session at every sampled moment; one process SIGKILLed: its cameras move to the
  * others once their leases lapse, and a viewer of one of them on another instance sees the offline picture,
  * then video again, on the same connection; restarted under the same name: it gets its share back by
  * hand-over; PostgreSQL restarted under the load: the instances carry on. At the end every stored alarm
- * was delivered, each camera's in order, and none was stored twice.
+ * was delivered by webhook and published on MQTT, each camera's in order, none was stored twice, and
+ * `camgate/available` still says online.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmulatedCameraHandle, type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
 import { freePort, waitFor } from "../helpers/http.ts";
 import { jpegsOf, stampOf } from "../helpers/mjpeg.ts";
+import { startMosquitto, type TestMosquitto } from "../helpers/mosquitto.ts";
 import { locatePostgres, startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { WebhookReceiver } from "../helpers/webhook-receiver.ts";
 
@@ -33,12 +37,23 @@ const processes = new Map<string, ChildProcess>();
 const ports = new Map<string, number>();
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const receiver = new WebhookReceiver(SECRET);
+let broker: TestMosquitto;
+let subscriber: mqtt.MqttClient;
+/** Every `camgate/<camera>/event` published, as the broker passed it on. */
+const published: { id: string; camera: string; channel: number }[] = [];
 
 beforeAll(async () => {
   if (!available) return;
   server = await startTestPostgres();
   dir = mkdtempSync(join(tmpdir(), "camgate-failover-"));
   await receiver.start();
+  broker = await startMosquitto();
+  subscriber = mqtt.connect(broker.url, { protocolVersion: 5, clientId: "failover-test" });
+  await new Promise<void>((resolve) => subscriber.once("connect", () => resolve()));
+  subscriber.on("message", (topic, payload) => {
+    if (/^camgate\/[^/]+\/event$/.test(topic)) published.push(JSON.parse(payload.toString()));
+  });
+  await subscriber.subscribeAsync("camgate/+/event", { qos: 1 });
   for (const id of IDS) {
     const emulator = await startEmulator({ profile: "amcrest-ipm-723w", password: PASSWORD, rtsp: false });
     emulators.push(emulator);
@@ -58,6 +73,7 @@ beforeAll(async () => {
         "logSync: { enabled: false }",
         "recording: { clips: { enabled: false } }",
         `webhooks: [{ name: hook, url: "${receiver.url}", secret: ${SECRET}, codes: [AlarmLocal], timeoutMs: 1000 }]`,
+        `mqtt: { url: "${broker.url}" }`,
         "cameras:",
         ...IDS.map(
           (id) => `  - { id: ${id}, url: "${cameras.get(id)?.url}", username: admin, password: ${PASSWORD} }`,
@@ -77,6 +93,8 @@ afterAll(async () => {
     }),
   );
   await Promise.all(emulators.map((emulator) => emulator.close()));
+  await subscriber?.endAsync();
+  await broker?.stop();
   await receiver.stop();
   await server?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -147,6 +165,20 @@ class Viewer {
   }
   close(): void {
     this.controller.abort();
+  }
+}
+
+/** The retained `camgate/available`, as a new subscriber reads it. */
+async function availability(): Promise<string> {
+  const client = mqtt.connect(broker.url, { protocolVersion: 5, clientId: "failover-check" });
+  try {
+    const retained = new Promise<string>((resolve) =>
+      client.on("message", (_topic, payload) => resolve(payload.toString())),
+    );
+    await client.subscribeAsync("camgate/available", { qos: 1 });
+    return await retained;
+  } finally {
+    await client.endAsync();
   }
 }
 
@@ -244,6 +276,9 @@ describe.skipIf(!available)("three camgate processes on one PostgreSQL", () => {
       await waitFor(() => (videoAgain() ? true : undefined), 20_000, "the offline picture, then video again");
       expect(viewer.ended).toBe(false);
 
+      // node-2's Last Will said "offline" for all of camgate; the others said "online" again.
+      expect(await availability()).toBe("online");
+
       await start("node-2");
       await waitFor(
         async () => {
@@ -284,6 +319,22 @@ describe.skipIf(!available)("three camgate processes on one PostgreSQL", () => {
       30_000,
       "every stored alarm delivered",
     );
+    // And on MQTT, from each camera's owner: every stored alarm, each camera's in order.
+    const alarms = new Set(stored.map((event) => event.id));
+    await waitFor(
+      () => {
+        const seen = new Set(published.map((p) => p.id));
+        return stored.every((event) => seen.has(event.id)) ? true : undefined;
+      },
+      30_000,
+      "every stored alarm published on MQTT",
+    );
+    const onMqtt = [...new Map(published.filter((p) => alarms.has(p.id)).map((p) => [p.id, p])).values()];
+    for (const id of IDS) {
+      const tags = onMqtt.filter((p) => p.camera === id).map((p) => p.channel);
+      expect(tags).toEqual([...tags].sort((a, b) => a - b));
+    }
+    expect(published.filter((p) => alarms.has(p.id)).length - onMqtt.length).toBeLessThanOrEqual(2);
     const key = (e: { camera: string; channel: number }) => `${e.camera}/${e.channel}`;
     expect(new Set(stored.map(key)).size).toBe(stored.length);
     const firsts = new Map<string, (typeof receiver.received)[number]>();

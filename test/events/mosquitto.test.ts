@@ -1,55 +1,20 @@
-/**
- * MQTT 5 against a real broker: Debian's mosquitto, started by the test on a loopback port. Events and
- * states; Home Assistant discovery checked field by field against what HA reads, availability that follows
- * the camera's health, Frigate's PTZ words with answers on the result topic, and stale configs cleared.
- */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type DiscoveryConfig, discoveryProblems } from "../helpers/ha-discovery.ts";
-import { freePort, waitFor } from "../helpers/http.ts";
+import { waitFor } from "../helpers/http.ts";
+import { locateMosquitto, startMosquitto, type TestMosquitto } from "../helpers/mosquitto.ts";
 import { itWithTool } from "../helpers/system-tools.ts";
 
-const MOSQUITTO = "/usr/sbin/mosquitto";
-const locateMosquitto = () => (existsSync(MOSQUITTO) ? MOSQUITTO : undefined);
-
 describe("MQTT 5 with mosquitto", () => {
-  let broker: ChildProcess | undefined;
-  let dir = "";
+  let broker: TestMosquitto | undefined;
   let port = 0;
   let gw: TestGateway | undefined;
 
   beforeAll(async () => {
     if (!locateMosquitto()) return;
-    dir = mkdtempSync(join(tmpdir(), "camgate-mosquitto-"));
-    port = await freePort();
-    writeFileSync(
-      join(dir, "mosquitto.conf"),
-      `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`,
-    );
-    broker = spawn(MOSQUITTO, ["-c", join(dir, "mosquitto.conf")], { stdio: "ignore" });
-    await waitFor(
-      async () => {
-        const probe = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
-          protocolVersion: 5,
-          reconnectPeriod: 0,
-          connectTimeout: 500,
-        });
-        const ok = await new Promise<boolean>((resolve) => {
-          probe.once("connect", () => resolve(true));
-          probe.once("error", () => resolve(false));
-          probe.once("close", () => resolve(false));
-        });
-        await probe.endAsync(true);
-        return ok ? true : undefined;
-      },
-      10_000,
-      "mosquitto to listen",
-    );
+    broker = await startMosquitto();
+    port = broker.port;
     gw = await startTestGateway({
       cameras: [{ id: "front", profile: "dahua-2024" }],
       events: { enabled: true, heartbeatSeconds: 1, snapshotCodes: [] },
@@ -59,9 +24,7 @@ describe("MQTT 5 with mosquitto", () => {
 
   afterAll(async () => {
     await gw?.close();
-    broker?.kill("SIGTERM");
-    if (broker) await new Promise((resolve) => broker?.once("exit", resolve));
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await broker?.stop();
   });
 
   itWithTool(

@@ -292,7 +292,8 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   // Events, incidents and deliveries: in the cluster's PostgreSQL, or this instance's SQLite file.
   const sql: Sql = pgStore ? postgresSql(pgStore.pool) : new SqliteSql(db);
   // One key for every instance's signed URLs (and the hop between them), else this instance's own.
-  const signingKey = pgStore ? await sharedSigningKey(sql) : loadOrCreateSigningKey(storageDir);
+  const ownKey = loadOrCreateSigningKey(storageDir);
+  const signingKey = pgStore ? await sharedSigningKey(sql, ownKey) : ownKey;
   const signer = new UrlSigner(signingKey);
   // With several instances, a camera owned elsewhere is reached through its owner (cluster/peer-directory).
   const peers = instance ? new PeerDirectory(instance, signer, clusterSecret(signingKey)) : undefined;
@@ -522,6 +523,25 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     const p = await listen(app, host, entry.passthroughPort, `cameras.${entry.id}.passthroughPort`);
     passthroughUrls[entry.id] = `${scheme}://${formatListen({ host, port: p })}`;
   };
+  const rtspPassthroughUrls: Record<string, string> = {};
+  /** Set once camgate's RTSP server listens: a camera's own RTSP port opens then (or when it is gained). */
+  let rtspListening = false;
+  const openRtspPassthrough = async (entry: CameraEntry) => {
+    const rtsp = config.server.rtsp;
+    if (!rtspServer || !rtsp || !rtspListening || entry.rtspPassthroughPort === undefined) return;
+    const port = entry.rtspPassthroughPort;
+    const p = await listenRtsp(
+      () => rtspServer.listen(rtsp.listen.host, port, entry),
+      `cameras.${entry.id}.rtspPassthroughPort`,
+      rtsp.listen.host,
+      port,
+    );
+    rtspPassthroughUrls[entry.id] = `${rtspScheme}://${formatListen({ host: rtsp.listen.host, port: p })}`;
+  };
+  const closeRtspPassthrough = async (camera: string) => {
+    await rtspServer?.stopListening(camera);
+    delete rtspPassthroughUrls[camera];
+  };
   const closePassthrough = async (camera: string) => {
     await passthroughApps.get(camera)?.close();
     passthroughApps.delete(camera);
@@ -568,9 +588,15 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     await openPassthrough(entry).catch((error: unknown) =>
       logger.warn({ camera: id, err: errorText(error) }, "cluster: the camera's passthrough port"),
     );
+    await openRtspPassthrough(entry).catch((error: unknown) =>
+      logger.warn({ camera: id, err: errorText(error) }, "cluster: the camera's RTSP port"),
+    );
     await openOnvif(entry).catch((error: unknown) =>
       logger.warn({ camera: id, err: errorText(error) }, "cluster: the camera's ONVIF port"),
     );
+    await onvif
+      .startDiscovery((bind, what) => listenRtsp(bind, what, host, config.server.onvif.discoveryPort))
+      .catch((error: unknown) => logger.warn({ err: errorText(error) }, "cluster: ONVIF discovery"));
   };
   /**
    * This instance gives the camera up: its ports close, its once-per-camera work ends, and every
@@ -578,6 +604,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
    */
   const stopOwning = async (id: string) => {
     await closePassthrough(id);
+    await closeRtspPassthrough(id);
     await onvif.close(id);
     talks.drop(id);
     ownedCameras?.give(id);
@@ -591,6 +618,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     const plan = planReload(config, next);
     for (const id of [...plan.removed, ...plan.reconfigured.map((camera) => camera.id)]) {
       await closePassthrough(id);
+      await closeRtspPassthrough(id);
       await onvif.close(id);
       talks.drop(id);
       ownedCameras?.give(id);
@@ -606,6 +634,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
       // Clustered, the coordinator decides who owns an added camera; one this instance owns stays its own.
       if (!peers) {
         await openPassthrough(entry);
+        await openRtspPassthrough(entry);
         await openOnvif(entry);
       } else if (coordinator?.owned.has(camera.id)) await becomeOwner(camera.id);
     }
@@ -657,7 +686,6 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     url = `${scheme}://${formatListen({ host, port: actualPort })}`;
     for (const entry of owned.list()) await openPassthrough(entry);
     let rtspUrl: string | undefined;
-    const rtspPassthroughUrls: Record<string, string> = {};
     if (rtspServer && config.server.rtsp) {
       const { host: rtspHost, port: rtspPort } = config.server.rtsp.listen;
       const bound = await listenRtsp(
@@ -669,17 +697,8 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
       rtspUrl = `${rtspScheme}://${formatListen({ host: rtspHost, port: bound })}`;
       rtspBoundPort = bound;
       rtspLinkBase = rtspLinkFor(rtspScheme, rtspHost, bound, config.server.publicUrl ?? url);
-      for (const entry of owned.list()) {
-        if (entry.rtspPassthroughPort === undefined) continue;
-        const port = entry.rtspPassthroughPort;
-        const p = await listenRtsp(
-          () => rtspServer.listen(rtspHost, port, entry),
-          `cameras.${entry.id}.rtspPassthroughPort`,
-          rtspHost,
-          port,
-        );
-        rtspPassthroughUrls[entry.id] = `${rtspScheme}://${formatListen({ host: rtspHost, port: p })}`;
-      }
+      rtspListening = true;
+      for (const entry of owned.list()) await openRtspPassthrough(entry);
     }
     for (const entry of owned.list()) await openOnvif(entry);
     await onvif.startDiscovery((bind, what) =>

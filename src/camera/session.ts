@@ -284,7 +284,15 @@ export class CameraSession {
     this.agent = createCameraAgent(this.budget.max, this.timeouts);
     this.consecutiveFailures = 0;
     this.verified = false;
-    this.setHealth("unknown", route ? "reached through the instance that owns it" : "owned by this instance");
+    // A refusal's backoff outlives the way: reached directly again, the camera is not asked before it ends.
+    if (!route && this.authRetryAt > this.now()) {
+      if (this.health.state !== "auth-failed")
+        this.setHealth("auth-failed", "credentials refused earlier; waiting before trying them again");
+    } else
+      this.setHealth(
+        "unknown",
+        route ? "reached through the instance that owns it" : "owned by this instance",
+      );
     await old.destroy().catch(() => undefined);
   }
 

@@ -92,6 +92,7 @@ export class Deliveries {
       protocolVersion: mqtt.protocolVersion ?? (mqtt.embedded && !mqtt.url ? 4 : 5),
       // Two clients with one id would throw each other off the broker.
       clientId: this.cluster ? `${mqtt.clientId}-${this.cluster.instance}` : mqtt.clientId,
+      bridgeId: mqtt.clientId,
       cameras: this.cameras,
       owned: this.owned,
       clustered: this.cluster !== undefined,

@@ -37,6 +37,8 @@ export interface MqttBridgeOptions {
   discoveryPrefix: string;
   protocolVersion: 4 | 5;
   clientId: string;
+  /** The bridge device Home Assistant sees (default `clientId`): one for all instances of a cluster. */
+  bridgeId?: string;
   cameras: CameraRegistry;
   /**
    * The cameras whose status and PTZ commands are this instance's (with several instances, the ones it
@@ -64,12 +66,19 @@ function availabilityOf(state: HealthState): "online" | "offline" | undefined {
   return undefined;
 }
 
+/** The camera a discovery topic is about (`<prefix>/<component>/camgate_<id>/<object>/config`). */
+function cameraOfTopic(topic: string): string | undefined {
+  const node = topic.split("/").at(-3);
+  return node?.startsWith("camgate_") ? node.slice("camgate_".length) : undefined;
+}
+
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export class MqttBridge {
   private client: MqttClient | undefined;
   private readonly worker: DeliveryWorker;
   private readonly unsubscribes: (() => void)[] = [];
+  private announceTimer: NodeJS.Timeout | undefined;
   published = 0;
 
   constructor(private readonly options: MqttBridgeOptions) {
@@ -135,6 +144,16 @@ export class MqttBridge {
     this.worker.start();
   }
 
+  /** One announce for a burst of cameras taken over (a failover moves several at once). */
+  private announceSoon(): void {
+    if (this.announceTimer) return;
+    this.announceTimer = setTimeout(() => {
+      this.announceTimer = undefined;
+      this.refresh();
+    }, 1000);
+    this.announceTimer.unref();
+  }
+
   /** The cameras changed (config reload): announce again. */
   refresh(): void {
     if (!this.client?.connected) return;
@@ -157,7 +176,11 @@ export class MqttBridge {
     this.unsubscribes.push(
       this.owned.watch({
         health: (entry, health) => say(entry, health.state),
-        added: (entry) => say(entry, entry.session.getHealth().state),
+        added: (entry) => {
+          say(entry, entry.session.getHealth().state);
+          // A camera this instance took over: it announces it now (the last owner may be gone).
+          if (this.options.clustered) this.announceSoon();
+        },
       }),
     );
   }
@@ -171,6 +194,7 @@ export class MqttBridge {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.announceTimer);
     for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
     this.worker.stop();
     const client = this.client;
@@ -213,7 +237,8 @@ export class MqttBridge {
     if (!client) return;
     const { prefix } = this.options;
     await client.publishAsync(`${prefix}/available`, "online", { qos: 1, retain: true });
-    const entries = this.options.cameras.list();
+    // With several instances each announces the cameras it owns (their owner can describe them).
+    const entries = this.options.clustered ? this.owned.list() : this.options.cameras.list();
     for (const entry of this.owned.list()) {
       const availability = availabilityOf(entry.session.getHealth().state);
       if (availability) this.cameraStatus(entry.id, availability);
@@ -222,15 +247,18 @@ export class MqttBridge {
     const discovery: DiscoveryOptions = {
       prefix,
       discoveryPrefix: this.options.discoveryPrefix,
-      clientId: this.options.clientId,
+      clientId: this.options.bridgeId ?? this.options.clientId,
     };
     const messages: DiscoveryMessage[] = [...bridgeDiscovery(discovery)];
     for (const entry of entries) messages.push(...cameraDiscovery(discovery, await this.describe(entry)));
     for (const message of messages)
       await client.publishAsync(message.topic, JSON.stringify(message.payload), { qos: 1, retain: true });
     const published = new Set(messages.map((message) => message.topic));
-    for (const stale of this.options.discoveryTopics.list().filter((topic) => !published.has(topic)))
+    for (const stale of this.options.discoveryTopics.list().filter((topic) => !published.has(topic))) {
+      // A camera that moved to another instance is announced there: only a removed camera's go.
+      if (this.options.clustered && this.options.cameras.get(cameraOfTopic(stale) ?? "")) continue;
       await client.publishAsync(stale, "", { qos: 1, retain: true });
+    }
     this.options.discoveryTopics.replace([...published]);
   }
 

@@ -11,6 +11,7 @@ import {
   type ProfileName,
   startEmulator,
 } from "../../src/emulator/index.ts";
+import { startTestPostgres, type TestPostgres } from "./postgres.ts";
 
 export const CAMERA_PASSWORD = "camera-secret-9f3";
 
@@ -32,6 +33,37 @@ export interface TestGateway {
   /** The config the gateway started with (a test changes a copy and reloads it). */
   config: Config;
   close(): Promise<void>;
+}
+
+/**
+ * `CAMGATE_TEST_STORE=postgres`: every gateway keeps its shared records in PostgreSQL instead of SQLite (a
+ * throwaway server per storage directory, kept across restarts on the same directory), as a single
+ * instance of a cluster: the whole suite runs on both engines.
+ */
+const stores = new Map<string, TestPostgres>();
+let exitHook = false;
+
+async function storeFor(storageDir: string, options: { storage?: Record<string, unknown> }) {
+  if (process.env.CAMGATE_TEST_STORE !== "postgres" || options.storage?.postgres) return undefined;
+  let store = stores.get(storageDir);
+  if (!store) {
+    store = await startTestPostgres();
+    stores.set(storageDir, store);
+  }
+  if (!exitHook) {
+    exitHook = true;
+    // Servers of kept directories end with the test process (pg_ctl runs synchronously).
+    process.once("exit", () => {
+      for (const server of stores.values()) void server.stop();
+    });
+  }
+  return store;
+}
+
+async function releaseStore(storageDir: string): Promise<void> {
+  const store = stores.get(storageDir);
+  stores.delete(storageDir);
+  await store?.stop();
 }
 
 export async function startTestGateway(options: {
@@ -77,9 +109,14 @@ export async function startTestGateway(options: {
   const removeStorage = () => {
     if (!options.storageDir) rmSync(storageDir, { recursive: true, force: true });
   };
+  const postgres = await storeFor(storageDir, options);
   const config = configSchema.parse({
     server: { listen: "127.0.0.1:0", ...options.server },
-    storage: { dir: storageDir, ...options.storage },
+    storage: {
+      dir: storageDir,
+      ...(postgres ? { postgres: { url: postgres.url, instance: "solo" } } : {}),
+      ...options.storage,
+    },
     relay: options.relay ?? {},
     events: options.events ?? { enabled: false },
     // Clips keep every camera's main stream open: off unless a test asks (request-counting tests count
@@ -114,6 +151,7 @@ export async function startTestGateway(options: {
     camgate = await startCamgate(config, { ...options.start, logger: createLogger("debug", sink) });
   } catch (error) {
     await Promise.all(emulators.map((e) => e.close()));
+    if (!options.storageDir) await releaseStore(storageDir);
     removeStorage();
     throw error;
   }
@@ -127,6 +165,8 @@ export async function startTestGateway(options: {
     close: async () => {
       await camgate.close();
       await Promise.all(emulators.map((e) => e.close()));
+      // A kept storage directory keeps its database for the next start (a restart test).
+      if (!options.storageDir) await releaseStore(storageDir);
       removeStorage();
     },
   };

@@ -141,7 +141,8 @@ describe("errors at the server edge", () => {
   });
 
   it("logs camgate's own failure (500) exactly once at error, and tells the client only the request id", async () => {
-    gw.camgate.db.close();
+    // The store broken under camgate (either engine): reading events fails inside camgate.
+    await gw.camgate.events.store.sql.run("DROP TABLE events");
     const answer = await call(`${gw.url}/api/v1/events`);
     expect(answer.status).toBe(500);
     expect(answer.body).toMatchObject({ code: "internal", detail: "see the server log" });

@@ -25,13 +25,14 @@ export function loadOrCreateSigningKey(storageDir: string): Buffer {
 }
 
 /**
- * The key several instances share, from their store: the first instance to start makes it, and every other
- * reads that one (an insert that loses the race changes nothing).
+ * The key several instances share, from their store: the first instance to start puts in its own key (so a
+ * single instance moved onto PostgreSQL keeps the URLs it signed), and every other reads that one (an
+ * insert that loses the race changes nothing).
  */
-export async function sharedSigningKey(sql: Sql): Promise<Buffer> {
+export async function sharedSigningKey(sql: Sql, own: Buffer): Promise<Buffer> {
   await sql.run(
     "INSERT INTO camgate_secrets (name, value) VALUES ('url-signing', ?) ON CONFLICT (name) DO NOTHING",
-    [randomBytes(32).toString("base64")],
+    [own.toString("base64")],
   );
   const row = await sql.get<{ value: string }>(
     "SELECT value FROM camgate_secrets WHERE name = 'url-signing'",

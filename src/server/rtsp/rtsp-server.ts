@@ -106,6 +106,8 @@ const NOT_OWNER = "not the camera's owner";
 
 export class CamgateRtspServer {
   private readonly servers: Server[] = [];
+  /** A camera's own port (`rtspPassthroughPort`) and the connections it accepted. */
+  private readonly ownPorts = new Map<string, { server: Server; connections: Set<Connection> }>();
   private readonly connections = new Set<Connection>();
   private readonly outputs = new Map<StreamHub, RtpOutput>();
   readonly stats: RtspServerStats = { connections: 0, sessions: 0, refused: 0, skipped: 0 };
@@ -115,7 +117,14 @@ export class CamgateRtspServer {
 
   /** Listens for every camera (`camera` undefined) or for one camera's own port. */
   async listen(host: string, port: number, camera?: CameraEntry): Promise<number> {
-    const accept = (socket: Socket) => this.accept(socket, camera);
+    const own = camera ? { connections: new Set<Connection>() } : undefined;
+    const accept = (socket: Socket) => {
+      const connection = this.accept(socket, camera);
+      if (own) {
+        own.connections.add(connection);
+        socket.once("close", () => own.connections.delete(connection));
+      }
+    };
     const server = this.options.tls ? createTlsServer(this.options.tls, accept) : createServer(accept);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -125,11 +134,22 @@ export class CamgateRtspServer {
       });
     });
     this.servers.push(server);
+    if (camera && own) this.ownPorts.set(camera.id, { server, connections: own.connections });
     if (!this.sweeper) {
       this.sweeper = setInterval(() => this.expire(), 5000);
       this.sweeper.unref();
     }
     return (server.address() as { port: number }).port;
+  }
+
+  /** Closes a camera's own port and its clients (the camera moved to another instance, or was removed). */
+  async stopListening(camera: string): Promise<void> {
+    const own = this.ownPorts.get(camera);
+    if (!own) return;
+    this.ownPorts.delete(camera);
+    this.servers.splice(this.servers.indexOf(own.server), 1);
+    for (const connection of own.connections) this.drop(connection);
+    await new Promise<void>((resolve) => own.server.close(() => resolve()));
   }
 
   async close(): Promise<void> {
@@ -163,7 +183,7 @@ export class CamgateRtspServer {
     return this.outputs.get(hub)?.viewerCount ?? 0;
   }
 
-  private accept(socket: Socket, camera: CameraEntry | undefined): void {
+  private accept(socket: Socket, camera: CameraEntry | undefined): Connection {
     this.stats.connections++;
     socket.setNoDelay(true);
     const connection = new Connection(socket);
@@ -208,6 +228,7 @@ export class CamgateRtspServer {
     });
     socket.on("error", () => this.drop(connection));
     socket.on("close", () => this.drop(connection));
+    return connection;
   }
 
   private enqueue(connection: Connection, request: RtspRequest, camera: CameraEntry | undefined): void {

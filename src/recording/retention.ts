@@ -63,6 +63,7 @@ export function recordingsToDelete(
 export class RecordingRetention {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly index: RecordingIndex,
@@ -79,11 +80,21 @@ export class RecordingRetention {
     this.timer.unref();
   }
 
-  /** One pass (a pass already under way is shared); resolves with how many recordings went. */
+  /**
+   * One pass (a pass already under way is shared); resolves with how many recordings went. Never rejects:
+   * a store that cannot be read (the database away, or closed at shutdown) is logged and tried next time.
+   */
   run(now = Date.now()): Promise<number> {
-    this.running ??= this.pass(now).finally(() => {
-      this.running = undefined;
-    });
+    if (this.stopped) return Promise.resolve(0);
+    this.running ??= this.pass(now)
+      .catch((error: unknown) => {
+        if (!this.stopped)
+          this.logger.warn({ err: String(error) }, "recording retention failed; trying again later");
+        return 0;
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 
@@ -126,6 +137,7 @@ export class RecordingRetention {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
   }
 }

@@ -25,9 +25,12 @@ export interface CamgateEvent {
   incident: string | null;
 }
 
-/** An event as its source reports it, with the JPEG to store beside it, if any. */
+/**
+ * An event as its source reports it, with the JPEG to store beside it, if any (bytes, not a Node Buffer:
+ * the web UI's types read this file too).
+ */
 export type NewEvent = Omit<CamgateEvent, "id" | "receivedAt" | "snapshot" | "incident"> & {
-  snapshotJpeg?: Buffer;
+  snapshotJpeg?: Uint8Array;
 };
 
 /** An event ready for the store: its snapshot, if any, already written to a file of this name. */

@@ -66,7 +66,7 @@ export class EventStore {
   }
 
   /** Writes a snapshot for an event about to be stored; the file name goes into `insert`. */
-  async saveSnapshot(jpeg: Buffer): Promise<string> {
+  async saveSnapshot(jpeg: Uint8Array): Promise<string> {
     const file = `${randomBytes(12).toString("hex")}.jpg`;
     await writeFile(join(this.snapshotDir, file), jpeg);
     return file;

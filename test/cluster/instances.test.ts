@@ -7,7 +7,9 @@
  * sessions and signed URLs that work on both.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { type EmulatedCameraHandle, type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
+import { TALK_LIMITS } from "../../src/relay/talk.ts";
 import { locateFfprobe, probeVideo } from "../helpers/ffprobe.ts";
 import { CAMERA_PASSWORD, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { waitFor } from "../helpers/http.ts";
@@ -258,6 +260,33 @@ describe.skipIf(!available)("several camgate instances on one PostgreSQL", () =>
     };
     expect(await Promise.all([frames(e.url), frames(f.url)])).toEqual([3, 3]);
     expect(camera.counters().requestsByPath["/cgi-bin/mjpg/video.cgi"] ?? 0).toBe(1);
+
+    // Hold to talk on f: the PCM reaches the camera's speaker through e (its audio.cgi, e's one talker).
+    expect(f.camgate.cameras.get(id)?.session.route).toBeDefined();
+    expect(e.camgate.cameras.get(id)?.session.route).toBeUndefined();
+    const heardBefore = camera.talks().length;
+    const socket = new WebSocket(`${f.url.replace(/^http/, "ws")}/api/v1/cameras/${id}/talk`, {
+      headers: basic,
+    });
+    const closed = new Promise<number>((done) => socket.once("close", (code) => done(code)));
+    await new Promise<void>((resolve, reject) => {
+      socket.on("message", (data) => {
+        const message = JSON.parse(data.toString()) as { type: string; value: string };
+        if (message.type === "talk" && message.value === "open") resolve();
+        if (message.type === "error") reject(new Error(message.value));
+      });
+      socket.once("unexpected-response", (_request, response) =>
+        reject(new Error(`HTTP ${response.statusCode}`)),
+      );
+    });
+    for (let i = 0; i < 50; i++) socket.send(Buffer.alloc(320, i));
+    socket.send(JSON.stringify({ type: "stop" }));
+    expect(await closed).toBe(1000);
+    const heard = await waitFor(() => {
+      const last = camera.talks().length > heardBefore ? camera.talks().at(-1) : undefined;
+      return last?.endedAt !== undefined ? last : undefined;
+    });
+    expect(heard.bytes.length).toBe(TALK_LIMITS.leadingSilenceSamples + 8000);
 
     // Each instance says which cameras it owns; promtool finds nothing to complain about.
     const metrics = async (g: TestGateway) => (await fetch(`${g.url}/metrics`, { headers: basic })).text();

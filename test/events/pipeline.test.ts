@@ -185,12 +185,12 @@ describe("event pipeline", () => {
       device_class: "motion",
       device: { identifiers: ["camgate_dogs"], model: "IP2M-841B" },
     });
-    expect(
-      mqttMessages.some((m) => m.topic === "homeassistant/binary_sensor/camgate_dogs/status/config"),
-    ).toBe(true);
-    expect(mqttMessages.some((m) => m.topic === "homeassistant/camera/camgate_dogs/snapshot/config")).toBe(
-      true,
-    );
+    // One announce publishes them one after another: each is waited for, not assumed with the first.
+    for (const topic of [
+      "homeassistant/binary_sensor/camgate_dogs/status/config",
+      "homeassistant/camera/camgate_dogs/snapshot/config",
+    ])
+      await waitFor(() => mqttMessages.find((m) => m.topic === topic), 10_000, topic);
     expect(mqttMessages.find((m) => m.topic === "camgate/available")?.payload).toBe("online");
   });
 

@@ -12,7 +12,7 @@
  * reported the incident, else the first source); from another source it only adds that source. Gateway events (CameraOffline, ...) are incidents of their own. Runs inside the event's
  * transaction, so an event and its incident are stored together or not at all.
  */
-import type { Sql } from "../storage/sql.ts";
+import { inChunks, type Sql } from "../storage/sql.ts";
 import type { CamgateEvent, EventSource } from "./model.ts";
 import { newestFirst, type PageQuery } from "./paging.ts";
 
@@ -163,15 +163,9 @@ export class Incidents {
 
   /** Which of these incidents still exist (recordings keep a clip only while its incident is there). */
   async existing(ids: readonly string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const rows = await this.sql.all<{ id: string }>(
-        `SELECT id FROM incidents WHERE id IN (${chunk.map(() => "?").join(",")})`,
-        chunk,
-      );
-      for (const row of rows) found.add(row.id);
-    }
-    return found;
+    const pages = await inChunks(ids, (list, chunk) =>
+      this.sql.all<{ id: string }>(`SELECT id FROM incidents WHERE id IN (${list})`, chunk),
+    );
+    return new Set(pages.flat().map((row) => row.id));
   }
 }

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Sql } from "../storage/sql.ts";
+import { inChunks, type Sql } from "../storage/sql.ts";
 import { DEFAULT_MERGE_WINDOW_MS, Incidents } from "./incidents.ts";
 import type { CamgateEvent, EventAction, EventSource, StorableEvent } from "./model.ts";
 import { idAtTime, newestFirst, type PageQuery } from "./paging.ts";
@@ -177,10 +177,7 @@ export class EventStore {
     if (doomed.size === 0) return 0;
     const ids = [...doomed.keys()];
     await this.sql.transaction(async (tx) => {
-      for (let i = 0; i < ids.length; i += 500) {
-        const chunk = ids.slice(i, i + 500);
-        await tx.run(`DELETE FROM events WHERE id IN (${chunk.map(() => "?").join(",")})`, chunk);
-      }
+      await inChunks(ids, (list, chunk) => tx.run(`DELETE FROM events WHERE id IN (${list})`, chunk));
       await this.incidents.pruneOrphans(tx);
     });
     const files = [...doomed.values()].filter((row) => row.snapshot).map((row) => this.fileOf(row));

@@ -5,7 +5,7 @@
  * directory. Each row names the instance recording it, so a restart repairs only what it left unfinished.
  * Writes go out one after another, so a file's `done` never overtakes its `begin` on another connection.
  */
-import type { Sql } from "../storage/sql.ts";
+import { inChunks, type Sql } from "../storage/sql.ts";
 
 export type RecordingKind = "clip" | "segment";
 export type RecordingState = "recording" | "done" | "failed";
@@ -132,16 +132,13 @@ export class RecordingIndex {
 
   /** Which of these incidents have a finished clip (one query for a page of incidents). */
   async withDoneClips(incidents: readonly string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    for (let i = 0; i < incidents.length; i += 500) {
-      const chunk = incidents.slice(i, i + 500);
-      const rows = await this.sql.all<{ incident_id: string }>(
-        `SELECT DISTINCT incident_id FROM recordings WHERE kind = 'clip' AND state = 'done' AND incident_id IN (${chunk.map(() => "?").join(",")})`,
+    const pages = await inChunks(incidents, (list, chunk) =>
+      this.sql.all<{ incident_id: string }>(
+        `SELECT DISTINCT incident_id FROM recordings WHERE kind = 'clip' AND state = 'done' AND incident_id IN (${list})`,
         chunk,
-      );
-      for (const row of rows) found.add(row.incident_id);
-    }
-    return found;
+      ),
+    );
+    return new Set(pages.flat().map((row) => row.incident_id));
   }
 
   /** A camera's recordings overlapping [from, to), oldest first. */

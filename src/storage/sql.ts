@@ -20,6 +20,25 @@ export interface Sql {
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>;
 }
 
+/** Both engines bound the parameters of one statement: a long id list goes in chunks of this many. */
+const IN_CHUNK = 500;
+
+/**
+ * Runs `each` once per chunk of `values` with the `?, ?, ...` list for an `IN (...)` of that chunk, in
+ * order; resolves with every chunk's result.
+ */
+export async function inChunks<V extends SqlValue, T>(
+  values: readonly V[],
+  each: (placeholders: string, chunk: V[]) => Promise<T>,
+): Promise<T[]> {
+  const results: T[] = [];
+  for (let i = 0; i < values.length; i += IN_CHUNK) {
+    const chunk = values.slice(i, i + IN_CHUNK);
+    results.push(await each(chunk.map(() => "?").join(","), chunk));
+  }
+  return results;
+}
+
 /** `?` placeholders numbered for PostgreSQL (`$1`, `$2`, ...); camgate's statements hold no `?` in literals. */
 export function numberPlaceholders(text: string): string {
   let n = 0;

@@ -17,10 +17,12 @@ import {
   formatRequest,
   formatResponse,
   type InterleavedFrame,
+  parseCSeq,
   RtspError,
   RtspReader,
   type RtspResponse,
 } from "../protocol/rtsp.ts";
+import { errorText } from "../util/error-text.ts";
 import { CameraError } from "./errors.ts";
 
 export interface RtspConnectionOptions {
@@ -84,7 +86,23 @@ export class RtspConnection {
         reject(cameraError);
         this.shut(cameraError);
       });
-      socket.on("data", (chunk: Buffer) => this.receive(chunk));
+      socket.on("data", (chunk: Buffer) => {
+        // Whatever the camera's bytes make go wrong ends this connection (the stream retries), never more.
+        try {
+          this.receive(chunk);
+        } catch (error) {
+          this.shut(
+            new CameraError(
+              "bad-response",
+              this.options.camera,
+              `RTSP from the camera: ${errorText(error)}`,
+              {
+                cause: error,
+              },
+            ),
+          );
+        }
+      });
       socket.once("close", () =>
         this.shut(
           new CameraError("unreachable", this.options.camera, "the camera closed the RTSP connection"),
@@ -197,7 +215,9 @@ export class RtspConnection {
       else if (item.kind === "response") this.answer(item);
       else if (this.socket && !this.socket.destroyed) {
         // The camera asks something of us (OPTIONS as a keepalive, some firmware): say OK.
-        this.socket.write(formatResponse(200, "OK", [["CSeq", item.headers.get("cseq") ?? "0"]]));
+        // Its CSeq is echoed only as the number it must be.
+        const cseq = parseCSeq(item.headers.get("cseq"));
+        this.socket.write(formatResponse(200, "OK", [["CSeq", String(cseq ?? 0)]]));
       }
     }
   }

@@ -11,9 +11,9 @@ import { computeDigest, parseDigestAuthorization } from "../protocol/digest.ts";
 import {
   formatResponse,
   interleavedHeader,
+  parseCSeq,
   parseSession,
   parseTransport,
-  RtspError,
   RtspReader,
   type RtspRequest,
 } from "../protocol/rtsp.ts";
@@ -142,16 +142,14 @@ export class EmulatedRtspServer {
     // One nonce per connection, as Dahua's RTSP server issues it.
     const nonce = randomBytes(16).toString("hex");
     socket.on("data", (chunk: Buffer) => {
-      let items: ReturnType<RtspReader["push"]>;
+      // A client whose bytes break something loses its connection; the camera goes on (as firmware does).
       try {
-        items = reader.push(chunk);
-      } catch (error) {
-        if (error instanceof RtspError) return socket.destroy();
-        throw error;
-      }
-      for (const item of items) {
-        if (item.kind === "request") this.handle(socket, item, nonce);
-        else if (item.kind === "data") this.heard(socket, item.channel, item.payload);
+        for (const item of reader.push(chunk)) {
+          if (item.kind === "request") this.handle(socket, item, nonce);
+          else if (item.kind === "data") this.heard(socket, item.channel, item.payload);
+        }
+      } catch {
+        socket.destroy();
       }
     });
     socket.on("error", () => socket.destroy());
@@ -193,7 +191,11 @@ export class EmulatedRtspServer {
       formatResponse(
         status,
         reason,
-        [["CSeq", request.headers.get("cseq") ?? "0"], ["Server", "Rtsp Server/3.0"], ...headers],
+        [
+          ["CSeq", String(parseCSeq(request.headers.get("cseq")) ?? 0)],
+          ["Server", "Rtsp Server/3.0"],
+          ...headers,
+        ],
         body,
       ),
     );

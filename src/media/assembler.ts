@@ -4,7 +4,8 @@
  * the picture and everything until the next keyframe (a decoder would show garbage otherwise); a picture that
  * grows past the size caps is dropped (lost markers, a hostile camera). Parameter sets sent on their own
  * (with the marker set: Tapo TC70, Reolink Duo 2, go2rtc's h264/rtp.go) are held for the next picture, and
- * the last ones seen (in band, or from the SDP) are put before a keyframe that arrives without them.
+ * the last ones seen (in band, or from the SDP) are put before a keyframe that arrives without them. A
+ * finished picture owns its bytes (no view into a socket chunk outlives the chunk's packet).
  */
 import {
   type AccessUnit,
@@ -114,6 +115,7 @@ export class AccessUnitAssembler {
       }
     }
     this.stats.accessUnits++;
+    out = ownBuffers(out);
     return {
       nalus: out,
       timestamp: this.timestamp ?? 0,
@@ -122,3 +124,26 @@ export class AccessUnitAssembler {
     };
   }
 }
+
+/**
+ * The NAL units in buffers of their own: a unit is kept beyond its packet (the GOP cache, the clip
+ * pre-roll), and a view into a socket chunk would keep the whole chunk (a hostile camera's tiny pictures in
+ * padded 60 kB chunks). Those that are views are copied into one block sized to them; the cost is one copy
+ * of the picture's bytes.
+ */
+function ownBuffers(nalus: Uint8Array[]): Uint8Array[] {
+  let borrowed = 0;
+  for (const nal of nalus) if (!ownsBuffer(nal)) borrowed += nal.length;
+  if (borrowed === 0) return nalus;
+  const block = new Uint8Array(borrowed);
+  let at = 0;
+  return nalus.map((nal) => {
+    if (ownsBuffer(nal)) return nal;
+    block.set(nal, at);
+    const copy = block.subarray(at, at + nal.length);
+    at += nal.length;
+    return copy;
+  });
+}
+
+const ownsBuffer = (nal: Uint8Array) => nal.byteOffset === 0 && nal.byteLength === nal.buffer.byteLength;

@@ -89,6 +89,15 @@ export const RTSP_METHODS = [
   "REDIRECT",
 ] as const;
 
+/** Whether a line holds a control character but horizontal tab (what it may not once split at its end). */
+function hasControl(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const code = line.charCodeAt(i);
+    if ((code < 0x20 && code !== 0x09) || code === 0x7f) return true;
+  }
+  return false;
+}
+
 const START = new RegExp(`^(?:RTSP/\\d\\.\\d |(?:${RTSP_METHODS.join("|")}) )`);
 const STARTS = ["RTSP/1.0 ", ...RTSP_METHODS.map((method) => `${method} `)];
 
@@ -154,7 +163,14 @@ export class RtspReader {
         throw new RtspError(`an RTSP header block over ${this.limits.maxHeaderBytes} bytes`);
       return undefined;
     }
-    const lines = buffer.subarray(0, end.headers).toString("latin1").split(/\r?\n/);
+    // The block ends before its last line's `\n`; a `\r` before that belongs to the line end.
+    const blockEnd = buffer[end.headers - 1] === 0x0d ? end.headers - 1 : end.headers;
+    const lines = buffer.subarray(0, blockEnd).toString("latin1").split(/\r?\n/);
+    // A CR that ends no line, a NUL or another control character inside a line is what no camera or client
+    // sends (RFC 2326 §15: header values are TEXT); kept, it would reach whatever echoes the value (a CSeq
+    // in an answer) with a line break in it. The message is refused whole.
+    const bad = lines.findIndex(hasControl);
+    if (bad >= 0) throw new RtspError(`a control character in line ${bad + 1} of an RTSP message`);
     const headers = new RtspHeaders();
     let last: [string, string] | undefined;
     const unfolded: [string, string][] = [];
@@ -244,6 +260,15 @@ export function formatResponse(
   body?: Buffer,
 ): Buffer {
   return format(`RTSP/1.0 ${status} ${reason}`, headers, body);
+}
+
+/**
+ * A CSeq as RFC 2326 §12.17 has it (1*DIGIT), as a number safe to echo; undefined for anything else, so an
+ * answer never repeats what a peer wrote without it being checked first.
+ */
+export function parseCSeq(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,9}$/.test(value)) return undefined;
+  return Number(value);
 }
 
 /** The 4-byte header of an interleaved frame. */

@@ -5,10 +5,14 @@
  */
 import type { HubUnit } from "../relay/stream-hub.ts";
 
+/** Pictures held at most: 60 s at 60 fps; each costs its bookkeeping beside its bytes. */
+const MAX_PRE_ROLL_UNITS = 3600;
+
 export class PreRollRing {
   /** GOPs, oldest first; each starts with its keyframe. */
   private gops: HubUnit[][] = [];
   private bytes = 0;
+  private units = 0;
 
   constructor(
     private readonly preRollMs: number,
@@ -24,18 +28,29 @@ export class PreRollRing {
       current.push(unit);
     }
     this.bytes += unit.bytes;
+    this.units++;
     this.trim(unit.receivedAt);
   }
 
-  /** Drops GOPs no clip can need: while the next GOP alone still reaches back `preRollMs`, or over budget. */
+  /**
+   * Drops GOPs no clip can need: while the next GOP alone still reaches back `preRollMs`, or over budget.
+   * A GOP that alone outgrows the budget (a camera that sends no keyframe again, or a hostile one's many
+   * tiny pictures) is dropped too: a clip then starts at the next keyframe, and memory stays bounded.
+   */
   private trim(now: number): void {
     while (this.gops.length > 1) {
       const next = this.gops[1]?.[0];
-      const overBudget = this.bytes > this.maxBytes;
+      const overBudget = this.overBudget();
       if (!overBudget && (next === undefined || next.receivedAt > now - this.preRollMs)) break;
       const dropped = this.gops.shift() ?? [];
+      this.units -= dropped.length;
       for (const unit of dropped) this.bytes -= unit.bytes;
     }
+    if (this.overBudget()) this.clear();
+  }
+
+  private overBudget(): boolean {
+    return this.bytes > this.maxBytes || this.units > MAX_PRE_ROLL_UNITS;
   }
 
   /** The units a clip starting `preRollMs` before `at` begins with: from the last keyframe at or before then. */
@@ -51,6 +66,7 @@ export class PreRollRing {
   clear(): void {
     this.gops = [];
     this.bytes = 0;
+    this.units = 0;
   }
 
   get heldBytes(): number {

@@ -154,6 +154,49 @@ describe("H.264 depacketizer", () => {
     expect(d.stats.refused).toBe(4);
   });
 
+  it("keeps no view into a packet's buffer: what it holds and gives back owns its bytes (issue 28)", () => {
+    // Every payload a view into its own 60 kB "socket chunk", as RtspReader hands them over.
+    const inChunk = (payload: number[] | Uint8Array) => {
+      const chunk = new Uint8Array(60_000);
+      chunk.set(payload, 100);
+      return chunk.subarray(100, 100 + payload.length);
+    };
+    const packet = (payload: number[] | Uint8Array, sequence: number, timestamp: number, marker = false) => ({
+      ...rtp(payload, sequence, timestamp, marker),
+      payload: inChunk(payload),
+    });
+    for (const make of [() => new H264Depacketizer(), () => new H265Depacketizer()]) {
+      const d = make();
+      const h264 = d instanceof H264Depacketizer;
+      const idr = h264 ? nal264(5, 40) : nal265(19, 40);
+      const p = h264 ? nal264(1, 30) : nal265(1, 30);
+      const units = [
+        ...d.push(packet(idr, 1, 0, true)),
+        ...d.push(packet(p, 2, 3600, true)),
+        // A NAL unit in 1-byte fragments (FU-A / FU), each in a chunk of its own.
+        ...Array.from({ length: 50 }, (_, i) => {
+          const end = i === 49;
+          const fu = h264
+            ? [0x7c, (i === 0 ? 0x80 : 0) | (end ? 0x40 : 0) | 1, i + 1]
+            : [49 << 1, 1, (i === 0 ? 0x80 : 0) | (end ? 0x40 : 0) | 1, i + 1];
+          return d.push(packet(fu, 3 + i, 7200, end));
+        }).flat(),
+      ];
+      expect(units).toHaveLength(3);
+      for (const unit of units)
+        for (const nal of unit.nalus) expect(nal.buffer.byteLength).toBeLessThan(1000);
+      expect(units[2]?.bytes).toBe(h264 ? 51 : 52);
+    }
+  });
+
+  it("bounds a fragmented NAL unit by its count of fragments as well as its bytes", () => {
+    const d = new H264Depacketizer();
+    d.push(rtp(nal264(5, 10), 1, 0, true));
+    d.push(rtp([0x7c, 0x81, 1], 2, 3600));
+    for (let i = 0; i < 20_000; i++) d.push(rtp([0x7c, 0x01, 1], 3 + i, 3600));
+    expect(d.stats.oversized).toBe(1);
+  });
+
   it("never throws on garbage payloads (property)", () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 30 }), (payloads) => {

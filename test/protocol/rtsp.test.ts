@@ -5,6 +5,7 @@ import {
   formatRequest,
   formatResponse,
   interleavedHeader,
+  parseCSeq,
   parseSession,
   parseTransport,
   RtspError,
@@ -147,6 +148,45 @@ describe("RTSP reader", () => {
         }
       }),
     );
+  });
+
+  it("refuses a message with a bare CR, a NUL or another control character in a line (issue 28)", () => {
+    for (const bad of ["CSeq: 1\rX: y", "CSeq: 1\0", "X-Y: a\x01b", "CSeq: 1\x7f"]) {
+      const bytes = Buffer.from(`OPTIONS * RTSP/1.0\r\n${bad}\r\n\r\n`, "latin1");
+      expect(() => new RtspReader().push(bytes)).toThrow(RtspError);
+    }
+    // A tab is white space, not a control character, in a header value.
+    const [ok] = new RtspReader().push(Buffer.from("OPTIONS * RTSP/1.0\r\nCSeq: 2\r\nX:\ta\r\n\r\n"));
+    expect(ok?.kind === "request" && ok.headers.get("x")).toBe("a");
+  });
+
+  it("whatever a message holds, what it parses to can be written back without a throw (property)", () => {
+    const line = fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)) });
+    fc.assert(
+      fc.property(line, line, (name, value) => {
+        const bytes = Buffer.from(`OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n${name}: ${value}\r\n\r\n`, "latin1");
+        let items: RtspItem[] = [];
+        try {
+          items = new RtspReader().push(bytes);
+        } catch (error) {
+          expect(error).toBeInstanceOf(RtspError);
+          return;
+        }
+        for (const item of items)
+          if (item.kind === "request")
+            for (const header of [name.trim(), "cseq"]) {
+              const echoed = item.headers.get(header);
+              if (echoed !== undefined) formatResponse(200, "OK", [[header || "X", echoed]]);
+            }
+      }),
+    );
+  });
+
+  it("takes a CSeq only as the number RFC 2326 says it is", () => {
+    expect(parseCSeq("17")).toBe(17);
+    expect(parseCSeq(undefined)).toBeUndefined();
+    for (const bad of ["", "1 ", "-1", "1e3", "0x10", "1\rX: y", "9".repeat(15000)])
+      expect(parseCSeq(bad)).toBeUndefined();
   });
 
   it("reads Transport and Session headers as Dahua and clients write them", () => {

@@ -37,13 +37,24 @@ describe("the pre-roll ring", () => {
     expect(ring.since(0)[0]?.receivedAt).toBe(14_000);
   });
 
-  it("never holds more than its byte budget beyond the current GOP, and drops units before a first keyframe", () => {
+  it("never holds more than its byte budget, and drops units before a first keyframe", () => {
     const ring = new PreRollRing(60_000, 50_000);
     ring.push(unit(0, false));
     expect(ring.heldBytes).toBe(0);
     for (let t = 40; t <= 10_000; t += 40) ring.push(unit(t, t % 1000 === 40));
-    expect(ring.heldBytes).toBeLessThanOrEqual(50_000 + 25_000);
+    expect(ring.heldBytes).toBeLessThanOrEqual(50_000);
     expect(ring.since(10_000)[0]?.keyframe).toBe(true);
+  });
+
+  it("drops a GOP that alone outgrows the budget, in bytes or in pictures (no keyframe again; issue 28)", () => {
+    const ring = new PreRollRing(60_000, 50_000);
+    ring.push(unit(0, true));
+    for (let t = 1; t <= 200; t++) ring.push(unit(t, false));
+    expect(ring.heldBytes).toBeLessThanOrEqual(50_000);
+    const tiny = new PreRollRing(60_000, 1e9);
+    tiny.push(unit(0, true, 1));
+    for (let t = 1; t <= 20_000; t++) tiny.push(unit(t, false, 1));
+    expect(tiny.since(20_000).length).toBeLessThanOrEqual(3600);
   });
 });
 

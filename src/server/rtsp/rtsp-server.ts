@@ -15,6 +15,7 @@ import type { CameraEntry, CameraRegistry } from "../../camera/registry.ts";
 import { CLUSTER_USER } from "../../cluster/peer-directory.ts";
 import {
   formatResponse,
+  parseCSeq,
   parseTransport,
   RtspError,
   RtspReader,
@@ -22,6 +23,7 @@ import {
 } from "../../protocol/rtsp.ts";
 import type { StreamHub, StreamTracks } from "../../relay/stream-hub.ts";
 import type { StreamHubs } from "../../relay/stream-hubs.ts";
+import { errorText } from "../../util/error-text.ts";
 import { canSeeCamera, type Principal } from "../auth/authenticator.ts";
 import { roleAllows } from "../auth/roles.ts";
 import { RtpOutput, type RtpViewer } from "./rtp-output.ts";
@@ -42,10 +44,16 @@ export interface RtspServerOptions {
 
 export interface RtspServerStats {
   connections: number;
+  /** Requests answered. */
+  requests: number;
   sessions: number;
   refused: number;
   /** Access units not written to a viewer that had fallen behind (it resumed at a keyframe). */
   skipped: number;
+  /** Times a client's requests were no longer read because its answers backed up. */
+  readingPaused: number;
+  /** Clients dropped because they did not read their answers. */
+  droppedUnread: number;
 }
 
 /** A viewer past this much unsent data skips until the next keyframe (and below an eighth of it again). */
@@ -53,6 +61,9 @@ const DEFAULT_BACKLOG_BYTES = 4 * 1024 * 1024;
 const SESSION_TIMEOUT_SECONDS = 60;
 /** A client's requests are answered in order; one that sends more than this without reading is dropped. */
 const MAX_PENDING_REQUESTS = 32;
+/** Unsent answers past which a client's requests are no longer read, and past which it is dropped. */
+const ANSWER_BACKLOG_PAUSE_BYTES = 256 * 1024;
+const ANSWER_BACKLOG_DROP_BYTES = 1024 * 1024;
 /** RTSP sessions on one connection (a client sets up one or two; more is a client gone wrong). */
 const MAX_SESSIONS_PER_CONNECTION = 8;
 /** Bytes skipped as neither request nor frame: before the first request, and in all. */
@@ -95,6 +106,8 @@ class Connection {
   queue: Promise<void> = Promise.resolve();
   pending = 0;
   requests = 0;
+  /** Reading stopped because answers backed up (resumed on drain). */
+  readingPaused = false;
   readonly openedAt = Date.now();
 
   constructor(readonly socket: Socket) {
@@ -110,7 +123,15 @@ export class CamgateRtspServer {
   private readonly ownPorts = new Map<string, { server: Server; connections: Set<Connection> }>();
   private readonly connections = new Set<Connection>();
   private readonly outputs = new Map<StreamHub, RtpOutput>();
-  readonly stats: RtspServerStats = { connections: 0, sessions: 0, refused: 0, skipped: 0 };
+  readonly stats: RtspServerStats = {
+    connections: 0,
+    requests: 0,
+    sessions: 0,
+    refused: 0,
+    skipped: 0,
+    readingPaused: 0,
+    droppedUnread: 0,
+  };
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RtspServerOptions) {}
@@ -178,6 +199,13 @@ export class CamgateRtspServer {
     return out;
   }
 
+  /** Bytes written to every client and not yet taken (what the server holds for clients that read slowly). */
+  unsentBytes(): number {
+    let sum = 0;
+    for (const connection of this.connections) sum += connection.socket.writableLength;
+    return sum;
+  }
+
   /** How many viewers watch, per stream (for stream info). */
   viewersOf(hub: StreamHub): number {
     return this.outputs.get(hub)?.viewerCount ?? 0;
@@ -190,45 +218,70 @@ export class CamgateRtspServer {
     this.connections.add(connection);
     const reader = new RtspReader({ maxBodyBytes: 64 * 1024 });
     socket.on("data", (chunk: Buffer) => {
-      connection.lastSeen = Date.now();
-      let items: ReturnType<RtspReader["push"]>;
+      // Whatever one client's bytes make go wrong ends that client's connection, never the process.
       try {
-        items = reader.push(chunk);
+        this.receive(connection, reader, chunk, camera);
       } catch (error) {
-        if (!(error instanceof RtspError)) throw error;
-        this.options.logger.info(
-          { address: socket.remoteAddress, err: error.message },
-          "RTSP client sent what RTSP is not",
+        this.options.logger.warn(
+          { address: socket.remoteAddress, err: errorText(error) },
+          "RTSP connection failed; closed",
         );
-        return this.drop(connection);
-      }
-      // Bytes that are neither requests nor frames: a few between requests are tolerated, noise first (an
-      // HTTP client on the RTSP port, a port scanner) or much of it is not an RTSP client.
-      const noise = reader.skipped;
-      if (noise > MAX_NOISE_BYTES || (noise > MAX_LEADING_NOISE_BYTES && connection.requests === 0)) {
-        this.options.logger.info(
-          { address: socket.remoteAddress, bytes: noise },
-          "RTSP client sent what RTSP is not",
-        );
-        return this.drop(connection);
-      }
-      for (const item of items) {
-        if (item.kind === "request") {
-          connection.requests++;
-          this.enqueue(connection, item, camera);
-        } else if (item.kind === "data" && connection.sessions.size === 0) {
-          // Interleaved data is RTCP (receiver reports) on a set-up session; without one it is garbage.
-          this.options.logger.info(
-            { address: socket.remoteAddress },
-            "RTSP client sent interleaved data without a session",
-          );
-          return this.drop(connection);
-        }
+        this.drop(connection);
       }
     });
     socket.on("error", () => this.drop(connection));
     socket.on("close", () => this.drop(connection));
+    // Reading stopped while answers backed up goes on once the client has taken them.
+    socket.on("drain", () => this.resumeReading(connection));
     return connection;
+  }
+
+  private receive(
+    connection: Connection,
+    reader: RtspReader,
+    chunk: Buffer,
+    camera: CameraEntry | undefined,
+  ): void {
+    const socket = connection.socket;
+    connection.lastSeen = Date.now();
+    let items: ReturnType<RtspReader["push"]>;
+    try {
+      items = reader.push(chunk);
+    } catch (error) {
+      if (!(error instanceof RtspError)) throw error;
+      this.options.logger.info(
+        { address: socket.remoteAddress, err: error.message },
+        "RTSP client sent what RTSP is not",
+      );
+      this.drop(connection);
+      return;
+    }
+    // Bytes that are neither requests nor frames: a few between requests are tolerated, noise first (an
+    // HTTP client on the RTSP port, a port scanner) or much of it is not an RTSP client.
+    const noise = reader.skipped;
+    if (noise > MAX_NOISE_BYTES || (noise > MAX_LEADING_NOISE_BYTES && connection.requests === 0)) {
+      this.options.logger.info(
+        { address: socket.remoteAddress, bytes: noise },
+        "RTSP client sent what RTSP is not",
+      );
+      this.drop(connection);
+      return;
+    }
+    for (const item of items) {
+      if (connection.socket.destroyed) return;
+      if (item.kind === "request") {
+        connection.requests++;
+        this.enqueue(connection, item, camera);
+      } else if (item.kind === "data" && connection.sessions.size === 0) {
+        // Interleaved data is RTCP (receiver reports) on a set-up session; without one it is garbage.
+        this.options.logger.info(
+          { address: socket.remoteAddress },
+          "RTSP client sent interleaved data without a session",
+        );
+        this.drop(connection);
+        return;
+      }
+    }
   }
 
   private enqueue(connection: Connection, request: RtspRequest, camera: CameraEntry | undefined): void {
@@ -244,15 +297,43 @@ export class CamgateRtspServer {
       .then(() => this.handle(connection, request, camera))
       .catch((error: unknown) => {
         // A camera that cannot answer (its channel count, say) is this request's 503, not a crash.
-        this.options.logger.warn(
-          { err: error instanceof Error ? error.message : String(error), method: request.method },
-          "RTSP request failed",
-        );
+        this.options.logger.warn({ err: errorText(error), method: request.method }, "RTSP request failed");
         this.reply(connection, request, 503, "Service Unavailable");
       })
       .finally(() => {
+        this.stats.requests++;
         connection.pending--;
       });
+  }
+
+  /**
+   * Answers back up when a client sends requests and does not read: reading stops past a bound (the client
+   * then waits on TCP), and a connection whose unsent bytes pass a larger one is dropped. Media a viewer
+   * has not taken stays under `viewerBacklogBytes` (it skips to a keyframe), so the bounds sit above it.
+   */
+  private checkBacklog(connection: Connection): void {
+    const socket = connection.socket;
+    const media =
+      connection.sessions.size > 0 ? (this.options.viewerBacklogBytes ?? DEFAULT_BACKLOG_BYTES) : 0;
+    const backlog = socket.writableLength;
+    if (backlog > media + ANSWER_BACKLOG_DROP_BYTES) {
+      this.options.logger.info(
+        { address: socket.remoteAddress, bytes: backlog },
+        "RTSP client does not read its answers; closed",
+      );
+      this.stats.droppedUnread++;
+      this.drop(connection);
+    } else if (backlog > media + ANSWER_BACKLOG_PAUSE_BYTES && !socket.isPaused()) {
+      connection.readingPaused = true;
+      this.stats.readingPaused++;
+      socket.pause();
+    }
+  }
+
+  private resumeReading(connection: Connection): void {
+    if (!connection.readingPaused || connection.socket.destroyed) return;
+    connection.readingPaused = false;
+    connection.socket.resume();
   }
 
   private reply(
@@ -265,19 +346,31 @@ export class CamgateRtspServer {
   ): void {
     const socket = connection.socket;
     if (socket.destroyed) return;
-    const cseq = request.headers.get("cseq");
-    socket.write(
-      formatResponse(
-        status,
-        reason,
-        [
-          ...(cseq !== undefined ? ([["CSeq", cseq]] as [string, string][]) : []),
-          ["Server", "camgate"],
-          ...headers,
-        ],
-        body,
-      ),
-    );
+    // Only a CSeq that is a number is echoed: nothing a client wrote reaches an answer unchecked.
+    const cseq = parseCSeq(request.headers.get("cseq"));
+    try {
+      socket.write(
+        formatResponse(
+          status,
+          reason,
+          [
+            ...(cseq !== undefined ? ([["CSeq", String(cseq)]] as [string, string][]) : []),
+            ["Server", "camgate"],
+            ...headers,
+          ],
+          body,
+        ),
+      );
+    } catch (error) {
+      // An answer that cannot be written (a value with a line break that slipped through) ends this client.
+      this.options.logger.warn(
+        { address: socket.remoteAddress, err: errorText(error), method: request.method },
+        "RTSP answer could not be written; connection closed",
+      );
+      this.drop(connection);
+      return;
+    }
+    this.checkBacklog(connection);
   }
 
   private async handle(

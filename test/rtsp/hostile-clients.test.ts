@@ -1,0 +1,147 @@
+/**
+ * Hostile RTSP clients against camgate's RTSP server (issue 28): bytes that once ended the process, a client
+ * that sends and never reads, and arbitrary bytes (fast-check) with the server alive and its held bytes
+ * bounded afterwards. Each case first shows the bad client is refused, then that an honest client is still
+ * answered on the same server.
+ */
+import { connect, type Socket } from "node:net";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { waitFor } from "../helpers/http.ts";
+import { RawRtspClient } from "../helpers/rtsp.ts";
+
+let gateway: TestGateway;
+let port: number;
+
+beforeAll(async () => {
+  gateway = await startTestGateway({
+    cameras: [{ id: "dogs", profile: "amcrest-ip2m-841b" }],
+    server: { rtsp: { listen: "127.0.0.1:0" } },
+  });
+  port = Number(new URL(gateway.camgate.rtspUrl ?? "").port);
+});
+
+afterAll(async () => {
+  await gateway?.close();
+});
+
+function open(): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port }, () => resolve(socket));
+    socket.once("error", reject);
+  });
+}
+
+/** Resolves once the server has closed the socket, with what it answered first. */
+function closedBy(socket: Socket): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("error", () => undefined);
+    socket.once("close", () => resolve(Buffer.concat(chunks)));
+  });
+}
+
+async function honestOptions(): Promise<number> {
+  const client = new RawRtspClient(port);
+  try {
+    return (await client.request("OPTIONS", `rtsp://127.0.0.1:${port}/dogs`)).status;
+  } finally {
+    client.close();
+  }
+}
+
+describe("hostile RTSP clients", () => {
+  it("a bare CR inside the CSeq closes that connection only; nothing is echoed and the server lives", async () => {
+    const socket = await open();
+    const closed = closedBy(socket);
+    socket.write("OPTIONS * RTSP/1.0\r\nCSeq: 1\rX: y\r\n\r\n");
+    const answered = await closed;
+    expect(answered.toString("latin1")).not.toContain("X: y");
+    expect(await honestOptions()).toBe(200);
+  });
+
+  it("a CSeq that is not a number is not echoed (15 kB of it costs the answer nothing)", async () => {
+    const client = new RawRtspClient(port);
+    try {
+      const answer = await client.request("OPTIONS", `rtsp://127.0.0.1:${port}/dogs`, [
+        ["CSeq", "9".repeat(15_000)],
+      ]);
+      expect(answer.status).toBe(200);
+      expect(answer.headers.all("cseq").some((v) => v.length > 10)).toBe(false);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("a client that sends requests and never reads is no longer read: answers held stay bounded", async () => {
+    const server = gateway.camgate.rtspServer;
+    if (!server) throw new Error("no RTSP server");
+    const pausedBefore = server.stats.readingPaused;
+    const socket = await open();
+    socket.on("error", () => undefined);
+    socket.pause(); // never reads an answer
+    // Few requests per write (more at once is refused sooner, by the count of unanswered requests), each
+    // answer (a 401 with two challenges) four times its request: unread answers pile up faster than
+    // requests arrive.
+    const request = Buffer.from(
+      `DESCRIBE rtsp://127.0.0.1:${port}/dogs RTSP/1.0\r\nCSeq: 1\r\n\r\n`.repeat(8),
+    );
+    let sent = 0;
+    while (sent < 20 * 1024 * 1024 && server.stats.readingPaused === pausedBefore && !socket.destroyed) {
+      const answered = server.stats.requests + 8;
+      socket.write(request);
+      sent += request.length;
+      // The server reads each write on its own (until it stops reading: then the loop ends).
+      while (server.stats.requests < answered && server.stats.readingPaused === pausedBefore)
+        await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor(
+      () => (server.stats.readingPaused > pausedBefore ? true : undefined),
+      10_000,
+      "the server to stop reading",
+    );
+    // Past the pause, more requests sit in TCP's buffers and then in this side's: the server holds no more.
+    for (let i = 0; i < 200; i++) socket.write(request);
+    // What the server holds for this client is bounded (before the fix: about twice what was sent).
+    expect(server.unsentBytes()).toBeLessThan(2 * 1024 * 1024);
+    socket.destroy();
+    // Gone once the client is (its connection fails on the unsent answers).
+    await waitFor(() => (server.unsentBytes() === 0 ? true : undefined), 10_000, "the connection to go");
+    expect(await honestOptions()).toBe(200);
+  });
+
+  it("arbitrary bytes, header values with CR/LF/NUL and pipelined requests never end the server (property)", async () => {
+    const server = gateway.camgate.rtspServer;
+    if (!server) throw new Error("no RTSP server");
+    const nasty = fc.constantFrom("\r", "\n", "\0", "\r\n", "\x7f", "$", ":", " ", "\t", "é");
+    const text = fc
+      .array(fc.oneof(nasty, fc.string({ maxLength: 12 })), { maxLength: 12 })
+      .map((parts) => parts.join(""));
+    const message = fc.oneof(
+      text.map((value) => `OPTIONS * RTSP/1.0\r\nCSeq: ${value}\r\n\r\n`),
+      fc
+        .tuple(fc.constantFrom("DESCRIBE", "SETUP", "PLAY", "GET_PARAMETER", "TEARDOWN"), text, text)
+        .map(
+          ([method, path, value]) =>
+            `${method} rtsp://127.0.0.1:${port}/${path} RTSP/1.0\r\nCSeq: 2\r\nSession: ${value}\r\nTransport: ${value}\r\n\r\n`,
+        ),
+      fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes).toString("latin1")),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 8 }), async (messages) => {
+        const socket = await open();
+        const closed = closedBy(socket);
+        socket.end(Buffer.from(messages.join(""), "latin1"));
+        // The server answers what it can and closes (we ended our side), or closes at once.
+        const timer = setTimeout(() => socket.destroy(), 2000);
+        await closed;
+        clearTimeout(timer);
+      }),
+      { numRuns: 60 },
+    );
+    await waitFor(() => (server.unsentBytes() === 0 ? true : undefined), 10_000, "every connection to go");
+    expect(await honestOptions()).toBe(200);
+  });
+});

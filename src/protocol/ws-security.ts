@@ -83,6 +83,9 @@ export function verifyUsernameToken(
   if (Math.abs(now - created) > options.windowMs) return { ok: false, reason: "stale-created" };
   const nonce = Buffer.from(token.nonce, "base64");
   if (nonce.length < 8 || nonce.length > 64) return { ok: false, reason: "bad-token" };
+  // Only canonical base64: Node decodes leniently (junk skipped, padding optional, the URL-safe alphabet),
+  // and a nonce that can be written several ways could be replayed in another spelling.
+  if (nonce.toString("base64") !== token.nonce) return { ok: false, reason: "bad-token" };
   return secrets.some((secret) => equal(passwordDigest(nonce, token.created ?? "", secret), token.password))
     ? { ok: true }
     : { ok: false, reason: "wrong-password" };

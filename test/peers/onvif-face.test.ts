@@ -11,6 +11,7 @@ import { request } from "node:http";
 import type { Cam } from "onvif";
 import { linerase, parseSOAPString } from "onvif/lib/utils.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatDigestAuthorization } from "../../src/protocol/digest.ts";
 import { passwordDigest } from "../../src/protocol/ws-security.ts";
 import { locateFfprobe } from "../helpers/ffprobe.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
@@ -85,7 +86,12 @@ beforeAll(async () => {
       { id: "yard", profile: "amcrest-ip2m-841b", config: { onvifPort } },
       { id: "shed", profile: "amcrest-ipm-723w" },
     ],
-    server: { rtsp: { listen: "127.0.0.1:0" }, onvif: { discoveryPort: 0 } },
+    server: {
+      rtsp: { listen: "127.0.0.1:0" },
+      onvif: { discoveryPort: 0 },
+      // Every refusal here counts toward the address's limit; the tests make more than a day's worth.
+      authRateLimit: { failures: 1000, windowSeconds: 60 },
+    },
     users: [
       { name: OPERATOR.username, role: "operator", password: OPERATOR.password },
       { name: VIEWER.username, role: "viewer", password: VIEWER.password },
@@ -281,6 +287,28 @@ describe("WS-Security and HTTP Digest on the ONVIF face", () => {
     expect(answer.body).toMatch(/ter:NotAuthorized[\s\S]*used before/);
   });
 
+  it("refuses a replay whose nonce is re-encoded (padding, junk, URL-safe alphabet; issue 28)", async () => {
+    const created = new Date().toISOString();
+    // 16 bytes whose base64 has '+' and '/' (so a URL-safe spelling differs) and '=' padding.
+    const nonce = Buffer.from("fbff3ffefbff3ffefbff3ffefbff3f01", "hex");
+    const original = signed("GetDeviceInformation", OPERATOR, created, nonce);
+    expect((await post(original)).status).toBe(200);
+    const text = nonce.toString("base64");
+    const spellings = [
+      `${text}=`,
+      text.replace(/=+$/, ""),
+      text.replace(/\+/g, "-").replace(/\//g, "_"),
+      ` ${text.slice(0, 4)}*${text.slice(4)}`,
+    ];
+    for (const spelling of spellings) {
+      const replay = original.replace(`<Nonce>${text}</Nonce>`, `<Nonce>${spelling}</Nonce>`);
+      expect(replay).not.toBe(original);
+      const answer = await nothingReachesTheCamera(() => post(replay));
+      expect(answer.status).toBe(400);
+      expect(answer.body).toContain("ter:NotAuthorized");
+    }
+  });
+
   it("refuses a Created outside the window, though the digest is right", async () => {
     const stale = new Date(Date.now() - 10 * 60_000).toISOString();
     const answer = await nothingReachesTheCamera(() =>
@@ -353,4 +381,41 @@ describe("WS-Security and HTTP Digest on the ONVIF face", () => {
       expect(refused.trim().endsWith("401")).toBe(true);
     },
   );
+
+  it("refuses a captured HTTP Digest Authorization sent again, with the same body or another (issue 28)", async () => {
+    const body = (operation: string) =>
+      `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><${operation} xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>`;
+    const challenge = await post(body("GetDeviceInformation"));
+    expect(challenge.status).toBe(401);
+    const nonce = /nonce="([^"]+)"/.exec(String(challenge.headers["www-authenticate"]))?.[1] ?? "";
+    const authorization = (nc: string) => ({
+      Authorization: formatDigestAuthorization({
+        algorithm: "MD5",
+        username: OPERATOR.username,
+        password: OPERATOR.password,
+        realm: "camgate-onvif",
+        nonce,
+        method: "POST",
+        uri: "/onvif/device_service",
+        qop: "auth",
+        nc,
+        cnonce: "0a4f113b",
+      }),
+    });
+    const first = await post(
+      body("GetDeviceInformation"),
+      "/onvif/device_service",
+      authorization("00000001"),
+    );
+    expect(first.status).toBe(200);
+    for (const operation of ["GetDeviceInformation", "SystemReboot"]) {
+      const replay = await nothingReachesTheCamera(() =>
+        post(body(operation), "/onvif/device_service", authorization("00000001")),
+      );
+      expect(replay.status).toBe(401);
+    }
+    // The same nonce with the count going up is an honest client's next request.
+    const next = await post(body("GetDeviceInformation"), "/onvif/device_service", authorization("00000002"));
+    expect(next.status).toBe(200);
+  });
 });

@@ -40,10 +40,19 @@ export type OnvifAuthResult =
   | { ok: false; status: 400; reason: string }
   | { ok: false; status: 429; reason: string; retryAfterSeconds: number };
 
+/** `nc` as RFC 7616 writes it: eight hex digits. */
+function nonceCount(nc: string | undefined): number | undefined {
+  return nc !== undefined && /^[0-9a-fA-F]{8}$/.test(nc) ? Number.parseInt(nc, 16) : undefined;
+}
+
 export class OnvifAuthenticator {
   private readonly tokenNonces = new NonceMemory(CREATED_WINDOW_MS);
-  /** HTTP Digest nonces camgate issued, with when. */
-  private readonly digestNonces = new Map<string, number>();
+  /**
+   * HTTP Digest nonces camgate issued, with when and the highest nonce count accepted with each: a count
+   * must go up (RFC 7616 §3.4.5, as the cameras demand of camgate), so a captured `Authorization` header
+   * cannot be sent again, with this body or another. Without qop (RFC 2069, no count) a nonce is good once.
+   */
+  private readonly digestNonces = new Map<string, { issuedAt: number; lastCount: number }>();
 
   constructor(
     private readonly auth: Authenticator,
@@ -52,12 +61,12 @@ export class OnvifAuthenticator {
 
   private challenge(stale = false): string {
     const now = this.now();
-    for (const [nonce, at] of this.digestNonces) {
-      if (at > now - NONCE_LIFETIME_MS && this.digestNonces.size < MAX_NONCES) break;
+    for (const [nonce, { issuedAt }] of this.digestNonces) {
+      if (issuedAt > now - NONCE_LIFETIME_MS && this.digestNonces.size < MAX_NONCES) break;
       this.digestNonces.delete(nonce);
     }
     const nonce = randomBytes(16).toString("hex");
-    this.digestNonces.set(nonce, now);
+    this.digestNonces.set(nonce, { issuedAt: now, lastCount: 0 });
     return `Digest realm="${ONVIF_REALM}", qop="auth", nonce="${nonce}", algorithm=MD5${stale ? ", stale=TRUE" : ""}`;
   }
 
@@ -97,8 +106,9 @@ export class OnvifAuthenticator {
         } as const;
         return refuse(reasons[verdict.reason]);
       }
-      // Checked after the digest, so nobody can spend a nonce on someone else's behalf.
-      if (!this.tokenNonces.remember(token.nonce ?? "", this.now()))
+      // Checked after the digest, so nobody can spend a nonce on someone else's behalf; remembered as the
+      // bytes it decodes to (the verdict has made sure it is canonical base64), not as text.
+      if (!this.tokenNonces.remember(Buffer.from(token.nonce ?? "", "base64").toString("hex"), this.now()))
         return refuse("the token's nonce was used before (a replayed request)");
       return { ok: true, principal: { ...user.principal, via: "basic" } };
     }
@@ -113,12 +123,25 @@ export class OnvifAuthenticator {
     };
     if (digest?.algorithm !== "MD5") return fail("only WS-Security or MD5 HTTP Digest");
     const issued = this.digestNonces.get(digest.nonce);
-    if (issued === undefined || issued < this.now() - NONCE_LIFETIME_MS || digest.realm !== ONVIF_REALM)
+    if (
+      issued === undefined ||
+      issued.issuedAt < this.now() - NONCE_LIFETIME_MS ||
+      digest.realm !== ONVIF_REALM
+    )
       return fail("stale nonce", true);
     if (digest.uri !== req.url) return fail("the digest uri is not the request's");
+    const count = digest.qop === undefined ? 1 : nonceCount(digest.nc);
+    if (count === undefined || (digest.qop !== undefined && digest.cnonce === undefined))
+      return fail("qop=auth needs an nc and a cnonce");
     const user = this.auth.digestSecrets(digest.username);
     if (!user) return fail("wrong user name or password");
     const matches = digestProvesSecret(digest, user.secrets, ONVIF_REALM, req.method ?? "POST");
-    return matches ? { ok: true, principal: user.principal } : fail("wrong user name or password");
+    if (!matches) return fail("wrong user name or password");
+    // Judged after the digest, so nobody can spend a count on someone else's behalf. A replay is answered
+    // as a stale nonce: an honest client that raced itself signs again with a fresh one.
+    if (count <= issued.lastCount) return fail("a nonce count used before (a replayed request)", true);
+    if (digest.qop === undefined) this.digestNonces.delete(digest.nonce);
+    else issued.lastCount = count;
+    return { ok: true, principal: user.principal };
   }
 }

@@ -107,6 +107,41 @@ export function parseSoapRequest(xml: string, maxBytes = MAX_SOAP_BYTES): SoapRe
   return { operation, body: objectAt(body[operation]) ?? {}, token, headers: header };
 }
 
+/** How far into a request its credentials and its operation must be found (a header is a few hundred bytes). */
+export const SOAP_HEAD_BYTES = 16 * 1024;
+
+/** What a request says of itself before its whole body is parsed: its operation and its credentials. */
+export interface SoapHead {
+  /** The body's first element without its prefix, when it starts within the scanned bytes. */
+  operation: string | undefined;
+  token: UsernameToken | undefined;
+}
+
+/**
+ * A bounded look at a request before the whole of it is parsed, so that unauthenticated XML costs at most
+ * `SOAP_HEAD_BYTES` of parsing: the SOAP Header (it comes before the Body) is cut out of the first bytes
+ * and parsed on its own, and the operation is the name of the first element in the Body. What is not
+ * found there is absent; the caller then judges the request as one without credentials.
+ */
+export function readSoapHead(xml: string): SoapHead {
+  const scan = xml.slice(0, SOAP_HEAD_BYTES);
+  const operation = /<(?:[\w.-]+:)?Body\b[^>]*>\s*<(?:[\w.-]+:)?([A-Za-z_][\w.-]*)[\s/>]/.exec(scan)?.[1];
+  const envelope = /<([\w.-]+:)?Envelope\b/.exec(scan);
+  const headerEnd = /<\/(?:[\w.-]+:)?Header\s*>/.exec(scan);
+  if (!envelope || !headerEnd) return { operation, token: undefined };
+  const head = `${scan.slice(0, headerEnd.index + headerEnd[0].length)}</${envelope[1] ?? ""}Envelope>`;
+  try {
+    // The head alone, with an empty body added so it reads as a request: its token, nothing else.
+    const withBody = head.replace(
+      /<\/([\w.-]+:)?Envelope>$/,
+      `<${envelope[1] ?? ""}Body><None/></${envelope[1] ?? ""}Body>$&`,
+    );
+    return { operation, token: parseSoapRequest(withBody, SOAP_HEAD_BYTES * 2).token };
+  } catch {
+    return { operation, token: undefined };
+  }
+}
+
 /** A SOAP 1.2 fault as a device sent it: `ter:NotAuthorized` arrives as the subcode `NotAuthorized`. */
 export interface SoapFaultInfo {
   code: string;

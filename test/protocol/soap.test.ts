@@ -1,6 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MAX_SOAP_BYTES, parseSoapRequest, SoapError, soapEnvelope, xml } from "../../src/protocol/soap.ts";
+import {
+  MAX_SOAP_BYTES,
+  parseSoapRequest,
+  readSoapHead,
+  SOAP_HEAD_BYTES,
+  SoapError,
+  soapEnvelope,
+  xml,
+} from "../../src/protocol/soap.ts";
 import {
   NonceMemory,
   PASSWORD_DIGEST,
@@ -86,6 +94,19 @@ describe("WS-Security UsernameToken", () => {
     expect(verifyUsernameToken(noNonce, ["pw"], 0, WINDOW)).toEqual({ ok: false, reason: "bad-token" });
   });
 
+  it("refuses a nonce that is not canonical base64 (another spelling of the same bytes; issue 28)", () => {
+    const created = "2026-12-02T12:00:00Z";
+    const nonce = Buffer.from("fbff3ffefbff3ffefbff3ffefbff3f01", "hex");
+    const good = token("pw", created, nonce);
+    expect(verifyUsernameToken(good, ["pw"], Date.parse(created), WINDOW)).toEqual({ ok: true });
+    const text = good.nonce ?? "";
+    for (const spelling of [`${text}=`, text.replace(/=+$/, ""), text.replace(/\+/g, "-"), `*${text}`])
+      expect(verifyUsernameToken({ ...good, nonce: spelling }, ["pw"], Date.parse(created), WINDOW)).toEqual({
+        ok: false,
+        reason: "bad-token",
+      });
+  });
+
   it("remembers each nonce once, and forgets it after twice the window", () => {
     const memory = new NonceMemory(1000, 100);
     expect(memory.remember("a", 0)).toBe(true);
@@ -153,6 +174,40 @@ describe("SOAP requests", () => {
     expect(() => parseSoapRequest("<html><body>hi</body></html>")).toThrow(/not a SOAP envelope/);
     expect(() => parseSoapRequest(envelope("s", ""))).toThrow(/names no operation/);
     expect(() => parseSoapRequest("<s:Envelope><s:Body><a></b></s:Body>")).toThrow(SoapError);
+  });
+
+  it("finds the operation and the token in a bounded look at the start, as the full parse does (property)", () => {
+    const security =
+      '<Security xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><UsernameToken><Username>olga</Username><Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">abc=</Password><Nonce>bm9uY2U=</Nonce><Created>2026-12-02T12:00:00.000Z</Created></UsernameToken></Security>';
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-z][a-z0-9]{0,6}$/),
+        fc.boolean(),
+        fc.nat({ max: 3 * SOAP_HEAD_BYTES }),
+        (prefix, signed, padding) => {
+          const text = envelope(
+            prefix,
+            `<${prefix}:GetProfiles xmlns:${prefix}="http://www.onvif.org/ver10/media/wsdl"><Pad>${"x".repeat(padding)}</Pad></${prefix}:GetProfiles>`,
+            signed ? security : "",
+          );
+          const head = readSoapHead(text);
+          const full = parseSoapRequest(text);
+          expect(head.operation).toBe(full.operation);
+          expect(head.token).toEqual(full.token);
+        },
+      ),
+    );
+  });
+
+  it("finds nothing where the start holds no header or no envelope, and never throws", () => {
+    const late = `<s:Envelope xmlns:s="x"><!--${"y".repeat(SOAP_HEAD_BYTES)}--><s:Header><Security><UsernameToken><Username>a</Username></UsernameToken></Security></s:Header><s:Body><GetProfiles/></s:Body></s:Envelope>`;
+    expect(readSoapHead(late).token).toBeUndefined();
+    expect(readSoapHead("<html>hi</html>")).toEqual({ operation: undefined, token: undefined });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (text) => {
+        readSoapHead(text);
+      }),
+    );
   });
 
   it("never throws anything but a SoapError on arbitrary input", () => {

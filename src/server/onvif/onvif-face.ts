@@ -6,7 +6,7 @@
  * the camera visible to the user, the role enough for the operation (a PTZ move needs operator).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Logger } from "pino";
 import { isCameraError } from "../../camera/errors.ts";
 import type { OnvifProfile } from "../../camera/onvif/onvif-camera.ts";
@@ -16,6 +16,8 @@ import type { JsonValue } from "../../protocol/kv.ts";
 import {
   MAX_SOAP_BYTES,
   parseSoapRequest,
+  readSoapHead,
+  SOAP_HEAD_BYTES,
   SoapError,
   type SoapRequest,
   soapEnvelope,
@@ -24,7 +26,7 @@ import {
 import { canSeeCamera, type Principal } from "../auth/authenticator.ts";
 import { roleAllows } from "../auth/roles.ts";
 import type { GatewayContext } from "../context.ts";
-import type { OnvifAuthenticator, OnvifAuthResult } from "./onvif-auth.ts";
+import { type OnvifAuthenticator, type OnvifAuthResult, OPEN_OPERATIONS } from "./onvif-auth.ts";
 import {
   deviceOperation,
   mediaOperation,
@@ -47,6 +49,11 @@ export interface OnvifFaceOptions {
   httpBase(host: string): string;
 }
 
+/** A request's headers, and the whole request, must have arrived within these. */
+const HEADERS_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+/** Connections one address may hold at once (an NVR uses one or two; a PullPoint's long poll one more). */
+const MAX_CONNECTIONS_PER_ADDRESS = 16;
 /** Device info and encoder settings are asked of the camera at most this often. */
 const CAMERA_FACTS_TTL_MS = 60_000;
 /** What an empty POST is judged as: an operation that needs credentials. */
@@ -126,6 +133,7 @@ export class OnvifFace {
   /** Whether the camera can move; learnt in the background, assumed until then (GetCapabilities is open). */
   private hasPtz = true;
   private listenHost = "127.0.0.1";
+  private readonly perAddress = new Map<string, number>();
   private port = 0;
 
   constructor(
@@ -134,17 +142,36 @@ export class OnvifFace {
     private readonly options: OnvifFaceOptions,
   ) {
     this.log = ctx.logger.child({ camera: entry.id, face: "onvif" });
-    this.server = createServer((req, res) => {
+    this.server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         this.log.error({ err: error }, "ONVIF request failed");
         if (!res.headersSent) this.send(res, 500, soapFault("Receiver", "ter:Action", "internal error"));
         else res.destroy();
       });
     });
-    // A PullMessages waits up to a minute; nothing else takes long.
-    this.server.requestTimeout = 90_000;
-    this.server.headersTimeout = 10_000;
+    // A request arrives whole within seconds (a PullMessages then waits for its answer, which these do
+    // not count); a client trickling its headers or body is closed, checked every second.
+    this.server.requestTimeout = REQUEST_TIMEOUT_MS;
+    this.server.headersTimeout = HEADERS_TIMEOUT_MS;
     this.server.maxConnections = 64;
+    this.server.on("connection", (socket: Socket) => this.admit(socket));
+  }
+
+  /** At most `MAX_CONNECTIONS_PER_ADDRESS` at once from one address, so one client cannot take them all. */
+  private admit(socket: Socket): void {
+    const address = socket.remoteAddress ?? "unknown";
+    const open = this.perAddress.get(address) ?? 0;
+    if (open >= MAX_CONNECTIONS_PER_ADDRESS) {
+      this.log.info({ address }, "ONVIF connection refused: too many from one address");
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(address, open + 1);
+    socket.once("close", () => {
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, left);
+    });
   }
 
   async listen(host: string, port: number): Promise<number> {
@@ -233,12 +260,28 @@ export class OnvifFace {
       req.destroy();
       return;
     }
-    let soap: SoapRequest;
     // An empty POST is how Digest clients (curl) begin: they send the body after the challenge.
     if (text.trim() === "") {
       const verdict = this.options.auth.authenticate(req, EMPTY_REQUEST);
       if (!verdict.ok) return this.refuse(req, res, EMPTY_REQUEST, verdict);
     }
+    // Judged before the whole body is parsed: the credentials and the operation from a bounded look at its
+    // start. Without credentials only a small request of an open operation is parsed at all.
+    const head = readSoapHead(text);
+    const headRequest: SoapRequest = {
+      operation: head.operation ?? "",
+      body: {},
+      token: head.token,
+      headers: {},
+    };
+    const open = head.operation !== undefined && OPEN_OPERATIONS.has(head.operation);
+    if (open && text.length > SOAP_HEAD_BYTES) {
+      this.send(res, 413, soapFault("Sender", "ter:InvalidArgs", "the request is too large"));
+      return;
+    }
+    let verdict = this.options.auth.authenticate(req, headRequest);
+    if (!verdict.ok) return this.refuse(req, res, headRequest, verdict);
+    let soap: SoapRequest;
     try {
       soap = parseSoapRequest(text);
     } catch (error) {
@@ -246,8 +289,11 @@ export class OnvifFace {
       this.send(res, 400, soapFault("Sender", "ter:WellFormed", error.message));
       return;
     }
-    const verdict = this.options.auth.authenticate(req, soap);
-    if (!verdict.ok) return this.refuse(req, res, soap, verdict);
+    // The look at the start said an open operation, the parser says another: judge that one.
+    if (open && soap.operation !== head.operation) {
+      verdict = this.options.auth.authenticate(req, soap);
+      if (!verdict.ok) return this.refuse(req, res, soap, verdict);
+    }
     try {
       const body = await this.answer(req, res, service, subscription, soap, verdict.principal);
       this.send(res, 200, soapEnvelope(body));

@@ -126,6 +126,11 @@ export class RtspReader {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
   }
 
+  /** Bytes held for a message or frame not yet complete. */
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
   /** Everything complete in what arrived so far; throws `RtspError` for what no camera or client may send. */
   push(chunk: Buffer): RtspItem[] {
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);

@@ -112,6 +112,36 @@ describe("hostile RTSP clients", () => {
     expect(await honestOptions()).toBe(200);
   });
 
+  it("closes a client that trickles a request a header line at a time, within seconds", async () => {
+    const socket = await open();
+    const closed = closedBy(socket);
+    socket.write("OPTIONS * RTSP/1.0\r\n");
+    const trickle = setInterval(() => socket.write(`X-Slow: ${Date.now()}\r\n`), 1000);
+    const started = Date.now();
+    await closed;
+    clearInterval(trickle);
+    // 5 s for a whole request, looked at every second; before, each line kept it open another 2 minutes.
+    expect(Date.now() - started).toBeLessThan(12_000);
+  }, 20_000);
+
+  it("lets one address hold 64 connections at once, no more", async () => {
+    const sockets: Socket[] = [];
+    try {
+      for (let i = 0; i < 64; i++) sockets.push(await open());
+      const extra = await open();
+      await closedBy(extra);
+      expect(sockets.every((socket) => !socket.destroyed)).toBe(true);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+    // Room again once the server has seen them go.
+    await waitFor(
+      async () => ((await honestOptions().catch(() => 0)) === 200 ? true : undefined),
+      5000,
+      "room again",
+    );
+  });
+
   it("arbitrary bytes, header values with CR/LF/NUL and pipelined requests never end the server (property)", async () => {
     const server = gateway.camgate.rtspServer;
     if (!server) throw new Error("no RTSP server");

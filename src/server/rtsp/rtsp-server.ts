@@ -71,6 +71,13 @@ const MAX_LEADING_NOISE_BYTES = 16;
 const MAX_NOISE_BYTES = 4096;
 /** A connection that sends no request this long after connecting is closed. */
 const FIRST_REQUEST_TIMEOUT_MS = 10_000;
+/** A request begun must be complete this long after its first bytes came. */
+const PARTIAL_REQUEST_TIMEOUT_MS = 5_000;
+/** Connections open at once: from one address, and in all. */
+const MAX_CONNECTIONS_PER_ADDRESS = 64;
+const MAX_CONNECTIONS = 1024;
+/** How often idle, silent and trickling connections are looked for. */
+const SWEEP_INTERVAL_MS = 1000;
 const PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
 interface Session {
@@ -108,6 +115,8 @@ class Connection {
   requests = 0;
   /** Reading stopped because answers backed up (resumed on drain). */
   readingPaused = false;
+  /** Since when part of a request (or frame) has waited for the rest of it. */
+  partialSince: number | undefined;
   readonly openedAt = Date.now();
 
   constructor(readonly socket: Socket) {
@@ -122,6 +131,7 @@ export class CamgateRtspServer {
   /** A camera's own port (`rtspPassthroughPort`) and the connections it accepted. */
   private readonly ownPorts = new Map<string, { server: Server; connections: Set<Connection> }>();
   private readonly connections = new Set<Connection>();
+  private readonly perAddress = new Map<string, number>();
   private readonly outputs = new Map<StreamHub, RtpOutput>();
   readonly stats: RtspServerStats = {
     connections: 0,
@@ -141,7 +151,7 @@ export class CamgateRtspServer {
     const own = camera ? { connections: new Set<Connection>() } : undefined;
     const accept = (socket: Socket) => {
       const connection = this.accept(socket, camera);
-      if (own) {
+      if (own && connection) {
         own.connections.add(connection);
         socket.once("close", () => own.connections.delete(connection));
       }
@@ -157,7 +167,7 @@ export class CamgateRtspServer {
     this.servers.push(server);
     if (camera && own) this.ownPorts.set(camera.id, { server, connections: own.connections });
     if (!this.sweeper) {
-      this.sweeper = setInterval(() => this.expire(), 5000);
+      this.sweeper = setInterval(() => this.expire(), SWEEP_INTERVAL_MS);
       this.sweeper.unref();
     }
     return (server.address() as { port: number }).port;
@@ -211,7 +221,21 @@ export class CamgateRtspServer {
     return this.outputs.get(hub)?.viewerCount ?? 0;
   }
 
-  private accept(socket: Socket, camera: CameraEntry | undefined): Connection {
+  private accept(socket: Socket, camera: CameraEntry | undefined): Connection | undefined {
+    // One address may not take every connection: an NVR opens one or two per stream it records.
+    const address = socket.remoteAddress ?? "unknown";
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    if (fromAddress >= MAX_CONNECTIONS_PER_ADDRESS || this.connections.size >= MAX_CONNECTIONS) {
+      this.options.logger.info({ address }, "RTSP connection refused: too many open");
+      socket.destroy();
+      return undefined;
+    }
+    this.perAddress.set(address, fromAddress + 1);
+    socket.once("close", () => {
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, left);
+    });
     this.stats.connections++;
     socket.setNoDelay(true);
     const connection = new Connection(socket);
@@ -256,6 +280,9 @@ export class CamgateRtspServer {
       this.drop(connection);
       return;
     }
+    // A request trickled in (a header line every few seconds) must still arrive whole within seconds.
+    if (reader.buffered === 0) connection.partialSince = undefined;
+    else connection.partialSince ??= connection.lastSeen;
     // Bytes that are neither requests nor frames: a few between requests are tolerated, noise first (an
     // HTTP client on the RTSP port, a port scanner) or much of it is not an RTSP client.
     const noise = reader.skipped;
@@ -654,14 +681,18 @@ export class CamgateRtspServer {
     connection.socket.destroy();
   }
 
-  /** A client silent for twice the session timeout (no keepalive, no RTCP) is gone; so is one that never asked. */
+  /**
+   * A client silent for twice the session timeout (no keepalive, no RTCP) is gone; so is one that never
+   * asked, and one whose request has not come whole within seconds of its first bytes (a slow loris).
+   */
   private expire(): void {
     const now = Date.now();
     const limit = now - 2 * SESSION_TIMEOUT_SECONDS * 1000;
     for (const connection of [...this.connections])
       if (
         connection.lastSeen < limit ||
-        (connection.requests === 0 && connection.openedAt < now - FIRST_REQUEST_TIMEOUT_MS)
+        (connection.requests === 0 && connection.openedAt < now - FIRST_REQUEST_TIMEOUT_MS) ||
+        (connection.partialSince !== undefined && connection.partialSince < now - PARTIAL_REQUEST_TIMEOUT_MS)
       )
         this.drop(connection);
   }

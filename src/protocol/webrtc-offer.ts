@@ -20,6 +20,9 @@ export class OfferError extends Error {
   }
 }
 
+const MEDIA_LINE =
+  /^m=[a-z]+ (?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|\d{1,4})(?:\/\d+)? [A-Za-z0-9/]+(?: [A-Za-z0-9-]+)+$/;
+
 /** The longest offer camgate reads: browsers send 5-10 KB. */
 export const MAX_OFFER_BYTES = 64 * 1024;
 
@@ -38,6 +41,11 @@ export function prepareOffer(
   if (sdp.length > MAX_OFFER_BYTES) throw new OfferError(`the offer is over ${MAX_OFFER_BYTES} bytes`);
   if (!sdp.startsWith("v=0")) throw new OfferError("the body is not an SDP offer (it must start with v=0)");
   const lines = sdp.split(/\r?\n/).filter((line) => line !== "");
+  // Every media line as RFC 8866 §5.14 has it (a port of 0-65535, a protocol, formats): what werift is
+  // handed is at least that well-formed (`m=video -1 ...` made it throw).
+  const badMedia = lines.find((line) => line.startsWith("m=") && !MEDIA_LINE.test(line));
+  if (badMedia !== undefined)
+    throw new OfferError(`a media line camgate cannot read: ${badMedia.slice(0, 80)}`);
   const videoAt = lines.findIndex((line) => line.startsWith("m=video "));
   if (videoAt < 0) throw new OfferError("the offer has no video m-line");
   let end = lines.findIndex((line, i) => i > videoAt && line.startsWith("m="));

@@ -38,6 +38,7 @@ beforeAll(async () => {
     users: [
       { name: "vera", role: "viewer", token: TOKEN },
       { name: "nina", role: "viewer", token: NARROW, cameras: ["cats"] },
+      { name: "pia", role: "viewer", password: "pia-password-5512" },
     ],
     relay: { lingerMs: 300 },
   });
@@ -118,6 +119,24 @@ describe("live fMP4 over WebSocket", () => {
     expect(await refusedStatus(liveUrl("nope"), bearer(TOKEN))).toBe(404);
     expect(await refusedStatus(`${gateway.url}/api/v1/cameras/dogs/live?stream=side`, bearer(TOKEN))).toBe(
       400,
+    );
+  });
+
+  it("refuses a session cookie from another site's page (cross-site WebSocket hijacking; issue 28)", async () => {
+    const login = await fetch(`${gateway.url}/api/v1/session`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Camgate-Csrf": "1" },
+      body: JSON.stringify({ username: "pia", password: "pia-password-5512" }),
+    });
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";", 1)[0] ?? "";
+    expect(cookie).toContain("camgate_session=");
+    expect(await refusedStatus(liveUrl("dogs"), { Cookie: cookie, Origin: "https://evil.example" })).toBe(
+      403,
+    );
+    expect(await refusedStatus(liveUrl("dogs"), { Cookie: cookie, Origin: gateway.url })).toBe(101);
+    // A token is no ambient credential: another origin may use one it was given.
+    expect(await refusedStatus(liveUrl("dogs"), { ...bearer(TOKEN), Origin: "https://evil.example" })).toBe(
+      101,
     );
   });
 

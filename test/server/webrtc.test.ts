@@ -3,6 +3,7 @@
  * may not see, a wrong body, an H.265 stream), signed POST URLs for embedding, the session cap, DELETE, and
  * WebRTC, MSE and RTSP viewers together on one camera session. The browser side is test/web/live.test.ts.
  */
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PEER_SILENCE_MS } from "../../src/server/webrtc/webrtc-viewer.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
@@ -90,6 +91,40 @@ describe("WebRTC (WHEP style)", () => {
     } finally {
       await pc.close();
     }
+    expect(gateway.camgate.webrtc?.size).toBe(0);
+  });
+
+  it("answers a mangled real offer 201 or 400 bad-offer, never 500 (property; issue 28)", async () => {
+    const { pc, sdp } = await makeOffer();
+    await pc.close();
+    const lines = sdp.split("\r\n").filter((line) => line !== "");
+    const mangle = fc.oneof(
+      fc.constant((line: string) => line.replace(/^m=(\w+) \d+/, "m=$1 -1")),
+      fc.constant((line: string) => line.replace(/\d+/g, "99999999999")),
+      fc.constant((line: string) => line.replace(/ /g, "")),
+      fc.constant((line: string) => line.slice(0, Math.floor(line.length / 2))),
+      fc.constant((_line: string) => ""),
+      fc.string({ maxLength: 20 }).map((junk) => (line: string) => `${line}${junk}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: lines.length - 1 }), mangle, async (at, change) => {
+        const mangled = lines.map((line, i) => (i === at ? change(line) : line)).join("\r\n");
+        const response = await fetch(webrtcUrl("dogs"), {
+          method: "POST",
+          headers: { "Content-Type": "application/sdp", ...bearer(TOKEN) },
+          body: `${mangled}\r\n`,
+        });
+        const body = await response.text();
+        const location = response.headers.get("location");
+        if (location) await fetch(`${gateway.url}${location}`, { method: "DELETE", headers: bearer(TOKEN) });
+        expect([201, 400]).toContain(response.status);
+        if (response.status === 400) expect(JSON.parse(body).code).toBe("bad-offer");
+      }),
+      { numRuns: 40 },
+    );
+    const malformed = lines.map((line) => line.replace(/^m=video \d+/, "m=video -1")).join("\r\n");
+    const refused = await post(webrtcUrl("dogs"), `${malformed}\r\n`, bearer(TOKEN));
+    expect(refused.status).toBe(400);
     expect(gateway.camgate.webrtc?.size).toBe(0);
   });
 

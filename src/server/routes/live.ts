@@ -18,6 +18,8 @@ import type { StreamDown, StreamState } from "../../camera/stream-status.ts";
 import type { Fmp4Feeds, Fmp4Fragment, Fmp4Init, Fmp4Viewer } from "../../relay/fmp4-feed.ts";
 import type { StreamHub } from "../../relay/stream-hub.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
+import { ApiProblem } from "../errors.ts";
+import { sameOrigin } from "../same-origin.ts";
 
 /** 2 MiB (go2rtc's player stages as much): ~8 s of a 2 Mbit/s stream. */
 export const LIVE_BACKLOG_BYTES = 2 * 1024 * 1024;
@@ -168,6 +170,11 @@ export function registerLiveRoutes(app: FastifyInstance, ctx: GatewayContext): v
       // Before the upgrade: an unknown or invisible camera is an HTTP 404, not a socket closed later.
       preHandler: async (request: FastifyRequest<LiveRequest>) => {
         const entry = cameraFor(ctx, request, request.params.id);
+        if (request.principal?.via === "session" && !sameOrigin(ctx, request))
+          throw new ApiProblem(
+            "bad-origin",
+            "live video with a session cookie must come from camgate's own pages",
+          );
         request.liveHub = ctx.streams.hub(entry, request.query.stream ?? "main");
       },
     },

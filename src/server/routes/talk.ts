@@ -15,6 +15,7 @@ import type { CameraEntry } from "../../camera/registry.ts";
 import { TalkBusyError, type TalkSession } from "../../relay/talk.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
+import { sameOrigin } from "../same-origin.ts";
 
 interface TalkRequest {
   Params: { id: string };
@@ -30,13 +31,6 @@ declare module "fastify" {
 /** Close codes of our own (RFC 6455 §7.4.2: 4000-4999 are the application's). */
 const CLOSE_BUSY = 4409;
 const CLOSE_CAMERA = 4502;
-
-function sameOrigin(ctx: GatewayContext, request: FastifyRequest): boolean {
-  const origin = request.headers.origin;
-  if (origin === undefined) return true;
-  const own = [`${request.protocol}://${request.headers.host ?? ""}`, ctx.publicUrl()];
-  return own.some((base) => base.replace(/\/$/, "").toLowerCase() === origin.toLowerCase());
-}
 
 export function registerTalkRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   app.get<TalkRequest>(

@@ -21,8 +21,9 @@ import {
 } from "werift";
 import type { StreamDown, StreamState } from "../../camera/stream-status.ts";
 import { packetize } from "../../media/packetizer.ts";
-import { prepareOffer } from "../../protocol/webrtc-offer.ts";
+import { OfferError, prepareOffer } from "../../protocol/webrtc-offer.ts";
 import type { HubAudio, HubUnit, MediaConsumer, StreamHub } from "../../relay/stream-hub.ts";
+import { errorText } from "../../util/error-text.ts";
 
 /** RTP payload bytes per packet: with the 12-byte header and SRTP's tag a packet stays under 1232 bytes. */
 const PAYLOAD_BYTES = 1188;
@@ -167,7 +168,12 @@ export class WebRtcViewer implements MediaConsumer {
       tracks?.video?.profile,
       cameraAudio === "pcma" || cameraAudio === "pcmu" ? cameraAudio : undefined,
     );
-    await this.pc.setRemoteDescription({ type: "offer", sdp: prepared.sdp });
+    try {
+      await this.pc.setRemoteDescription({ type: "offer", sdp: prepared.sdp });
+    } catch (error) {
+      // What werift cannot read is the offer's fault, not camgate's: a 400, never a 500 with a stack.
+      throw new OfferError(`the offer could not be read (${errorText(error)})`);
+    }
     for (const transceiver of this.pc.getTransceivers()) {
       if (transceiver.kind === "video" && !this.video) this.video = transceiver;
       else if (transceiver.kind === "audio" && !this.audio) this.audio = transceiver;

@@ -183,6 +183,11 @@ export class StreamHub {
     return this.source.current !== "idle";
   }
 
+  /** Nobody uses it and it holds no session: it can be let go. */
+  get isUnused(): boolean {
+    return this.consumers.size === 0 && !this.isRunning && !this.options.preload;
+  }
+
   /** The current tracks, once the upstream described them. */
   currentTracks(): StreamTracks | undefined {
     return this.tracks;

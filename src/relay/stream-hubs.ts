@@ -63,6 +63,7 @@ export class StreamHubs {
     const key = `${entry.id} ${path}`;
     let hub = this.hubs.get(key);
     if (!hub) {
+      this.dropUnused();
       hub = new StreamHub({
         entry,
         name,
@@ -73,6 +74,19 @@ export class StreamHubs {
       this.hubs.set(key, hub);
     }
     return hub;
+  }
+
+  /**
+   * Lets go of hubs of other paths (an NVR's channels) that nobody uses: each holds its stats and metrics
+   * labels, and a client naming many paths would otherwise grow them without bound. A camera's main and
+   * sub hubs stay (their counters are the camera's).
+   */
+  private dropUnused(): void {
+    for (const [key, hub] of this.hubs)
+      if (hub.name !== "main" && hub.name !== "sub" && hub.isUnused) {
+        hub.close();
+        this.hubs.delete(key);
+      }
   }
 
   list(): StreamHub[] {

@@ -21,8 +21,10 @@ export async function serveHubStream(
   // Throws before anything is written; after the hijack the hub owns the response. MJPEG is Dahua's
   // (mjpg/video.cgi); an ONVIF camera's video is its H.264/H.265 stream (RTSP, MSE, WebRTC).
   requireDahua(entry);
-  const channels = await ctx.cameras.channelCount(entry.id);
-  if (channels !== undefined && channel > channels)
+  // Until the camera has said how many channels it has (it may be down), only the configured one and
+  // the first are known to exist: a hub per channel any client names would otherwise be made and kept.
+  const channels = (await ctx.cameras.channelCount(entry.id)) ?? Math.max(1, entry.mjpeg.channel);
+  if (channel > channels)
     throw new ApiProblem("not-found", `the camera has ${channels} channel(s), not ${channel}`, {
       camera: entry.id,
     });

@@ -16,7 +16,10 @@ let port: number;
 
 beforeAll(async () => {
   gateway = await startTestGateway({
-    cameras: [{ id: "dogs", profile: "amcrest-ip2m-841b" }],
+    cameras: [
+      { id: "dogs", profile: "amcrest-ip2m-841b" },
+      { id: "down", profile: "amcrest-ip2m-841b" },
+    ],
     server: { rtsp: { listen: "127.0.0.1:0" } },
   });
   port = Number(new URL(gateway.camgate.rtspUrl ?? "").port);
@@ -140,6 +143,30 @@ describe("hostile RTSP clients", () => {
       5000,
       "room again",
     );
+  });
+
+  it("makes no hub for a channel a camera that is down has not said it has; unused hubs are let go", async () => {
+    const down = gateway.cameras.get("down");
+    if (!down) throw new Error("no camera down");
+    await down.control.stopListening();
+    gateway.camgate.cameras.forgetDeviceInfo("down");
+    const hubsOf = () => gateway.camgate.streams.list().filter((hub) => hub.camera === "down").length;
+    const client = new RawRtspClient(port);
+    try {
+      for (let channel = 2; channel <= 60; channel++) {
+        const answer = await client.request(
+          "DESCRIBE",
+          `rtsp://127.0.0.1:${port}/down/cam/realmonitor?channel=${channel}&subtype=0`,
+        );
+        expect(answer.status).toBe(404);
+      }
+      expect(hubsOf()).toBe(0);
+    } finally {
+      client.close();
+      await down.control.startListening();
+    }
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(metrics).not.toMatch(/stream="\/cam\/realmonitor\?channel=([2-9]|\d\d)/);
   });
 
   it("arbitrary bytes, header values with CR/LF/NUL and pipelined requests never end the server (property)", async () => {

@@ -132,7 +132,8 @@ export class CamgateRtspServer {
   private readonly ownPorts = new Map<string, { server: Server; connections: Set<Connection> }>();
   private readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
-  private readonly outputs = new Map<StreamHub, RtpOutput>();
+  /** Weak: a hub let go (a channel nobody watches, a removed camera) takes its output with it. */
+  private readonly outputs = new WeakMap<StreamHub, RtpOutput>();
   readonly stats: RtspServerStats = {
     connections: 0,
     requests: 0,
@@ -508,8 +509,10 @@ export class CamgateRtspServer {
         subtype > 3
       )
         return "no such stream";
-      const channels = await this.options.cameras.channelCount(entry.id);
-      if (channels !== undefined && channel > channels) return "no such stream";
+      // Until the camera has said how many channels it has (it may be down), only its first is known to
+      // exist: a hub per channel any client names would otherwise be made and kept.
+      const channels = (await this.options.cameras.channelCount(entry.id)) ?? 1;
+      if (channel > channels) return "no such stream";
       return {
         hub: this.options.hubs.hub(entry, { path: `/cam/realmonitor?channel=${channel}&subtype=${subtype}` }),
         base,

@@ -5,7 +5,7 @@
  * (the server then listens on loopback only). Failed attempts are limited per client address.
  */
 import type { IncomingMessage } from "node:http";
-import { BlockList, isIPv4 } from "node:net";
+import { BlockList, isIP, isIPv4 } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { UserConfig } from "../../config/schema.ts";
 import { parseBasicAuthorization } from "../../protocol/digest.ts";
@@ -157,6 +157,28 @@ export class Authenticator {
     return this.options.limiter;
   }
 
+  /**
+   * The client a failed login is counted against: the socket's address, or behind a trusted proxy the
+   * address it forwarded (`X-Forwarded-For`, read from the right: the first hop that is not itself a
+   * trusted proxy). Without this, every client behind a balancer shares its address, and one client's
+   * wrong passwords lock everyone out. A header from an untrusted address is never read.
+   */
+  clientAddress(req: IncomingMessage): string {
+    const socketAddress = req.socket.remoteAddress ?? "unknown";
+    const header = req.headers["x-forwarded-for"];
+    if (header === undefined || !isTrusted(this.trustedProxies, socketAddress)) return socketAddress;
+    const hops = (Array.isArray(header) ? header.join(",") : header)
+      .split(",")
+      .map((hop) => hop.trim())
+      .slice(-MAX_FORWARDED_HOPS);
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = hops[i] as string;
+      if (isIP(hop) === 0) return socketAddress;
+      if (!isTrusted(this.trustedProxies, hop)) return hop;
+    }
+    return socketAddress;
+  }
+
   authenticate(req: IncomingMessage, method: string, target: string): AuthResult {
     if (this.open) {
       // Open, a signed URL still says who signed it (another instance's hop is told apart by that).
@@ -169,7 +191,7 @@ export class Authenticator {
         principal: signer ?? { name: "anonymous", role: "admin", cameras: "*", via: "anonymous" },
       };
     }
-    const address = req.socket.remoteAddress ?? "unknown";
+    const address = this.clientAddress(req);
     const blocked = this.options.limiter.blockedFor(address);
     if (blocked > 0)
       return {
@@ -246,7 +268,11 @@ export class Authenticator {
     }
 
     const forwarded = req.headers["x-forwarded-user"];
-    if (typeof forwarded === "string" && forwarded !== "" && isTrusted(this.trustedProxies, address)) {
+    if (
+      typeof forwarded === "string" &&
+      forwarded !== "" &&
+      isTrusted(this.trustedProxies, req.socket.remoteAddress ?? "unknown")
+    ) {
       const principal = this.principalFor(forwarded, "proxy");
       return principal ? { ok: true, principal } : fail("the proxy named an unknown user");
     }
@@ -254,6 +280,9 @@ export class Authenticator {
     return { ok: false, status: 401, reason: "credentials required" };
   }
 }
+
+/** Hops of X-Forwarded-For looked at, from the right (a client may write any number before them). */
+const MAX_FORWARDED_HOPS = 16;
 
 /** `192.168.0.10`, `10.0.0.0/8`, `::1`, `fd00::/8` (the schema has checked each). */
 function addressList(entries: readonly string[]): BlockList {

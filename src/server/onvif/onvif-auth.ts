@@ -74,7 +74,7 @@ export class OnvifAuthenticator {
     if (OPEN_OPERATIONS.has(soap.operation)) return { ok: true, principal: undefined };
     if (this.auth.open)
       return { ok: true, principal: { name: "anonymous", role: "admin", cameras: "*", via: "anonymous" } };
-    const address = req.socket.remoteAddress ?? "unknown";
+    const address = this.auth.clientAddress(req);
     const limiter = this.auth.limiter;
     const blocked = limiter.blockedFor(address);
     if (blocked > 0)

@@ -64,7 +64,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: GatewayContext)
       },
     },
     async (request, reply) => {
-      const address = request.socket.remoteAddress ?? "unknown";
+      const address = ctx.auth.clientAddress(request.raw);
       const blocked = ctx.auth.limiter.blockedFor(address);
       if (blocked > 0)
         throw new ApiProblem("too-many-failures", "too many failed sign-ins", {

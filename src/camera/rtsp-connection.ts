@@ -112,14 +112,19 @@ export class RtspConnection {
   }
 
   /**
-   * Sends a request and resolves with its answer; a 401 is answered once with the camera's challenge (the
-   * answer to that retry, 401 again included, is the caller's to judge).
+   * Sends a request and resolves with its answer; a 401 to a request sent without credentials (or to one
+   * whose nonce the camera called stale) is answered once with the camera's challenge. A 401 to a request
+   * that carried credentials is the camera refusing them: that one failed login is returned as it is, never
+   * followed by another (a camera that challenges each request with a fresh nonce would otherwise count
+   * two or three failures per attempt, and five lock it).
    */
   async request(method: string, uri: string, headers: [string, string][] = []): Promise<RtspResponse> {
+    const signed = this.challenge !== undefined;
     const first = await this.send(method, uri, headers);
     if (first.status !== 401) return first;
     const header = first.headers.all("www-authenticate");
     const challenge = header.length > 0 ? pickChallenge(header) : undefined;
+    if (signed && !(challenge?.scheme === "digest" && challenge.stale)) return first;
     if (!challenge)
       throw new CameraError(
         "bad-response",

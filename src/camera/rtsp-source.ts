@@ -256,8 +256,12 @@ export class RtspSource {
     try {
       await connection.open();
       const options = await connection.request("OPTIONS", this.url);
-      const describe = await connection.request("DESCRIBE", this.url, [["Accept", "application/sdp"]]);
-      if (describe.status === 401 || options.status === 401) {
+      // Credentials refused on OPTIONS are refused: no DESCRIBE to fail a second login with.
+      const describe =
+        options.status === 401
+          ? options
+          : await connection.request("DESCRIBE", this.url, [["Accept", "application/sdp"]]);
+      if (describe.status === 401) {
         judged = true;
         throw turn.refused("the camera refused camgate's credentials for RTSP");
       }

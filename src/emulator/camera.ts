@@ -90,6 +90,8 @@ export interface EmulatorRtspOptions {
    * the frame counter and capture clock in the picture, readable back from a decoder's pixels.
    */
   mainVideo?: "fixture" | "counter";
+  /** A stricter RTSP login than Dahua's: see `RtspServerOptions.strictAuth`. */
+  strictAuth?: boolean;
 }
 
 export interface EmulatorCounters {
@@ -236,6 +238,7 @@ export class EmulatedCamera {
         dropEveryPacket: quirks.dropEveryPacket,
         garbageEveryPacket: quirks.garbageEveryPacket,
         noMarker: quirks.noMarker === true,
+        strictAuth: rtsp.strictAuth === true,
         speaker: (codec) => this.speaker.start(codec, 1),
       });
     }

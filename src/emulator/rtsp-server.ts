@@ -34,6 +34,12 @@ export interface RtspServerOptions {
   dropEveryPacket: number | undefined;
   garbageEveryPacket: number | undefined;
   noMarker: boolean;
+  /**
+   * A stricter RTSP door than Dahua's (issue 28's finding; no firmware named): OPTIONS is challenged too,
+   * each 401 carries a fresh nonce (only the last one is accepted), and every refused signed request counts
+   * as a failed login, a request signed with an earlier nonce included.
+   */
+  strictAuth?: boolean;
   /** Where audio sent on the backchannel goes (the camera's speaker): one recording per session. */
   speaker?: (codec: string) => { add(chunk: Buffer): void; end(): void };
 }
@@ -139,8 +145,9 @@ export class EmulatedRtspServer {
     this.counters.connections++;
     this.sockets.add(socket);
     const reader = new RtspReader();
-    // One nonce per connection, as Dahua's RTSP server issues it.
-    const nonce = randomBytes(16).toString("hex");
+    // One nonce per connection, as Dahua's RTSP server issues it (a fresh one per challenge with the strict
+    // quirk).
+    const nonce = { value: randomBytes(16).toString("hex") };
     socket.on("data", (chunk: Buffer) => {
       // A client whose bytes break something loses its connection; the camera goes on (as firmware does).
       try {
@@ -201,11 +208,15 @@ export class EmulatedRtspServer {
     );
   }
 
-  private authorized(socket: Socket, request: RtspRequest, nonce: string): boolean {
+  private authorized(socket: Socket, request: RtspRequest, current: { value: string }): boolean {
     const address = socket.remoteAddress ?? "unknown";
+    const nonce = current.value;
+    const strict = this.options.strictAuth === true;
+    // The strict quirk: every challenge carries a fresh nonce, and the last one is the only one accepted.
+    if (strict) current.value = randomBytes(16).toString("hex");
     const challenge: [string, string] = [
       "WWW-Authenticate",
-      `Digest realm="${this.options.realm}", nonce="${nonce}"`,
+      `Digest realm="${this.options.realm}", nonce="${strict ? current.value : nonce}"`,
     ];
     if (this.options.isLocked(address)) {
       this.reply(socket, request, 401, "Unauthorized", [challenge]);
@@ -234,8 +245,8 @@ export class EmulatedRtspServer {
       expected.length === credentials.response.length &&
       timingSafeEqual(Buffer.from(expected), Buffer.from(credentials.response));
     if (!ok) {
-      // A stale or foreign nonce is a new challenge, not a failed login.
-      if (credentials.nonce === nonce) {
+      // A stale or foreign nonce is a new challenge, not a failed login (the strict quirk counts it too).
+      if (credentials.nonce === nonce || strict) {
         this.counters.authFailures++;
         this.options.countFailure(address);
       }
@@ -243,16 +254,19 @@ export class EmulatedRtspServer {
       return false;
     }
     this.options.countSuccess(address);
+    // Accepted: the nonce stays good until the next challenge.
+    current.value = nonce;
     return true;
   }
 
-  private handle(socket: Socket, request: RtspRequest, nonce: string) {
+  private handle(socket: Socket, request: RtspRequest, nonce: { value: string }) {
     this.counters.requests++;
     const sessionHeader = request.headers.get("session");
     const session =
       sessionHeader === undefined ? undefined : this.sessions.get(parseSession(sessionHeader).id);
     if (session) session.lastSeen = Date.now();
-    if (request.method === "OPTIONS") return this.reply(socket, request, 200, "OK", [["Public", PUBLIC]]);
+    if (request.method === "OPTIONS" && this.options.strictAuth !== true)
+      return this.reply(socket, request, 200, "OK", [["Public", PUBLIC]]);
     if (!this.authorized(socket, request, nonce)) return;
     switch (request.method) {
       case "DESCRIBE":
@@ -265,6 +279,8 @@ export class EmulatedRtspServer {
       case "SET_PARAMETER":
         if (!session) return this.reply(socket, request, 454, "Session Not Found");
         return this.reply(socket, request, 200, "OK", [["Session", session.id]]);
+      case "OPTIONS":
+        return this.reply(socket, request, 200, "OK", [["Public", PUBLIC]]);
       case "TEARDOWN":
         if (session) this.end(session);
         return this.reply(socket, request, 200, "OK");

@@ -146,8 +146,13 @@ describe("PullPoint subscriptions", () => {
       total += messages.length;
     }
     expect(total).toBe(PULL_POINT_LIMITS.queued);
-    for (let i = 1; i < PULL_POINT_LIMITS.perCamera; i++) points.create("yard", "olga", undefined);
+    // One user holds at most its share of a camera's subscriptions; the camera's others are still there.
+    for (let i = 1; i < PULL_POINT_LIMITS.perUserPerCamera; i++) points.create("yard", "olga", undefined);
     expect(() => points?.create("yard", "olga", undefined)).toThrow(/too many/);
+    points.create("shed", "olga", undefined);
+    const others = PULL_POINT_LIMITS.perCamera - PULL_POINT_LIMITS.perUserPerCamera;
+    for (let i = 0; i < others; i++) points.create("yard", `user${Math.floor(i / 4)}`, undefined);
+    expect(() => points?.create("yard", "vera", undefined)).toThrow(/too many/);
   });
 
   it("ends a waiting pull when the client goes, and hides one user's subscription from another", async () => {

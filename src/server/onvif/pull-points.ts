@@ -2,7 +2,8 @@
  * ONVIF PullPoint subscriptions (Events service, WS-BaseNotification), fed from camgate's event bus: a
  * camera's motion, tamper, video loss and alarm input become ONVIF notifications
  * (`tns1:VideoSource/MotionAlarm` with `State`, the topics Home Assistant's ONVIF integration parses).
- * Everything is bounded: subscriptions per camera and in all, messages queued per subscription (the
+ * Everything is bounded: subscriptions per user and camera (so one user cannot take a camera's), per camera
+ * and in all, messages queued per subscription (the
  * oldest dropped first), the long-poll of a PullMessages (≤ 60 s, one waiting pull per subscription), and
  * a subscription's life (renewed by the client, swept when it lapses).
  */
@@ -73,6 +74,8 @@ interface Subscription {
 
 export const PULL_POINT_LIMITS = {
   perCamera: 16,
+  /** One user's subscriptions to one camera: an NVR or Home Assistant holds one (two across a restart). */
+  perUserPerCamera: 4,
   total: 256,
   queued: 256,
   maxPullMs: 60_000,
@@ -141,8 +144,13 @@ export class PullPoints {
   /** A subscription of this user to this camera's events, with its current states queued. */
   create(camera: string, user: string, lifeMs: number | undefined): { id: string; expiresAt: number } {
     this.sweep();
-    const mine = [...this.subscriptions.values()].filter((s) => s.camera === camera).length;
-    if (mine >= PULL_POINT_LIMITS.perCamera || this.subscriptions.size >= PULL_POINT_LIMITS.total)
+    const ofCamera = [...this.subscriptions.values()].filter((s) => s.camera === camera);
+    const mine = ofCamera.filter((s) => s.user === user).length;
+    if (
+      mine >= PULL_POINT_LIMITS.perUserPerCamera ||
+      ofCamera.length >= PULL_POINT_LIMITS.perCamera ||
+      this.subscriptions.size >= PULL_POINT_LIMITS.total
+    )
       throw new OnvifFault(
         "ter:Action/ter:TooManySubscriptions",
         "too many event subscriptions: unsubscribe, or let unused ones lapse",

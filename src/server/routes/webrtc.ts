@@ -85,8 +85,15 @@ export function registerWebRtcRoutes(app: FastifyInstance, ctx: GatewayContext):
         );
       const principal = request.principal?.name ?? "";
       const viewer = sessions.create(hub, principal);
-      if (!viewer)
+      if (viewer === "full")
         throw new ApiProblem("webrtc-full", `${sessions.maxSessions} WebRTC viewers are connected`);
+      if (viewer === "principal-full")
+        throw new ApiProblem("webrtc-full", "you hold your share of the WebRTC viewers: end one first");
+      if (viewer === "unconnected")
+        throw new ApiProblem(
+          "webrtc-full",
+          "you have WebRTC answers not yet connected: connect or end them first",
+        );
       let answer: string;
       try {
         answer = await viewer.answer(typeof request.body === "string" ? request.body : "");

@@ -12,6 +12,9 @@ export interface WebRtcSessionInfo {
   principal: string;
 }
 
+/** Answers one principal may have waiting for their ICE at once (a page with a wall of cameras opens a few). */
+const MAX_UNCONNECTED = 8;
+
 export class WebRtcSessions {
   private readonly sessions = new Map<string, WebRtcSessionInfo>();
   ended: Record<ViewerEnd, number> = { closed: 0, failed: 0, "stream-gone": 0 };
@@ -25,9 +28,17 @@ export class WebRtcSessions {
     return this.sessions.size;
   }
 
-  /** A new viewer for `hub`, or undefined when the cap is reached. */
-  create(hub: StreamHub, principal: string): WebRtcViewer | undefined {
-    if (this.sessions.size >= this.maxSessions) return undefined;
+  /**
+   * A new viewer for `hub`, or why not: every session is taken, or this principal holds its share (half
+   * of them, at least 4), or it has as many answers not yet connected as one page could want (offers that
+   * never do ICE would otherwise hold every session until they time out, and renew).
+   */
+  create(hub: StreamHub, principal: string): WebRtcViewer | "full" | "principal-full" | "unconnected" {
+    if (this.sessions.size >= this.maxSessions) return "full";
+    const own = [...this.sessions.values()].filter((session) => session.principal === principal);
+    if (own.length >= Math.max(4, Math.floor(this.maxSessions / 2))) return "principal-full";
+    if (own.filter((session) => session.viewer.connectionState !== "connected").length >= MAX_UNCONNECTED)
+      return "unconnected";
     const viewer = new WebRtcViewer(hub, this.network, (ended, why) => {
       this.sessions.delete(ended.id);
       this.ended[why]++;

@@ -29,7 +29,8 @@ import { errorText } from "../../util/error-text.ts";
 const PAYLOAD_BYTES = 1188;
 const ANSWER_GATHER_MS = 2000;
 const PLI_MIN_INTERVAL_MS = 1000;
-const CONNECT_TIMEOUT_MS = 30_000;
+/** An answer nobody connects to within this is closed (a browser connects within a second or two). */
+const CONNECT_TIMEOUT_MS = 10_000;
 /**
  * No RTCP from the browser for this long: it is gone (a closed tab sends no goodbye the server is sure to
  * see; receivers report every second or so). ICE consent would take 30 s.

@@ -4,6 +4,7 @@ import type { CameraEntry } from "../camera/registry.ts";
 import { MJPEG_CONTENT_TYPE } from "../relay/frame-hub.ts";
 import { type GatewayContext, requireDahua } from "./context.ts";
 import { ApiProblem } from "./errors.ts";
+import { holdResponse } from "./held-streams.ts";
 
 /**
  * Attaches the client to the hub of (camera, channel, subtype), in the cameras' own framing. Each hub holds
@@ -54,6 +55,7 @@ export async function serveHubStream(
     Connection: "close",
   });
   res.flushHeaders();
+  holdResponse(ctx.auth.grants, reply.request.principal, res, entry.id, "viewer");
   hub.attach(res, fps);
   return reply;
 }

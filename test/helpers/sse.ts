@@ -67,6 +67,13 @@ export class SseClient {
     return waitFor(() => (check(this.messages) ? this.messages : undefined), timeoutMs, what);
   }
 
+  /** Resolves when the server ends the feed (after `open`). */
+  ended(): Promise<void> {
+    const res = this.res;
+    if (!res || res.closed) return Promise.resolve();
+    return new Promise((resolve) => res.once("close", () => resolve()));
+  }
+
   close(): void {
     this.res?.destroy();
     this.req?.destroy();

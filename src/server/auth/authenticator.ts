@@ -4,16 +4,18 @@
  * and `X-Forwarded-User` from a trusted proxy only. Without configured users everyone is the anonymous admin
  * (the server then listens on loopback only). Failed attempts are limited per client address.
  */
+import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { BlockList, isIP, isIPv4 } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { UserConfig } from "../../config/schema.ts";
 import { parseBasicAuthorization } from "../../protocol/digest.ts";
 import type { FailureLimiter } from "./rate-limit.ts";
-import type { Role } from "./roles.ts";
+import { type Role, roleAllows } from "./roles.ts";
 import { StoredSecret } from "./secrets.ts";
 import { cookieValue, SESSION_COOKIE, type SessionStore } from "./sessions.ts";
 import { SIGNED_PARAMS, type UrlSigner } from "./signed-url.ts";
+import { type StreamGrant, StreamGrants } from "./stream-grants.ts";
 
 export type AuthMethod =
   | "anonymous"
@@ -33,6 +35,8 @@ export interface Principal {
   role: Role;
   cameras: ReadonlySet<string> | "*";
   via: AuthMethod;
+  /** A fingerprint of the user's credentials when it was judged (a held stream ends when they change). */
+  credentials?: string;
   /** A signed URL allows exactly one method and target. */
   scope?: { method: string; target: string };
 }
@@ -46,6 +50,14 @@ interface User {
   token: StoredSecret | undefined;
   password: StoredSecret | undefined;
   subject: Map<string, string> | undefined;
+  /** A fingerprint of the configured credentials (never the credentials themselves). */
+  credentials: string;
+}
+
+function credentialsOf(config: UserConfig): string {
+  return createHash("sha256")
+    .update(JSON.stringify([config.password ?? null, config.token ?? null, config.clientCertSubject ?? null]))
+    .digest("base64url");
 }
 
 /** `CN=kiosk, O=Home` → {CN: kiosk, O: Home}. */
@@ -95,7 +107,28 @@ export class Authenticator {
       token: config.token === undefined ? undefined : new StoredSecret(config.token),
       password: config.password === undefined ? undefined : new StoredSecret(config.password),
       subject: config.clientCertSubject === undefined ? undefined : parseSubject(config.clientCertSubject),
+      credentials: credentialsOf(config),
     }));
+    // Streams already running are judged again, as the next request of theirs would be.
+    this.grants.recheck((grant) => this.stillAllows(grant));
+  }
+
+  /** Every stream that outlives its request, held under its principal (see stream-grants.ts). */
+  readonly grants = new StreamGrants();
+
+  /**
+   * Whether a held stream may go on: anonymous only while camgate is open; any other principal only while
+   * its user exists with the same credentials, a role that allows the stream and the camera in sight.
+   */
+  private stillAllows(grant: StreamGrant): boolean {
+    const held = grant.principal;
+    if (held.via === "anonymous") return this.open;
+    const user = this.users.find((u) => u.config.name === held.name);
+    if (!user || (held.credentials !== undefined && held.credentials !== user.credentials)) return false;
+    const now = this.principal(user, held.via);
+    return (
+      roleAllows(now.role, grant.role) && (grant.camera === undefined || canSeeCamera(now, grant.camera))
+    );
   }
 
   /** No user is configured (camgate's own internal users do not count): loopback only, no auth asked. */
@@ -110,7 +143,7 @@ export class Authenticator {
 
   private principal(user: User, via: AuthMethod): Principal {
     const cameras = user.config.cameras.includes("*") ? "*" : new Set(user.config.cameras);
-    return { name: user.config.name, role: user.config.role, cameras, via };
+    return { name: user.config.name, role: user.config.role, cameras, via, credentials: user.credentials };
   }
 
   /** The principal for a user name and password or token (sign-in), or undefined. */

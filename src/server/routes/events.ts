@@ -8,6 +8,7 @@ import { serveEventFeed } from "../../events/sse.ts";
 import { canSeeCamera, type Principal } from "../auth/authenticator.ts";
 import type { GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
+import { holdResponse } from "../held-streams.ts";
 import { problemResponses } from "./schemas.ts";
 
 export const eventSchema = {
@@ -201,6 +202,7 @@ export function registerEventRoutes(
         (camera === undefined || event.camera === camera) &&
         (code === undefined || event.code === code);
       reply.hijack();
+      holdResponse(ctx.auth.grants, principal, reply.raw, undefined, "viewer");
       await serveEventFeed(reply.raw, { bus, store, wanted, lastEventId }).catch((error: unknown) => {
         // The store could not be read for the replay (the database away): the client reconnects.
         request.log.warn({ err: error }, "event feed replay failed");

@@ -19,6 +19,7 @@ import type { Fmp4Feeds, Fmp4Fragment, Fmp4Init, Fmp4Viewer } from "../../relay/
 import type { StreamHub } from "../../relay/stream-hub.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
+import { holdSocket } from "../held-streams.ts";
 import { sameOrigin } from "../same-origin.ts";
 
 /** 2 MiB (go2rtc's player stages as much): ~8 s of a 2 Mbit/s stream. */
@@ -180,6 +181,7 @@ export function registerLiveRoutes(app: FastifyInstance, ctx: GatewayContext): v
     },
     (socket, request) => {
       const hub = request.liveHub as StreamHub;
+      holdSocket(ctx.auth.grants, request.principal, socket, hub.camera, "viewer");
       const viewer = new LiveViewer(socket, request.raw.socket, ctx.streams.fmp4);
       ctx.streams.fmp4.sockets++;
       let remove: (() => void) | undefined;

@@ -15,6 +15,7 @@ import type { CameraEntry } from "../../camera/registry.ts";
 import { TalkBusyError, type TalkSession } from "../../relay/talk.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
+import { holdSocket } from "../held-streams.ts";
 import { sameOrigin } from "../same-origin.ts";
 
 interface TalkRequest {
@@ -65,6 +66,7 @@ export function registerTalkRoutes(app: FastifyInstance, ctx: GatewayContext): v
     (socket: WebSocket, request: FastifyRequest<TalkRequest>) => {
       const entry = request.talkCamera as CameraEntry;
       const user = request.principal?.name ?? "anonymous";
+      holdSocket(ctx.auth.grants, request.principal, socket, entry.id, "operator");
       let talk: TalkSession | undefined;
       let closed = false;
       const early: Buffer[] = [];

@@ -84,7 +84,9 @@ export function registerWebRtcRoutes(app: FastifyInstance, ctx: GatewayContext):
           `the ${hub.name} stream is ${tracks.codec.toUpperCase()}; browsers take H.264 over WebRTC (use MSE, or the sub-stream)`,
         );
       const principal = request.principal?.name ?? "";
-      const viewer = sessions.create(hub, principal);
+      // Held under its principal: a reload that takes the right away ends the viewer (stream-grants.ts).
+      let release: (() => void) | undefined;
+      const viewer = sessions.create(hub, principal, () => release?.());
       if (viewer === "full")
         throw new ApiProblem("webrtc-full", `${sessions.maxSessions} WebRTC viewers are connected`);
       if (viewer === "principal-full")
@@ -94,6 +96,13 @@ export function registerWebRtcRoutes(app: FastifyInstance, ctx: GatewayContext):
           "webrtc-full",
           "you have WebRTC answers not yet connected: connect or end them first",
         );
+      if (request.principal)
+        release = ctx.auth.grants.hold({
+          principal: request.principal,
+          camera: entry.id,
+          role: "viewer",
+          end: () => viewer.close("closed"),
+        });
       let answer: string;
       try {
         answer = await viewer.answer(typeof request.body === "string" ? request.body : "");

@@ -11,6 +11,7 @@ import type { RtspRequest } from "../../protocol/rtsp.ts";
 import type { Authenticator, Principal } from "../auth/authenticator.ts";
 import { digestProvesSecret } from "../auth/digest-check.ts";
 import { SIGNED_PARAMS } from "../auth/signed-url.ts";
+import type { StreamGrants } from "../auth/stream-grants.ts";
 
 export const RTSP_REALM = "camgate";
 
@@ -31,6 +32,11 @@ export class RtspAuthenticator {
     private readonly auth: Authenticator,
     private readonly methods: readonly ("basic" | "digest")[] = ["basic", "digest"],
   ) {}
+
+  /** Where sessions that outlive their request are held (ended when the users change; stream-grants.ts). */
+  get grants(): StreamGrants {
+    return this.auth.grants;
+  }
 
   /** A nonce for a connection's challenges (16 random bytes in hex, as gortsplib makes them). */
   newNonce(): string {

@@ -83,6 +83,8 @@ const PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, 
 interface Session {
   id: string;
   hub: StreamHub;
+  /** Lets go of the session's grant (it is held under the principal that set it up). */
+  release: () => void;
   output: RtpOutput;
   video: boolean;
   audio: boolean;
@@ -588,9 +590,23 @@ export class CamgateRtspServer {
     if (!session) {
       if (connection.sessions.size >= MAX_SESSIONS_PER_CONNECTION)
         return this.reply(connection, request, 453, "Not Enough Bandwidth");
+      const id = randomBytes(8).toString("hex").toUpperCase();
       session = {
-        id: randomBytes(8).toString("hex").toUpperCase(),
+        id,
         hub: stream.hub,
+        // A reload that takes the right away ends the client's connection (stream-grants.ts).
+        release: this.options.auth.grants.hold({
+          principal,
+          camera: stream.hub.camera,
+          role: "viewer",
+          end: (reason) => {
+            this.options.logger.info(
+              { camera: stream.hub.camera, user: principal.name, reason },
+              "RTSP viewer ended",
+            );
+            this.drop(connection);
+          },
+        }),
         output: this.outputFor(stream.hub),
         video: false,
         audio: false,
@@ -673,6 +689,7 @@ export class CamgateRtspServer {
   }
 
   private end(connection: Connection, session: Session): void {
+    session.release();
     if (session.viewer) session.output.remove(session.viewer);
     session.viewer = undefined;
     connection.sessions.delete(session.id);

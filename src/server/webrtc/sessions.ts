@@ -33,7 +33,12 @@ export class WebRtcSessions {
    * of them, at least 4), or it has as many answers not yet connected as one page could want (offers that
    * never do ICE would otherwise hold every session until they time out, and renew).
    */
-  create(hub: StreamHub, principal: string): WebRtcViewer | "full" | "principal-full" | "unconnected" {
+  create(
+    hub: StreamHub,
+    principal: string,
+    /** Called once when the viewer ends, however it ends. */
+    onEnded?: () => void,
+  ): WebRtcViewer | "full" | "principal-full" | "unconnected" {
     if (this.sessions.size >= this.maxSessions) return "full";
     const own = [...this.sessions.values()].filter((session) => session.principal === principal);
     if (own.length >= Math.max(4, Math.floor(this.maxSessions / 2))) return "principal-full";
@@ -42,6 +47,7 @@ export class WebRtcSessions {
     const viewer = new WebRtcViewer(hub, this.network, (ended, why) => {
       this.sessions.delete(ended.id);
       this.ended[why]++;
+      onEnded?.();
     });
     this.sessions.set(viewer.id, { viewer, camera: hub.camera, principal });
     return viewer;

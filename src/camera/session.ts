@@ -319,7 +319,7 @@ export class CameraSession {
     return {
       onTrial,
       succeeded: () => {
-        this.succeeded(onTrial);
+        this.succeeded(onTrial, true);
         end({ ok: true });
       },
       refused: (message) => {
@@ -334,7 +334,7 @@ export class CameraSession {
         return error;
       },
       failed: (error) => {
-        this.failed(error, onTrial);
+        this.failed(error, onTrial, true);
         end({ ok: false, error });
       },
     };
@@ -707,8 +707,19 @@ export class CameraSession {
     this.setHealth("auth-failed", reason);
   }
 
-  /** `onTrial`: this call tried the credentials; only such a call ends a refusal's backoff. */
-  private succeeded(onTrial: boolean): void {
+  /**
+   * `onTrial`: this call tried the credentials; only such a call ends a refusal's backoff. `byStream`: the
+   * login of a stream (RTSP): it proves the credentials, but whether the camera answers is the HTTP side's
+   * to say (a camera whose stream port answers and whose HTTP does not is not online, and the reverse is a
+   * stream state, not the camera's health: issue 28).
+   */
+  private succeeded(onTrial: boolean, byStream = false): void {
+    if (byStream && this.health.state === "offline") {
+      if (this.authBackoffMs > 0) this.options.authMemory?.remember(this.username, this.password, undefined);
+      this.verified = true;
+      this.authBackoffMs = 0;
+      return;
+    }
     this.consecutiveFailures = 0;
     this.lastSuccessAt = this.now();
     if (!onTrial && this.health.state === "auth-failed") return;
@@ -719,10 +730,11 @@ export class CameraSession {
     this.setHealth("online", undefined);
   }
 
-  private failed(error: unknown, onTrial = false): unknown {
+  /** `byStream`: a stream's connect failed (its port, its path): the stream's state says so, not the camera's health. */
+  private failed(error: unknown, onTrial = false, byStream = false): unknown {
     if (!(error instanceof CameraError)) return error;
     this.count(error);
-    if (error.code === "unreachable" || error.code === "timeout") {
+    if (!byStream && (error.code === "unreachable" || error.code === "timeout")) {
       this.consecutiveFailures++;
       if (
         this.consecutiveFailures >= (this.options.offlineAfterFailures ?? 2) &&

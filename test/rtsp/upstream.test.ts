@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StreamQuirks } from "../../src/emulator/rtsp-stream.ts";
 import { CAMERA_PASSWORD, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { waitFor } from "../helpers/http.ts";
+import { freePort, waitFor } from "../helpers/http.ts";
 import {
   ffmpegCopy,
   ffmpegDecode,
@@ -239,6 +239,49 @@ describe("against the emulator's quirks", () => {
     expect(camera?.control.counters().authFailures).toBe(1);
     expect(camera?.control.lockedAddresses()).toEqual([]);
     expect(hubOf(gateway).stats().lastError).toMatch(/credentials/);
+  });
+});
+
+describe("a stream that cannot open", () => {
+  it("a wrong RTSP port: the stream is down with its reason, the camera stays online (issue 28)", async () => {
+    const closed = await freePort();
+    gateway = await startTestGateway({
+      cameras: [{ id: "dogs", profile: "amcrest-ip2m-841b", config: { rtsp: { port: closed } } }],
+      server: { rtsp: { listen: "127.0.0.1:0" } },
+    });
+    const g = gateway;
+    const changes: string[] = [];
+    const unwatch = g.camgate.cameras.watch({
+      health: (entry, health) => changes.push(`${entry.id} ${health.state}`),
+    });
+    try {
+      // The camera's HTTP answers: it is online before any stream is asked for.
+      await waitFor(
+        async () => ((await g.camgate.cameras.deviceInfo("dogs")) ? true : undefined),
+        10_000,
+        "the camera's device info",
+      );
+      const entry = g.camgate.cameras.get("dogs");
+      if (!entry) throw new Error("no camera dogs");
+      const hub = g.camgate.streams.hub(entry, "main");
+      let downs = 0;
+      const detach = hub.attach({
+        onVideo: () => undefined,
+        onState: (state) => {
+          if (state === "down") downs++;
+        },
+      });
+      try {
+        await waitFor(() => (downs >= 3 ? true : undefined), 20_000, "three failed connects");
+      } finally {
+        detach();
+      }
+      expect(hub.stats().lastError).toMatch(/ECONNREFUSED|unreachable|RTSP/);
+      expect(changes.filter((change) => change.endsWith("offline"))).toEqual([]);
+      expect(entry.session.getHealth().state).toBe("online");
+    } finally {
+      unwatch();
+    }
   });
 });
 

@@ -4,9 +4,10 @@
  * bounded afterwards. Each case first shows the bad client is refused, then that an honest client is still
  * answered on the same server.
  */
-import { connect, type Socket } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RtspConnection } from "../../src/camera/rtsp-connection.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { waitFor } from "../helpers/http.ts";
 import { RawRtspClient } from "../helpers/rtsp.ts";
@@ -200,5 +201,50 @@ describe("hostile RTSP clients", () => {
     );
     await waitFor(() => (server.unsentBytes() === 0 ? true : undefined), 10_000, "every connection to go");
     expect(await honestOptions()).toBe(200);
+  });
+});
+
+describe("a hostile camera against camgate's RTSP client", () => {
+  it("answers of arbitrary bytes, with CR/LF/NUL in headers and requests of its own, only ever close the connection (property)", async () => {
+    const nasty = fc.constantFrom("\r", "\n", "\0", "\r\n", "$", ":", " ", "é", "RTSP/1.0 ");
+    const text = fc
+      .array(fc.oneof(nasty, fc.string({ maxLength: 10 })), { maxLength: 10 })
+      .map((parts) => parts.join(""));
+    const reply = fc.oneof(
+      text.map((value) => `RTSP/1.0 200 OK\r\nCSeq: ${value}\r\nSession: ${value}\r\n\r\n`),
+      text.map((value) => `OPTIONS * RTSP/1.0\r\nCSeq: ${value}\r\n\r\n`),
+      text.map((value) => `RTSP/1.0 401 Unauthorized\r\nCSeq: 1\r\nWWW-Authenticate: ${value}\r\n\r\n`),
+      fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes).toString("latin1")),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(reply, { minLength: 1, maxLength: 6 }), async (replies) => {
+        const server = createServer((socket) => {
+          socket.on("error", () => undefined);
+          socket.once("data", () => socket.end(Buffer.from(replies.join(""), "latin1")));
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const closed = new Promise<void>((resolve) => {
+          const connection = new RtspConnection({
+            camera: "fuzz",
+            host: "127.0.0.1",
+            port: (server.address() as { port: number }).port,
+            username: "admin",
+            password: "pw",
+            connectTimeoutMs: 2000,
+            responseTimeoutMs: 2000,
+            onFrame: () => undefined,
+            onClose: () => resolve(),
+          });
+          void connection
+            .open()
+            .then(() => connection.request("DESCRIBE", "rtsp://127.0.0.1/cam/realmonitor?channel=1"))
+            .catch(() => undefined)
+            .finally(() => connection.close());
+        });
+        await closed;
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }),
+      { numRuns: 60 },
+    );
   });
 });

@@ -8,6 +8,8 @@
  * broker and subscriber. Each camera sends tagged events (AlarmLocal pulses whose channel is a sequence
  * number) throughout. Faults: a reboot, a stall, a password changed on the camera and changed back, a slow
  * camera, the webhook receiver down, a malformed event part, and a SIGKILL of the gateway with a restart.
+ * Throughout, a ninth camera's RTSP is a hostile server (small packets pinned in padded chunks) watched by
+ * one viewer, and a hostile client floods, trickles and garbles camgate's RTSP port (issue 28).
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -23,7 +25,9 @@ import {
   startEmulator,
 } from "../src/emulator/index.ts";
 import { startEmbeddedBroker } from "../src/events/mqtt-broker.ts";
+import { HostileCamera, HostileRtspClient } from "../test/helpers/hostile-rtsp.ts";
 import { freePort } from "../test/helpers/http.ts";
+import { RawRtspClient } from "../test/helpers/rtsp.ts";
 import { WebhookReceiver } from "../test/helpers/webhook-receiver.ts";
 import { type FeedEvent, MqttWatcher, ReconnectingFeed, ReconnectingViewer } from "./clients.ts";
 
@@ -106,6 +110,11 @@ async function main(): Promise<number> {
   let gatewayUpSince = 0;
   let gatewayDown = false;
   let lockouts = 0;
+  let unexpectedExits = 0;
+  let hostileCamera: HostileCamera | undefined;
+  let hostileClient: HostileRtspClient | undefined;
+  let hostileViewer: RawRtspClient | undefined;
+  let hostileStopped = false;
   try {
     await receiver.start();
     for (const [i, profile] of PROFILES.entries()) {
@@ -120,13 +129,23 @@ async function main(): Promise<number> {
       if (!handle) throw new Error("no camera");
       cameras.push({ id: `cam${i + 1}`, handle });
     }
+    // The hostile camera: its HTTP an emulator's, its RTSP the hostile server (5 MB/s, without end).
+    const hostileHttp = await startEmulator({
+      profile: "amcrest-ip2m-841b",
+      password: cameraPassword,
+      rtsp: false,
+    });
+    emulators.push(hostileHttp);
+    hostileCamera = new HostileCamera(Number.POSITIVE_INFINITY, 5 * 1024 * 1024);
+    await hostileCamera.start();
     const port = await freePort();
+    const rtspPort = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const configFile = join(dir, "camgate.yaml");
     writeFileSync(
       configFile,
       stringify({
-        server: { listen: `127.0.0.1:${port}` },
+        server: { listen: `127.0.0.1:${port}`, rtsp: { listen: `127.0.0.1:${rtspPort}` } },
         storage: { dir: join(dir, "data") },
         log: { level: "info" },
         events: { heartbeatSeconds: 2, snapshotCodes: [] },
@@ -141,17 +160,29 @@ async function main(): Promise<number> {
           { name: "admin", role: "admin", token: adminToken },
           { name: "viewer", role: "viewer", token: viewerToken },
         ],
-        cameras: cameras.map(({ id, handle }) => ({
-          id,
-          url: handle.url,
-          username: "admin",
-          password: cameraPassword,
-        })),
+        cameras: [
+          ...cameras.map(({ id, handle }) => ({
+            id,
+            url: handle.url,
+            username: "admin",
+            password: cameraPassword,
+          })),
+          {
+            id: "hostile",
+            url: hostileHttp.cameras[0]?.url,
+            username: "admin",
+            password: cameraPassword,
+            rtsp: { port: hostileCamera.port },
+          },
+        ],
       }),
     );
     const startGateway = async () => {
       gateway = await startTsx("bench/support/cli.ts", ["serve", "-c", configFile], /camera\(s\) on http/);
       gateway.process.stdout?.on("data", (chunk: Buffer) => logLines.push(chunk.toString()));
+      gateway.process.once("exit", () => {
+        if (!gatewayDown) unexpectedExits++;
+      });
       gatewayUpSince = Date.now();
       gatewayDown = false;
     };
@@ -175,6 +206,22 @@ async function main(): Promise<number> {
       feeds.push(feed);
       feed.start();
     }
+
+    // The hostile peers, throughout: a viewer of the hostile camera (again after each restart) and the
+    // hostile client.
+    hostileClient = new HostileRtspClient(rtspPort);
+    hostileClient.start();
+    const watchHostile = async () => {
+      while (!hostileStopped) {
+        if (!hostileViewer || hostileViewer.closed) {
+          hostileViewer?.close();
+          hostileViewer = new RawRtspClient(rtspPort, { username: "viewer", password: viewerToken });
+          await hostileViewer.play(`rtsp://127.0.0.1:${rtspPort}/hostile`).catch(() => undefined);
+        }
+        await sleep(2000);
+      }
+    };
+    const hostileWatcher = watchHostile();
 
     // Tagged events, one per camera about every 400 ms.
     const tags = new Map(cameras.map(({ id }) => [id, 0]));
@@ -402,6 +449,18 @@ async function main(): Promise<number> {
       detail: peaks.join(", "),
     });
 
+    // The hostile peers end; the gateway lived through them.
+    hostileStopped = true;
+    await hostileClient.stop();
+    hostileViewer?.close();
+    await hostileWatcher;
+    await hostileCamera.stop();
+    rows.push({
+      invariant: "a hostile camera and a hostile RTSP client throughout: the gateway never fell over",
+      ok: unexpectedExits === 0 && hostileClient.rounds > 0,
+      detail: `${(hostileCamera.sent / 1024 / 1024).toFixed(0)} MB from the hostile camera, ${hostileClient.rounds} attacker rounds, ${unexpectedExits} unexpected exit(s)`,
+    });
+
     // Resources: every client gone, linger over, then the process against its baseline.
     for (const viewer of viewers) viewer.stop();
     for (const feed of feeds) feed.stop();
@@ -455,6 +514,10 @@ async function main(): Promise<number> {
     process.stdout.write(`\n${JSON.stringify({ minutes: MINUTES, faults, invariants: rows })}\n`);
     return rows.every((r) => r.ok) ? 0 : 1;
   } finally {
+    hostileStopped = true;
+    await hostileClient?.stop();
+    hostileViewer?.close();
+    await hostileCamera?.stop();
     for (const viewer of viewers) viewer.stop();
     for (const feed of feeds) feed.stop();
     await mqttWatcher.stop().catch(() => undefined);

@@ -45,6 +45,8 @@ export class HostileCamera {
   constructor(
     /** Stop sending media after this many bytes (all clients together). */
     private readonly budgetBytes: number,
+    /** At most this many bytes a second (unbounded when absent). */
+    private readonly bytesPerSecond?: number,
   ) {}
 
   async start(): Promise<number> {
@@ -109,10 +111,17 @@ export class HostileCamera {
     let timestamp = 0;
     const padding = interleaved(5, Buffer.alloc(PADDING - 4, 0x55));
     const idr = Buffer.concat([Buffer.from([0x65]), randomBytes(200)]);
+    const started = Date.now();
+    let sentHere = 0;
     const send = async (packet: Buffer) => {
       const bytes = Buffer.concat([padding, interleaved(0, packet)]);
       this.sent += bytes.length;
+      sentHere += bytes.length;
       if (!socket.write(bytes)) await new Promise((resolve) => socket.once("drain", resolve));
+      if (this.bytesPerSecond) {
+        const due = started + (sentHere / this.bytesPerSecond) * 1000;
+        if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+      }
     };
     while (!socket.destroyed && this.sent < this.budgetBytes) {
       // A keyframe, so what follows is kept (the GOP cache, the clip pre-roll).
@@ -173,6 +182,8 @@ export class HostileRtspClient {
           socket.write(`X-Slow-${i}: ${i}\r\n`);
         }
       });
+      // A pause between rounds, so a server that is away (restarting) is not spun against.
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 

@@ -1,8 +1,10 @@
 /**
- * The skeleton every long-lived camera stream shares (MJPEG, events): a connection generation (so late
- * callbacks of an old connection do nothing), a silence watchdog, and reconnects with backoff (1 s doubling
- * to 30 s by default) until stopped. A connection that had worked for a while and then drops (a network blip,
- * a camera that closed one session) is retried at once, once: viewers see a short gap, not the backoff.
+ * The skeleton every long-lived camera stream shares (MJPEG, events, RTSP): a connection generation (so
+ * late callbacks of an old connection do nothing), a silence watchdog, and reconnects with backoff (1 s
+ * doubling to 30 s by default) until stopped. A connection that had worked for a while and then drops (a
+ * network blip, a camera that closed one session) is retried at once, once: viewers see a short gap, not
+ * the backoff. The backoff holds across a stop and a start, and early retries (`retryNow`) come at most
+ * every 5 s, so a client that retries fast never makes camgate hammer a camera that fails (issue 27).
  */
 import type { StreamDown } from "./stream-status.ts";
 
@@ -10,16 +12,19 @@ export interface ReconnectLoopOptions {
   /** Opens one connection; `generation` identifies it for `isCurrent` and `watch`. */
   connect: (generation: number) => Promise<void>;
   /** The connection failed or went silent; a reconnect is scheduled after this. */
-  onDown: (down: StreamDown) => void;
+  onDown: (down: StreamDown, retryInMs: number) => void;
   /** Close whatever the current connection holds. */
   release: () => void;
   backoffMinMs?: number;
-  backoffMaxMs?: number;
+  /** The longest wait between attempts; a function when it depends on who waits (a viewer, nobody). */
+  backoffMaxMs?: number | (() => number);
 }
 
 /** A connection up at least this long counts as having worked: its loss is retried after QUICK_RETRY_MS. */
 const STEADY_MS = 10_000;
 const QUICK_RETRY_MS = 200;
+/** An early retry (the camera seen back, a new viewer) at most this often: a client retrying fast cannot make us. */
+const EARLY_RETRY_MIN_MS = 5000;
 
 export class ReconnectLoop {
   private generation = 0;
@@ -28,6 +33,9 @@ export class ReconnectLoop {
   private watchdog: NodeJS.Timeout | undefined;
   private backoffMs: number;
   private upSince: number | undefined;
+  /** No attempt before this, even across a stop and a start (a stream nobody watched, then someone does). */
+  private nextAttemptAt = 0;
+  private lastEarlyRetryAt = 0;
 
   constructor(private readonly options: ReconnectLoopOptions) {
     this.backoffMs = options.backoffMinMs ?? 1000;
@@ -37,10 +45,19 @@ export class ReconnectLoop {
     return this.running;
   }
 
+  /** Running, and waiting out a backoff before the next attempt. */
+  get isWaiting(): boolean {
+    return this.running && this.retry !== undefined;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
-    void this.options.connect(++this.generation);
+    // A failure's backoff holds across an idle period: a stream stopped and started again (its viewer left
+    // and another came, or the same one retrying) waits out what is left of it.
+    const wait = this.nextAttemptAt - Date.now();
+    if (wait > 0) this.schedule(wait);
+    else void this.options.connect(++this.generation);
   }
 
   stop(): void {
@@ -66,6 +83,7 @@ export class ReconnectLoop {
   /** The connection works: the next failure starts the backoff from the beginning. */
   succeeded(): void {
     this.backoffMs = this.options.backoffMinMs ?? 1000;
+    this.nextAttemptAt = 0;
     this.upSince = Date.now();
   }
 
@@ -75,8 +93,12 @@ export class ReconnectLoop {
    */
   retryNow(): void {
     if (!this.running || !this.retry) return;
+    const now = Date.now();
+    if (now - this.lastEarlyRetryAt < EARLY_RETRY_MIN_MS) return;
+    this.lastEarlyRetryAt = now;
     clearTimeout(this.retry);
     this.retry = undefined;
+    this.nextAttemptAt = 0;
     this.backoffMs = this.options.backoffMinMs ?? 1000;
     void this.options.connect(++this.generation);
   }
@@ -95,13 +117,24 @@ export class ReconnectLoop {
     this.generation++;
     this.clearWatchdog();
     this.options.release();
-    if (!this.running) return;
-    this.options.onDown(down);
     const steady = this.upSince !== undefined && Date.now() - this.upSince >= STEADY_MS;
     this.upSince = undefined;
     // Flapping (up, down at once, up...) never reaches the steady mark, so it backs off as before.
-    const delay = steady ? QUICK_RETRY_MS : this.backoffMs;
-    if (!steady) this.backoffMs = Math.min(this.backoffMs * 2, this.options.backoffMaxMs ?? 30_000);
+    const delay = steady ? QUICK_RETRY_MS : Math.min(this.backoffMs, this.maxBackoffMs());
+    if (!steady) this.backoffMs = Math.min(this.backoffMs * 2, this.maxBackoffMs());
+    this.nextAttemptAt = Date.now() + delay;
+    if (!this.running) return;
+    this.options.onDown(down, delay);
+    this.schedule(delay);
+  }
+
+  private maxBackoffMs(): number {
+    const max = this.options.backoffMaxMs;
+    return typeof max === "function" ? max() : (max ?? 30_000);
+  }
+
+  private schedule(delay: number): void {
+    if (this.retry) clearTimeout(this.retry);
     this.retry = setTimeout(() => {
       this.retry = undefined;
       if (this.running) void this.options.connect(++this.generation);

@@ -115,13 +115,16 @@ export async function openBackchannel(options: BackchannelOptions): Promise<Back
         status: setup.status,
       });
     const { id: sessionId, timeoutSeconds } = parseSession(sessionHeader);
-    const play = await connection.request("PLAY", url, [["Session", sessionId]]);
+    // The aggregate control URL, as for video (rtsp-source.ts): a strict server answers 404 elsewhere.
+    const aggregate = resolveControl(base, sdp.control);
+    const play = await connection.request("PLAY", aggregate, [["Session", sessionId]]);
     if (play.status !== 200)
       throw new CameraError("rejected", camera, `PLAY of the backchannel answered ${play.status}`, {
         status: play.status,
       });
     const keepalive = setInterval(
-      () => void connection.request("GET_PARAMETER", url, [["Session", sessionId]]).catch(() => undefined),
+      () =>
+        void connection.request("GET_PARAMETER", aggregate, [["Session", sessionId]]).catch(() => undefined),
       Math.max(5, timeoutSeconds / 2) * 1000,
     );
     keepalive.unref();
@@ -161,7 +164,7 @@ export async function openBackchannel(options: BackchannelOptions): Promise<Back
         closedByUs = true;
         clearInterval(keepalive);
         void connection
-          .request("TEARDOWN", url, [["Session", sessionId]])
+          .request("TEARDOWN", aggregate, [["Session", sessionId]])
           .catch(() => undefined)
           .finally(() => connection.close());
       },

@@ -77,8 +77,11 @@ export interface RtspSourceOptions {
   silenceMs?: number;
   connectTimeoutMs?: number;
   backoffMinMs?: number;
-  backoffMaxMs?: number;
+  /** The longest wait between attempts (a function: it depends on whether someone watches). */
+  backoffMaxMs?: number | (() => number);
   onDescription: (description: RtspDescription) => void;
+  /** A failed attempt, and when the next comes (for the log line that says why). */
+  onRetry?: (down: StreamDown, retryInMs: number) => void;
   onVideo: (unit: AccessUnit) => void;
   onAudio?: (frame: AudioFrame) => void;
   onState?: (state: StreamState, down: StreamDown | undefined) => void;
@@ -99,11 +102,11 @@ const RESPONSE_TIMEOUT_MS = 10_000;
  */
 const BUDGET_WAIT_MS = 1000;
 /**
- * Retries of a stream someone is waiting for stay close together (a refused connect costs the camera
- * nothing; a refused login has the session's own, longer backoff), so video is back within ~2 s of a
- * camera's return from a reboot.
+ * Retries back off to a minute when a stream fails the same way again and again (a camera answering PLAY
+ * 404 must not be asked 2.5 times a second for as long as camgate runs: issue 27); its hub shortens that
+ * to a few seconds while someone watches, and a camera seen back is retried at once.
  */
-const DEFAULT_BACKOFF_MAX_MS = 2000;
+const DEFAULT_BACKOFF_MAX_MS = 60_000;
 
 /** The owner's RTSP server judges its own users: a refusal there is an error, not the camera's verdict. */
 const PEER_TURN: LoginTurn = {
@@ -121,7 +124,14 @@ export class RtspSource {
   private slot: BudgetSlot | undefined;
   private keepalive: NodeJS.Timeout | undefined;
   private sessionId: string | undefined;
+  /**
+   * The session's aggregate control URL (RFC 2326 C.1.1, RFC 7826 §18.31): the session-level `a=control`
+   * resolved against Content-Base, then Content-Location, then the request URL; `*` or none is that base.
+   * PLAY, keepalives and TEARDOWN go there: a strict server (GStreamer's) answers 404 anywhere else.
+   */
+  private aggregateUrl: string | undefined;
   lastError: CameraError | undefined;
+  private lastDown: StreamDown | undefined;
   description: RtspDescription | undefined;
   readonly stats: RtspSourceStats = { connects: 0, stalls: 0, badPackets: 0, packets: 0 };
   private depacketizer: H264Depacketizer | H265Depacketizer | undefined;
@@ -136,7 +146,10 @@ export class RtspSource {
     this.path = options.path;
     this.loop = new ReconnectLoop({
       connect: (generation) => this.connect(generation),
-      onDown: (down) => this.setState("down", down),
+      onDown: (down, retryInMs) => {
+        this.setState("down", down);
+        this.options.onRetry?.(down, retryInMs);
+      },
       release: () => this.release(),
       ...(options.backoffMinMs !== undefined ? { backoffMinMs: options.backoffMinMs } : {}),
       backoffMaxMs: options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
@@ -160,6 +173,9 @@ export class RtspSource {
 
   start(): void {
     this.loop.start();
+    // Started again while a failure's backoff lasts: down for that reason until the next attempt, so a
+    // viewer asking now is answered at once instead of waiting for a picture that cannot come yet.
+    if (this.loop.isWaiting && this.lastDown) this.setState("down", this.lastDown);
   }
 
   stop(): void {
@@ -184,7 +200,7 @@ export class RtspSource {
     if (connection && this.sessionId) {
       // Said, not awaited: the camera frees the session at once instead of at its timeout. A camera that
       // is gone cannot hear it; its session then ends by its own timeout, which is what TEARDOWN hastens.
-      void connection.request("TEARDOWN", this.url, [["Session", this.sessionId]]).then(
+      void connection.request("TEARDOWN", this.aggregateUrl ?? this.url, [["Session", this.sessionId]]).then(
         () => connection.close(),
         () => connection.close(),
       );
@@ -196,6 +212,7 @@ export class RtspSource {
 
   private fail(down: StreamDown): void {
     this.lastError = down.error;
+    this.lastDown = down;
     this.loop.fail(down);
   }
 
@@ -304,7 +321,8 @@ export class RtspSource {
           : new H265Depacketizer(description.video.parameterSets);
       this.description = description;
       this.options.onDescription(description);
-      const play = await connection.request("PLAY", this.url, [
+      this.aggregateUrl = resolveControl(base, sdp.control);
+      const play = await connection.request("PLAY", this.aggregateUrl, [
         ["Session", session],
         ["Range", "npt=0.000-"],
       ]);
@@ -321,6 +339,7 @@ export class RtspSource {
       this.loop.watch(generation, this.options.silenceMs ?? 5000, () => this.stalled());
       this.setState("live", undefined);
       this.loop.succeeded();
+      this.lastDown = undefined;
     } catch (error) {
       if (!judged) turn.failed(error);
       if (!this.loop.isCurrent(generation)) return;
@@ -440,7 +459,9 @@ export class RtspSource {
     const every = Math.max(500, Math.min((timeoutSeconds * 1000) / 2, timeoutSeconds * 1000 - 5000));
     this.keepalive = setInterval(() => {
       void connection
-        .request(getParameter ? "GET_PARAMETER" : "OPTIONS", this.url, [["Session", session]])
+        .request(getParameter ? "GET_PARAMETER" : "OPTIONS", this.aggregateUrl ?? this.url, [
+          ["Session", session],
+        ])
         .then((response) => {
           if (response.status !== 200 && this.loop.isCurrent(generation))
             this.fail({

@@ -13,6 +13,7 @@
  * - Consumers keep their own pace: the hub hands every unit to every consumer once; each consumer bounds its
  *   own queue (an RTSP viewer that falls behind skips to the next keyframe).
  */
+import type { Logger } from "pino";
 import { CameraError } from "../camera/errors.ts";
 import type { CameraEntry } from "../camera/registry.ts";
 import {
@@ -64,6 +65,8 @@ export interface StreamHubOptions {
   preload: boolean;
   /** No video for this long: reconnect (default 5 s). */
   silenceMs?: number;
+  /** Where a change of the stream's state is said (once per change). */
+  logger?: Logger | undefined;
 }
 
 export interface StreamHubStats {
@@ -119,6 +122,47 @@ function locator(entry: CameraEntry, name: string, path: string): () => Promise<
   };
 }
 
+/** The longest wait between attempts at a failing stream while someone uses it, and while nobody does. */
+const WATCHED_BACKOFF_MAX_MS = 5000;
+const IDLE_BACKOFF_MAX_MS = 60_000;
+
+/**
+ * One log line per change of a stream's state, with the camera's answer: the first failure, a failure
+ * for another reason, and the stream back (only after a failure was said). The same failure again is not
+ * said again (its retries go on at the backoff).
+ */
+class StreamNarrator {
+  private said: string | undefined;
+
+  constructor(
+    private readonly logger: Logger | undefined,
+    private readonly camera: string,
+    private readonly stream: string,
+  ) {}
+
+  down(down: StreamDown, retryInMs: number): void {
+    const reason = down.error.message;
+    if (reason === this.said) return;
+    this.said = reason;
+    this.logger?.warn(
+      {
+        camera: this.camera,
+        stream: this.stream,
+        code: down.code,
+        reason,
+        retryInSeconds: Math.round(retryInMs / 1000),
+      },
+      `RTSP stream down: ${reason}`,
+    );
+  }
+
+  live(): void {
+    if (this.said === undefined) return;
+    this.said = undefined;
+    this.logger?.info({ camera: this.camera, stream: this.stream }, "RTSP stream live again");
+  }
+}
+
 export class StreamHub {
   private bytesIn = 0;
   private readonly source: RtspSource;
@@ -141,8 +185,11 @@ export class StreamHub {
   private readonly window: { at: number; bytes: number }[] = [];
   timestampJumps = 0;
 
+  private readonly say: StreamNarrator;
+
   constructor(private readonly options: StreamHubOptions) {
     const entry = options.entry;
+    this.say = new StreamNarrator(options.logger, entry.id, options.name);
     this.source = new RtspSource({
       session: entry.session,
       budget: entry.rtspBudget,
@@ -156,8 +203,12 @@ export class StreamHub {
       onAudio: (frame) => this.audio(frame),
       onState: (state, down) => {
         if (state === "connecting") this.reconnecting();
+        if (state === "live") this.say.live();
         for (const consumer of this.consumers) consumer.onState?.(state, down);
       },
+      onRetry: (down, retryInMs) => this.say.down(down, retryInMs),
+      // A few seconds while anyone uses the stream, a minute while nobody does.
+      backoffMaxMs: () => (this.consumers.size > 0 ? WATCHED_BACKOFF_MAX_MS : IDLE_BACKOFF_MAX_MS),
     });
     if (options.preload) this.source.start();
   }

@@ -207,3 +207,54 @@ export class HostileRtspClient {
     }
   }
 }
+
+/**
+ * A camera whose RTSP fails at one step, every time: DESCRIBE, SETUP or PLAY answered with `status` (the
+ * steps before it answered as a camera would). It counts the connections it gets.
+ */
+export class FailingRtspCamera {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  connections = 0;
+  port = 0;
+
+  constructor(
+    private readonly step: "DESCRIBE" | "SETUP" | "PLAY",
+    private readonly status = 404,
+  ) {}
+
+  async start(): Promise<number> {
+    this.server = createServer((socket) => {
+      this.connections++;
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+      socket.on("error", () => undefined);
+      const reader = new RtspReader();
+      socket.on("data", (chunk: Buffer) => {
+        for (const item of reader.push(chunk)) {
+          if (item.kind !== "request") continue;
+          const cseq = parseCSeq(item.headers.get("cseq")) ?? 0;
+          const write = (status: string, headers: string[], body = "") =>
+            socket.write(
+              `RTSP/1.0 ${status}\r\nCSeq: ${cseq}\r\n${headers.map((h) => `${h}\r\n`).join("")}${body ? `Content-Length: ${Buffer.byteLength(body)}\r\n` : ""}\r\n${body}`,
+            );
+          if (item.method === this.step) write(`${this.status} Refused`, []);
+          else if (item.method === "DESCRIBE") {
+            const sdp = `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\na=control:*\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1;sprop-parameter-sets=${SPS},${PPS}\r\na=control:trackID=0\r\n`;
+            write("200 OK", [`Content-Base: ${item.uri}/`, "Content-Type: application/sdp"], sdp);
+          } else if (item.method === "SETUP")
+            write("200 OK", ["Transport: RTP/AVP/TCP;unicast;interleaved=0-1", "Session: 77;timeout=60"]);
+          else write("200 OK", ["Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN"]);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    this.port = (this.server.address() as { port: number }).port;
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

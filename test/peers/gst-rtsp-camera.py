@@ -1,7 +1,10 @@
 """A camera camgate did not write: GStreamer's RTSP server (gst-rtsp-server) with Digest auth, serving a
-test pattern as H.264 (x264, baseline, a keyframe a second) at /live, on 127.0.0.1 and an ephemeral port.
+test pattern as H.264 (x264, baseline, a keyframe a second) at /live (or the mount path given third, such
+as Dahua's /cam/realmonitor, which clients then ask for with a query string), on 127.0.0.1 and an
+ephemeral port. It follows RFC 2326 strictly: the session-level `a=control:*` means the Content-Base, and
+an aggregate PLAY sent anywhere else is 404.
 
-Run with Debian's python3 (it has the GI bindings): /usr/bin/python3 gst-rtsp-camera.py USER PASSWORD
+Run with Debian's python3 (it has the GI bindings): /usr/bin/python3 gst-rtsp-camera.py USER PASSWORD [PATH]
 It prints `port <n>` once it listens, and runs until stdin closes (so it never outlives the test).
 """
 
@@ -16,6 +19,7 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 user, password = sys.argv[1], sys.argv[2]
+mount = sys.argv[3] if len(sys.argv) > 3 else "/live"
 Gst.init(None)
 
 server = GstRtspServer.RTSPServer()
@@ -43,7 +47,7 @@ permissions.add_permission_for_role("camera-user", GstRtspServer.RTSP_PERM_MEDIA
 permissions.add_permission_for_role("camera-user", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, True)
 factory.set_permissions(permissions)
 
-server.get_mount_points().add_factory("/live", factory)
+server.get_mount_points().add_factory(mount, factory)
 server.attach(None)
 print(f"port {server.get_bound_port()}", flush=True)
 

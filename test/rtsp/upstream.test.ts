@@ -285,29 +285,51 @@ describe("a stream that cannot open", () => {
   });
 });
 
+/** GStreamer's RTSP server with Digest at `mount`, as a peer of the test; resolves with its port. */
+async function startGstCamera(python: string, mount = "/live"): Promise<number> {
+  const peer = spawn(
+    python,
+    [join(import.meta.dirname, "../peers/gst-rtsp-camera.py"), "admin", CAMERA_PASSWORD, mount],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  peers.push(peer);
+  return new Promise<number>((resolve, reject) => {
+    let out = "";
+    peer.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /port (\d+)/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    peer.once("exit", (code) => reject(new Error(`gst-rtsp-camera.py exited with ${code}`)));
+  });
+}
+
 describe("against a camera we did not write", () => {
+  itWithTool(
+    "python3 with gst-rtsp-server",
+    locateGstPython,
+    "GStreamer's RTSP server at Dahua's path with a query string: PLAY goes to the aggregate control URL (issue 27)",
+    async (python) => {
+      const gstPort = await startGstCamera(python, "/cam/realmonitor");
+      gateway = await startTestGateway({
+        server: { rtsp: { listen: "127.0.0.1:0" } },
+        cameras: [{ id: "dogs", profile: "amcrest-ip2m-841b", config: { rtsp: { port: gstPort } } }],
+      });
+      const port = Number(new URL(gateway.camgate.rtspUrl ?? "").port);
+      const decoded = await ffmpegDecode(`rtsp://127.0.0.1:${port}/dogs`, 20);
+      expect(decoded.stderr).toBe("");
+      expect(decoded.stdout.length).toBe(20 * 16 * 9);
+      expect(hubOf(gateway).stats()).toMatchObject({ width: 320, height: 240, upstreamConnects: 1 });
+    },
+    60_000,
+  );
+
   itWithTool(
     "python3 with gst-rtsp-server",
     locateGstPython,
     "GStreamer's RTSP server with Digest: camgate relays its H.264 to ffmpeg",
     async (python) => {
-      const peer = spawn(
-        python,
-        [join(import.meta.dirname, "../peers/gst-rtsp-camera.py"), "admin", CAMERA_PASSWORD],
-        {
-          stdio: ["pipe", "pipe", "inherit"],
-        },
-      );
-      peers.push(peer);
-      const gstPort = await new Promise<number>((resolve, reject) => {
-        let out = "";
-        peer.stdout?.on("data", (chunk: Buffer) => {
-          out += chunk.toString();
-          const match = /port (\d+)/.exec(out);
-          if (match) resolve(Number(match[1]));
-        });
-        peer.once("exit", (code) => reject(new Error(`gst-rtsp-camera.py exited with ${code}`)));
-      });
+      const gstPort = await startGstCamera(python);
       gateway = await startTestGateway({
         server: { rtsp: { listen: "127.0.0.1:0" } },
         cameras: [

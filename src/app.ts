@@ -228,8 +228,11 @@ function logHealth(logger: Logger, camera: string, health: Health, previous: Hea
               ? undefined
               : Math.max(0, Math.round((health.retryAt - Date.now()) / 1000)),
           fix: `cameras.${camera}.password`,
+          cause: health.cause,
         },
-        "camera refused camgate's password; camgate waits before it tries again, so the camera does not lock you out",
+        health.cause === "locked-out"
+          ? "camera refused credentials that worked: it has locked camgate out (or its password changed); camgate makes no attempt before the lock ends"
+          : "camera refused camgate's password; camgate waits before it tries again, so the camera does not lock you out",
       );
       break;
     case "busy":

@@ -38,7 +38,16 @@ export interface Health {
   reason: string | undefined;
   /** While `auth-failed`: when camgate tries the credentials again (ms since epoch). */
   retryAt?: number;
+  /**
+   * While `auth-failed`, why: `wrong-password` (credentials never seen to work, or changed since), or
+   * `locked-out` (credentials that worked are refused now: the camera has locked camgate's address out
+   * after failed logins, or its password was changed on the camera); `retryAt` is then when the lock
+   * should have ended.
+   */
+  cause?: AuthFailureCause;
 }
+
+export type AuthFailureCause = "wrong-password" | "locked-out";
 
 export interface CameraSessionOptions {
   id: string;
@@ -52,6 +61,11 @@ export interface CameraSessionOptions {
   timeouts?: Partial<Timeouts>;
   /** First auth-failure backoff (default 60 s); doubles up to `authBackoffMaxMs` (default 30 min). */
   authBackoffMs?: number;
+  /**
+   * How long a camera's lockout lasts (Dahua's `LoginFailLockTime`, 300 s by default; dahua-cgi.md §1.6):
+   * after credentials that worked are refused, nothing is tried before it has passed.
+   */
+  lockoutMs?: number;
   authBackoffMaxMs?: number;
   /** Consecutive connection failures or timeouts before the camera counts as offline (default 2). */
   offlineAfterFailures?: number;
@@ -175,6 +189,12 @@ export interface LoginTurn {
 /** The outcome of the one login in progress, shared by the requests that waited for it. */
 type LoginOutcome = { ok: true } | { ok: false; error: unknown };
 
+/** Dahua's default `LoginFailLockTime` (dahua-cgi.md §1.6): how long a lockout is assumed to last. */
+const DAHUA_LOCKOUT_MS = 300_000;
+
+/** How long a burst of our requests may meet the camera's connection limit before a refusal means more. */
+const LIMIT_EPISODE_MS = 3000;
+
 /** A 401 within this long after a success, with other requests of ours in flight, is the connection limit. */
 const RECENT_SUCCESS_MS = 5 * 60_000;
 
@@ -203,6 +223,15 @@ export class CameraSession {
   private authRetryAt = 0;
   /** The credentials have worked since they were set (or since their last refusal). */
   private verified = false;
+  /** The credentials have worked at least once since they were set (a refusal of them is then a lockout). */
+  private provenSinceSet = false;
+  /**
+   * When the camera's connection limit was first blamed for a refusal since the last success: refusals of
+   * requests begun within `LIMIT_EPISODE_MS` of it are that limit (a burst of ours met it); a later one,
+   * with no success between, is the camera refusing the credentials (a password changed on the camera
+   * would otherwise be retried as "busy" until the camera locks the owner out: issue 27).
+   */
+  private limitEpisodeAt: number | undefined;
   /** While they are not known to work, the one request trying them; the others wait for its outcome. */
   private login: Promise<LoginOutcome> | undefined;
   private username: string;
@@ -243,7 +272,7 @@ export class CameraSession {
   getHealth(): Health {
     // The retry time moves when a trial did not reach the camera; read it now, not when the state began.
     return this.health.state === "auth-failed"
-      ? { ...this.health, retryAt: this.authRetryAt }
+      ? { ...this.health, retryAt: this.authRetryAt, cause: this.authCause }
       : { state: this.health.state, since: this.health.since, reason: this.health.reason };
   }
 
@@ -262,7 +291,13 @@ export class CameraSession {
     this.username = username;
     this.password = password;
     this.digest.setCredentials(username, password);
+    // The login state starts again: a success with the old credentials says nothing of the new ones, so
+    // their first refusal is a wrong password (one failed login, then the backoff), never the camera's
+    // connection limit, which would be retried at once until the camera locks the owner out (issue 27).
     this.verified = false;
+    this.provenSinceSet = false;
+    this.lastSuccessAt = 0;
+    this.limitEpisodeAt = undefined;
     this.authBackoffMs = 0;
     this.authRetryAt = 0;
     if (this.health.state === "auth-failed") this.setHealth("unknown", "credentials changed");
@@ -496,10 +531,17 @@ export class CameraSession {
         this.login = new Promise<LoginOutcome>((resolve) => {
           settle = resolve;
         });
-        return (outcome) => {
+        const finish = (outcome: LoginOutcome) => {
           this.login = undefined;
           settle(outcome);
         };
+        // After the camera's connection limit was blamed for refusing credentials that had worked, the
+        // next trial waits for that episode to end (the others wait for the trial): a camera whose
+        // password was changed on it then sees one more failed login, not one per request meanwhile.
+        const episodeLeft =
+          this.limitEpisodeAt === undefined ? 0 : this.limitEpisodeAt + LIMIT_EPISODE_MS - this.now();
+        if (episodeLeft > 0) await new Promise((resolve) => setTimeout(resolve, episodeLeft));
+        return finish;
       }
       const outcome = await running;
       // A refusal or an unreachable camera is the camera's answer for everyone; after anything else (a
@@ -511,6 +553,7 @@ export class CameraSession {
 
   /** Sends the request, answering at most one challenge. `fresh`: the credentials are on trial. */
   private async authenticate(request: CameraRequest, slot: number, fresh: boolean): Promise<RawResponse> {
+    const startedAt = this.now();
     const method = request.method ?? "GET";
     const replayable = request.body === undefined || Buffer.isBuffer(request.body);
     const bodyForDigest = Buffer.isBuffer(request.body) ? request.body : undefined;
@@ -551,7 +594,7 @@ export class CameraSession {
       finishLogin = await this.takeLogin();
     }
     try {
-      const response = await this.retry(request, method, slot, bodyForDigest, stale, crowded);
+      const response = await this.retry(request, method, slot, bodyForDigest, stale, crowded, startedAt);
       if (preemptive && !stale && preemptive.nonce === nonceBefore) {
         // A miss counts only when the fresh nonce then worked, and nobody adopted another challenge
         // meanwhile: a 401 from the connection limit must not make us believe the camera issues single-use
@@ -575,6 +618,7 @@ export class CameraSession {
     body: Buffer | undefined,
     stale: boolean,
     crowdedBefore: boolean,
+    startedAt: number,
   ): Promise<RawResponse> {
     const signed = this.digest.sign(slot, method, request.target, body);
     if (!signed)
@@ -591,7 +635,13 @@ export class CameraSession {
       });
     }
     const crowded = crowdedBefore || this.budget.inUse > 1;
-    if (crowded && this.now() - this.lastSuccessAt < RECENT_SUCCESS_MS) {
+    const now = this.now();
+    const inEpisode =
+      this.limitEpisodeAt === undefined || startedAt <= this.limitEpisodeAt + LIMIT_EPISODE_MS;
+    if (crowded && now - this.lastSuccessAt < RECENT_SUCCESS_MS && inEpisode) {
+      this.limitEpisodeAt ??= now;
+      // Until a trial shows they work again, the credentials are on trial: one request at a time.
+      this.verified = false;
       throw new CameraError(
         "busy",
         this.id,
@@ -603,10 +653,15 @@ export class CameraSession {
       );
     }
     this.enterAuthFailed();
-    throw new CameraError("auth-failed", this.id, "the camera refused the credentials", {
-      status: 401,
-      retryAfterMs: this.authRetryAt - this.now(),
-    });
+    throw new CameraError(
+      "auth-failed",
+      this.id,
+      this.health.reason ?? "the camera refused the credentials",
+      {
+        status: 401,
+        retryAfterMs: this.authRetryAt - this.now(),
+      },
+    );
   }
 
   private async prime(slot: number, signal: AbortSignal | undefined): Promise<void> {
@@ -691,14 +746,26 @@ export class CameraSession {
 
   private enterAuthFailed(): void {
     this.stats.credentialFailures++;
+    // Credentials that worked, refused now: the camera has locked us out (or its password was changed on
+    // it). Nothing is tried before the lock has ended; trying would only start it again.
+    const cause: AuthFailureCause = this.provenSinceSet ? "locked-out" : "wrong-password";
+    this.provenSinceSet = false;
     this.verified = false;
+    this.limitEpisodeAt = undefined;
     this.authBackoffMs =
       this.authBackoffMs === 0
         ? (this.options.authBackoffMs ?? 60_000)
         : Math.min(this.authBackoffMs * 2, this.options.authBackoffMaxMs ?? 30 * 60_000);
+    if (cause === "locked-out")
+      this.authBackoffMs = Math.max(this.authBackoffMs, this.options.lockoutMs ?? DAHUA_LOCKOUT_MS);
     this.authRetryAt = this.now() + this.authBackoffMs;
+    this.authCause = cause;
     this.digest.forget();
-    const reason = `credentials refused; retrying in ${Math.round(this.authBackoffMs / 1000)} s`;
+    const until = new Date(this.authRetryAt).toISOString();
+    const reason =
+      cause === "locked-out"
+        ? `the camera refused credentials that worked: it has most likely locked camgate's address out after failed logins (or its password was changed on the camera); no attempt before ${until}, when the lock should have ended`
+        : `credentials refused; retrying in ${Math.round(this.authBackoffMs / 1000)} s`;
     this.options.authMemory?.remember(this.username, this.password, {
       retryAt: this.authRetryAt,
       backoffMs: this.authBackoffMs,
@@ -706,6 +773,8 @@ export class CameraSession {
     });
     this.setHealth("auth-failed", reason);
   }
+
+  private authCause: AuthFailureCause = "wrong-password";
 
   /**
    * `onTrial`: this call tried the credentials; only such a call ends a refusal's backoff. `byStream`: the
@@ -717,6 +786,7 @@ export class CameraSession {
     if (byStream && this.health.state === "offline") {
       if (this.authBackoffMs > 0) this.options.authMemory?.remember(this.username, this.password, undefined);
       this.verified = true;
+      this.provenSinceSet = true;
       this.authBackoffMs = 0;
       return;
     }
@@ -726,6 +796,8 @@ export class CameraSession {
     if (this.health.state === "auth-failed" || this.authBackoffMs > 0)
       this.options.authMemory?.remember(this.username, this.password, undefined);
     this.verified = true;
+    this.provenSinceSet = true;
+    this.limitEpisodeAt = undefined;
     this.authBackoffMs = 0;
     this.setHealth("online", undefined);
   }

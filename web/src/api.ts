@@ -11,7 +11,15 @@ export interface Session {
 export interface Camera {
   id: string;
   name: string;
-  health: { state: string; since: string; reason?: string; retryAt?: string; fix?: string };
+  health: {
+    state: string;
+    since: string;
+    reason?: string;
+    retryAt?: string;
+    fix?: string;
+    /** auth-failed: wrong-password, or locked-out (credentials that worked are refused). */
+    cause?: "wrong-password" | "locked-out";
+  };
   budget: { inUse: number; max: number; queued: number };
   /** `onvif` cameras have no MJPEG stream (`links.stream`). */
   protocol?: "dahua" | "onvif";

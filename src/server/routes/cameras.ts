@@ -19,6 +19,12 @@ const healthSchema = {
         "auth-failed: when camgate tries the camera's credentials again (it waits so the camera does not lock you out)",
     },
     fix: { type: "string", description: "auth-failed: the config key to correct" },
+    cause: {
+      type: "string",
+      enum: ["wrong-password", "locked-out"],
+      description:
+        "auth-failed: wrong-password (never seen to work, or changed since), or locked-out (credentials that worked are refused: the camera locked camgate's address out, or its password was changed on it; retryAt is when the lock should end)",
+    },
   },
   required: ["state", "since"],
 } as const;
@@ -81,6 +87,7 @@ function summary(ctx: GatewayContext, entry: CameraEntry) {
       ...(health.reason ? { reason: health.reason } : {}),
       ...(health.retryAt !== undefined ? { retryAt: new Date(health.retryAt).toISOString() } : {}),
       ...(health.state === "auth-failed" ? { fix: `cameras.${entry.id}.password` } : {}),
+      ...(health.cause !== undefined ? { cause: health.cause } : {}),
     },
     budget: {
       inUse: entry.session.budget.inUse,

@@ -28,6 +28,25 @@ export function HealthNotice({ camera }: { camera: Camera }) {
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
   }, [retryAt]);
+  if (health.state === "auth-failed" && health.cause === "locked-out") {
+    const left = retryAt === undefined ? 0 : retryAt - now;
+    return (
+      <div class="notice error" role="alert" data-health="locked-out">
+        <strong>Locked out.</strong> The camera refused the password that worked: it has most likely locked
+        camgate's address out after failed logins, or its password was changed on the camera.{" "}
+        {left > 0 ? (
+          <>
+            camgate makes no attempt for <span class="countdown">{countdown(left)}</span>, until the lock
+            should have ended;
+          </>
+        ) : (
+          <>camgate tries again with the next request;</>
+        )}{" "}
+        if the password changed, fix <code>{health.fix ?? `cameras.${camera.id}.password`}</code> and reload
+        the config.
+      </div>
+    );
+  }
   if (health.state === "auth-failed") {
     const left = retryAt === undefined ? 0 : retryAt - now;
     return (

@@ -67,6 +67,11 @@ export interface CameraEventStreamOptions {
 
 /** Codes whose parts are state chatter, repeated while the state lasts (2022 curl dump, rroller/dahua#166). */
 const CHATTER = new Set(["VideoMotionInfo"]);
+/**
+ * Codes whose Start never gets a Stop: a moment, not a state (issue 27: `RtspSessionDisconnect` arrives as a
+ * Start alone). Taken as a pulse, so no state is left on for a catch-up to stop hours later.
+ */
+const PULSE_CODES = new Set(["RtspSessionDisconnect"]);
 
 export class CameraEventStream implements CameraEventSource {
   private status: StreamState = "idle";
@@ -78,6 +83,7 @@ export class CameraEventStream implements CameraEventSource {
   reconnects = 0;
   stalls = 0;
   malformedParts = 0;
+  private framingSaid = false;
   heartbeats = 0;
   catchUpFailures = 0;
   lastDown: StreamDown | undefined;
@@ -193,6 +199,15 @@ export class CameraEventStream implements CameraEventSource {
         });
       }
       for (const part of parts) this.handlePart(part.body.toString("utf8"));
+      // Framing the reader had to repair or skip is said once per stream, with how much.
+      const odd = parser.skippedLines + parser.lengthMismatches;
+      if (odd > 0 && !this.framingSaid) {
+        this.framingSaid = true;
+        this.options.api.session.warn("event stream framed unusually; camgate read around it", {
+          skippedLines: parser.skippedLines,
+          lengthMismatches: parser.lengthMismatches,
+        });
+      }
     });
     const ended = (reason: string) => {
       if (this.loop.isCurrent(generation))
@@ -209,7 +224,12 @@ export class CameraEventStream implements CameraEventSource {
       body = parseEventBody(text);
     } catch (error) {
       if (error instanceof EventBodyError) {
-        this.malformedParts++;
+        // Said once per stream with its camera (a camera that sends many says it once, not per part).
+        if (this.malformedParts++ === 0)
+          this.options.api.session.warn("event stream part not understood; such parts are skipped", {
+            err: error.message,
+            part: text.slice(0, 120),
+          });
         return;
       }
       throw error;
@@ -221,6 +241,16 @@ export class CameraEventStream implements CameraEventSource {
     }
     this.options.onPart?.(text, body.code);
     if (CHATTER.has(body.code)) return;
+    if (PULSE_CODES.has(body.code)) {
+      this.options.onEvent({
+        code: body.code,
+        action: "Pulse",
+        index: body.index,
+        data: body.data,
+        synthetic: false,
+      });
+      return;
+    }
     const action = body.action.toLowerCase();
     const indexes = this.active.get(body.code) ?? new Set<number>();
     if (action === "start") {

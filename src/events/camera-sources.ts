@@ -133,15 +133,23 @@ export class CameraEventSources {
   }
 }
 
-/** Newer firmware puts `LocaleTime` in the data (rroller/dahua#456). */
+/**
+ * Newer firmware puts `LocaleTime` in the data (rroller/dahua#456), as `2024-05-01 12:34:56`. Trusted only
+ * in that form (issue 27): other firmware writes other things there, and a time that is not one is kept
+ * in the raw data, not as the camera's time.
+ */
 function cameraTimeOf(data: JsonValue): string | null {
   if (
     data !== null &&
     typeof data === "object" &&
     !Array.isArray(data) &&
-    typeof data.LocaleTime === "string"
+    typeof data.LocaleTime === "string" &&
+    LOCALE_TIME.test(data.LocaleTime)
   ) {
-    return data.LocaleTime.replace(" ", "T");
+    const text = data.LocaleTime.replace(" ", "T");
+    return Number.isNaN(Date.parse(text)) ? null : text;
   }
   return null;
 }
+
+const LOCALE_TIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$/;

@@ -9,6 +9,12 @@
  * spec's parts with no blank line after the headers, and parts without (or with a broken) `Content-Length`,
  * which fall back to scanning for the next boundary. Memory is bounded: an over-long header block or part is
  * a `MultipartError`, never unbounded growth.
+ *
+ * Real firmware's framings (issue 27; test/fixtures/real-world/): a blank after the boundary's dashes
+ * (`-- myboundary`, Amcrest firmware of 2016, as Scrypted's Amcrest plugin notes), and a declared length that
+ * does not match its part: a body that holds the boundary was declared too long (the part ends there, and
+ * what follows the boundary is parsed again), and a body followed by more text than a line end was declared
+ * too short (the part goes on to the next boundary). Both are bounded by the part limit.
  */
 
 export interface MultipartPart {
@@ -37,6 +43,12 @@ export interface MultipartParserOptions {
 
 type State = "seek" | "http-block" | "headers" | "body" | "scan";
 
+/** A boundary line: `--myboundary`, `-- myboundary` (blanks after the dashes), or the bare boundary. */
+function isBoundaryLine(trimmed: string, boundary: string): boolean {
+  if (trimmed === boundary) return true;
+  return trimmed.startsWith("--") && trimmed.slice(2).trimStart() === boundary;
+}
+
 const EMPTY = Buffer.alloc(0);
 const LF = 0x0a;
 const HEADER_LINE = /^([A-Za-z0-9-]+)[ \t]*:[ \t]*(.*)$/;
@@ -50,7 +62,10 @@ export function boundaryFromContentType(contentType: string | undefined): string
 export class MultipartParser {
   private readonly boundary: string;
   private readonly delimiter: string;
-  private readonly scanNeedle: Buffer;
+  /** Where a boundary line starts, in either spelling (`\n--b`, `\n-- b`). */
+  private readonly scanNeedles: Buffer[];
+  /** A length-delimited body that turned out shorter than its part: the start of the part being scanned. */
+  private scanPrefix: Buffer = EMPTY;
   private readonly maxHeaderBytes: number;
   private readonly maxPartBytes: number;
   private state: State = "seek";
@@ -65,20 +80,35 @@ export class MultipartParser {
   skippedLines = 0;
   /** Stray `HTTP/1.1 200 OK` blocks skipped. */
   skippedHttpBlocks = 0;
+  /** Parts whose declared Content-Length did not match them (found by where the boundary was). */
+  lengthMismatches = 0;
 
   constructor(options: MultipartParserOptions) {
     this.boundary = options.boundary.replace(/^--/, "");
     if (this.boundary === "" || /[\r\n]/.test(this.boundary)) throw new MultipartError("invalid boundary");
     this.delimiter = `--${this.boundary}`;
-    this.scanNeedle = Buffer.from(`\n--${this.boundary}`, "latin1");
+    this.scanNeedles = [
+      Buffer.from(`\n--${this.boundary}`, "latin1"),
+      Buffer.from(`\n-- ${this.boundary}`, "latin1"),
+    ];
     this.maxHeaderBytes = options.maxHeaderBytes ?? 16 * 1024;
     this.maxPartBytes = options.maxPartBytes ?? 16 * 1024 * 1024;
+  }
+
+  /** The first boundary line in `data` from `from`, in either spelling (-1 when none). */
+  private findBoundary(data: Buffer, from: number): number {
+    let found = -1;
+    for (const needle of this.scanNeedles) {
+      const at = data.indexOf(needle, from);
+      if (at >= 0 && (found < 0 || at < found)) found = at;
+    }
+    return found;
   }
 
   /** Feeds received bytes; returns the parts they completed, in order. */
   push(chunk: Buffer): MultipartPart[] {
     const parts: MultipartPart[] = [];
-    const data = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    let data = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = EMPTY;
     let pos = 0;
     for (;;) {
@@ -94,19 +124,40 @@ export class MultipartParser {
         const tail = data.subarray(pos, pos + need);
         pos += need;
         const body = this.bodyChunks.length > 0 ? Buffer.concat([...this.bodyChunks, tail]) : tail;
+        // Declared too long: the body holds the next boundary. The part ends there; the rest is read again.
+        const inside = this.findBoundary(body, 0);
+        if (inside >= 0) {
+          parts.push({ headers: this.headers, body: trimTrailingNewlines(body.subarray(0, inside)) });
+          this.lengthMismatches++;
+          data = Buffer.concat([body.subarray(inside + 1), data.subarray(pos)]);
+          pos = 0;
+          this.resetPart();
+          continue;
+        }
+        // Declared too short: more than a line end follows at once. The part goes on to the next boundary.
+        const next = data[pos];
+        if (next !== undefined && next !== 0x0d && next !== 0x0a && next !== 0x2d) {
+          this.lengthMismatches++;
+          this.scanPrefix = Buffer.from(body);
+          this.scanFrom = pos;
+          this.state = "scan";
+          continue;
+        }
         parts.push({ headers: this.headers, body });
         this.resetPart();
         continue;
       }
       if (this.state === "scan") {
-        const found = data.indexOf(this.scanNeedle, Math.max(pos, this.scanFrom));
+        const found = this.findBoundary(data, Math.max(pos, this.scanFrom));
         if (found < 0) {
-          if (data.length - pos > this.maxPartBytes)
+          if (data.length - pos + this.scanPrefix.length > this.maxPartBytes)
             throw new MultipartError(`part without length over ${this.maxPartBytes} bytes`);
-          this.scanFrom = Math.max(pos, data.length - this.scanNeedle.length);
+          this.scanFrom = Math.max(pos, data.length - (this.boundary.length + 4));
           break;
         }
-        parts.push({ headers: this.headers, body: trimTrailingNewlines(data.subarray(pos, found)) });
+        const rest = data.subarray(pos, found);
+        const body = this.scanPrefix.length > 0 ? Buffer.concat([this.scanPrefix, rest]) : rest;
+        parts.push({ headers: this.headers, body: trimTrailingNewlines(body) });
         pos = found + 1;
         this.resetPart();
         continue;
@@ -126,7 +177,7 @@ export class MultipartParser {
       pos = eol + 1;
       if (this.state === "seek") {
         const trimmed = line.trim();
-        if (trimmed === this.delimiter || trimmed === this.boundary) {
+        if (isBoundaryLine(trimmed, this.boundary)) {
           this.state = "headers";
         } else if (trimmed === `${this.delimiter}--`) {
           // The closing delimiter: devices never send it, but a proxy might; nothing follows.
@@ -188,6 +239,7 @@ export class MultipartParser {
     this.bodyChunks = [];
     this.bodyHave = 0;
     this.scanFrom = 0;
+    this.scanPrefix = EMPTY;
   }
 }
 

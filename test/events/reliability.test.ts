@@ -116,6 +116,45 @@ describe("event stream watchdog", () => {
     );
     expect(stream.malformedParts).toBeGreaterThanOrEqual(1);
     expect(stream.reconnects).toBe(0);
+    // Said once, with its camera, however many such parts come.
+    control.sendMalformedEventPart();
+    control.trigger("AlarmLocal", "Stop");
+    await sse.waitFor((m) => m.filter((x) => x.data.code === "AlarmLocal").length >= 2, 10_000, "the stop");
+    const said = gw
+      .logs()
+      .split("\n")
+      .filter((line) => line.includes("event stream part not understood"));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain('"camera":"dogs"');
+  });
+
+  it("takes RtspSessionDisconnect (a Start with no Stop) as a pulse, and LocaleTime only as a time (issue 27)", async () => {
+    gw = await startTestGateway({
+      cameras: [{ id: "dogs", profile: "amcrest-ip2m-841b" }],
+      events: { enabled: true, heartbeatSeconds: 1, snapshotCodes: [] },
+    });
+    const control = gw.cameras.get("dogs")?.control;
+    const stream = gw.camgate.events.sources.streams.get("dogs");
+    if (!control || !stream) throw new Error("setup");
+    await waitFor(() => (stream.current === "live" ? true : undefined), 10_000, "the event stream");
+    sse = new SseClient(`${gw.url}/api/v1/events/stream`);
+    await sse.open();
+    control.trigger("RtspSessionDisconnect", "Start", { data: { LocaleTime: "not a time", Device: "x" } });
+    control.trigger("AlarmLocal", "Pulse", { data: { LocaleTime: "2026-12-07 10:11:12" } });
+    const messages = await sse.waitFor(
+      (m) => m.some((x) => x.data.code === "AlarmLocal"),
+      10_000,
+      "both events",
+    );
+    const disconnect = messages.find((x) => x.data.code === "RtspSessionDisconnect");
+    expect(disconnect?.data.action).toBe("pulse");
+    const page = (await (await fetch(`${gw.url}/api/v1/events?camera=dogs`)).json()) as {
+      events: { code: string; cameraTime: string | null; data: unknown }[];
+    };
+    const stored = (code: string) => page.events.find((e) => e.code === code);
+    expect(stored("RtspSessionDisconnect")?.cameraTime).toBeNull();
+    expect(stored("RtspSessionDisconnect")?.data).toMatchObject({ LocaleTime: "not a time" });
+    expect(stored("AlarmLocal")?.cameraTime).toBe("2026-12-07T10:11:12");
   });
 });
 

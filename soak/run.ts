@@ -9,7 +9,9 @@
  * number) throughout. Faults: a reboot, a stall, a password changed on the camera and changed back, a slow
  * camera, the webhook receiver down, a malformed event part, and a SIGKILL of the gateway with a restart.
  * Throughout, a ninth camera's RTSP is a hostile server (small packets pinned in padded chunks) watched by
- * one viewer, and a hostile client floods, trickles and garbles camgate's RTSP port (issue 28).
+ * one viewer, and a hostile client floods, trickles and garbles camgate's RTSP port (issue 28); a tenth
+ * camera's RTSP fails PLAY every time while a viewer keeps asking, and cam2's password is changed to a wrong
+ * one in camgate.yaml and back, each by a reload (issue 27).
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -25,7 +27,7 @@ import {
   startEmulator,
 } from "../src/emulator/index.ts";
 import { startEmbeddedBroker } from "../src/events/mqtt-broker.ts";
-import { HostileCamera, HostileRtspClient } from "../test/helpers/hostile-rtsp.ts";
+import { FailingRtspCamera, HostileCamera, HostileRtspClient } from "../test/helpers/hostile-rtsp.ts";
 import { freePort } from "../test/helpers/http.ts";
 import { RawRtspClient } from "../test/helpers/rtsp.ts";
 import { WebhookReceiver } from "../test/helpers/webhook-receiver.ts";
@@ -115,6 +117,7 @@ async function main(): Promise<number> {
   let hostileClient: HostileRtspClient | undefined;
   let hostileViewer: RawRtspClient | undefined;
   let hostileStopped = false;
+  let noPlayCamera: FailingRtspCamera | undefined;
   try {
     await receiver.start();
     for (const [i, profile] of PROFILES.entries()) {
@@ -141,42 +144,63 @@ async function main(): Promise<number> {
     const port = await freePort();
     const rtspPort = await freePort();
     const url = `http://127.0.0.1:${port}`;
+    // A camera whose RTSP fails PLAY every time, watched by a viewer that keeps asking (issue 27).
+    const noPlayHttp = await startEmulator({
+      profile: "amcrest-ip2m-841b",
+      password: cameraPassword,
+      rtsp: false,
+    });
+    emulators.push(noPlayHttp);
+    noPlayCamera = new FailingRtspCamera("PLAY");
+    await noPlayCamera.start();
+    const hostilePort = hostileCamera.port;
+    const noPlayPort = noPlayCamera.port;
     const configFile = join(dir, "camgate.yaml");
-    writeFileSync(
-      configFile,
-      stringify({
-        server: { listen: `127.0.0.1:${port}`, rtsp: { listen: `127.0.0.1:${rtspPort}` } },
-        storage: { dir: join(dir, "data") },
-        log: { level: "info" },
-        events: { heartbeatSeconds: 2, snapshotCodes: [] },
-        // The chaos suite's invariants count camera connections; clips (an RTSP session per camera) join it
-        // once recording has its own invariants there.
-        recording: { clips: { enabled: false } },
-        webhooks: [{ name: "soak", url: receiver.url, secret: hookSecret, codes: ["AlarmLocal"] }],
-        mqtt: { url: broker.url, protocolVersion: 4, homeAssistant: false },
-        backup: { enabled: true, intervalHours: 0 },
-        logSync: { enabled: true, intervalMinutes: 1 },
-        users: [
-          { name: "admin", role: "admin", token: adminToken },
-          { name: "viewer", role: "viewer", token: viewerToken },
-        ],
-        cameras: [
-          ...cameras.map(({ id, handle }) => ({
-            id,
-            url: handle.url,
-            username: "admin",
-            password: cameraPassword,
-          })),
-          {
-            id: "hostile",
-            url: hostileHttp.cameras[0]?.url,
-            username: "admin",
-            password: cameraPassword,
-            rtsp: { port: hostileCamera.port },
-          },
-        ],
-      }),
-    );
+    /** The config, with cam2's password as given (the credential change mid-run is a reload of it). */
+    const writeConfig = (cam2Password: string) =>
+      writeFileSync(
+        configFile,
+        stringify({
+          server: { listen: `127.0.0.1:${port}`, rtsp: { listen: `127.0.0.1:${rtspPort}` } },
+          storage: { dir: join(dir, "data") },
+          log: { level: "info" },
+          events: { heartbeatSeconds: 2, snapshotCodes: [] },
+          // The chaos suite's invariants count camera connections; clips (an RTSP session per camera) join it
+          // once recording has its own invariants there.
+          recording: { clips: { enabled: false } },
+          webhooks: [{ name: "soak", url: receiver.url, secret: hookSecret, codes: ["AlarmLocal"] }],
+          mqtt: { url: broker.url, protocolVersion: 4, homeAssistant: false },
+          backup: { enabled: true, intervalHours: 0 },
+          logSync: { enabled: true, intervalMinutes: 1 },
+          users: [
+            { name: "admin", role: "admin", token: adminToken },
+            { name: "viewer", role: "viewer", token: viewerToken },
+          ],
+          cameras: [
+            ...cameras.map(({ id, handle }) => ({
+              id,
+              url: handle.url,
+              username: "admin",
+              password: cameraPassword,
+            })),
+            {
+              id: "hostile",
+              url: hostileHttp.cameras[0]?.url,
+              username: "admin",
+              password: cameraPassword,
+              rtsp: { port: hostilePort },
+            },
+            {
+              id: "noplay",
+              url: noPlayHttp.cameras[0]?.url,
+              username: "admin",
+              password: cameraPassword,
+              rtsp: { port: noPlayPort },
+            },
+          ].map((camera) => (camera.id === "cam2" ? { ...camera, password: cam2Password } : camera)),
+        }),
+      );
+    writeConfig(cameraPassword);
     const startGateway = async () => {
       gateway = await startTsx("bench/support/cli.ts", ["serve", "-c", configFile], /camera\(s\) on http/);
       gateway.process.stdout?.on("data", (chunk: Buffer) => logLines.push(chunk.toString()));
@@ -222,6 +246,17 @@ async function main(): Promise<number> {
       }
     };
     const hostileWatcher = watchHostile();
+    // A viewer asking for the stream that never plays, every half second, throughout.
+    const askNoPlay = async () => {
+      while (!hostileStopped) {
+        const client = new RawRtspClient(rtspPort, { username: "viewer", password: viewerToken });
+        await client.request("DESCRIBE", `rtsp://127.0.0.1:${rtspPort}/noplay`).catch(() => undefined);
+        client.close();
+        await sleep(500);
+      }
+    };
+    const noPlayAsker = askNoPlay();
+    const noPlayStartedAt = Date.now();
 
     // Tagged events, one per camera about every 400 ms.
     const tags = new Map(cameras.map(({ id }) => [id, 0]));
@@ -296,6 +331,30 @@ async function main(): Promise<number> {
       ],
       [at(0.5), "malformed event part on cam6", () => cam(5).handle.control.sendMalformedEventPart()],
       [
+        at(0.15),
+        "cam2's password changed to a wrong one in camgate.yaml, reloaded",
+        async () => {
+          blindFor(1, DURATION_MS * 0.1 + 5000);
+          writeConfig(`${cameraPassword}-typo`);
+          await reload();
+          // What the owner's apps would ask meanwhile: each needs the camera's login.
+          for (let i = 0; i < 5; i++)
+            await fetch(`${url}/api/v1/cameras/cam2/time`, {
+              headers: { Authorization: `Bearer ${adminToken}` },
+            })
+              .then((r) => r.arrayBuffer())
+              .catch(() => undefined);
+        },
+      ],
+      [
+        at(0.25),
+        "cam2's password put back, reloaded",
+        async () => {
+          writeConfig(cameraPassword);
+          await reload();
+        },
+      ],
+      [
         at(0.65),
         "gateway SIGKILL and restart",
         async () => {
@@ -310,6 +369,14 @@ async function main(): Promise<number> {
       ],
     ];
     schedule.sort((a, b) => a[0] - b[0]);
+    async function reload(): Promise<void> {
+      const response = await fetch(`${url}/api/v1/config/reload`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${adminToken}` },
+      });
+      await response.arrayBuffer();
+      if (!response.ok) throw new Error(`reload answered ${response.status}`);
+    }
     const started = Date.now();
     const faults: string[] = [];
     for (const [when, what, act] of schedule) {
@@ -433,13 +500,15 @@ async function main(): Promise<number> {
     rows.push({ invariant: "0 lockouts", ok: lockouts === 0, detail: `${lockouts} locked-address samples` });
     const failures = cameras.map(({ id, handle }) => `${id} ${handle.control.counters().authFailures}`);
     const cam4Failures = cam(3).handle.control.counters().authFailures;
+    const cam2Failures = cam(1).handle.control.counters().authFailures;
     // One at the change, then at most one per backoff (60 s, then doubling) and one per restart with a live backoff.
     const allowed = 2 + Math.ceil(DURATION_MS / 60_000);
     rows.push({
-      invariant: "failed logins bounded (one per backoff)",
+      invariant: "failed logins bounded (one per backoff), for a change on the camera and in camgate.yaml",
       ok:
         cam4Failures <= allowed &&
-        cameras.every(({ handle }, i) => i === 3 || handle.control.counters().authFailures === 0),
+        cam2Failures <= allowed &&
+        cameras.every(({ handle }, i) => i === 3 || i === 1 || handle.control.counters().authFailures === 0),
       detail: failures.join(", "),
     });
     const peaks = cameras.map(({ id, handle }) => `${id} ${handle.control.counters().peakConnections}`);
@@ -454,7 +523,17 @@ async function main(): Promise<number> {
     await hostileClient.stop();
     hostileViewer?.close();
     await hostileWatcher;
+    await noPlayAsker;
     await hostileCamera.stop();
+    const noPlayMinutes = (Date.now() - noPlayStartedAt) / 60_000;
+    // A viewer keeps asking: attempts every 5 s at most (1, 2, 4, then 5), plus one per gateway restart.
+    const noPlayAllowed = Math.ceil(noPlayMinutes * 12) + 8;
+    rows.push({
+      invariant: "a camera that fails PLAY every time gets a handful of connections a minute",
+      ok: noPlayCamera.connections <= noPlayAllowed,
+      detail: `${noPlayCamera.connections} connections in ${noPlayMinutes.toFixed(1)} min (at most ${noPlayAllowed})`,
+    });
+    await noPlayCamera.stop();
     rows.push({
       invariant: "a hostile camera and a hostile RTSP client throughout: the gateway never fell over",
       ok: unexpectedExits === 0 && hostileClient.rounds > 0,
@@ -518,6 +597,7 @@ async function main(): Promise<number> {
     await hostileClient?.stop();
     hostileViewer?.close();
     await hostileCamera?.stop();
+    await noPlayCamera?.stop();
     for (const viewer of viewers) viewer.stop();
     for (const feed of feeds) feed.stop();
     await mqttWatcher.stop().catch(() => undefined);

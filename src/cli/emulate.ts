@@ -16,6 +16,7 @@ export interface EmulateFlags {
   longGop?: boolean;
   counterVideo?: boolean;
   rtspSessions?: string;
+  rtspPort?: string;
 }
 
 export async function runEmulate(
@@ -40,8 +41,12 @@ export async function runEmulate(
   const rtspSessions = Number(flags.rtspSessions ?? 6);
   if (!Number.isInteger(rtspSessions) || rtspSessions < 1 || rtspSessions > 1000)
     throw new Error("--rtsp-sessions must be a whole number from 1 to 1000");
+  const rtspPort = flags.rtspPort === undefined ? 0 : Number(flags.rtspPort);
+  if (!Number.isInteger(rtspPort) || rtspPort < 0 || rtspPort > 65535)
+    throw new Error("--rtsp-port must be a port number (0: any free port)");
   const emulator = await startEmulator({
     rtsp: {
+      port: rtspPort,
       maxSessions: rtspSessions,
       ...(mainBitrate !== undefined ? { mainBitrate } : {}),
       ...(flags.longGop ? { quirks: { longGop: true } } : {}),

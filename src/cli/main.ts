@@ -65,6 +65,10 @@ export async function main(argv: string[]): Promise<void> {
       "main stream from the tiny I_PCM encoder: frame counter and clock readable from the pixels",
     )
     .option("--rtsp-sessions <n>", "RTSP sessions before the camera answers 403", "6")
+    .option(
+      "--rtsp-port <port>",
+      "the first camera's RTSP port (the others count up from it; 0: any free port)",
+    )
     .action(async (flags) => {
       const stop = await runEmulate(flags, out);
       await untilSignal({ stop, reload: async () => undefined });

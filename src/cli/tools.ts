@@ -5,6 +5,7 @@ import { cameraDefinition } from "../camera/definition-from-config.ts";
 import { CameraError } from "../camera/errors.ts";
 import { parsePtzWords } from "../camera/ptz.ts";
 import { type CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import { probeRtsp } from "../camera/rtsp-probe.ts";
 import { loadConfigFile } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { createToken, hashPassword } from "../server/auth/secrets.ts";
@@ -115,11 +116,25 @@ async function probeCamera(entry: CameraEntry): Promise<ProbeResult> {
   try {
     const info = await (entry.onvif ? entry.onvif.deviceInfo() : entry.api.deviceInfo());
     const name = info.machineName ? `, named ${info.machineName}` : "";
-    return {
-      camera: entry.id,
-      ok: true,
-      line: `ok           ${info.vendor ?? "Amcrest/Dahua"} ${info.type}, firmware ${info.softwareVersion}${name} (${where})`,
-    };
+    const device = `${info.vendor ?? "Amcrest/Dahua"} ${info.type}, firmware ${info.softwareVersion}${name} (${where})`;
+    // The main stream too: HTTP that answers says nothing of the RTSP port (issue 27). An ONVIF camera's
+    // stream is where its profile says; this look is for the configured RTSP of a Dahua camera.
+    if (entry.onvif) return { camera: entry.id, ok: true, line: `ok           ${device}` };
+    try {
+      const stream = await probeRtsp(entry.session, {
+        host: entry.rtsp.host,
+        port: entry.rtsp.port,
+        path: entry.rtsp.main,
+      });
+      return { camera: entry.id, ok: true, line: `ok           ${device}; main stream ${stream}` };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return {
+        camera: entry.id,
+        ok: false,
+        line: `rtsp         ${device}, but its main stream cannot be read: ${message} (cameras.${entry.id}.rtsp)`,
+      };
+    }
   } catch (error) {
     const code = error instanceof CameraError ? error.code : "error";
     const message = error instanceof Error ? error.message : String(error);

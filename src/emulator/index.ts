@@ -41,7 +41,13 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   try {
     for (let unit = 0; unit < count; unit++) {
       const port = options.port === undefined || options.port === 0 ? 0 : options.port + unit;
-      const camera = new EmulatedCamera({ ...options, unit, port });
+      // A fixed RTSP port is the first camera's; the others take the ports after it.
+      const rtspPort = options.rtsp ? options.rtsp.port : undefined;
+      const rtsp =
+        options.rtsp && rtspPort !== undefined && rtspPort !== 0
+          ? { ...options.rtsp, port: rtspPort + unit }
+          : options.rtsp;
+      const camera = new EmulatedCamera({ ...options, unit, port, ...(rtsp !== undefined ? { rtsp } : {}) });
       cameras.push(camera);
       await camera.listen();
     }

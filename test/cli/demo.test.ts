@@ -132,6 +132,7 @@ describe("the built CLI", () => {
   it("config check --probe logs in to each camera once: model and firmware, or why not, and never twice after a refusal", async () => {
     const good = await startEmulator({ profile: "amcrest-ip2m-841b", password: "probe-pw" });
     const wrong = await startEmulator({ profile: "dahua-2024", password: "the-real-one" });
+    const other = await startEmulator({ profile: "amcrest-ip2m-841b", password: "probe-pw" });
     const cwd = mkdtempSync(join(tmpdir(), "camgate-probe-"));
     dirs.push(cwd);
     try {
@@ -140,16 +141,25 @@ describe("the built CLI", () => {
         join(cwd, "camgate.yaml"),
         [
           "cameras:",
-          `  - { id: dogs, url: "${good.cameras[0]?.url}", username: admin, password: probe-pw }`,
+          `  - { id: dogs, url: "${good.cameras[0]?.url}", username: admin, password: probe-pw, rtsp: { port: ${good.cameras[0]?.rtspPort} } }`,
           `  - { id: yard, url: "${wrong.cameras[0]?.url}", username: admin, password: probe-pw }`,
           `  - { id: gone, url: "http://127.0.0.1:${nobody}", username: admin, password: probe-pw }`,
+          `  - { id: cats, url: "${other.cameras[0]?.url}", username: admin, password: probe-pw, rtsp: { port: ${nobody} } }`,
           "",
         ].join("\n"),
       );
       const probe = () => runCli(["config", "check", "--probe", "-c", "camgate.yaml"], cwd);
       const first = await probe();
       expect(first.code).toBe(1);
-      expect(first.stdout).toMatch(/dogs +ok +Amcrest IP2M-841B, firmware 2\.520\.AC00\.18\.R/);
+      expect(first.stdout).toMatch(
+        /dogs +ok +Amcrest IP2M-841B, firmware 2\.520\.AC00\.18\.R.*main stream H264 video/,
+      );
+      // Its HTTP answers but its RTSP port does not: said, with the key (issue 27).
+      expect(first.stdout).toMatch(
+        new RegExp(
+          `cats +rtsp .*main stream cannot be read: .*RTSP unreachable on port ${nobody} \\(cameras\\.cats\\.rtsp\\)`,
+        ),
+      );
       expect(first.stdout).toMatch(/yard +auth-failed .*fix cameras\.yard\.username\/password/);
       expect(first.stdout).toMatch(/gone +unreachable /);
       expect(wrong.cameras[0]?.control.counters().authFailures).toBe(1);
@@ -160,6 +170,7 @@ describe("the built CLI", () => {
     } finally {
       await good.close();
       await wrong.close();
+      await other.close();
     }
   });
 

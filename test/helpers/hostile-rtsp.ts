@@ -10,7 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { parseCSeq, RtspReader } from "../../src/protocol/rtsp.ts";
+import { parseCSeq, RtspReader, type RtspRequest } from "../../src/protocol/rtsp.ts";
 
 /** A real SPS/PPS pair (Dahua's SDP in test/protocol/rtsp.test.ts): 1920x1080 Main profile. */
 const SPS = "Z00AMpWoDwARP1EAAAMAAQAAAwAyhA==";
@@ -35,19 +35,31 @@ function interleaved(channel: number, payload: Buffer): Buffer {
   return Buffer.concat([header, payload]);
 }
 
-export class HostileCamera {
+/** The SDP of the fake cameras: one H.264 track, the session controlled at its base (`a=control:*`). */
+const SDP = [
+  "v=0",
+  "o=- 1 1 IN IP4 127.0.0.1",
+  "s=fake",
+  "t=0 0",
+  "a=control:*",
+  "m=video 0 RTP/AVP 96",
+  "a=rtpmap:96 H264/90000",
+  `a=fmtp:96 packetization-mode=1;profile-level-id=4D0032;sprop-parameter-sets=${SPS},${PPS}`,
+  "a=control:trackID=0",
+  "",
+].join("\r\n");
+
+type Reply = (status: string, headers: string[], body?: string) => void;
+
+/**
+ * A camera's RTSP port written for a test: it listens on loopback, counts connections, reads requests and
+ * lets a subclass answer each (without auth); the steps it does not change are answered as a camera would.
+ */
+abstract class FakeRtspCamera {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
-  /** Bytes sent to clients in all. */
-  sent = 0;
+  connections = 0;
   port = 0;
-
-  constructor(
-    /** Stop sending media after this many bytes (all clients together). */
-    private readonly budgetBytes: number,
-    /** At most this many bytes a second (unbounded when absent). */
-    private readonly bytesPerSecond?: number,
-  ) {}
 
   async start(): Promise<number> {
     this.server = createServer((socket) => this.accept(socket));
@@ -61,7 +73,11 @@ export class HostileCamera {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
+  /** Answers one request; `standard` answers it as a camera would. */
+  protected abstract answer(socket: Socket, request: RtspRequest, reply: Reply, standard: () => void): void;
+
   private accept(socket: Socket): void {
+    this.connections++;
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
     socket.on("error", () => undefined);
@@ -77,32 +93,41 @@ export class HostileCamera {
       for (const item of items) {
         if (item.kind !== "request") continue;
         const cseq = parseCSeq(item.headers.get("cseq")) ?? 0;
-        const answer = (headers: string[], body = "") =>
+        const reply: Reply = (status, headers, body = "") =>
           socket.write(
-            `RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\n${headers.map((h) => `${h}\r\n`).join("")}${body ? `Content-Length: ${Buffer.byteLength(body)}\r\n` : ""}\r\n${body}`,
+            `RTSP/1.0 ${status}\r\nCSeq: ${cseq}\r\n${headers.map((h) => `${h}\r\n`).join("")}${body ? `Content-Length: ${Buffer.byteLength(body)}\r\n` : ""}\r\n${body}`,
           );
-        if (item.method === "DESCRIBE") {
-          const sdp = [
-            "v=0",
-            "o=- 1 1 IN IP4 127.0.0.1",
-            "s=hostile",
-            "t=0 0",
-            "a=control:*",
-            "m=video 0 RTP/AVP 96",
-            "a=rtpmap:96 H264/90000",
-            `a=fmtp:96 packetization-mode=1;profile-level-id=4D0032;sprop-parameter-sets=${SPS},${PPS}`,
-            "a=control:trackID=0",
-            "",
-          ].join("\r\n");
-          answer([`Content-Base: ${item.uri}/`, "Content-Type: application/sdp"], sdp);
-        } else if (item.method === "SETUP") {
-          answer(["Transport: RTP/AVP/TCP;unicast;interleaved=0-1", "Session: 4242;timeout=60"]);
-        } else if (item.method === "PLAY") {
-          answer(["Session: 4242", "RTP-Info: url=trackID=0;seq=0;rtptime=0"]);
-          void this.stream(socket);
-        } else answer(["Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER"]);
+        const standard = () => {
+          if (item.method === "DESCRIBE")
+            reply("200 OK", [`Content-Base: ${item.uri}/`, "Content-Type: application/sdp"], SDP);
+          else if (item.method === "SETUP")
+            reply("200 OK", ["Transport: RTP/AVP/TCP;unicast;interleaved=0-1", "Session: 4242;timeout=60"]);
+          else if (item.method === "PLAY")
+            reply("200 OK", ["Session: 4242", "RTP-Info: url=trackID=0;seq=0;rtptime=0"]);
+          else reply("200 OK", ["Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER"]);
+        };
+        this.answer(socket, item, reply, standard);
       }
     });
+  }
+}
+
+export class HostileCamera extends FakeRtspCamera {
+  /** Bytes sent to clients in all. */
+  sent = 0;
+
+  constructor(
+    /** Stop sending media after this many bytes (all clients together). */
+    private readonly budgetBytes: number,
+    /** At most this many bytes a second (unbounded when absent). */
+    private readonly bytesPerSecond?: number,
+  ) {
+    super();
+  }
+
+  protected answer(socket: Socket, request: RtspRequest, _reply: Reply, standard: () => void): void {
+    standard();
+    if (request.method === "PLAY") void this.stream(socket);
   }
 
   /** The hostile media, padded packet by padded packet, respecting the socket's backpressure. */
@@ -212,49 +237,16 @@ export class HostileRtspClient {
  * A camera whose RTSP fails at one step, every time: DESCRIBE, SETUP or PLAY answered with `status` (the
  * steps before it answered as a camera would). It counts the connections it gets.
  */
-export class FailingRtspCamera {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  connections = 0;
-  port = 0;
-
+export class FailingRtspCamera extends FakeRtspCamera {
   constructor(
     private readonly step: "DESCRIBE" | "SETUP" | "PLAY",
     private readonly status = 404,
-  ) {}
-
-  async start(): Promise<number> {
-    this.server = createServer((socket) => {
-      this.connections++;
-      this.sockets.add(socket);
-      socket.on("close", () => this.sockets.delete(socket));
-      socket.on("error", () => undefined);
-      const reader = new RtspReader();
-      socket.on("data", (chunk: Buffer) => {
-        for (const item of reader.push(chunk)) {
-          if (item.kind !== "request") continue;
-          const cseq = parseCSeq(item.headers.get("cseq")) ?? 0;
-          const write = (status: string, headers: string[], body = "") =>
-            socket.write(
-              `RTSP/1.0 ${status}\r\nCSeq: ${cseq}\r\n${headers.map((h) => `${h}\r\n`).join("")}${body ? `Content-Length: ${Buffer.byteLength(body)}\r\n` : ""}\r\n${body}`,
-            );
-          if (item.method === this.step) write(`${this.status} Refused`, []);
-          else if (item.method === "DESCRIBE") {
-            const sdp = `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\na=control:*\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1;sprop-parameter-sets=${SPS},${PPS}\r\na=control:trackID=0\r\n`;
-            write("200 OK", [`Content-Base: ${item.uri}/`, "Content-Type: application/sdp"], sdp);
-          } else if (item.method === "SETUP")
-            write("200 OK", ["Transport: RTP/AVP/TCP;unicast;interleaved=0-1", "Session: 77;timeout=60"]);
-          else write("200 OK", ["Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN"]);
-        }
-      });
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    this.port = (this.server.address() as { port: number }).port;
-    return this.port;
+  ) {
+    super();
   }
 
-  async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  protected answer(_socket: Socket, request: RtspRequest, reply: Reply, standard: () => void): void {
+    if (request.method === this.step) reply(`${this.status} Refused`, []);
+    else standard();
   }
 }

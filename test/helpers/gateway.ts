@@ -60,7 +60,11 @@ async function storeFor(storageDir: string, options: { storage?: Record<string, 
   return store;
 }
 
-async function releaseStore(storageDir: string): Promise<void> {
+/**
+ * Stops the throwaway PostgreSQL of a storage directory a test kept (passed as `storageDir`), once the test
+ * is done with the directory. The exit hook is a last resort: a test worker ended by a signal never runs it.
+ */
+export async function releaseStore(storageDir: string): Promise<void> {
   const store = stores.get(storageDir);
   stores.delete(storageDir);
   await store?.stop();

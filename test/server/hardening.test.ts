@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator } from "../../src/emulator/index.ts";
 import { StreamAllowance } from "../../src/server/stream-allowance.ts";
-import { CAMERA_PASSWORD, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { CAMERA_PASSWORD, releaseStore, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { freePort, waitFor } from "../helpers/http.ts";
 import { openStream } from "../helpers/stream.ts";
 
@@ -292,6 +292,7 @@ describe("hardening: the camera's credentials", () => {
       expect(camera.control.counters().authFailures).toBe(1);
     } finally {
       await emulator.close();
+      await releaseStore(storageDir);
       rmSync(storageDir, { recursive: true, force: true });
     }
   });

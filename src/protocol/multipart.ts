@@ -125,7 +125,9 @@ export class MultipartParser {
         pos += need;
         const body = this.bodyChunks.length > 0 ? Buffer.concat([...this.bodyChunks, tail]) : tail;
         // Declared too long: the body holds the next boundary. The part ends there; the rest is read again.
-        const inside = this.findBoundary(body, 0);
+        // Looked for in text parts only (event bodies): a JPEG of the MJPEG relay is not scanned per frame.
+        const text = !(this.headers["content-type"] ?? "").toLowerCase().startsWith("image/");
+        const inside = text ? this.findBoundary(body, 0) : -1;
         if (inside >= 0) {
           parts.push({ headers: this.headers, body: trimTrailingNewlines(body.subarray(0, inside)) });
           this.lengthMismatches++;

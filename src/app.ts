@@ -319,7 +319,6 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   const streams = new StreamHubs(cameras, {
     lingerMs: config.relay.lingerMs,
     preload,
-    logger,
   });
   const eventStreams = new EventStreams(cameras, {
     codesFor: (id) => config.cameras.find((c) => c.id === id)?.events?.codes ?? config.events.codes,

@@ -52,7 +52,9 @@ export interface CameraEventStreamOptions {
   /** Extra silence allowed beyond two heartbeats (default 2 s). */
   marginMs?: number;
   backoffMinMs?: number;
-  backoffMaxMs?: number;
+  backoffMaxMs?: number | (() => number);
+  /** The stream went down and is tried again in `retryInMs` (for one log line per change of reason). */
+  onRetry?: (down: StreamDown, retryInMs: number) => void;
   onEvent: (notice: CameraEventNotice) => void;
   /**
    * Every event part as the camera wrote it (chatter and repeats included, heartbeats not), with its code:
@@ -95,7 +97,10 @@ export class CameraEventStream implements CameraEventSource {
   constructor(private readonly options: CameraEventStreamOptions) {
     this.loop = new ReconnectLoop({
       connect: (generation) => this.connect(generation),
-      onDown: (down) => this.setStatus("down", down),
+      onDown: (down, retryInMs) => {
+        this.setStatus("down", down);
+        this.options.onRetry?.(down, retryInMs);
+      },
       release: () => {
         this.stream?.close();
         this.stream = undefined;

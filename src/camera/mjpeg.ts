@@ -23,7 +23,9 @@ export interface MjpegSourceOptions {
   /** No frame for this long counts as a stall (relay.stallMs). */
   stallMs: number;
   backoffMinMs?: number;
-  backoffMaxMs?: number;
+  backoffMaxMs?: number | (() => number);
+  /** The stream went down and is tried again in `retryInMs` (for one log line per change of reason). */
+  onRetry?: (down: StreamDown, retryInMs: number) => void;
   onFrame: (frame: UpstreamFrame) => void;
   /** State changes; `down` says why when the state is `down`. */
   onState?: (state: StreamState, down: StreamDown | undefined) => void;
@@ -41,7 +43,10 @@ export class MjpegSource {
   constructor(private readonly options: MjpegSourceOptions) {
     this.loop = new ReconnectLoop({
       connect: (generation) => this.connect(generation),
-      onDown: (down) => this.setState("down", down),
+      onDown: (down, retryInMs) => {
+        this.setState("down", down);
+        this.options.onRetry?.(down, retryInMs);
+      },
       release: () => {
         this.stream?.close();
         this.stream = undefined;

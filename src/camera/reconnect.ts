@@ -5,6 +5,10 @@
  * network blip, a camera that closed one session) is retried at once, once: viewers see a short gap, not
  * the backoff. The backoff holds across a stop and a start, and early retries (`retryNow`) come at most
  * every 5 s, so a client that retries fast never makes camgate hammer a camera that fails (issue 27).
+ *
+ * Only a connection that stayed up (STEADY_MS) resets the backoff: a camera that answers and closes at once
+ * (an event stream or MJPEG that sends its headers, or one frame, and hangs up) fails the same way each
+ * time and backs off like one that refuses, instead of being asked again every second.
  */
 import type { StreamDown } from "./stream-status.ts";
 
@@ -19,6 +23,10 @@ export interface ReconnectLoopOptions {
   /** The longest wait between attempts; a function when it depends on who waits (a viewer, nobody). */
   backoffMaxMs?: number | (() => number);
 }
+
+/** The longest wait between attempts at a failing stream while someone uses it, and while nobody does. */
+export const WATCHED_BACKOFF_MAX_MS = 5000;
+export const IDLE_BACKOFF_MAX_MS = 60_000;
 
 /** A connection up at least this long counts as having worked: its loss is retried after QUICK_RETRY_MS. */
 const STEADY_MS = 10_000;
@@ -61,6 +69,8 @@ export class ReconnectLoop {
   }
 
   stop(): void {
+    if (this.wasSteady()) this.backoffMs = this.options.backoffMinMs ?? 1000;
+    this.upSince = undefined;
     this.running = false;
     this.generation++;
     this.clearWatchdog();
@@ -80,11 +90,13 @@ export class ReconnectLoop {
     return generation === this.generation;
   }
 
-  /** The connection works: the next failure starts the backoff from the beginning. */
+  /**
+   * The connection works. Its loss is retried at once and the backoff starts from the beginning only if it
+   * stays up for STEADY_MS; one that answers and drops keeps backing off.
+   */
   succeeded(): void {
-    this.backoffMs = this.options.backoffMinMs ?? 1000;
     this.nextAttemptAt = 0;
-    this.upSince = Date.now();
+    this.upSince ??= Date.now();
   }
 
   /**
@@ -117,8 +129,9 @@ export class ReconnectLoop {
     this.generation++;
     this.clearWatchdog();
     this.options.release();
-    const steady = this.upSince !== undefined && Date.now() - this.upSince >= STEADY_MS;
+    const steady = this.wasSteady();
     this.upSince = undefined;
+    if (steady) this.backoffMs = this.options.backoffMinMs ?? 1000;
     // Flapping (up, down at once, up...) never reaches the steady mark, so it backs off as before.
     const delay = steady ? QUICK_RETRY_MS : Math.min(this.backoffMs, this.maxBackoffMs());
     if (!steady) this.backoffMs = Math.min(this.backoffMs * 2, this.maxBackoffMs());
@@ -126,6 +139,10 @@ export class ReconnectLoop {
     if (!this.running) return;
     this.options.onDown(down, delay);
     this.schedule(delay);
+  }
+
+  private wasSteady(): boolean {
+    return this.upSince !== undefined && Date.now() - this.upSince >= STEADY_MS;
   }
 
   private maxBackoffMs(): number {

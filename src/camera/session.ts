@@ -269,6 +269,11 @@ export class CameraSession {
     this.options.log?.("warn", message, { camera: this.id, ...fields });
   }
 
+  /** Something about this camera worth a line in the log (a stream back after a failure). */
+  info(message: string, fields: Record<string, unknown> = {}): void {
+    this.options.log?.("info", message, { camera: this.id, ...fields });
+  }
+
   getHealth(): Health {
     // The retry time moves when a trial did not reach the camera; read it now, not when the state began.
     return this.health.state === "auth-failed"

@@ -142,6 +142,8 @@ export class EmulatedCamera {
   /** Fault: a compromised camera, answering every authenticated CGI request with this HTML page. */
   hostilePage: string | undefined;
   dropStreamsAfterFrames: number | undefined;
+  /** Fault: eventManager.cgi attach answers its headers and hangs up (a stream that answers and closes). */
+  hangUpEventStreams = false;
 
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();

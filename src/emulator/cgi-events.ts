@@ -1,5 +1,6 @@
 /** eventManager.cgi of the emulated camera (reference §2.7). */
 import { type CameraHandler, intParam, replyKv, replyUnsupported } from "./cgi-request.ts";
+import { EVENT_STREAM_HEADERS } from "./event-framing.ts";
 
 /** The codes a camera reports in getExposureEvents (bcpearce `exposure_events.json`, plus the PTZ-less basics). */
 const EXPOSED_CODES = [
@@ -38,6 +39,11 @@ export const handleEventManager: CameraHandler = (camera, { res, action, params 
       const heartbeat = params.has("heartbeat") ? intParam(params, "heartbeat", 0) : undefined;
       if (heartbeat !== undefined && !(heartbeat >= 1 && heartbeat <= 60))
         return replyUnsupported(res, style);
+      if (camera.hangUpEventStreams) {
+        res.writeHead(200, EVENT_STREAM_HEADERS);
+        res.end();
+        return;
+      }
       camera.events.attach(res, codes, heartbeat);
       return;
     }

@@ -90,6 +90,12 @@ export class CameraControl {
     this.camera.dropStreamsAfterFrames = frames;
   }
 
+  /** Every event stream attach is answered with its headers and then closed at once (those open end now). */
+  hangUpEventStreams(hangUp = true): void {
+    this.camera.hangUpEventStreams = hangUp;
+    if (hangUp) this.camera.events.hangUpAll();
+  }
+
   /** Each request waits a random time up to `ms` first: parallel requests are handled out of order. */
   setJitter(ms: number): void {
     this.camera.jitterMs = ms;

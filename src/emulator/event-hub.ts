@@ -69,6 +69,11 @@ export class EventHub {
     this.active.clear();
   }
 
+  /** Ends every attached stream (the camera closes them; its events go on). */
+  hangUpAll(): void {
+    for (const subscriber of this.subscribers) this.detach(subscriber, true);
+  }
+
   get subscriberCount(): number {
     return this.subscribers.size;
   }

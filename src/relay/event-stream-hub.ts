@@ -7,6 +7,7 @@
 import { type CameraEventNotice, type CameraEventSource, CameraEventStream } from "../camera/events.ts";
 import { OnvifEventStream } from "../camera/onvif/onvif-events.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
+import { StreamNarrator } from "../camera/stream-narrator.ts";
 import type { StreamDown, StreamState } from "../camera/stream-status.ts";
 
 export interface EventListener {
@@ -43,13 +44,20 @@ export class EventStreamHub {
     };
     const backoff =
       backoffMinMs !== undefined ? { backoffMinMs, backoffMaxMs: Math.max(backoffMinMs, 30_000) } : {};
+    const say = new StreamNarrator(entry.session, entry.onvif ? "ONVIF event subscription" : "event stream");
+    const onRetry = (down: StreamDown, retryInMs: number) => say.down(down, retryInMs);
+    const onStatus = (state: StreamState, down: StreamDown | undefined) => {
+      if (state === "live") say.live();
+      each((l) => l.onStatus?.(state, down));
+    };
     // An ONVIF camera's PullPoint: no camera part text, so passthrough clients of the CGI stream get none.
     this.stream = entry.onvif
       ? new OnvifEventStream({
           camera: entry.onvif,
           codes,
           onEvent: (notice) => each((l) => l.onNotice?.(notice)),
-          onStatus: (state, down) => each((l) => l.onStatus?.(state, down)),
+          onStatus,
+          onRetry,
           onReconnect: () => each((l) => l.onReconnect?.()),
           ...backoff,
         })
@@ -59,7 +67,8 @@ export class EventStreamHub {
           heartbeatSeconds,
           onEvent: (notice) => each((l) => l.onNotice?.(notice)),
           onPart: (body, code) => each((l) => l.onPart?.(body, code)),
-          onStatus: (state, down) => each((l) => l.onStatus?.(state, down)),
+          onStatus,
+          onRetry,
           onReconnect: () => each((l) => l.onReconnect?.()),
           ...backoff,
         });

@@ -14,7 +14,9 @@
  */
 import type { ServerResponse } from "node:http";
 import { MjpegSource } from "../camera/mjpeg.ts";
+import { IDLE_BACKOFF_MAX_MS, WATCHED_BACKOFF_MAX_MS } from "../camera/reconnect.ts";
 import type { CameraSession } from "../camera/session.ts";
+import { StreamNarrator } from "../camera/stream-narrator.ts";
 import type { StreamDown, StreamState } from "../camera/stream-status.ts";
 import { formatPartHeader } from "../protocol/multipart.ts";
 import { renderOfflineFrame } from "./offline-frame.ts";
@@ -92,8 +94,13 @@ export class FrameHub {
   private framesSent = 0;
   private framesDropped = 0;
   private closed = false;
+  private readonly say: StreamNarrator;
 
   constructor(private readonly options: FrameHubOptions) {
+    this.say = new StreamNarrator(options.session, "MJPEG stream", {
+      channel: options.channel,
+      subtype: options.subtype,
+    });
     this.source = new MjpegSource({
       session: options.session,
       channel: options.channel,
@@ -102,8 +109,12 @@ export class FrameHub {
       onFrame: (frame) => this.publish(makeFrame(frame.jpeg, frame.receivedAt, ++this.sequence)),
       onState: (state, down) => {
         this.onSourceState(state);
+        if (state === "live") this.say.live();
         if (down?.code === "stalled") options.onStall?.(down);
       },
+      onRetry: (down, retryInMs) => this.say.down(down, retryInMs),
+      // A few seconds while anyone watches, a minute while only the preload holds it open.
+      backoffMaxMs: () => (this.viewers.size > 0 ? WATCHED_BACKOFF_MAX_MS : IDLE_BACKOFF_MAX_MS),
     });
     if (options.preload) this.source.start();
   }

@@ -13,8 +13,8 @@
  * - Consumers keep their own pace: the hub hands every unit to every consumer once; each consumer bounds its
  *   own queue (an RTSP viewer that falls behind skips to the next keyframe).
  */
-import type { Logger } from "pino";
 import { CameraError } from "../camera/errors.ts";
+import { IDLE_BACKOFF_MAX_MS, WATCHED_BACKOFF_MAX_MS } from "../camera/reconnect.ts";
 import type { CameraEntry } from "../camera/registry.ts";
 import {
   type AudioTrack,
@@ -22,6 +22,7 @@ import {
   type RtspLocation,
   RtspSource,
 } from "../camera/rtsp-source.ts";
+import { StreamNarrator } from "../camera/stream-narrator.ts";
 import type { StreamDown, StreamState } from "../camera/stream-status.ts";
 import type { AccessUnit, AudioFrame, VideoCodec } from "../media/access-unit.ts";
 import { H264_NAL, h264NalType, parseH264Sps, type VideoParameters } from "../media/h264.ts";
@@ -65,8 +66,6 @@ export interface StreamHubOptions {
   preload: boolean;
   /** No video for this long: reconnect (default 5 s). */
   silenceMs?: number;
-  /** Where a change of the stream's state is said (once per change). */
-  logger?: Logger | undefined;
 }
 
 export interface StreamHubStats {
@@ -122,47 +121,6 @@ function locator(entry: CameraEntry, name: string, path: string): () => Promise<
   };
 }
 
-/** The longest wait between attempts at a failing stream while someone uses it, and while nobody does. */
-const WATCHED_BACKOFF_MAX_MS = 5000;
-const IDLE_BACKOFF_MAX_MS = 60_000;
-
-/**
- * One log line per change of a stream's state, with the camera's answer: the first failure, a failure
- * for another reason, and the stream back (only after a failure was said). The same failure again is not
- * said again (its retries go on at the backoff).
- */
-class StreamNarrator {
-  private said: string | undefined;
-
-  constructor(
-    private readonly logger: Logger | undefined,
-    private readonly camera: string,
-    private readonly stream: string,
-  ) {}
-
-  down(down: StreamDown, retryInMs: number): void {
-    const reason = down.error.message;
-    if (reason === this.said) return;
-    this.said = reason;
-    this.logger?.warn(
-      {
-        camera: this.camera,
-        stream: this.stream,
-        code: down.code,
-        reason,
-        retryInSeconds: Math.round(retryInMs / 1000),
-      },
-      `RTSP stream down: ${reason}`,
-    );
-  }
-
-  live(): void {
-    if (this.said === undefined) return;
-    this.said = undefined;
-    this.logger?.info({ camera: this.camera, stream: this.stream }, "RTSP stream live again");
-  }
-}
-
 export class StreamHub {
   private bytesIn = 0;
   private readonly source: RtspSource;
@@ -189,7 +147,7 @@ export class StreamHub {
 
   constructor(private readonly options: StreamHubOptions) {
     const entry = options.entry;
-    this.say = new StreamNarrator(options.logger, entry.id, options.name);
+    this.say = new StreamNarrator(entry.session, "RTSP stream", { stream: options.name });
     this.source = new RtspSource({
       session: entry.session,
       budget: entry.rtspBudget,

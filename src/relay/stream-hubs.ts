@@ -1,5 +1,4 @@
 /** The stream hubs of all cameras, made on first use, one per (camera, upstream path). */
-import type { Logger } from "pino";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import { Fmp4Feeds } from "./fmp4-feed.ts";
 import { StreamHub, type StreamHubStats } from "./stream-hub.ts";
@@ -8,8 +7,6 @@ export interface StreamHubsOptions {
   lingerMs: number;
   /** Cameras whose main stream stays open with no consumer (instant start, a warm GOP cache). */
   preload: ReadonlySet<string>;
-  /** Where each stream says when it goes down and why, and when it is back. */
-  logger?: Logger;
 }
 
 export type StreamName = "main" | "sub";
@@ -73,7 +70,6 @@ export class StreamHubs {
         path,
         lingerMs: this.options.lingerMs,
         preload: this.options.preload.has(entry.id) && name === "main",
-        logger: this.options.logger,
       });
       this.hubs.set(key, hub);
     }

@@ -27,6 +27,13 @@ export interface Camera {
   device?: { type?: string; softwareVersion?: string; serial?: string; vendor?: string };
   /** Why `device` is missing (the camera could not be asked). */
   deviceError?: string;
+  /** The streams camgate holds open or is opening, with the camera's answer while one is down. */
+  upstreams?: {
+    kind: "rtsp" | "mjpeg" | "events";
+    name: string;
+    state: "connecting" | "live" | "down";
+    reason?: string;
+  }[];
 }
 
 import type { Incident as StoredIncident } from "../../src/events/incidents.ts";

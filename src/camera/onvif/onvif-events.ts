@@ -22,7 +22,9 @@ export interface OnvifEventStreamOptions {
   /** A pull waits up to this long for messages (the long poll; default 10 s). */
   pullSeconds?: number;
   backoffMinMs?: number;
-  backoffMaxMs?: number;
+  backoffMaxMs?: number | (() => number);
+  /** The stream went down and is tried again in `retryInMs` (for one log line per change of reason). */
+  onRetry?: (down: StreamDown, retryInMs: number) => void;
   onEvent: (notice: CameraEventNotice) => void;
   onStatus?: (status: StreamState, down: StreamDown | undefined) => void;
   onReconnect?: () => void;
@@ -65,7 +67,10 @@ export class OnvifEventStream implements CameraEventSource {
   constructor(private readonly options: OnvifEventStreamOptions) {
     this.loop = new ReconnectLoop({
       connect: (generation) => this.connect(generation),
-      onDown: (down) => this.setStatus("down", down),
+      onDown: (down, retryInMs) => {
+        this.setStatus("down", down);
+        this.options.onRetry?.(down, retryInMs);
+      },
       release: () => this.release(),
       ...(options.backoffMinMs !== undefined ? { backoffMinMs: options.backoffMinMs } : {}),
       ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),

@@ -1,9 +1,11 @@
 /** /api/v1/cameras: the list, one camera, its snapshot and its live MJPEG stream. */
+
 import type { FastifyInstance } from "fastify";
 import type { CameraEntry } from "../../camera/registry.ts";
 import { canSeeCamera } from "../auth/authenticator.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
 import { serveHubStream, serveSnapshot } from "../media.ts";
+import { upstreamSchema, upstreamsOf } from "../upstream-summary.ts";
 import { idParams, problemResponses } from "./schemas.ts";
 
 const healthSchema = {
@@ -61,6 +63,12 @@ const cameraSummary = {
         passthrough: { type: "string" },
       },
     },
+    upstreams: {
+      type: "array",
+      description:
+        "the camera's streams camgate holds open or is opening (RTSP, MJPEG, events), with the camera's answer while one is down; a stream that cannot open is its own state, not the camera's health",
+      items: upstreamSchema,
+    },
     logSync: {
       type: "object",
       description: "the camera log sync into camgate's store: when it last ran, worked, and why it failed",
@@ -108,6 +116,7 @@ function summary(ctx: GatewayContext, entry: CameraEntry) {
         ? { stream: `/api/v1/cameras/${entry.id}/stream.mjpeg`, passthrough: `/cam/${entry.id}/cgi-bin/` }
         : {}),
     },
+    upstreams: upstreamsOf(ctx, entry),
     logSync: {
       lastAttempt: logSync.lastAttempt ?? null,
       lastSuccess: logSync.lastSuccess ?? null,

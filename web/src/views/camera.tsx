@@ -3,7 +3,7 @@ import type { PtzDirection, ZoomDirection } from "../../../src/camera/ptz-comman
 import { api, type Camera } from "../api.ts";
 import { canOperate, events } from "../state.ts";
 import { Badge } from "./grid.tsx";
-import { HealthNotice } from "./health-notice.tsx";
+import { HealthNotice, StreamNotice } from "./health-notice.tsx";
 import { LiveVideo } from "./live-video.tsx";
 import { TalkButton } from "./talk-button.tsx";
 import { Timeline } from "./timeline.tsx";
@@ -173,6 +173,7 @@ export function CameraView({ id }: { id: string }) {
       </div>
       {!camera && <p>Loading…</p>}
       {camera && <HealthNotice camera={camera} />}
+      {camera && <StreamNotice camera={camera} />}
       {hasPtz && canOperate() && <PtzPad id={id} ptz={ptz} reload={loadPtz} />}
       {canOperate() && <TalkButton camera={id} />}
       {camera?.device && (

@@ -83,3 +83,37 @@ export function HealthNotice({ camera }: { camera: Camera }) {
     );
   return null;
 }
+
+const KIND_LABEL = { rtsp: "RTSP stream", mjpeg: "MJPEG stream", events: "Event stream" } as const;
+
+/**
+ * The camera's streams that are down while the camera itself answers: a wrong RTSP port or a stream the
+ * camera refuses is the stream's trouble, said with the camera's answer, not "check the power".
+ */
+export function StreamNotice({ camera }: { camera: Camera }) {
+  if (camera.health.state !== "online") return null;
+  const down = (camera.upstreams ?? []).filter((upstream) => upstream.state === "down");
+  if (down.length === 0) return null;
+  return (
+    <div class="notice warn" role="status" data-health="stream-down">
+      <strong>The camera answers, but not every stream plays.</strong>
+      <ul>
+        {down.map((upstream) => (
+          <li key={`${upstream.kind} ${upstream.name}`}>
+            {KIND_LABEL[upstream.kind]}
+            {upstream.kind === "events" ? "" : ` ${upstream.name}`}: {upstream.reason ?? "down"}
+          </li>
+        ))}
+      </ul>
+      camgate tries again by itself, waiting longer after each failure so the camera is not hammered; check
+      the camera's stream settings
+      {down.some((upstream) => upstream.kind === "rtsp") && (
+        <>
+          {" "}
+          and <code>cameras.{camera.id}.rtsp.port</code> in camgate.yaml
+        </>
+      )}
+      .
+    </div>
+  );
+}

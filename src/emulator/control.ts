@@ -29,7 +29,14 @@ function defaultData(code: string, camera: EmulatedCamera): EventData | undefine
         Class: "Normal",
         Direction: "LeftToRight",
         Name: "Rule1",
-        Object: { Action: "Appear", ObjectType: "Human", ObjectID: 7 },
+        // Real firmware sends the object's box and centre in 8192-normalised space (rroller/dahua#138).
+        Object: {
+          Action: "Appear",
+          BoundingBox: [2048, 1024, 4096, 6144],
+          Center: [3072, 3584],
+          ObjectType: "Human",
+          ObjectID: 7,
+        },
         RuleId: 1,
       };
     case "SmartMotionHuman":

@@ -1,5 +1,6 @@
 /** The one event model: camera event streams, alarm e-mails and the gateway's own events. */
 import type { JsonValue } from "../protocol/kv.ts";
+import type { SmartObject } from "../protocol/smart-objects.ts";
 
 export type EventSource = "camera" | "email" | "gateway";
 export type EventAction = "start" | "stop" | "pulse" | "state";
@@ -23,13 +24,25 @@ export interface CamgateEvent {
   snapshot: boolean;
   /** The incident this transition belongs to (GET /api/v1/incidents/<id>); null for events from before 0.2. */
   incident: string | null;
+  /**
+   * What a smart event (IVS, SMD) saw, read from `data` whatever the firmware's spelling: people, vehicles,
+   * ... with their boxes (docs/events.md). Present only on events that carry them; `data` keeps the raw.
+   */
+  objects?: SmartObject[];
+  /** The rule or region that fired (`Rule 1`, `Region1`), when the event names one. */
+  rule?: string;
+  /** Which way a tripwire was crossed (`left-to-right`, `right-to-left`, `both`), when the event says. */
+  direction?: string;
 }
 
 /**
  * An event as its source reports it, with the JPEG to store beside it, if any (bytes, not a Node Buffer:
  * the web UI's types read this file too).
  */
-export type NewEvent = Omit<CamgateEvent, "id" | "receivedAt" | "snapshot" | "incident"> & {
+export type NewEvent = Omit<
+  CamgateEvent,
+  "id" | "receivedAt" | "snapshot" | "incident" | "objects" | "rule" | "direction"
+> & {
   snapshotJpeg?: Uint8Array;
 };
 

@@ -7,6 +7,8 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { JsonValue } from "../protocol/kv.ts";
+import { smartDetailsOf } from "../protocol/smart-objects.ts";
 import { inChunks, type Sql } from "../storage/sql.ts";
 import { DEFAULT_MERGE_WINDOW_MS, Incidents } from "./incidents.ts";
 import type { CamgateEvent, EventAction, EventSource, StorableEvent } from "./model.ts";
@@ -32,6 +34,9 @@ interface Row {
 export type EventQuery = PageQuery;
 
 function toEvent(row: Row): CamgateEvent {
+  const data: JsonValue = JSON.parse(row.data);
+  // Read at every read, not stored: events stored before this existed get them too.
+  const smart = row.source === "camera" ? smartDetailsOf(row.code, data) : undefined;
   return {
     id: row.id,
     camera: row.camera,
@@ -39,11 +44,12 @@ function toEvent(row: Row): CamgateEvent {
     code: row.code,
     action: row.action as EventAction,
     channel: row.channel,
-    data: JSON.parse(row.data),
+    data,
     cameraTime: row.camera_time,
     receivedAt: new Date(row.received_at).toISOString(),
     snapshot: row.snapshot === 1,
     incident: row.incident_id,
+    ...smart,
   };
 }
 

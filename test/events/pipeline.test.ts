@@ -147,11 +147,41 @@ describe("event pipeline", () => {
     expect(sse.messages.some((m) => m.data.code === "VideoMotionInfo")).toBe(false);
     const line = sse.messages.find((m) => m.data.code === "CrossLineDetection");
     expect(line?.data).toMatchObject({ action: "pulse", data: { Name: "Rule1", Direction: "LeftToRight" } });
-    await waitFor(
+    // The smart details, typed, beside the raw data: on SSE, the webhook and MQTT alike.
+    const smart = {
+      rule: "Rule1",
+      direction: "left-to-right",
+      objects: [
+        {
+          type: "human",
+          cameraType: "Human",
+          id: 7,
+          box: { x: 0.25, y: 0.125, width: 0.25, height: 0.625 },
+          center: { x: 0.375, y: 0.4375 },
+          action: "Appear",
+        },
+      ],
+    };
+    expect(line?.data).toMatchObject(smart);
+    const hook = await waitFor(
       () => receiver.received.find((d) => d.body.code === "CrossLineDetection"),
       10_000,
       "the CrossLine webhook",
     );
+    expect(hook.body).toMatchObject(smart);
+    const mqttLine = await waitFor(
+      () =>
+        mqttMessages.find(
+          (m) => m.topic === "camgate/dogs/event" && m.payload.includes("CrossLineDetection"),
+        ),
+      10_000,
+      "the CrossLine event on MQTT",
+    );
+    expect(JSON.parse(mqttLine.payload)).toMatchObject(smart);
+    const listed = JSON.parse(
+      (await httpGet(`${gw.url}/api/v1/events?camera=dogs&code=CrossLineDetection`)).text,
+    );
+    expect(listed.events[0]).toMatchObject(smart);
     expect(receiver.received.some((d) => d.body.code === "VideoBlind")).toBe(false);
   });
 

@@ -28,6 +28,34 @@ export const eventSchema = {
       type: ["string", "null"],
       description: "the incident this transition belongs to (GET /api/v1/incidents/<id>)",
     },
+    objects: {
+      type: "array",
+      description:
+        "what a smart event (IVS, SMD) saw, whatever the firmware's spelling; only on events that carry objects",
+      items: {
+        type: "object",
+        properties: {
+          type: { type: "string", enum: ["human", "vehicle", "non-motor", "animal", "face", "other"] },
+          cameraType: { type: "string", description: "the camera's own word (Human, MotorVehicle)" },
+          id: { type: "integer", description: "the camera's tracking id" },
+          box: {
+            type: "object",
+            description: "fractions of the picture (0..1)",
+            properties: {
+              x: { type: "number" },
+              y: { type: "number" },
+              width: { type: "number" },
+              height: { type: "number" },
+            },
+          },
+          center: { type: "object", properties: { x: { type: "number" }, y: { type: "number" } } },
+          action: { type: "string", description: "Appear, Inside, Cross, Disappear (the camera's word)" },
+        },
+        required: ["type"],
+      },
+    },
+    rule: { type: "string", description: "the rule or region that fired" },
+    direction: { type: "string", description: "left-to-right, right-to-left, both, enter, leave" },
   },
 } as const;
 

@@ -252,6 +252,13 @@ export const eventsSchema = z.strictObject({
       maxEvents: z.number().int().min(1).default(100_000),
     })
     .prefault({}),
+  /** The SD card's health: read this often from each camera (0: never), and "full" from this much used. */
+  sdCard: z
+    .strictObject({
+      checkSeconds: z.number().min(0).max(86_400).default(600),
+      fullPercent: z.number().min(1).max(100).default(95),
+    })
+    .prefault({}),
 });
 
 /** Codes that make event clips by default: what an owner wants to see again. */

@@ -2,6 +2,7 @@
  * One emulated Amcrest/Dahua camera: an HTTP server that authenticates and answers like the device family of
  * its profile, with the device's limits (connection count, lockout) and faults on demand for tests.
  */
+
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -16,6 +17,7 @@ import { handleMjpeg, handleSnapshot } from "./cgi-media.ts";
 import { handlePtz } from "./cgi-ptz.ts";
 import { handleMediaFileFind, handleRpcLoadfile, RPC_LOADFILE } from "./cgi-recordings.ts";
 import { type CameraHandler, parseDeviceQuery, replyBody, replyUnsupported } from "./cgi-request.ts";
+import { handleStorageDevice } from "./cgi-storage.ts";
 import { buildConfigTree } from "./config-tree.ts";
 import type { CameraEvent } from "./event-framing.ts";
 import { EventHub, type MotionCycle, wallClock } from "./event-hub.ts";
@@ -603,6 +605,7 @@ const HANDLERS: Record<string, CameraHandler> = {
   "/cgi-bin/log.cgi": handleLog,
   "/cgi-bin/mediaFileFind.cgi": handleMediaFileFind,
   "/cgi-bin/audio.cgi": handleAudio,
+  "/cgi-bin/storageDevice.cgi": handleStorageDevice,
   // The ONVIF snapshot URI (GetSnapshotUri), behind the same Digest as the CGI.
   "/onvifsnapshot/media_service/snapshot": handleSnapshot,
 };

@@ -9,6 +9,7 @@ import { motionData } from "./event-hub.ts";
 import type { LogEntry } from "./log-book.ts";
 import type { PtzPosition } from "./ptz.ts";
 import type { RtspCounters } from "./rtsp-server.ts";
+import type { SdCardCondition } from "./sd-card.ts";
 import type { TalkRecording } from "./speaker.ts";
 
 export interface TriggerOptions {
@@ -101,6 +102,11 @@ export class CameraControl {
   hangUpEventStreams(hangUp = true): void {
     this.camera.hangUpEventStreams = hangUp;
     if (hangUp) this.camera.events.hangUpAll();
+  }
+
+  /** The SD card's condition as storageDevice.cgi reports it: removed, failing, or filled to some size. */
+  setSdCard(condition: Partial<SdCardCondition>): void {
+    this.camera.sdCard.condition = { ...this.camera.sdCard.condition, ...condition };
   }
 
   /** Each request waits a random time up to `ms` first: parallel requests are handled out of order. */

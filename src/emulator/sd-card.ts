@@ -48,8 +48,23 @@ interface Finder {
   cursor: number;
 }
 
+/** The card's condition, as `storageDevice.cgi?action=getDeviceAllInfo` reports it (a fault for tests). */
+export interface SdCardCondition {
+  present: boolean;
+  failing: boolean;
+  totalBytes: number;
+  usedBytes: number;
+}
+
 export class SdCard {
   readonly recordings: SdRecording[];
+  /** A 32 GB card, a third used. */
+  condition: SdCardCondition = {
+    present: true,
+    failing: false,
+    totalBytes: 31_254_904_832,
+    usedBytes: 10_418_301_610,
+  };
   private readonly files = new Map<string, Buffer>();
   private readonly finders = new Map<number, Finder>();
   private nextFinder = 1;

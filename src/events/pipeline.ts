@@ -21,6 +21,7 @@ import { MailMatcher } from "./mail-matcher.ts";
 import { Outbox } from "./outbox.ts";
 import { EventPublisher } from "./publisher.ts";
 import { EventRetention } from "./retention.ts";
+import { SdCardWatch } from "./sd-card-watch.ts";
 import { SmtpIngest, type SmtpIngestOptions } from "./smtp-ingest.ts";
 import { EventStore } from "./store.ts";
 
@@ -51,6 +52,7 @@ export class EventPipeline {
   readonly publisher: EventPublisher;
   readonly sources: CameraEventSources;
   readonly watch: GatewayWatch;
+  readonly sdCards: SdCardWatch;
   readonly deliveries: Deliveries;
   readonly retention: EventRetention;
   smtp: SmtpIngest | undefined;
@@ -70,6 +72,13 @@ export class EventPipeline {
     );
     this.publisher = new EventPublisher(this.bus, this.store, logger);
     this.watch = new GatewayWatch(owned, parts.hubs, this.publisher, logger);
+    this.sdCards = new SdCardWatch({
+      cameras: owned,
+      publisher: this.publisher,
+      logger,
+      intervalMs: config.events.sdCard.checkSeconds * 1000,
+      fullPercent: config.events.sdCard.fullPercent,
+    });
     this.sources = new CameraEventSources(
       config,
       owned,
@@ -98,12 +107,14 @@ export class EventPipeline {
     await this.deliveries.start();
     await this.startSmtp();
     this.watch.start();
+    this.sdCards.start();
     this.sources.start();
     this.retention.start();
   }
 
   async close(): Promise<void> {
     this.watch.stop();
+    await this.sdCards.stop();
     this.sources.stop();
     this.matcher.stop();
     await this.smtp?.close();

@@ -122,7 +122,9 @@ export async function startTestGateway(options: {
       ...options.storage,
     },
     relay: options.relay ?? {},
-    events: options.events ?? { enabled: false },
+    // The SD card check (one request per camera every 10 min) is off unless a test asks for it, so tests
+    // that count a camera's requests count only their own.
+    events: { sdCard: { checkSeconds: 0 }, ...(options.events ?? { enabled: false }) },
     // Clips keep every camera's main stream open: off unless a test asks (request-counting tests count
     // only what they cause).
     recording: options.recording ?? { clips: { enabled: false } },

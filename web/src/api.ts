@@ -27,6 +27,14 @@ export interface Camera {
   device?: { type?: string; softwareVersion?: string; serial?: string; vendor?: string };
   /** Why `device` is missing (the camera could not be asked). */
   deviceError?: string;
+  /** The SD card's health as last read (null before the first check). */
+  sdCard?: {
+    state: "ok" | "full" | "error" | "missing" | "unsupported";
+    checkedAt: string;
+    totalBytes: number;
+    usedBytes: number;
+    usedPercent: number | null;
+  } | null;
   /** The streams camgate holds open or is opening, with the camera's answer while one is down. */
   upstreams?: {
     kind: "rtsp" | "mjpeg" | "events";

@@ -69,6 +69,31 @@ const cameraSummary = {
         "the camera's streams camgate holds open or is opening (RTSP, MJPEG, events), with the camera's answer while one is down; a stream that cannot open is its own state, not the camera's health",
       items: upstreamSchema,
     },
+    sdCard: {
+      type: ["object", "null"],
+      description:
+        "the SD card's health as last read by the instance that owns the camera (null before the first check or elsewhere)",
+      properties: {
+        state: { type: "string", enum: ["ok", "full", "error", "missing", "unsupported"] },
+        checkedAt: { type: "string" },
+        totalBytes: { type: "number" },
+        usedBytes: { type: "number" },
+        usedPercent: { type: ["number", "null"] },
+        devices: {
+          type: "array",
+          items: {
+            type: "object",
+            properties: {
+              name: { type: "string" },
+              cameraState: { type: "string" },
+              error: { type: "boolean" },
+              totalBytes: { type: "number" },
+              usedBytes: { type: "number" },
+            },
+          },
+        },
+      },
+    },
     logSync: {
       type: "object",
       description: "the camera log sync into camgate's store: when it last ran, worked, and why it failed",
@@ -82,6 +107,11 @@ const cameraSummary = {
   },
   required: ["id", "name", "health", "budget", "rtspBudget", "links"],
 } as const;
+
+function sdCardOf(ctx: GatewayContext, camera: string) {
+  const status = ctx.events.sdCards.status(camera);
+  return status ? { ...status, checkedAt: new Date(status.checkedAt).toISOString() } : null;
+}
 
 function summary(ctx: GatewayContext, entry: CameraEntry) {
   const health = entry.session.getHealth();
@@ -117,6 +147,7 @@ function summary(ctx: GatewayContext, entry: CameraEntry) {
         : {}),
     },
     upstreams: upstreamsOf(ctx, entry),
+    sdCard: sdCardOf(ctx, entry.id),
     logSync: {
       lastAttempt: logSync.lastAttempt ?? null,
       lastSuccess: logSync.lastSuccess ?? null,

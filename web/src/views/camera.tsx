@@ -5,6 +5,7 @@ import { canOperate, events } from "../state.ts";
 import { Badge } from "./grid.tsx";
 import { HealthNotice, StreamNotice } from "./health-notice.tsx";
 import { LiveVideo } from "./live-video.tsx";
+import { sdCardText } from "./sd-card-text.ts";
 import { TalkButton } from "./talk-button.tsx";
 import { Timeline } from "./timeline.tsx";
 
@@ -184,6 +185,12 @@ export function CameraView({ id }: { id: string }) {
           <dd>{camera.device.softwareVersion}</dd>
           <dt>Serial</dt>
           <dd>{camera.device.serial}</dd>
+          {camera.sdCard && (
+            <>
+              <dt>SD card</dt>
+              <dd data-sd-card={camera.sdCard.state}>{sdCardText(camera.sdCard)}</dd>
+            </>
+          )}
         </dl>
       )}
       {camera && !camera.device && (

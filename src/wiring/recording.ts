@@ -1,0 +1,75 @@
+/**
+ * Recording: event clips with pre-roll, continuous segments, the recordings index and its retention, all
+ * from the relay's streams (no second camera session). At start, files a crash left half-written are
+ * repaired before anything records.
+ */
+
+import { resolve } from "node:path";
+import { ClipRecorder } from "../recording/clip-recorder.ts";
+import { RecordingIndex } from "../recording/recording-index.ts";
+import { repairRecordings } from "../recording/repair.ts";
+import { RecordingRetention } from "../recording/retention.ts";
+import { SegmentRecorder } from "../recording/segment-recorder.ts";
+import { errorText } from "../util/error-text.ts";
+import type { Core } from "./core.ts";
+import type { Events } from "./events.ts";
+import type { Ownership } from "./ownership.ts";
+import type { Part } from "./part.ts";
+import type { Relay } from "./relay.ts";
+
+export interface Recording extends Part {
+  index: RecordingIndex;
+  dir: string;
+}
+
+export function makeRecording(parts: {
+  core: Core;
+  ownership: Ownership;
+  relay: Relay;
+  events: Events;
+}): Recording {
+  const { config, sql, instance, storageDir, logger, options } = parts.core;
+  const pipeline = parts.events.pipeline;
+  const faults = options.recordingFaults;
+  const index = new RecordingIndex(sql, instance, (error) =>
+    logger.warn({ err: errorText(error) }, "the recordings index could not be written"),
+  );
+  const dir = resolve(storageDir, config.recording.dir ?? "recordings");
+  const common = { config, cameras: parts.ownership.owned, streams: parts.relay.streams, index, dir, logger };
+  const clips = new ClipRecorder({
+    ...common,
+    store: pipeline.store,
+    bus: pipeline.bus,
+    publisher: pipeline.publisher,
+    ...faults,
+  });
+  const retention = new RecordingRetention(index, dir, config, logger, (ids) =>
+    pipeline.store.incidents.existing(ids),
+  );
+  const segments = new SegmentRecorder({
+    ...common,
+    ...(faults?.openFile ? { openFile: faults.openFile } : {}),
+    onSegment: () => void retention.run(),
+  });
+  // Each new clip may take a budget over its limit.
+  const unsubscribe = pipeline.bus.subscribe((event) => {
+    if (event.source === "gateway" && event.code === "ClipReady") void retention.run();
+  });
+  return {
+    name: "recording",
+    index,
+    dir,
+    async start() {
+      await repairRecordings(index, dir, logger);
+      clips.start();
+      segments.start();
+      retention.start();
+    },
+    async close() {
+      unsubscribe();
+      retention.stop();
+      await clips.close();
+      await segments.close();
+    },
+  };
+}

@@ -6,12 +6,21 @@
  * is lost at once. An instance that cannot reach the database stops using every camera before its leases
  * can lapse (it fences itself), since another instance will take them then: each camera has a local
  * deadline, 70% of the TTL after its last renewal was *sent*, so it fires before the database's expiry
- * however late the next heartbeat is (a paused process, a slow database).
+ * however late the next heartbeat is (a slow database); a heartbeat due at that moment (a paused process
+ * that resumed) may still renew the lease up to 90% of it, and only then is the camera let go.
  */
 import type pg from "pg";
 import { CameraLeases } from "./leases.ts";
 import type { ClusterMap, InstanceAddress } from "./peer-directory.ts";
 import { ownerOf } from "./rendezvous.ts";
+
+/**
+ * The local deadline after a renewal was sent, as a share of the lease: past it a heartbeat is due at once;
+ * past the last chance the camera is let go (fenced) whatever comes, leaving the rest of the lease to close
+ * its sessions before another instance may take it.
+ */
+const FENCE_AT = 0.7;
+const LAST_CHANCE = 0.9;
 
 export interface CoordinatorOptions {
   pool: pg.Pool;
@@ -175,14 +184,37 @@ export class ClusterCoordinator {
 
   private armDeadline(camera: string, sentAt: number): void {
     clearTimeout(this.deadlines.get(camera));
-    const timer = setTimeout(
-      () => {
-        if (this.deadlines.get(camera) === timer && this.owned.has(camera)) void this.lose(camera, "fenced");
-      },
-      Math.max(0, sentAt + this.ttlMs * 0.7 - Date.now()),
+    const timer: NodeJS.Timeout = setTimeout(
+      () => void this.deadlinePassed(camera, timer, sentAt),
+      Math.max(0, sentAt + this.ttlMs * FENCE_AT - Date.now()),
     );
     timer.unref();
     this.deadlines.set(camera, timer);
+  }
+
+  /**
+   * The camera's lease was not renewed in time. A process that was paused (SIGSTOP, a VM frozen, a long GC)
+   * resumes with its heartbeat and this deadline due together; the heartbeat, due earlier, has started and
+   * may still renew the lease, good until `sentAt + ttl`: wait for that heartbeat until LAST_CHANCE of the
+   * lease (what is left is for closing the sessions), and fence only if it did not renew this camera by
+   * then (issue 29). With no heartbeat under way (the database away, the loop stuck) it fences at once.
+   */
+  private async deadlinePassed(camera: string, timer: NodeJS.Timeout, sentAt: number): Promise<void> {
+    const current = () => this.deadlines.get(camera) === timer && this.owned.has(camera);
+    if (!current()) return;
+    const beat = this.running;
+    const left = sentAt + this.ttlMs * LAST_CHANCE - Date.now();
+    if (beat && left > 0) {
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([
+        beat.catch(() => undefined),
+        new Promise<void>((resolve) => {
+          wait = setTimeout(resolve, left);
+        }),
+      ]);
+      clearTimeout(wait);
+    }
+    if (current()) await this.lose(camera, "fenced");
   }
 
   private async lose(camera: string, reason: "rebalanced" | "taken" | "fenced" | "stopped"): Promise<void> {

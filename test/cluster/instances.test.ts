@@ -163,6 +163,8 @@ describe.skipIf(!available)("several camgate instances on one PostgreSQL", () =>
         ]);
       expect(receiver.received.every((r) => r.signatureValid)).toBe(true);
       const sent = (g: TestGateway) => g.camgate.events.deliveries.webhooks[0]?.worker.sent ?? 0;
+      // A worker counts a delivery once the receiver's answer is in, a moment after the receiver saw it.
+      await waitFor(() => (sent(c) + sent(d) >= 20 ? true : undefined), 10_000, "20 deliveries counted");
       expect(sent(c) + sent(d)).toBe(20);
 
       // A camera's log, synced by its owner into the shared store, reads the same on the other instance.

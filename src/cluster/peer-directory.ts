@@ -11,7 +11,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { PeerRtsp, SessionRoute } from "../camera/session.ts";
-import type { UrlSigner } from "../server/auth/signed-url.ts";
+import type { UrlSigner } from "../protocol/signed-url.ts";
 
 export const CLUSTER_USER = "~cluster";
 const SIGNED_FOR_SECONDS = 300;

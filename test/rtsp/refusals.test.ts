@@ -5,7 +5,8 @@
  */
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadOrCreateSigningKey, UrlSigner } from "../../src/server/auth/signed-url.ts";
+import { UrlSigner } from "../../src/protocol/signed-url.ts";
+import { loadOrCreateSigningKey } from "../../src/storage/signing-key.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { waitFor } from "../helpers/http.ts";
 import { ffmpegDecode, locateFfmpeg, RawRtspClient } from "../helpers/rtsp.ts";

@@ -10,11 +10,11 @@ import { BlockList, isIP, isIPv4 } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { UserConfig } from "../../config/schema.ts";
 import { parseBasicAuthorization } from "../../protocol/digest.ts";
+import { SIGNED_PARAMS, type UrlSigner } from "../../protocol/signed-url.ts";
 import type { FailureLimiter } from "./rate-limit.ts";
 import { type Role, roleAllows } from "./roles.ts";
 import { StoredSecret } from "./secrets.ts";
 import { cookieValue, SESSION_COOKIE, type SessionStore } from "./sessions.ts";
-import { SIGNED_PARAMS, type UrlSigner } from "./signed-url.ts";
 import { type StreamGrant, StreamGrants } from "./stream-grants.ts";
 
 export type AuthMethod =

@@ -1,6 +1,6 @@
 /** Camera time, reboot and logs; signed URLs. */
 import type { FastifyInstance } from "fastify";
-import { cameraOfPath } from "../auth/signed-url.ts";
+import { cameraOfPath } from "../../protocol/signed-url.ts";
 import { cameraFor, dahuaCameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
 import { idParams, problemResponses } from "./schemas.ts";

@@ -8,9 +8,9 @@
 import { randomBytes } from "node:crypto";
 import { parseBasicAuthorization, parseDigestAuthorization } from "../../protocol/digest.ts";
 import type { RtspRequest } from "../../protocol/rtsp.ts";
+import { SIGNED_PARAMS } from "../../protocol/signed-url.ts";
 import type { Authenticator, Principal } from "../auth/authenticator.ts";
 import { digestProvesSecret } from "../auth/digest-check.ts";
-import { SIGNED_PARAMS } from "../auth/signed-url.ts";
 import type { StreamGrants } from "../auth/stream-grants.ts";
 
 export const RTSP_REALM = "camgate";

@@ -1,45 +1,13 @@
 /**
- * Signed URLs: HMAC-SHA256 over method, path (with its query, minus our parameters), camera, expiry and user,
- * with a secret kept in the storage dir (or, for several instances, in their shared store, so a URL one signs
- * opens on every other). They let an `<img>` tag or a dashboard embed one stream or
- * snapshot URL without credentials, for a limited time.
+ * Signed URLs, the token format: HMAC-SHA256 over method, path (with its query, minus our parameters),
+ * camera, expiry and user. They let an `<img>` tag or a dashboard embed one stream or snapshot URL without
+ * credentials, for a limited time, and carry the hop between cluster instances. Pure (no I/O): the key is
+ * kept by storage/signing-key.ts (the storage dir, or the shared store of several instances, so a URL one
+ * instance signs opens on every other).
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import type { Sql } from "../../storage/sql.ts";
+import { createHmac, timingSafeEqual } from "node:crypto";
 
 export const SIGNED_PARAMS = ["cg_exp", "cg_user", "cg_sig"] as const;
-
-export function loadOrCreateSigningKey(storageDir: string): Buffer {
-  mkdirSync(storageDir, { recursive: true });
-  const file = join(storageDir, "signing.key");
-  if (existsSync(file)) {
-    const key = Buffer.from(readFileSync(file, "utf8").trim(), "base64");
-    if (key.length >= 32) return key;
-  }
-  const key = randomBytes(32);
-  writeFileSync(file, `${key.toString("base64")}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return key;
-}
-
-/**
- * The key several instances share, from their store: the first instance to start puts in its own key (so a
- * single instance moved onto PostgreSQL keeps the URLs it signed), and every other reads that one (an
- * insert that loses the race changes nothing).
- */
-export async function sharedSigningKey(sql: Sql, own: Buffer): Promise<Buffer> {
-  await sql.run(
-    "INSERT INTO camgate_secrets (name, value) VALUES ('url-signing', ?) ON CONFLICT (name) DO NOTHING",
-    [own.toString("base64")],
-  );
-  const row = await sql.get<{ value: string }>(
-    "SELECT value FROM camgate_secrets WHERE name = 'url-signing'",
-  );
-  if (!row) throw new Error("the shared URL-signing key could not be read");
-  return Buffer.from(row.value, "base64");
-}
 
 /** The camera a path belongs to (`/api/v1/cameras/<id>/...` or `/cam/<id>/...`), or "". */
 export function cameraOfPath(pathname: string): string {

@@ -2,13 +2,13 @@
  * The camera's log between two wall-clock times (log.cgi startFind, doFind page by page, stopFind), as an
  * async iterator. stopFind is always sent, even when the consumer stops early or a page fails.
  *
- * The loop is driven by what the camera answers, so it is bounded three ways: a page count, a deadline,
- * and progress: a camera that answers the same page again (it ignores the paging) is not asked again.
+ * The pages are bounded as every find's are (find-pages.ts: a page count, a deadline, progress).
  */
-import { type JsonValue, kvToTree, parseKvLines } from "../protocol/kv.ts";
+import { type JsonValue, parseKvLines } from "../protocol/kv.ts";
 import type { CameraApi } from "./api.ts";
 import type { Priority } from "./budget.ts";
 import { CameraError } from "./errors.ts";
+import { findPages } from "./find-pages.ts";
 
 export interface LogItem {
   time: string;
@@ -47,29 +47,21 @@ export async function* searchLogs(
   const token = parseKvLines(start).find(([key]) => key === "token")?.[1];
   if (token === undefined)
     throw new CameraError("bad-response", api.id, "log startFind answered without token=");
-  const maxPages = options.maxPages ?? 100;
-  const deadline = Date.now() + (options.deadlineMs ?? 60_000);
-  let previous: string | undefined;
-  try {
-    for (let pages = 0; ; pages++) {
-      if (pages >= maxPages) return options.onCut?.(`stopped after ${maxPages} pages`);
-      if (Date.now() > deadline) return options.onCut?.("stopped at the search's deadline");
-      const page = await api.cgi(
+  const pages = findPages(
+    () =>
+      api.cgi(
         api.targetFor("log.cgi", [
           ["action", "doFind"],
           ["token", token],
           ["count", options.pageSize ?? 100],
         ]),
         priority,
-      );
-      if (page === previous)
-        return options.onCut?.("the camera answered the same page twice (it ignores paging)");
-      previous = page;
-      const tree = kvToTree(parseKvLines(page), { coerce: false });
-      const items = Array.isArray(tree.items) ? tree.items : [];
-      if (Number(tree.found ?? 0) === 0 || items.length === 0) return;
-      for (const item of items) {
-        if (item === null || typeof item !== "object" || Array.isArray(item)) continue;
+      ),
+    { maxPages: options.maxPages ?? 100, deadlineMs: options.deadlineMs ?? 60_000, onCut: options.onCut },
+  );
+  try {
+    for await (const items of pages)
+      for (const item of items)
         yield {
           time: String(item.Time ?? ""),
           type: String(item.Type ?? ""),
@@ -77,8 +69,6 @@ export async function* searchLogs(
           level: item.Level === undefined ? undefined : Number(item.Level),
           detail: item.Detail,
         };
-      }
-    }
   } finally {
     try {
       await api.cgi(

@@ -3,17 +3,17 @@
  * findFile, findNextFile page by page, close, destroy) and the download of one file (`RPC_Loadfile/<path>`),
  * both at background priority so live viewers and PTZ go first within the camera's connection budget.
  *
- * The search loop is driven by what the camera answers, so it is bounded like the log search: a page count,
- * a deadline, and progress (a camera that repeats a page is not asked again). close and destroy are always
- * sent; their answers do not matter (some firmware refuses the `factory.` spellings with a 200 Error body,
- * python-amcrest test_media, so the plain ones are used).
+ * The pages are bounded as every find's are (find-pages.ts: a page count, a deadline, progress). close and
+ * destroy are always sent; their answers do not matter (some firmware refuses the `factory.` spellings with
+ * a 200 Error body, python-amcrest test_media, so the plain ones are used).
  */
 import type { Readable } from "node:stream";
 import { classifyCgiResponse } from "../protocol/cgi.ts";
-import { kvToTree, parseKvLines } from "../protocol/kv.ts";
+import { parseKvLines } from "../protocol/kv.ts";
 import { isRecordingPath } from "../protocol/recording-path.ts";
 import type { CameraApi } from "./api.ts";
 import { CameraError } from "./errors.ts";
+import { findPages } from "./find-pages.ts";
 
 export interface SdFile {
   /** Camera wall-clock times, as it prints them (`2026-12-02 07:05:00`; no time zone). */
@@ -56,8 +56,6 @@ export async function* searchSdCard(
   const object = parseKvLines(created).find(([key]) => key === "result")?.[1];
   if (object === undefined || !/^\d+$/.test(object))
     throw new CameraError("bad-response", api.id, "mediaFileFind factory.create answered without result=");
-  const maxPages = options.maxPages ?? 20;
-  const deadline = Date.now() + (options.deadlineMs ?? 30_000);
   try {
     await api.cgi(
       api.targetFor(CGI, [
@@ -71,26 +69,20 @@ export async function* searchSdCard(
       ]),
       "background",
     );
-    let previous: string | undefined;
-    for (let pages = 0; ; pages++) {
-      if (pages >= maxPages) return options.onCut?.(`stopped after ${maxPages} pages`);
-      if (Date.now() > deadline) return options.onCut?.("stopped at the search's deadline");
-      const page = await api.cgi(
-        api.targetFor(CGI, [
-          ["action", "findNextFile"],
-          ["object", object],
-          ["count", options.pageSize ?? 100],
-        ]),
-        "background",
-      );
-      if (page === previous)
-        return options.onCut?.("the camera answered the same page twice (it ignores paging)");
-      previous = page;
-      const tree = kvToTree(parseKvLines(page), { coerce: false });
-      const items = Array.isArray(tree.items) ? tree.items : [];
-      if (Number(tree.found ?? 0) === 0 || items.length === 0) return;
+    const pages = findPages(
+      () =>
+        api.cgi(
+          api.targetFor(CGI, [
+            ["action", "findNextFile"],
+            ["object", object],
+            ["count", options.pageSize ?? 100],
+          ]),
+          "background",
+        ),
+      { maxPages: options.maxPages ?? 20, deadlineMs: options.deadlineMs ?? 30_000, onCut: options.onCut },
+    );
+    for await (const items of pages)
       for (const item of items) {
-        if (item === null || typeof item !== "object" || Array.isArray(item)) continue;
         if (typeof item.FilePath !== "string" || typeof item.StartTime !== "string") continue;
         const bytes = Number(item.Length);
         yield {
@@ -104,7 +96,6 @@ export async function* searchSdCard(
           channel: item.Channel === undefined ? undefined : Number(item.Channel),
         };
       }
-    }
   } finally {
     for (const action of ["close", "destroy"]) {
       try {

@@ -29,7 +29,10 @@ const PACK = "test/contrib/pack.test.ts";
 // The JSON report is what .ci/run turns into the plain "N passed, N failed" line (one per step).
 export default defineConfig({
   test: {
-    reporters: ["default", ["json", { outputFile: process.env.CAMGATE_TEST_REPORT ?? "reports/vitest.json" }]],
+    reporters: [
+      "default",
+      ["json", { outputFile: process.env.CAMGATE_TEST_REPORT ?? "reports/vitest.json" }],
+    ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
@@ -37,7 +40,10 @@ export default defineConfig({
     // timers, and every test is steady beside another (and beside a CPU hog).
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: "default", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, PACK] } },
+      {
+        extends: true,
+        test: { name: "default", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, PACK] },
+      },
       { extends: true, test: { name: "pack", include: [PACK] } },
       {
         extends: true,

@@ -11,8 +11,8 @@ import type { JsonValue } from "../protocol/kv.ts";
 import { boundaryFromContentType, MultipartParser } from "../protocol/multipart.ts";
 import type { CameraApi } from "./api.ts";
 import { CameraError } from "./errors.ts";
-import { ReconnectLoop } from "./reconnect.ts";
 import type { CameraStream } from "./session.ts";
+import { StreamSource, type StreamSourceOptions } from "./stream-source.ts";
 import { downFromError, type StreamDown, type StreamState } from "./stream-status.ts";
 
 export interface CameraEventNotice {
@@ -44,25 +44,19 @@ export interface CameraEventSource {
   readonly lastDown: StreamDown | undefined;
 }
 
-export interface CameraEventStreamOptions {
+export interface CameraEventStreamOptions extends StreamSourceOptions {
   api: CameraApi;
   /** `All` or a list of codes. */
   codes: readonly string[];
   heartbeatSeconds: number;
   /** Extra silence allowed beyond two heartbeats (default 2 s). */
   marginMs?: number;
-  backoffMinMs?: number;
-  backoffMaxMs?: number | (() => number);
-  /** The stream went down and is tried again in `retryInMs` (for one log line per change of reason). */
-  onRetry?: (down: StreamDown, retryInMs: number) => void;
   onEvent: (notice: CameraEventNotice) => void;
   /**
    * Every event part as the camera wrote it (chatter and repeats included, heartbeats not), with its code:
    * for clients of the passthrough that want the camera's own stream.
    */
   onPart?: (body: string, code: string) => void;
-  /** State changes; `down` says why when the state is `down`. */
-  onStatus?: (status: StreamState, down: StreamDown | undefined) => void;
   /** Called once per reconnect after a drop, before the catch-up stops are emitted. */
   onReconnect?: () => void;
 }
@@ -75,10 +69,8 @@ const CHATTER = new Set(["VideoMotionInfo"]);
  */
 const PULSE_CODES = new Set(["RtspSessionDisconnect"]);
 
-export class CameraEventStream implements CameraEventSource {
-  private status: StreamState = "idle";
+export class CameraEventStream extends StreamSource implements CameraEventSource {
   private stream: CameraStream | undefined;
-  private readonly loop: ReconnectLoop;
   private everConnected = false;
   /** code → active channel indexes, as last seen from the camera. */
   private readonly active = new Map<string, Set<number>>();
@@ -88,56 +80,29 @@ export class CameraEventStream implements CameraEventSource {
   private framingSaid = false;
   heartbeats = 0;
   catchUpFailures = 0;
-  lastDown: StreamDown | undefined;
   /** A catch-up after a reconnect failed: it is tried again on the next heartbeat. */
   private catchUpPending = false;
   private catchingUp = false;
   private generation = 0;
 
   constructor(private readonly options: CameraEventStreamOptions) {
-    this.loop = new ReconnectLoop({
-      connect: (generation) => this.connect(generation),
-      onDown: (down, retryInMs) => {
-        this.setStatus("down", down);
-        this.options.onRetry?.(down, retryInMs);
-      },
-      release: () => {
-        this.stream?.close();
-        this.stream = undefined;
-      },
-      ...(options.backoffMinMs !== undefined ? { backoffMinMs: options.backoffMinMs } : {}),
-      ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
-    });
+    super(options);
   }
 
-  get current(): StreamState {
-    return this.status;
+  protected release(): void {
+    this.stream?.close();
+    this.stream = undefined;
   }
 
   activeStates(): { code: string; index: number }[] {
     return [...this.active].flatMap(([code, indexes]) => [...indexes].map((index) => ({ code, index })));
   }
 
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): void {
-    this.loop.stop();
-    this.setStatus("idle", undefined);
-  }
-
-  /** The camera is back (its session went online): reconnect now rather than after the backoff. */
-  retryNow(): void {
-    this.loop.retryNow();
-  }
-
   private silenceLimitMs(): number {
     return this.options.heartbeatSeconds * 2000 + (this.options.marginMs ?? 2000);
   }
 
-  private async connect(generation: number): Promise<void> {
-    this.setStatus("connecting", undefined);
+  protected async connect(generation: number): Promise<void> {
     const codes = this.options.codes.includes("All") ? "[All]" : `[${this.options.codes.join(",")}]`;
     const target = `${this.options.api.targetFor("eventManager.cgi", [
       ["action", "attach"],
@@ -180,8 +145,7 @@ export class CameraEventStream implements CameraEventSource {
     this.armWatchdog(generation);
     const reconnected = this.everConnected;
     this.everConnected = true;
-    this.setStatus("live", undefined);
-    this.loop.succeeded();
+    this.loop.live();
     if (reconnected) {
       this.reconnects++;
       this.options.onReconnect?.();
@@ -327,16 +291,5 @@ export class CameraEventStream implements CameraEventSource {
         ),
       });
     });
-  }
-
-  private fail(down: StreamDown): void {
-    this.lastDown = down;
-    this.loop.fail(down);
-  }
-
-  private setStatus(status: StreamState, down: StreamDown | undefined): void {
-    if (this.status === status) return;
-    this.status = status;
-    this.options.onStatus?.(status, down);
   }
 }

@@ -7,85 +7,40 @@
 import { boundaryFromContentType, MultipartParser } from "../protocol/multipart.ts";
 import { CameraApi } from "./api.ts";
 import { CameraError } from "./errors.ts";
-import { ReconnectLoop } from "./reconnect.ts";
 import type { CameraSession, CameraStream } from "./session.ts";
-import { downFromError, type StreamDown, type StreamState } from "./stream-status.ts";
+import { StreamSource, type StreamSourceOptions } from "./stream-source.ts";
+import { downFromError } from "./stream-status.ts";
 
 export interface UpstreamFrame {
   jpeg: Buffer;
   receivedAt: number;
 }
 
-export interface MjpegSourceOptions {
+export interface MjpegSourceOptions extends StreamSourceOptions {
   session: CameraSession;
   channel: number;
   subtype: number;
   /** No frame for this long counts as a stall (relay.stallMs). */
   stallMs: number;
-  backoffMinMs?: number;
-  backoffMaxMs?: number | (() => number);
-  /** The stream went down and is tried again in `retryInMs` (for one log line per change of reason). */
-  onRetry?: (down: StreamDown, retryInMs: number) => void;
   onFrame: (frame: UpstreamFrame) => void;
-  /** State changes; `down` says why when the state is `down`. */
-  onState?: (state: StreamState, down: StreamDown | undefined) => void;
 }
 
-export class MjpegSource {
-  private state: StreamState = "idle";
+export class MjpegSource extends StreamSource {
   private stream: CameraStream | undefined;
-  private readonly loop: ReconnectLoop;
-  lastError: CameraError | undefined;
   connects = 0;
   stalls = 0;
   framesIn = 0;
 
   constructor(private readonly options: MjpegSourceOptions) {
-    this.loop = new ReconnectLoop({
-      connect: (generation) => this.connect(generation),
-      onDown: (down, retryInMs) => {
-        this.setState("down", down);
-        this.options.onRetry?.(down, retryInMs);
-      },
-      release: () => {
-        this.stream?.close();
-        this.stream = undefined;
-      },
-      ...(options.backoffMinMs !== undefined ? { backoffMinMs: options.backoffMinMs } : {}),
-      ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
-    });
+    super(options);
   }
 
-  get current(): StreamState {
-    return this.state;
+  protected release(): void {
+    this.stream?.close();
+    this.stream = undefined;
   }
 
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): void {
-    this.loop.stop();
-    this.setState("idle", undefined);
-  }
-
-  /** The camera is back (its session went online): reconnect now rather than after the backoff. */
-  retryNow(): void {
-    this.loop.retryNow();
-  }
-
-  /** The way to the camera changed: this connection ends and the next is made now. */
-  reconnectNow(): void {
-    this.loop.restart();
-  }
-
-  private fail(down: StreamDown): void {
-    this.lastError = down.error;
-    this.loop.fail(down);
-  }
-
-  private async connect(generation: number): Promise<void> {
-    this.setState("connecting", undefined);
+  protected async connect(generation: number): Promise<void> {
     const camera = this.options.session.id;
     const stallMs = this.options.stallMs;
     let stream: CameraStream;
@@ -140,8 +95,7 @@ export class MjpegSource {
       for (const part of parts) {
         if (part.body[0] !== 0xff || part.body[1] !== 0xd8) continue;
         this.framesIn++;
-        if (this.state !== "live") this.setState("live", undefined);
-        this.loop.succeeded();
+        this.loop.live();
         this.loop.watch(generation, stallMs, stalled);
         this.options.onFrame({ jpeg: part.body, receivedAt: Date.now() });
       }
@@ -153,11 +107,5 @@ export class MjpegSource {
     stream.body.once("error", (error: Error) => ended(`stream error: ${error.message}`));
     stream.body.once("end", () => ended("the camera ended the stream"));
     stream.body.once("close", () => ended("the stream closed"));
-  }
-
-  private setState(state: StreamState, down: StreamDown | undefined): void {
-    if (this.state === state) return;
-    this.state = state;
-    this.options.onState?.(state, down);
   }
 }

@@ -2,7 +2,7 @@
  * One upstream RTSP session (per camera, channel and subtype): OPTIONS, DESCRIBE, SETUP of the video (and
  * audio) track over TCP interleaved, PLAY; keepalives before the session timeout (GET_PARAMETER when the
  * camera offers it, else OPTIONS: aler9's rule, mediamtx#1066); a silence watchdog; reconnects with backoff
- * through the shared `ReconnectLoop`. It takes a slot of the camera's RTSP budget (separate from its HTTP
+ * through the shared `StreamLoop` (as a `StreamSource`). It takes a slot of the camera's RTSP budget (separate from its HTTP
  * budget, so a live stream never takes a connection from the CGI calls) and logs in under the session's
  * rules (one failed login per backoff, across HTTP and RTSP). It never asks for the ONVIF backchannel: an
  * open one silences Dahua doorbells (go2rtc#95, frigate#5020).
@@ -24,10 +24,10 @@ import {
 } from "../protocol/sdp.ts";
 import { type BudgetSlot, BudgetTimeoutError, type ConnectionBudget } from "./budget.ts";
 import { CameraError } from "./errors.ts";
-import { ReconnectLoop } from "./reconnect.ts";
 import { RtspConnection } from "./rtsp-connection.ts";
 import type { CameraSession, LoginTurn } from "./session.ts";
-import { downFromError, type StreamDown, type StreamState } from "./stream-status.ts";
+import { StreamSource, type StreamSourceOptions } from "./stream-source.ts";
+import { downFromError } from "./stream-status.ts";
 
 export type AudioCodec = "pcma" | "pcmu" | "aac";
 
@@ -60,7 +60,7 @@ export interface RtspLocation {
   peer?: { host: string; username: string; password: string };
 }
 
-export interface RtspSourceOptions {
+export interface RtspSourceOptions extends StreamSourceOptions {
   session: CameraSession;
   /** The camera's RTSP sessions (default 2 of its ~6: main and sub). */
   budget: ConnectionBudget;
@@ -76,15 +76,9 @@ export interface RtspSourceOptions {
   /** No video for this long: the stream is dead (default 5 s, go2rtc's read deadline). */
   silenceMs?: number;
   connectTimeoutMs?: number;
-  backoffMinMs?: number;
-  /** The longest wait between attempts (a function: it depends on whether someone watches). */
-  backoffMaxMs?: number | (() => number);
   onDescription: (description: RtspDescription) => void;
-  /** A failed attempt, and when the next comes (for the log line that says why). */
-  onRetry?: (down: StreamDown, retryInMs: number) => void;
   onVideo: (unit: AccessUnit) => void;
   onAudio?: (frame: AudioFrame) => void;
-  onState?: (state: StreamState, down: StreamDown | undefined) => void;
 }
 
 export interface RtspSourceStats {
@@ -117,9 +111,7 @@ const PEER_TURN: LoginTurn = {
   failed: () => undefined,
 };
 
-export class RtspSource {
-  private state: StreamState = "idle";
-  private readonly loop: ReconnectLoop;
+export class RtspSource extends StreamSource {
   private connection: RtspConnection | undefined;
   private slot: BudgetSlot | undefined;
   private keepalive: NodeJS.Timeout | undefined;
@@ -130,8 +122,6 @@ export class RtspSource {
    * PLAY, keepalives and TEARDOWN go there: a strict server (GStreamer's) answers 404 anywhere else.
    */
   private aggregateUrl: string | undefined;
-  lastError: CameraError | undefined;
-  private lastDown: StreamDown | undefined;
   description: RtspDescription | undefined;
   readonly stats: RtspSourceStats = { connects: 0, stalls: 0, badPackets: 0, packets: 0 };
   private depacketizer: H264Depacketizer | H265Depacketizer | undefined;
@@ -142,18 +132,10 @@ export class RtspSource {
   private peer: RtspLocation["peer"];
 
   constructor(private readonly options: RtspSourceOptions) {
+    // The longest wait between attempts: a function of whether someone watches, from the hub.
+    super({ ...options, backoffMaxMs: options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS });
     this.port = options.port;
     this.path = options.path;
-    this.loop = new ReconnectLoop({
-      connect: (generation) => this.connect(generation),
-      onDown: (down, retryInMs) => {
-        this.setState("down", down);
-        this.options.onRetry?.(down, retryInMs);
-      },
-      release: () => this.release(),
-      ...(options.backoffMinMs !== undefined ? { backoffMinMs: options.backoffMinMs } : {}),
-      backoffMaxMs: options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
-    });
   }
 
   get url(): string {
@@ -162,37 +144,12 @@ export class RtspSource {
     return `rtsp://${host}:${this.port}${this.path}`;
   }
 
-  get current(): StreamState {
-    return this.state;
-  }
-
   /** The depacketizer's counts (dropped pictures, gaps, refused packets). */
   get mediaStats() {
     return this.depacketizer?.stats;
   }
 
-  start(): void {
-    this.loop.start();
-    // Started again while a failure's backoff lasts: down for that reason until the next attempt, so a
-    // viewer asking now is answered at once instead of waiting for a picture that cannot come yet.
-    if (this.loop.isWaiting && this.lastDown) this.setState("down", this.lastDown);
-  }
-
-  stop(): void {
-    this.loop.stop();
-    this.setState("idle", undefined);
-  }
-
-  retryNow(): void {
-    this.loop.retryNow();
-  }
-
-  /** The way to the camera changed: this connection ends (TEARDOWN said) and the next is made now. */
-  reconnectNow(): void {
-    this.loop.restart();
-  }
-
-  private release(): void {
+  protected release(): void {
     if (this.keepalive) clearInterval(this.keepalive);
     this.keepalive = undefined;
     const connection = this.connection;
@@ -210,14 +167,7 @@ export class RtspSource {
     this.slot = undefined;
   }
 
-  private fail(down: StreamDown): void {
-    this.lastError = down.error;
-    this.lastDown = down;
-    this.loop.fail(down);
-  }
-
-  private async connect(generation: number): Promise<void> {
-    this.setState("connecting", undefined);
+  protected async connect(generation: number): Promise<void> {
     const camera = this.options.session.id;
     if (this.options.locate) {
       try {
@@ -265,7 +215,8 @@ export class RtspSource {
         if (this.loop.isCurrent(generation)) this.frame(generation, frame);
       },
       onClose: (error) => {
-        if (this.loop.isCurrent(generation) && this.state === "live") this.fail({ code: "ended", error });
+        if (this.loop.isCurrent(generation) && this.loop.state === "live")
+          this.fail({ code: "ended", error });
       },
     });
     this.connection = connection;
@@ -337,9 +288,7 @@ export class RtspSource {
         /GET_PARAMETER/i.test(options.headers.get("public") ?? ""),
       );
       this.loop.watch(generation, this.options.silenceMs ?? 5000, () => this.stalled());
-      this.setState("live", undefined);
-      this.loop.succeeded();
-      this.lastDown = undefined;
+      this.loop.live();
     } catch (error) {
       if (!judged) turn.failed(error);
       if (!this.loop.isCurrent(generation)) return;
@@ -477,11 +426,5 @@ export class RtspSource {
           if (this.loop.isCurrent(generation)) this.fail(downFromError(error, this.options.session.id));
         });
     }, every);
-  }
-
-  private setState(state: StreamState, down: StreamDown | undefined): void {
-    if (this.state === state) return;
-    this.state = state;
-    this.options.onState?.(state, down);
   }
 }

@@ -14,8 +14,8 @@
  */
 import type { ServerResponse } from "node:http";
 import { MjpegSource } from "../camera/mjpeg.ts";
-import { IDLE_BACKOFF_MAX_MS, WATCHED_BACKOFF_MAX_MS } from "../camera/reconnect.ts";
 import type { CameraSession } from "../camera/session.ts";
+import { IDLE_BACKOFF_MAX_MS, WATCHED_BACKOFF_MAX_MS } from "../camera/stream-loop.ts";
 import { StreamNarrator } from "../camera/stream-narrator.ts";
 import type { StreamDown, StreamState } from "../camera/stream-status.ts";
 import { formatPartHeader } from "../protocol/multipart.ts";

@@ -14,7 +14,6 @@
  *   own queue (an RTSP viewer that falls behind skips to the next keyframe).
  */
 import { CameraError } from "../camera/errors.ts";
-import { IDLE_BACKOFF_MAX_MS, WATCHED_BACKOFF_MAX_MS } from "../camera/reconnect.ts";
 import type { CameraEntry } from "../camera/registry.ts";
 import {
   type AudioTrack,
@@ -22,6 +21,7 @@ import {
   type RtspLocation,
   RtspSource,
 } from "../camera/rtsp-source.ts";
+import { IDLE_BACKOFF_MAX_MS, WATCHED_BACKOFF_MAX_MS } from "../camera/stream-loop.ts";
 import { StreamNarrator } from "../camera/stream-narrator.ts";
 import type { StreamDown, StreamState } from "../camera/stream-status.ts";
 import type { AccessUnit, AudioFrame, VideoCodec } from "../media/access-unit.ts";

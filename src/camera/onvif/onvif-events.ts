@@ -10,23 +10,18 @@ import { stateChangesOf } from "../../protocol/onvif-notification.ts";
 import { childOf, textOf } from "../../protocol/soap.ts";
 import { CameraError } from "../errors.ts";
 import type { CameraEventNotice, CameraEventSource } from "../events.ts";
-import { ReconnectLoop } from "../reconnect.ts";
-import { downFromError, type StreamDown, type StreamState } from "../stream-status.ts";
+import { StreamSource, type StreamSourceOptions } from "../stream-source.ts";
+import { downFromError } from "../stream-status.ts";
 import { type OnvifCamera, pathOf } from "./onvif-camera.ts";
 import { ONVIF_NS } from "./onvif-client.ts";
 
-export interface OnvifEventStreamOptions {
+export interface OnvifEventStreamOptions extends StreamSourceOptions {
   camera: OnvifCamera;
   /** `All` or a list of camgate codes. */
   codes: readonly string[];
   /** A pull waits up to this long for messages (the long poll; default 10 s). */
   pullSeconds?: number;
-  backoffMinMs?: number;
-  backoffMaxMs?: number | (() => number);
-  /** The stream went down and is tried again in `retryInMs` (for one log line per change of reason). */
-  onRetry?: (down: StreamDown, retryInMs: number) => void;
   onEvent: (notice: CameraEventNotice) => void;
-  onStatus?: (status: StreamState, down: StreamDown | undefined) => void;
   onReconnect?: () => void;
 }
 
@@ -49,9 +44,7 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export class OnvifEventStream implements CameraEventSource {
-  private status: StreamState = "idle";
-  private readonly loop: ReconnectLoop;
+export class OnvifEventStream extends StreamSource implements CameraEventSource {
   private readonly active = new Map<string, Set<number>>();
   private everConnected = false;
   private subscription: string | undefined;
@@ -62,40 +55,13 @@ export class OnvifEventStream implements CameraEventSource {
   /** Pulls answered (ONVIF's heartbeat: an empty answer to a long poll). */
   heartbeats = 0;
   catchUpFailures = 0;
-  lastDown: StreamDown | undefined;
 
   constructor(private readonly options: OnvifEventStreamOptions) {
-    this.loop = new ReconnectLoop({
-      connect: (generation) => this.connect(generation),
-      onDown: (down, retryInMs) => {
-        this.setStatus("down", down);
-        this.options.onRetry?.(down, retryInMs);
-      },
-      release: () => this.release(),
-      ...(options.backoffMinMs !== undefined ? { backoffMinMs: options.backoffMinMs } : {}),
-      ...(options.backoffMaxMs !== undefined ? { backoffMaxMs: options.backoffMaxMs } : {}),
-    });
-  }
-
-  get current(): StreamState {
-    return this.status;
+    super(options);
   }
 
   activeStates(): { code: string; index: number }[] {
     return [...this.active].flatMap(([code, indexes]) => [...indexes].map((index) => ({ code, index })));
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  stop(): void {
-    this.loop.stop();
-    this.setStatus("idle", undefined);
-  }
-
-  retryNow(): void {
-    this.loop.retryNow();
   }
 
   private get id(): string {
@@ -106,7 +72,7 @@ export class OnvifEventStream implements CameraEventSource {
     return this.options.codes.includes("All") || this.options.codes.includes(code);
   }
 
-  private release(): void {
+  protected release(): void {
     this.abort?.abort();
     this.abort = undefined;
     const subscription = this.subscription;
@@ -124,8 +90,7 @@ export class OnvifEventStream implements CameraEventSource {
       .catch(() => undefined);
   }
 
-  private async connect(generation: number): Promise<void> {
-    this.setStatus("connecting", undefined);
+  protected async connect(generation: number): Promise<void> {
     const abort = new AbortController();
     this.abort = abort;
     const client = this.options.camera.client;
@@ -151,8 +116,7 @@ export class OnvifEventStream implements CameraEventSource {
     this.subscription = subscription;
     const reconnected = this.everConnected;
     this.everConnected = true;
-    this.setStatus("live", undefined);
-    this.loop.succeeded();
+    this.loop.live();
     if (reconnected) {
       this.reconnects++;
       this.options.onReconnect?.();
@@ -216,12 +180,5 @@ export class OnvifEventStream implements CameraEventSource {
     if (indexes.size > 0) this.active.set(code, indexes);
     else this.active.delete(code);
     this.options.onEvent({ code, action: on ? "Start" : "Stop", index, data: undefined, synthetic });
-  }
-
-  private setStatus(status: StreamState, down: StreamDown | undefined): void {
-    if (down) this.lastDown = down;
-    if (status === this.status && !down) return;
-    this.status = status;
-    this.options.onStatus?.(status, down);
   }
 }

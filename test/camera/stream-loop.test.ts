@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CameraError } from "../../src/camera/errors.ts";
-import { ReconnectLoop } from "../../src/camera/reconnect.ts";
+import { StreamLoop } from "../../src/camera/stream-loop.ts";
 import type { StreamDown } from "../../src/camera/stream-status.ts";
 
 const ENDED: StreamDown = { code: "ended", error: new CameraError("unreachable", "cam", "closed") };
@@ -20,7 +20,7 @@ afterEach(() => {
 /** A loop whose every connection answers, then fails after `upMs`; returns the attempt times. */
 function run(upMs: number, forMs: number, backoffMaxMs = 30_000): number[] {
   const attempts: number[] = [];
-  const loop: ReconnectLoop = new ReconnectLoop({
+  const loop: StreamLoop = new StreamLoop({
     connect: async (generation) => {
       attempts.push(Date.now());
       loop.succeeded();
@@ -28,7 +28,6 @@ function run(upMs: number, forMs: number, backoffMaxMs = 30_000): number[] {
         if (loop.isCurrent(generation)) loop.fail(ENDED);
       }, upMs);
     },
-    onDown: () => {},
     release: () => {},
     backoffMaxMs,
   });
@@ -39,7 +38,7 @@ function run(upMs: number, forMs: number, backoffMaxMs = 30_000): number[] {
   return attempts.map((at) => at - start);
 }
 
-describe("ReconnectLoop", () => {
+describe("StreamLoop", () => {
   it("backs off from a camera that answers and hangs up at once, as from one that refuses", () => {
     const attempts = run(10, 60_000);
     // 1, 2, 4, 8, 16, 30 s apart: 6 to 7 attempts a minute, not 60.
@@ -57,12 +56,11 @@ describe("ReconnectLoop", () => {
 
   it("keeps a failure's backoff across a stop and a start", () => {
     let attempts = 0;
-    const loop: ReconnectLoop = new ReconnectLoop({
+    const loop: StreamLoop = new StreamLoop({
       connect: async () => {
         attempts++;
         loop.fail(ENDED);
       },
-      onDown: () => {},
       release: () => {},
     });
     loop.start();

@@ -1,7 +1,10 @@
 /**
- * The skeleton every long-lived camera stream shares (MJPEG, events, RTSP): a connection generation (so
- * late callbacks of an old connection do nothing), a silence watchdog, and reconnects with backoff (1 s
- * doubling to 30 s by default) until stopped. A connection that had worked for a while and then drops (a
+ * The one loop every long-lived camera stream runs in (MJPEG, the event stream, ONVIF's PullPoint, RTSP): it
+ * owns the stream's lifecycle state (idle, connecting, live, down, and the last failure with its typed
+ * reason), a connection generation (so late callbacks of an old connection do nothing), a silence watchdog,
+ * and reconnects with backoff (1 s doubling to 30 s by default) until stopped. A source only connects,
+ * says `live()` when its stream flows and `fail(down)` when it ends (issue 29: the four sources had each kept
+ * their own copy of this, and drifted). A connection that had worked for a while and then drops (a
  * network blip, a camera that closed one session) is retried at once, once: viewers see a short gap, not
  * the backoff. The backoff holds across a stop and a start, and early retries (`retryNow`) come at most
  * every 5 s, so a client that retries fast never makes camgate hammer a camera that fails (issue 27).
@@ -10,13 +13,16 @@
  * (an event stream or MJPEG that sends its headers, or one frame, and hangs up) fails the same way each
  * time and backs off like one that refuses, instead of being asked again every second.
  */
-import type { StreamDown } from "./stream-status.ts";
+import type { CameraError } from "./errors.ts";
+import type { StreamDown, StreamState } from "./stream-status.ts";
 
-export interface ReconnectLoopOptions {
+export interface StreamLoopOptions {
   /** Opens one connection; `generation` identifies it for `isCurrent` and `watch`. */
   connect: (generation: number) => Promise<void>;
-  /** The connection failed or went silent; a reconnect is scheduled after this. */
-  onDown: (down: StreamDown, retryInMs: number) => void;
+  /** The stream's state changed; `down` says why when it is `down`. */
+  onState?: ((state: StreamState, down: StreamDown | undefined) => void) | undefined;
+  /** The connection failed or went silent; a reconnect is scheduled in `retryInMs`. */
+  onRetry?: ((down: StreamDown, retryInMs: number) => void) | undefined;
   /** Close whatever the current connection holds. */
   release: () => void;
   backoffMinMs?: number;
@@ -34,7 +40,7 @@ const QUICK_RETRY_MS = 200;
 /** An early retry (the camera seen back, a new viewer) at most this often: a client retrying fast cannot make us. */
 const EARLY_RETRY_MIN_MS = 5000;
 
-export class ReconnectLoop {
+export class StreamLoop {
   private generation = 0;
   private running = false;
   private retry: NodeJS.Timeout | undefined;
@@ -44,9 +50,37 @@ export class ReconnectLoop {
   /** No attempt before this, even across a stop and a start (a stream nobody watched, then someone does). */
   private nextAttemptAt = 0;
   private lastEarlyRetryAt = 0;
+  private stateNow: StreamState = "idle";
+  /** The last failure, kept after the stream is back (for status pages). */
+  lastDown: StreamDown | undefined;
 
-  constructor(private readonly options: ReconnectLoopOptions) {
+  constructor(private readonly options: StreamLoopOptions) {
     this.backoffMs = options.backoffMinMs ?? 1000;
+  }
+
+  get state(): StreamState {
+    return this.stateNow;
+  }
+
+  get lastError(): CameraError | undefined {
+    return this.lastDown?.error;
+  }
+
+  /** The stream flows: live, and the connection counts as working (see `succeeded`). */
+  live(): void {
+    this.succeeded();
+    this.setState("live", undefined);
+  }
+
+  private setState(state: StreamState, down: StreamDown | undefined): void {
+    if (this.stateNow === state) return;
+    this.stateNow = state;
+    this.options.onState?.(state, down);
+  }
+
+  private open(): void {
+    this.setState("connecting", undefined);
+    void this.options.connect(++this.generation);
   }
 
   get isRunning(): boolean {
@@ -63,9 +97,13 @@ export class ReconnectLoop {
     this.running = true;
     // A failure's backoff holds across an idle period: a stream stopped and started again (its viewer left
     // and another came, or the same one retrying) waits out what is left of it.
+    // Meanwhile the stream is down for the last failure's reason, so a consumer asking now is answered at
+    // once instead of waiting for a picture that cannot come yet.
     const wait = this.nextAttemptAt - Date.now();
-    if (wait > 0) this.schedule(wait);
-    else void this.options.connect(++this.generation);
+    if (wait > 0) {
+      this.schedule(wait);
+      if (this.lastDown) this.setState("down", this.lastDown);
+    } else this.open();
   }
 
   stop(): void {
@@ -77,6 +115,7 @@ export class ReconnectLoop {
     if (this.retry) clearTimeout(this.retry);
     this.retry = undefined;
     this.options.release();
+    this.setState("idle", undefined);
   }
 
   /** The way to the camera changed: the current connection ends and the next is made now (if running). */
@@ -112,7 +151,7 @@ export class ReconnectLoop {
     this.retry = undefined;
     this.nextAttemptAt = 0;
     this.backoffMs = this.options.backoffMinMs ?? 1000;
-    void this.options.connect(++this.generation);
+    this.open();
   }
 
   /** (Re)arms the silence watchdog: nothing for `ms` counts as `onSilence` (if still this connection). */
@@ -126,6 +165,7 @@ export class ReconnectLoop {
 
   /** Ends the current connection and, while running, schedules the next one with backoff. */
   fail(down: StreamDown): void {
+    this.lastDown = down;
     this.generation++;
     this.clearWatchdog();
     this.options.release();
@@ -137,7 +177,8 @@ export class ReconnectLoop {
     if (!steady) this.backoffMs = Math.min(this.backoffMs * 2, this.maxBackoffMs());
     this.nextAttemptAt = Date.now() + delay;
     if (!this.running) return;
-    this.options.onDown(down, delay);
+    this.setState("down", down);
+    this.options.onRetry?.(down, delay);
     this.schedule(delay);
   }
 
@@ -154,7 +195,7 @@ export class ReconnectLoop {
     if (this.retry) clearTimeout(this.retry);
     this.retry = setTimeout(() => {
       this.retry = undefined;
-      if (this.running) void this.options.connect(++this.generation);
+      if (this.running) this.open();
     }, delay);
   }
 

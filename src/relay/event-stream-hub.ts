@@ -9,6 +9,7 @@ import { OnvifEventStream } from "../camera/onvif/onvif-events.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import { StreamNarrator } from "../camera/stream-narrator.ts";
 import type { StreamDown, StreamState } from "../camera/stream-status.ts";
+import { SharedUpstream } from "./shared-upstream.ts";
 
 export interface EventListener {
   onNotice?: (notice: CameraEventNotice) => void;
@@ -29,18 +30,23 @@ export interface EventStreamOptions {
 
 export class EventStreamHub {
   readonly stream: CameraEventSource;
-  private readonly listeners = new Set<EventListener>();
-  private lingerTimer: NodeJS.Timeout | undefined;
+  private readonly listeners: SharedUpstream<EventListener>;
 
   constructor(
     readonly entry: CameraEntry,
     codes: readonly string[],
     heartbeatSeconds: number,
-    private readonly lingerMs: number,
+    lingerMs: number,
     backoffMinMs?: number,
   ) {
+    this.listeners = new SharedUpstream<EventListener>({
+      lingerMs,
+      preload: false,
+      start: () => this.stream.start(),
+      stop: () => this.stream.stop(),
+    });
     const each = (call: (listener: EventListener) => void) => {
-      for (const listener of this.listeners) call(listener);
+      for (const listener of this.listeners.readers) call(listener);
     };
     const backoff =
       backoffMinMs !== undefined ? { backoffMinMs, backoffMaxMs: Math.max(backoffMinMs, 30_000) } : {};
@@ -80,23 +86,12 @@ export class EventStreamHub {
 
   /** Starts the stream if needed; the returned function ends this listener's share. */
   listen(listener: EventListener): () => void {
-    if (this.lingerTimer) clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
     this.listeners.add(listener);
-    this.stream.start();
-    return () => {
-      if (!this.listeners.delete(listener) || this.listeners.size > 0) return;
-      this.lingerTimer = setTimeout(() => {
-        this.lingerTimer = undefined;
-        if (this.listeners.size === 0) this.stream.stop();
-      }, this.lingerMs);
-    };
+    return () => this.listeners.remove(listener);
   }
 
   close(): void {
-    if (this.lingerTimer) clearTimeout(this.lingerTimer);
-    this.listeners.clear();
-    this.stream.stop();
+    this.listeners.close();
   }
 }
 

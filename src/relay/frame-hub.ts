@@ -20,6 +20,7 @@ import { StreamNarrator } from "../camera/stream-narrator.ts";
 import type { StreamDown, StreamState } from "../camera/stream-status.ts";
 import { formatPartHeader } from "../protocol/multipart.ts";
 import { renderOfflineFrame } from "./offline-frame.ts";
+import { SharedUpstream } from "./shared-upstream.ts";
 
 export const BOUNDARY = "myboundary";
 export const MJPEG_CONTENT_TYPE = `multipart/x-mixed-replace; boundary=${BOUNDARY}`;
@@ -84,16 +85,14 @@ export function makeFrame(jpeg: Buffer, receivedAt: number, sequence: number, of
 }
 
 export class FrameHub {
-  private readonly viewers = new Set<Viewer>();
+  private readonly upstream: SharedUpstream<Viewer>;
   private readonly source: MjpegSource;
   private latest: Frame | undefined;
   private sequence = 0;
-  private lingerTimer: NodeJS.Timeout | undefined;
   private offlineTimer: NodeJS.Timeout | undefined;
   private offlineFrame: Frame | undefined;
   private framesSent = 0;
   private framesDropped = 0;
-  private closed = false;
   private readonly say: StreamNarrator;
 
   constructor(private readonly options: FrameHubOptions) {
@@ -116,7 +115,20 @@ export class FrameHub {
       // A few seconds while anyone watches, a minute while only the preload holds it open.
       backoffMaxMs: () => (this.viewers.size > 0 ? WATCHED_BACKOFF_MAX_MS : IDLE_BACKOFF_MAX_MS),
     });
-    if (options.preload) this.source.start();
+    this.upstream = new SharedUpstream<Viewer>({
+      lingerMs: options.lingerMs,
+      preload: options.preload,
+      start: () => this.source.start(),
+      stop: () => {
+        this.source.stop();
+        this.stopOfflineFrames();
+      },
+    });
+    this.upstream.openPreloaded();
+  }
+
+  private get viewers(): ReadonlySet<Viewer> {
+    return this.upstream.readers;
   }
 
   /** The camera is back: a waiting upstream reconnects now rather than after its backoff. */
@@ -152,12 +164,6 @@ export class FrameHub {
    * `fps` caps the viewer's frame rate (0 or undefined: every frame).
    */
   attach(res: ServerResponse, fps?: number): void {
-    if (this.closed) {
-      res.destroy();
-      return;
-    }
-    if (this.lingerTimer) clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
     const viewer: Viewer = {
       res,
       minIntervalMs: fps && fps > 0 ? 1000 / fps : 0,
@@ -166,14 +172,16 @@ export class FrameHub {
       sent: 0,
       dropped: 0,
     };
-    this.viewers.add(viewer);
+    if (!this.upstream.add(viewer)) {
+      res.destroy();
+      return;
+    }
     res.on("drain", () => {
       const pending = viewer.pending;
       viewer.pending = undefined;
       if (pending) this.write(viewer, pending);
     });
     res.once("close", () => this.detach(viewer));
-    this.source.start();
     // A new viewer gets the latest frame at once, not at the next upstream frame.
     const first = this.source.current === "live" ? this.latest : this.offlineFrame;
     if (first) this.offer(viewer, first);
@@ -206,25 +214,14 @@ export class FrameHub {
   }
 
   close(): void {
-    this.closed = true;
-    if (this.lingerTimer) clearTimeout(this.lingerTimer);
-    this.stopOfflineFrames();
-    this.source.stop();
-    for (const viewer of this.viewers) viewer.res.destroy();
-    this.viewers.clear();
+    const viewers = [...this.viewers];
+    this.upstream.close();
+    for (const viewer of viewers) viewer.res.destroy();
   }
 
   private detach(viewer: Viewer): void {
-    this.viewers.delete(viewer);
     viewer.pending = undefined;
-    if (this.viewers.size > 0 || this.options.preload || this.closed) return;
-    this.lingerTimer = setTimeout(() => {
-      this.lingerTimer = undefined;
-      if (this.viewers.size === 0 && !this.options.preload) {
-        this.source.stop();
-        this.stopOfflineFrames();
-      }
-    }, this.options.lingerMs);
+    this.upstream.remove(viewer);
   }
 
   private publish(frame: Frame): void {

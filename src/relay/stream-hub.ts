@@ -27,6 +27,7 @@ import type { StreamDown, StreamState } from "../camera/stream-status.ts";
 import type { AccessUnit, AudioFrame, VideoCodec } from "../media/access-unit.ts";
 import { H264_NAL, h264NalType, parseH264Sps, type VideoParameters } from "../media/h264.ts";
 import { H265_NAL, h265NalType, parseH265Sps } from "../media/h265.ts";
+import { SharedUpstream } from "./shared-upstream.ts";
 
 export interface HubUnit extends AccessUnit {
   /** camgate's timeline, 90 kHz, monotonic across camera jumps and reconnects. */
@@ -124,9 +125,7 @@ function locator(entry: CameraEntry, name: string, path: string): () => Promise<
 export class StreamHub {
   private bytesIn = 0;
   private readonly source: RtspSource;
-  private readonly consumers = new Set<MediaConsumer>();
-  private lingerTimer: NodeJS.Timeout | undefined;
-  private closed = false;
+  private readonly upstream: SharedUpstream<MediaConsumer>;
   private tracks: StreamTracks | undefined;
   private gop: HubUnit[] = [];
   private gopBytes = 0;
@@ -166,9 +165,23 @@ export class StreamHub {
       },
       onRetry: (down, retryInMs) => this.say.down(down, retryInMs),
       // A few seconds while anyone uses the stream, a minute while nobody does.
-      backoffMaxMs: () => (this.consumers.size > 0 ? WATCHED_BACKOFF_MAX_MS : IDLE_BACKOFF_MAX_MS),
+      backoffMaxMs: () => (this.upstream.size > 0 ? WATCHED_BACKOFF_MAX_MS : IDLE_BACKOFF_MAX_MS),
     });
-    if (options.preload) this.source.start();
+    this.upstream = new SharedUpstream<MediaConsumer>({
+      lingerMs: options.lingerMs,
+      preload: options.preload,
+      start: () => this.source.start(),
+      stop: () => {
+        this.source.stop();
+        this.gop = [];
+        this.gopBytes = 0;
+      },
+    });
+    this.upstream.openPreloaded();
+  }
+
+  private get consumers(): ReadonlySet<MediaConsumer> {
+    return this.upstream.readers;
   }
 
   get camera(): string {
@@ -212,14 +225,10 @@ export class StreamHub {
    * every unit as it arrives. The returned function removes it.
    */
   attach(consumer: MediaConsumer): () => void {
-    if (this.closed) return () => undefined;
-    if (this.lingerTimer) clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
-    this.consumers.add(consumer);
+    if (!this.upstream.add(consumer)) return () => undefined;
     if (this.tracks) consumer.onTracks?.(this.tracks);
     for (const unit of this.gop) consumer.onVideo(unit);
-    this.source.start();
-    return () => this.detach(consumer);
+    return () => this.upstream.remove(consumer);
   }
 
   /** The camera is now reached another way (the cluster moved it): the upstream reconnects at once. */
@@ -259,24 +268,7 @@ export class StreamHub {
   }
 
   close(): void {
-    this.closed = true;
-    if (this.lingerTimer) clearTimeout(this.lingerTimer);
-    this.source.stop();
-    this.consumers.clear();
-    this.gop = [];
-  }
-
-  private detach(consumer: MediaConsumer): void {
-    if (!this.consumers.delete(consumer) || this.consumers.size > 0 || this.options.preload || this.closed)
-      return;
-    this.lingerTimer = setTimeout(() => {
-      this.lingerTimer = undefined;
-      if (this.consumers.size === 0 && !this.options.preload) {
-        this.source.stop();
-        this.gop = [];
-        this.gopBytes = 0;
-      }
-    }, this.options.lingerMs);
+    this.upstream.close();
   }
 
   private described(description: RtspDescription): void {

@@ -37,25 +37,10 @@ export class H264Depacketizer extends NalDepacketizer {
       return;
     }
     if (type >= 1 && type <= 23) this.assembler.add(payload);
-    else if (type === H264_NAL.stapA) this.unpackStapA(payload);
+    else if (type === H264_NAL.stapA)
+      this.unpackAggregate(payload, 1); // STAP-A: a 1-byte NAL header
     else if (type === H264_NAL.fuA) this.unpackFuA(payload);
     else this.assembler.stats.refused++;
-  }
-
-  private unpackStapA(payload: Uint8Array): void {
-    let offset = 1;
-    while (offset + 2 <= payload.length) {
-      const size = ((payload[offset] as number) << 8) | (payload[offset + 1] as number);
-      offset += 2;
-      // Trailing padding (a zero size) ends the aggregate; a size past the end is a broken packet.
-      if (size === 0) return;
-      if (offset + size > payload.length) {
-        this.assembler.stats.refused++;
-        return;
-      }
-      this.assembler.add(payload.subarray(offset, offset + size));
-      offset += size;
-    }
   }
 
   private unpackFuA(payload: Uint8Array): void {

@@ -30,25 +30,11 @@ export class H265Depacketizer extends NalDepacketizer {
       return;
     }
     const type = h265NalType(payload);
-    if (type === H265_NAL.ap) this.unpackAp(payload);
+    if (type === H265_NAL.ap)
+      this.unpackAggregate(payload, 2); // AP: a 2-byte NAL header
     else if (type === H265_NAL.fu) this.unpackFu(payload);
     else if (type > H265_NAL.fu) this.assembler.stats.refused++;
     else this.assembler.add(payload);
-  }
-
-  private unpackAp(payload: Uint8Array): void {
-    let offset = 2;
-    while (offset + 2 <= payload.length) {
-      const size = ((payload[offset] as number) << 8) | (payload[offset + 1] as number);
-      offset += 2;
-      if (size === 0) return;
-      if (offset + size > payload.length) {
-        this.assembler.stats.refused++;
-        return;
-      }
-      this.assembler.add(payload.subarray(offset, offset + size));
-      offset += size;
-    }
   }
 
   private unpackFu(payload: Uint8Array): void {

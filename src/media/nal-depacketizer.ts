@@ -55,6 +55,26 @@ export abstract class NalDepacketizer {
    * One fragment of a fragmented NAL unit: `header` (the reconstructed NAL header) when it starts one, the
    * payload after the fragment's own headers, and whether it ends it.
    */
+  /**
+   * An aggregation packet (H.264 STAP-A, H.265 AP) after its `headerBytes`-long NAL header: NAL units each
+   * behind a 16-bit size. Trailing padding (a zero size) ends the aggregate; a size past the end is a
+   * broken packet, refused.
+   */
+  protected unpackAggregate(payload: Uint8Array, headerBytes: number): void {
+    let offset = headerBytes;
+    while (offset + 2 <= payload.length) {
+      const size = ((payload[offset] as number) << 8) | (payload[offset + 1] as number);
+      offset += 2;
+      if (size === 0) return;
+      if (offset + size > payload.length) {
+        this.assembler.stats.refused++;
+        return;
+      }
+      this.assembler.add(payload.subarray(offset, offset + size));
+      offset += size;
+    }
+  }
+
   protected fragmentOf(header: Uint8Array | undefined, payload: Uint8Array, end: boolean): void {
     if (header) this.fragment.start(header);
     // A continuation without its start (we joined mid-picture, or the start was lost): nothing to do.

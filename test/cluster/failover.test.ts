@@ -9,11 +9,9 @@
  * was delivered by webhook and published on MQTT, each camera's in order, none was stored twice, and
  * `camgate/available` still says online.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { join } from "node:path";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmulatedCameraHandle, type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
@@ -21,10 +19,10 @@ import { freePort, waitFor } from "../helpers/http.ts";
 import { jpegsOf, stampOf } from "../helpers/mjpeg.ts";
 import { startMosquitto, type TestMosquitto } from "../helpers/mosquitto.ts";
 import { locatePostgres, startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { ServeProcesses } from "../helpers/serve-processes.ts";
 import { WebhookReceiver } from "../helpers/webhook-receiver.ts";
 
 const available = locatePostgres() !== undefined || process.env.CI === "true";
-const BIN = resolve(import.meta.dirname, "../../bin/camgate.js");
 const PASSWORD = "failover-camera-pw";
 const IDS = Array.from({ length: 12 }, (_, i) => `cam${i}`);
 const NAMES = ["node-1", "node-2", "node-3"];
@@ -33,7 +31,7 @@ let server: TestPostgres;
 let dir: string;
 const emulators: RunningEmulator[] = [];
 const cameras = new Map<string, EmulatedCameraHandle>();
-const processes = new Map<string, ChildProcess>();
+let serve: ServeProcesses;
 const ports = new Map<string, number>();
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const receiver = new WebhookReceiver(SECRET);
@@ -46,6 +44,7 @@ beforeAll(async () => {
   if (!available) return;
   server = await startTestPostgres();
   dir = mkdtempSync(join(tmpdir(), "camgate-failover-"));
+  serve = new ServeProcesses(dir);
   await receiver.start();
   broker = await startMosquitto();
   subscriber = mqtt.connect(broker.url, { protocolVersion: 5, clientId: "failover-test" });
@@ -85,13 +84,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(
-    [...processes.values()].map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    }),
-  );
+  await serve?.stopAll();
   await Promise.all(emulators.map((emulator) => emulator.close()));
   await subscriber?.endAsync();
   await broker?.stop();
@@ -99,21 +92,6 @@ afterAll(async () => {
   await server?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-function start(name: string): Promise<ChildProcess> {
-  return new Promise((ready, reject) => {
-    const child = spawn(process.execPath, [BIN, "serve", "-c", `${name}.yaml`], {
-      cwd: dir,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    processes.set(name, child);
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      if (line.includes("camera(s) on")) ready(child);
-    });
-    child.stderr?.resume();
-    child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
-  });
-}
 
 /** Tagged alarms (the channel is the tag), sent while the camera's event stream is open. */
 class AlarmDriver {
@@ -223,7 +201,7 @@ function sessions(): number[] {
 
 describe.skipIf(!available)("three camgate processes on one PostgreSQL", () => {
   it("keep one session per camera and every event through a SIGKILL, a restart and a database restart", async () => {
-    await Promise.all(NAMES.map((name) => start(name)));
+    await Promise.all(NAMES.map((name) => serve.start(name)));
     await waitFor(
       async () => {
         if (!sessions().every((n) => n === 1)) return undefined;
@@ -246,8 +224,8 @@ describe.skipIf(!available)("three camgate processes on one PostgreSQL", () => {
       await viewer.open(`http://127.0.0.1:${ports.get("node-1")}/api/v1/cameras/${moved[0]}/stream.mjpeg`);
       await waitFor(() => (viewer.pictures.some((p) => p !== undefined) ? true : undefined), 20_000, "video");
 
-      processes.get("node-2")?.kill("SIGKILL");
-      await new Promise((r) => processes.get("node-2")?.once("exit", r));
+      serve.get("node-2")?.kill("SIGKILL");
+      await new Promise((r) => serve.get("node-2")?.once("exit", r));
       const killedAt = viewer.pictures.length;
       const lastSeen = Math.max(...viewer.pictures.filter((p) => p !== undefined));
       await waitFor(
@@ -279,7 +257,7 @@ describe.skipIf(!available)("three camgate processes on one PostgreSQL", () => {
       // node-2's Last Will said "offline" for all of camgate; the others said "online" again.
       expect(await availability()).toBe("online");
 
-      await start("node-2");
+      await serve.start("node-2");
       await waitFor(
         async () => {
           if (!sessions().every((n) => n === 1)) return undefined;

@@ -7,18 +7,16 @@
  * Before, a stopped instance's local fence (70% of the lease after its last renewal) fired as it resumed,
  * before the heartbeat that resumed with it could renew: it dropped cameras whose leases were still good.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmulatedCameraHandle, type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
 import { freePort, waitFor } from "../helpers/http.ts";
 import { locatePostgres, startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { ServeProcesses } from "../helpers/serve-processes.ts";
 
 const available = locatePostgres() !== undefined || process.env.CI === "true";
-const BIN = resolve(import.meta.dirname, "../../bin/camgate.js");
 const PASSWORD = "pause-camera-pw";
 const IDS = Array.from({ length: 6 }, (_, i) => `cam${i}`);
 const NAMES = ["node-1", "node-2"];
@@ -28,14 +26,14 @@ let server: TestPostgres;
 let dir: string;
 const emulators: RunningEmulator[] = [];
 const cameras = new Map<string, EmulatedCameraHandle>();
-const processes = new Map<string, ChildProcess>();
+let serve: ServeProcesses;
 const ports = new Map<string, number>();
-const logs = new Map<string, string[]>();
 
 beforeAll(async () => {
   if (!available) return;
   server = await startTestPostgres();
   dir = mkdtempSync(join(tmpdir(), "camgate-pause-"));
+  serve = new ServeProcesses(dir);
   for (const id of IDS) {
     const emulator = await startEmulator({ profile: "amcrest-ipm-723w", password: PASSWORD, rtsp: false });
     emulators.push(emulator);
@@ -62,40 +60,15 @@ beforeAll(async () => {
       ].join("\n"),
     );
   }
-  for (const name of NAMES) await start(name);
+  for (const name of NAMES) await serve.start(name);
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(
-    [...processes.values()].map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGCONT");
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    }),
-  );
+  await serve?.stopAll();
   await Promise.all(emulators.map((emulator) => emulator.close()));
   await server?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-function start(name: string): Promise<ChildProcess> {
-  return new Promise((ready, reject) => {
-    const child = spawn(process.execPath, [BIN, "serve", "-c", `${name}.yaml`], {
-      cwd: dir,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    processes.set(name, child);
-    const lines: string[] = [];
-    logs.set(name, lines);
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      lines.push(line);
-      if (line.includes("camera(s) on")) ready(child);
-    });
-    child.stderr?.resume();
-    child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
-  });
-}
 
 /** camera → owner, as the cluster's database says (asked of node-1, which is never stopped). */
 async function owners(): Promise<Map<string, string>> {
@@ -131,8 +104,8 @@ describe.skipIf(!available)("an instance paused for half its lease", () => {
     );
     const before = attaches();
     // What the instances said while the cameras were first shared out is not this test's business.
-    const said = new Map(NAMES.map((name) => [name, logs.get(name)?.length ?? 0]));
-    const paused = processes.get("node-2");
+    const said = new Map(NAMES.map((name) => [name, serve.logs.get(name)?.length ?? 0]));
+    const paused = serve.get("node-2");
     // Three pauses, each starting at another moment of the 2 s heartbeat.
     for (const offset of [0, 700, 1400]) {
       await sleep(offset);
@@ -148,7 +121,7 @@ describe.skipIf(!available)("an instance paused for half its lease", () => {
     expect(attaches()).toEqual(before);
     for (const name of NAMES)
       expect(
-        logs
+        serve.logs
           .get(name)
           ?.slice(said.get(name))
           .filter((line) => line.includes("no longer owns the camera")),

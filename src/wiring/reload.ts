@@ -57,10 +57,12 @@ export function makeReloader(parts: {
     core.preload.clear();
     for (const camera of config.cameras) if (camera.preload) core.preload.add(camera.id);
     if (plan.usersChanged) parts.access.auth.setUsers(config.users);
+    const failures: unknown[] = [];
     for (const camera of [...plan.reconfigured, ...plan.added]) {
       const entry = cameras.add(core.define(camera));
       // Clustered, the coordinator decides who owns an added camera; one this instance owns stays its own.
-      if (!core.peers || core.cluster.coordinator?.owned.has(camera.id)) await runner.cameraOwned(entry);
+      if (!core.peers || core.cluster.coordinator?.owned.has(camera.id))
+        failures.push(...(await runner.cameraOwned(entry)));
     }
     for (const camera of plan.credentials)
       cameras.get(camera.id)?.session.setCredentials(camera.username, camera.password);
@@ -73,6 +75,9 @@ export function makeReloader(parts: {
         { paths: plan.needsRestart },
         "config reload: these changes apply at the next restart (the running values stay until then)",
       );
+    // A camera's port that cannot open (in use) is the reload's error, as it is the start's: said to the
+    // caller once the rest of the new config is in place.
+    if (failures.length > 0) throw failures[0];
     return summary;
   };
   let reloading: Promise<unknown> = Promise.resolve();

@@ -7,7 +7,7 @@ import { cameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
 import { sendFileWithRanges, sendWithRanges } from "../file-range.ts";
 import { parseTime } from "./events.ts";
-import { idParams, problemResponses } from "./schemas.ts";
+import { idParams, problemResponses, timeRangeQuery } from "./schemas.ts";
 
 const recordingSchema = {
   type: "object",
@@ -56,13 +56,7 @@ export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContex
         summary: "The camera's recordings overlapping a time range, oldest first (default: the last 24 h)",
         tags: ["recording"],
         params: idParams,
-        querystring: {
-          type: "object",
-          properties: {
-            from: { type: "string", description: "ISO 8601 or ms since epoch" },
-            to: { type: "string", description: "ISO 8601 or ms since epoch (default now)" },
-          },
-        },
+        querystring: timeRangeQuery,
         response: {
           200: { type: "object", properties: { recordings: { type: "array", items: recordingSchema } } },
           ...problemResponses,

@@ -6,6 +6,15 @@ export const idParams = {
   required: ["id"],
 } as const;
 
+/** `?from=&to=` of a listing over a time range (default: the last 24 h). */
+export const timeRangeQuery = {
+  type: "object",
+  properties: {
+    from: { type: "string", description: "ISO 8601 or ms since epoch" },
+    to: { type: "string", description: "ISO 8601 or ms since epoch (default now)" },
+  },
+} as const;
+
 export const problemSchema = {
   type: "object",
   description: "application/problem+json",

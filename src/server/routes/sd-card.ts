@@ -17,7 +17,7 @@ import { isRecordingPath } from "../../protocol/recording-path.ts";
 import { dahuaCameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
 import { parseTime } from "./events.ts";
-import { idParams, problemResponses } from "./schemas.ts";
+import { idParams, problemResponses, timeRangeQuery } from "./schemas.ts";
 
 const DAY = 86_400_000;
 /** The longest listing: a week of the card. */
@@ -49,13 +49,7 @@ export function registerSdCardRoutes(app: FastifyInstance, ctx: GatewayContext):
           "Asked of the camera (mediaFileFind.cgi) at background priority. Times are placed on camgate's clock by the camera's clock offset, read once per listing (`cameraClockOffsetMs`: its time zone and drift).",
         tags: ["recording"],
         params: idParams,
-        querystring: {
-          type: "object",
-          properties: {
-            from: { type: "string", description: "ISO 8601 or ms since epoch" },
-            to: { type: "string", description: "ISO 8601 or ms since epoch (default now)" },
-          },
-        },
+        querystring: timeRangeQuery,
         response: {
           200: {
             type: "object",

@@ -33,7 +33,9 @@ export class ServeProcesses {
         lines.push(line);
         if (line.includes("camera(s) on")) ready(child);
       });
-      child.stderr?.resume();
+      createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) =>
+        lines.push(`stderr: ${line}`),
+      );
       child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
     });
   }

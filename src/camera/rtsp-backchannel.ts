@@ -14,7 +14,7 @@ import { interleavedHeader, parseSession } from "../protocol/rtsp.ts";
 import { parseSdp, resolveControl } from "../protocol/sdp.ts";
 import { BudgetTimeoutError, type ConnectionBudget } from "./budget.ts";
 import { CameraError } from "./errors.ts";
-import { RtspConnection } from "./rtsp-connection.ts";
+import { judgeRtspLogin, RtspConnection } from "./rtsp-connection.ts";
 import type { CameraSession } from "./session.ts";
 
 export const BACKCHANNEL_REQUIRE = "www.onvif.org/ver20/backchannel";
@@ -88,12 +88,8 @@ export async function openBackchannel(options: BackchannelOptions): Promise<Back
       ["Accept", "application/sdp"],
       ["Require", BACKCHANNEL_REQUIRE],
     ]);
-    if (describe.status === 401) {
-      judged = true;
-      throw turn.refused("the camera refused camgate's credentials for RTSP");
-    }
     judged = true;
-    turn.succeeded();
+    judgeRtspLogin(turn, describe.status);
     if (describe.status !== 200)
       throw new CameraError("rejected", camera, `DESCRIBE with the backchannel answered ${describe.status}`, {
         status: describe.status,

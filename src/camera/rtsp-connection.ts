@@ -24,6 +24,7 @@ import {
 } from "../protocol/rtsp.ts";
 import { errorText } from "../util/error-text.ts";
 import { CameraError } from "./errors.ts";
+import type { LoginTurn } from "./session-types.ts";
 
 export interface RtspConnectionOptions {
   camera: string;
@@ -247,4 +248,14 @@ export class RtspConnection {
     this.socket?.destroy();
     this.options.onClose(error);
   }
+}
+
+/**
+ * The camera's verdict on an RTSP login (the answer to OPTIONS or DESCRIBE), reported to the session under
+ * the same no-lockout rules as HTTP: a 401 is a refusal (the credential backoff starts, and the error
+ * thrown says so); anything else proves the credentials.
+ */
+export function judgeRtspLogin(turn: LoginTurn, status: number): void {
+  if (status === 401) throw turn.refused("the camera refused camgate's credentials for RTSP");
+  turn.succeeded();
 }

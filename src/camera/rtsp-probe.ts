@@ -6,7 +6,7 @@
  */
 import { parseSdp } from "../protocol/sdp.ts";
 import { CameraError } from "./errors.ts";
-import { RtspConnection } from "./rtsp-connection.ts";
+import { judgeRtspLogin, RtspConnection } from "./rtsp-connection.ts";
 import type { CameraSession } from "./session.ts";
 
 export interface RtspProbe {
@@ -45,12 +45,8 @@ export async function probeRtsp(session: CameraSession, target: RtspProbe): Prom
       options.status === 401
         ? options
         : await connection.request("DESCRIBE", url, [["Accept", "application/sdp"]]);
-    if (describe.status === 401) {
-      judged = true;
-      throw turn.refused("the camera refused camgate's credentials for RTSP");
-    }
     judged = true;
-    turn.succeeded();
+    judgeRtspLogin(turn, describe.status);
     if (describe.status !== 200)
       throw new CameraError(
         "rejected",

@@ -24,7 +24,7 @@ import {
 } from "../protocol/sdp.ts";
 import { type BudgetSlot, BudgetTimeoutError, type ConnectionBudget } from "./budget.ts";
 import { CameraError } from "./errors.ts";
-import { RtspConnection } from "./rtsp-connection.ts";
+import { judgeRtspLogin, RtspConnection } from "./rtsp-connection.ts";
 import type { CameraSession, LoginTurn } from "./session.ts";
 import { StreamSource, type StreamSourceOptions } from "./stream-source.ts";
 import { downFromError } from "./stream-status.ts";
@@ -229,12 +229,8 @@ export class RtspSource extends StreamSource {
         options.status === 401
           ? options
           : await connection.request("DESCRIBE", this.url, [["Accept", "application/sdp"]]);
-      if (describe.status === 401) {
-        judged = true;
-        throw turn.refused("the camera refused camgate's credentials for RTSP");
-      }
       judged = true;
-      turn.succeeded();
+      judgeRtspLogin(turn, describe.status);
       this.expectOk(describe, "DESCRIBE");
       const sdp = parseSdp(describe.body.toString("utf8"));
       const base =

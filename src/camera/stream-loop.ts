@@ -83,15 +83,6 @@ export class StreamLoop {
     void this.options.connect(++this.generation);
   }
 
-  get isRunning(): boolean {
-    return this.running;
-  }
-
-  /** Running, and waiting out a backoff before the next attempt. */
-  get isWaiting(): boolean {
-    return this.running && this.retry !== undefined;
-  }
-
   start(): void {
     if (this.running) return;
     this.running = true;

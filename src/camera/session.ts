@@ -11,7 +11,7 @@
  *   (1 min doubling to 30 min), after which one probe is let through: the camera sees at most one failed
  *   login per period. A 401 while our other connections are busy and the credentials recently worked is the
  *   camera's connection limit (devices answer 401, not 503, when out of connections): `busy`, not a bad
- *   password.
+ *   password. Those rules live in `login-guard.ts`; this file does the exchange and keeps the health.
  */
 import type { Readable } from "node:stream";
 import type { Agent } from "undici";
@@ -28,9 +28,9 @@ import {
   sendRaw,
   type Timeouts,
 } from "./http.ts";
+import { type FinishLogin, LoginGuard } from "./login-guard.ts";
 
 import type {
-  AuthFailureCause,
   CameraRequest,
   CameraResponse,
   CameraSessionOptions,
@@ -61,15 +61,6 @@ export type {
   SessionStats,
 } from "./session-types.ts";
 
-/** Dahua's default `LoginFailLockTime` (dahua-cgi.md §1.6): how long a lockout is assumed to last. */
-const DAHUA_LOCKOUT_MS = 300_000;
-
-/** How long a burst of our requests may meet the camera's connection limit before a refusal means more. */
-const LIMIT_EPISODE_MS = 3000;
-
-/** A 401 within this long after a success, with other requests of ours in flight, is the connection limit. */
-const RECENT_SUCCESS_MS = 5 * 60_000;
-
 export class CameraSession {
   readonly id: string;
   readonly origin: string;
@@ -90,22 +81,8 @@ export class CameraSession {
   private health: Health;
   private readonly listeners = new Set<HealthListener>();
   private consecutiveFailures = 0;
-  private lastSuccessAt = 0;
-  private authBackoffMs = 0;
-  private authRetryAt = 0;
-  /** The credentials have worked since they were set (or since their last refusal). */
-  private verified = false;
-  /** The credentials have worked at least once since they were set (a refusal of them is then a lockout). */
-  private provenSinceSet = false;
-  /**
-   * When the camera's connection limit was first blamed for a refusal since the last success: refusals of
-   * requests begun within `LIMIT_EPISODE_MS` of it are that limit (a burst of ours met it); a later one,
-   * with no success between, is the camera refusing the credentials (a password changed on the camera
-   * would otherwise be retried as "busy" until the camera locks the owner out: issue 27).
-   */
-  private limitEpisodeAt: number | undefined;
-  /** While they are not known to work, the one request trying them; the others wait for its outcome. */
-  private login: Promise<LoginOutcome> | undefined;
+  /** The lockout rules: whether the credentials are proven, refused, and who may try them. */
+  private readonly guard: LoginGuard;
   private username: string;
   private password: string;
   private closed = false;
@@ -121,19 +98,23 @@ export class CameraSession {
     this.digest = new DigestState(options.username, options.password, this.budget.max);
     this.agent = createCameraAgent(this.budget.max, this.timeouts);
     this.via = options.route;
-    this.health = { state: "unknown", since: this.now(), reason: undefined };
-    // A refusal remembered from before a restart still holds, for the same credentials.
-    const remembered = options.authMemory?.recall(this.username, this.password);
-    if (remembered && remembered.retryAt > this.now()) {
-      this.authBackoffMs = remembered.backoffMs;
-      this.authRetryAt = remembered.retryAt;
-      this.health = {
-        state: "auth-failed",
-        since: this.now(),
-        reason: remembered.reason,
-        retryAt: remembered.retryAt,
-      };
-    }
+    this.guard = new LoginGuard(
+      {
+        id: options.id,
+        now: this.now,
+        authBackoffMs: options.authBackoffMs,
+        authBackoffMaxMs: options.authBackoffMaxMs,
+        lockoutMs: options.lockoutMs,
+        authMemory: options.authMemory,
+        count: (error) => this.count(error),
+      },
+      options.username,
+      options.password,
+    );
+    // A refusal remembered from before a restart (the guard recalls it) still holds.
+    this.health = this.guard.refused
+      ? { state: "auth-failed", since: this.now(), reason: this.guard.reason }
+      : { state: "unknown", since: this.now(), reason: undefined };
   }
 
   /** Something went wrong that the caller cannot be told about (background work): a warning with the camera. */
@@ -149,7 +130,7 @@ export class CameraSession {
   getHealth(): Health {
     // The retry time moves when a trial did not reach the camera; read it now, not when the state began.
     return this.health.state === "auth-failed"
-      ? { ...this.health, retryAt: this.authRetryAt, cause: this.authCause }
+      ? { ...this.health, retryAt: this.guard.retryAt, cause: this.guard.cause }
       : { state: this.health.state, since: this.health.since, reason: this.health.reason };
   }
 
@@ -171,12 +152,7 @@ export class CameraSession {
     // The login state starts again: a success with the old credentials says nothing of the new ones, so
     // their first refusal is a wrong password (one failed login, then the backoff), never the camera's
     // connection limit, which would be retried at once until the camera locks the owner out (issue 27).
-    this.verified = false;
-    this.provenSinceSet = false;
-    this.lastSuccessAt = 0;
-    this.limitEpisodeAt = undefined;
-    this.authBackoffMs = 0;
-    this.authRetryAt = 0;
+    this.guard.reset(username, password);
     if (this.health.state === "auth-failed") this.setHealth("unknown", "credentials changed");
   }
 
@@ -195,9 +171,9 @@ export class CameraSession {
     const old = this.agent;
     this.agent = createCameraAgent(this.budget.max, this.timeouts);
     this.consecutiveFailures = 0;
-    this.verified = false;
+    this.guard.unverify();
     // A refusal's backoff outlives the way: reached directly again, the camera is not asked before it ends.
-    if (!route && this.authRetryAt > this.now()) {
+    if (!route && this.guard.refused && this.guard.waiting) {
       if (this.health.state !== "auth-failed")
         this.setHealth("auth-failed", "credentials refused earlier; waiting before trying them again");
     } else
@@ -219,8 +195,8 @@ export class CameraSession {
    * the camera sees at most one failed login per period across every door.
    */
   async loginTurn(): Promise<LoginTurn> {
-    this.checkAuthBackoff();
-    const finish = await this.takeLogin();
+    this.guard.check();
+    const finish = await this.guard.take();
     const onTrial = finish !== undefined;
     let done = false;
     const end = (outcome: LoginOutcome) => {
@@ -239,7 +215,7 @@ export class CameraSession {
         const error = this.count(
           new CameraError("auth-failed", this.id, message, {
             status: 401,
-            retryAfterMs: this.authRetryAt - this.now(),
+            retryAfterMs: this.guard.retryAt - this.now(),
           }),
         );
         end({ ok: false, error });
@@ -312,17 +288,17 @@ export class CameraSession {
     if (request.anonymous || this.via) return this.exchangeAnonymously(request, report);
     try {
       // Refused at once during a credential backoff, before taking a connection.
-      this.checkAuthBackoff();
+      this.guard.check();
     } catch (error) {
       report("auth-failed");
       throw error;
     }
     const slot = await this.takeSlot(request, report);
     const release = slot.release.bind(slot);
-    let finishLogin: ((outcome: LoginOutcome) => void) | undefined;
+    let finishLogin: FinishLogin | undefined;
     try {
       // Taken with a slot in hand, so the one trying the credentials never waits for the ones waiting on it.
-      finishLogin = await this.takeLogin();
+      finishLogin = await this.guard.take();
       const response = await this.authenticate(request, slot.index, finishLogin !== undefined);
       let body: Buffer | undefined;
       if (request.refusal) {
@@ -332,7 +308,7 @@ export class CameraSession {
           this.enterAuthFailed();
           throw new CameraError("auth-failed", this.id, refused, {
             status: response.status,
-            retryAfterMs: this.authRetryAt - this.now(),
+            retryAfterMs: this.guard.retryAt - this.now(),
           });
         }
       }
@@ -378,10 +354,10 @@ export class CameraSession {
     try {
       const response = await this.send(request, request.method ?? "GET", undefined);
       this.consecutiveFailures = 0;
-      this.lastSuccessAt = this.now();
+      this.guard.answered();
       // Reachable again; "online" still needs credentials known to work. Through the owner, its answer
       // says: under 500 the camera (or at least the owner, which watches it) is there.
-      if (this.via ? response.status < 500 : this.verified && this.health.state !== "auth-failed")
+      if (this.via ? response.status < 500 : this.guard.verified && this.health.state !== "auth-failed")
         this.setHealth("online", undefined);
       report("ok");
       return { response, release: slot.release.bind(slot) };
@@ -389,42 +365,6 @@ export class CameraSession {
       slot.release();
       report(error instanceof CameraError ? error.code : "bad-response");
       throw this.failed(error);
-    }
-  }
-
-  /**
-   * While the credentials are not known to work, one request at a time may try them (first contact, after
-   * a refusal, after the backoff): the others wait and share its refusal, so the camera sees one failed
-   * login where it would have seen one per caller. Returns the function that ends this caller's turn when
-   * it is the one to try, undefined when the credentials are known to work.
-   */
-  private async takeLogin(): Promise<((outcome: LoginOutcome) => void) | undefined> {
-    for (;;) {
-      this.checkAuthBackoff();
-      if (this.verified) return undefined;
-      const running = this.login;
-      if (!running) {
-        let settle: (outcome: LoginOutcome) => void = () => undefined;
-        this.login = new Promise<LoginOutcome>((resolve) => {
-          settle = resolve;
-        });
-        const finish = (outcome: LoginOutcome) => {
-          this.login = undefined;
-          settle(outcome);
-        };
-        // After the camera's connection limit was blamed for refusing credentials that had worked, the
-        // next trial waits for that episode to end (the others wait for the trial): a camera whose
-        // password was changed on it then sees one more failed login, not one per request meanwhile.
-        const episodeLeft =
-          this.limitEpisodeAt === undefined ? 0 : this.limitEpisodeAt + LIMIT_EPISODE_MS - this.now();
-        if (episodeLeft > 0) await new Promise((resolve) => setTimeout(resolve, episodeLeft));
-        return finish;
-      }
-      const outcome = await running;
-      // A refusal or an unreachable camera is the camera's answer for everyone; after anything else (a
-      // timeout, an abort of that one request) the next in line tries.
-      if (!outcome.ok && outcome.error instanceof CameraError && isShared(outcome.error.code))
-        throw this.count(outcome.error);
     }
   }
 
@@ -465,10 +405,10 @@ export class CameraSession {
     this.digest.adopt(slot, challenge);
     // A refused pre-emptive attempt puts the credentials on trial: the retries of every request refused
     // now go one at a time, so a password changed on the camera costs one more failed login, not one each.
-    let finishLogin: ((outcome: LoginOutcome) => void) | undefined;
+    let finishLogin: FinishLogin | undefined;
     if (preemptive) {
-      this.verified = false;
-      finishLogin = await this.takeLogin();
+      this.guard.unverify();
+      finishLogin = await this.guard.take();
     }
     try {
       const response = await this.retry(request, method, slot, bodyForDigest, stale, crowded, startedAt);
@@ -478,7 +418,7 @@ export class CameraSession {
         // nonces.
         this.digest.recordMiss();
       }
-      this.verified = true;
+      this.guard.verified = true;
       finishLogin?.({ ok: true });
       return response;
     } catch (error) {
@@ -512,13 +452,8 @@ export class CameraSession {
       });
     }
     const crowded = crowdedBefore || this.budget.inUse > 1;
-    const now = this.now();
-    const inEpisode =
-      this.limitEpisodeAt === undefined || startedAt <= this.limitEpisodeAt + LIMIT_EPISODE_MS;
-    if (crowded && now - this.lastSuccessAt < RECENT_SUCCESS_MS && inEpisode) {
-      this.limitEpisodeAt ??= now;
+    if (this.guard.judgeRefusal(startedAt, crowded) === "connection-limit") {
       // Until a trial shows they work again, the credentials are on trial: one request at a time.
-      this.verified = false;
       throw new CameraError(
         "busy",
         this.id,
@@ -536,7 +471,7 @@ export class CameraSession {
       this.health.reason ?? "the camera refused the credentials",
       {
         status: 401,
-        retryAfterMs: this.authRetryAt - this.now(),
+        retryAfterMs: this.guard.retryAt - this.now(),
       },
     );
   }
@@ -606,52 +541,13 @@ export class CameraSession {
     return challenge;
   }
 
-  /** Refuses calls while a credential refusal's backoff lasts (after it, `takeLogin` lets one through). */
-  private checkAuthBackoff(): void {
-    if (this.health.state !== "auth-failed") return;
-    const wait = this.authRetryAt - this.now();
-    if (wait <= 0) return;
-    throw this.count(
-      new CameraError(
-        "auth-failed",
-        this.id,
-        `credentials refused; next login attempt in ${Math.ceil(wait / 1000)} s`,
-        { retryAfterMs: Math.max(wait, 1000) },
-      ),
-    );
-  }
-
+  /** The camera refused the credentials: the guard's backoff starts and the camera's health says why. */
   private enterAuthFailed(): void {
     this.stats.credentialFailures++;
-    // Credentials that worked, refused now: the camera has locked us out (or its password was changed on
-    // it). Nothing is tried before the lock has ended; trying would only start it again.
-    const cause: AuthFailureCause = this.provenSinceSet ? "locked-out" : "wrong-password";
-    this.provenSinceSet = false;
-    this.verified = false;
-    this.limitEpisodeAt = undefined;
-    this.authBackoffMs =
-      this.authBackoffMs === 0
-        ? (this.options.authBackoffMs ?? 60_000)
-        : Math.min(this.authBackoffMs * 2, this.options.authBackoffMaxMs ?? 30 * 60_000);
-    if (cause === "locked-out")
-      this.authBackoffMs = Math.max(this.authBackoffMs, this.options.lockoutMs ?? DAHUA_LOCKOUT_MS);
-    this.authRetryAt = this.now() + this.authBackoffMs;
-    this.authCause = cause;
+    this.guard.refuse();
     this.digest.forget();
-    const until = new Date(this.authRetryAt).toISOString();
-    const reason =
-      cause === "locked-out"
-        ? `the camera refused credentials that worked: it has most likely locked camgate's address out after failed logins (or its password was changed on the camera); no attempt before ${until}, when the lock should have ended`
-        : `credentials refused; retrying in ${Math.round(this.authBackoffMs / 1000)} s`;
-    this.options.authMemory?.remember(this.username, this.password, {
-      retryAt: this.authRetryAt,
-      backoffMs: this.authBackoffMs,
-      reason,
-    });
-    this.setHealth("auth-failed", reason);
+    this.setHealth("auth-failed", this.guard.reason);
   }
-
-  private authCause: AuthFailureCause = "wrong-password";
 
   /**
    * `onTrial`: this call tried the credentials; only such a call ends a refusal's backoff. `byStream`: the
@@ -661,21 +557,13 @@ export class CameraSession {
    */
   private succeeded(onTrial: boolean, byStream = false): void {
     if (byStream && this.health.state === "offline") {
-      if (this.authBackoffMs > 0) this.options.authMemory?.remember(this.username, this.password, undefined);
-      this.verified = true;
-      this.provenSinceSet = true;
-      this.authBackoffMs = 0;
+      this.guard.proven();
       return;
     }
     this.consecutiveFailures = 0;
-    this.lastSuccessAt = this.now();
+    this.guard.answered();
     if (!onTrial && this.health.state === "auth-failed") return;
-    if (this.health.state === "auth-failed" || this.authBackoffMs > 0)
-      this.options.authMemory?.remember(this.username, this.password, undefined);
-    this.verified = true;
-    this.provenSinceSet = true;
-    this.limitEpisodeAt = undefined;
-    this.authBackoffMs = 0;
+    this.guard.proven();
     this.setHealth("online", undefined);
   }
 
@@ -694,7 +582,7 @@ export class CameraSession {
     }
     if (onTrial && this.health.state === "auth-failed" && error.code !== "auth-failed") {
       // The trial did not reach a verdict (the camera was away): keep the refusal, try again later.
-      this.authRetryAt = this.now() + this.authBackoffMs;
+      this.guard.trialUndecided();
     }
     return error;
   }
@@ -711,9 +599,4 @@ export class CameraSession {
     if (state === previous.state) return;
     for (const listener of this.listeners) listener(this.getHealth(), previous);
   }
-}
-
-/** Failures of the one login that every waiting caller shares (camera-wide answers, not this request's). */
-function isShared(code: CameraErrorCode): boolean {
-  return code === "auth-failed" || code === "unreachable";
 }

@@ -113,14 +113,14 @@ export class ClusterCoordinator {
     let instances: Map<string, InstanceAddress>;
     try {
       const advertise = this.options.advertise;
-      await this.options.pool.query(
+      await this.leases.query(
         `INSERT INTO cluster_instances (id, expires_at, http_url, rtsp_url)
            VALUES ($1, now() + $2 * interval '1 millisecond', $3, $4)
          ON CONFLICT (id) DO UPDATE SET seen_at = now(), expires_at = EXCLUDED.expires_at,
            http_url = EXCLUDED.http_url, rtsp_url = EXCLUDED.rtsp_url`,
         [this.instance, this.ttlMs, advertise?.http ?? null, advertise?.rtsp ?? null],
       );
-      const rows = await this.options.pool.query<{
+      const rows = await this.leases.query<{
         id: string;
         http_url: string | null;
         rtsp_url: string | null;
@@ -233,10 +233,10 @@ export class ClusterCoordinator {
 
   /** The cluster as the database sees it now: live instances and their leases (`GET /api/v1/cluster`). */
   async view(): Promise<ClusterView> {
-    const instances = await this.options.pool.query<{ id: string; started_at: Date; seen_at: Date }>(
+    const instances = await this.leases.query<{ id: string; started_at: Date; seen_at: Date }>(
       "SELECT id, started_at, seen_at FROM cluster_instances WHERE expires_at > now() ORDER BY id",
     );
-    const leases = await this.options.pool.query<{
+    const leases = await this.leases.query<{
       camera: string;
       owner: string;
       token: string;
@@ -276,7 +276,7 @@ export class ClusterCoordinator {
       await this.lose(camera, "stopped");
       await this.leases.release(camera, token).catch((error: unknown) => this.options.onError?.(error));
     }
-    await this.options.pool
+    await this.leases
       .query("DELETE FROM cluster_instances WHERE id = $1", [this.instance])
       .catch((error: unknown) => this.options.onError?.(error));
   }

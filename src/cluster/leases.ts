@@ -23,11 +23,26 @@ export class CameraLeases {
   ) {}
 
   /**
+   * A query bounded to a third of the lease: one the database never answers (a connection left half-open
+   * by a database restart) fails, so the heartbeat goes on (and fences) instead of waiting on it for ever,
+   * an instance that silently stopped renewing anything (issue 29). The pool drops the connection.
+   */
+  query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    // pg honours `query_timeout` per query (lib/client.js); its type declarations omit it.
+    const config: pg.QueryConfig & { query_timeout: number } = {
+      text,
+      values,
+      query_timeout: Math.max(500, Math.floor(this.ttlMs / 3)),
+    };
+    return this.pool.query<R>(config);
+  }
+
+  /**
    * Takes or renews the camera's lease; the token when this instance holds it now, undefined when another
    * live instance does. Renewing keeps the token; taking a lapsed or free lease makes a new one.
    */
   async acquire(camera: string): Promise<bigint | undefined> {
-    const result = await this.pool.query<{ token: string }>(
+    const result = await this.query<{ token: string }>(
       `INSERT INTO camera_leases (camera, owner, token, expires_at)
          VALUES ($1, $2, nextval('camera_lease_tokens'), now() + $3 * interval '1 millisecond')
        ON CONFLICT (camera) DO UPDATE SET
@@ -47,7 +62,7 @@ export class CameraLeases {
 
   /** Whether this tenure (the token) still holds the camera: the fencing check before acting on it. */
   async stillHolds(camera: string, token: bigint): Promise<boolean> {
-    const result = await this.pool.query(
+    const result = await this.query(
       "SELECT 1 FROM camera_leases WHERE camera = $1 AND owner = $2 AND token = $3 AND expires_at > now()",
       [camera, this.instance, token.toString()],
     );
@@ -56,7 +71,7 @@ export class CameraLeases {
 
   /** Gives the camera up at once (a clean shutdown, a rebalance), so the next owner need not wait it out. */
   async release(camera: string, token: bigint): Promise<void> {
-    await this.pool.query("DELETE FROM camera_leases WHERE camera = $1 AND owner = $2 AND token = $3", [
+    await this.query("DELETE FROM camera_leases WHERE camera = $1 AND owner = $2 AND token = $3", [
       camera,
       this.instance,
       token.toString(),
@@ -64,7 +79,7 @@ export class CameraLeases {
   }
 
   async list(): Promise<Lease[]> {
-    const result = await this.pool.query<{ camera: string; owner: string; token: string; expires_at: Date }>(
+    const result = await this.query<{ camera: string; owner: string; token: string; expires_at: Date }>(
       "SELECT camera, owner, token, expires_at FROM camera_leases WHERE expires_at > now() ORDER BY camera",
     );
     return result.rows.map((row) => ({

@@ -138,7 +138,14 @@ export interface PostgresStore {
 }
 
 export async function openPostgres(url: string, options: { max?: number } = {}): Promise<PostgresStore> {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 8 });
+  // Bounded waits: a connection the database never accepts (restarting, or a network gone) fails after
+  // 5 s instead of holding a caller for ever; TCP keepalive finds a peer that vanished without a word.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 8,
+    connectionTimeoutMillis: 5000,
+    keepAlive: true,
+  });
   // An idle connection the server dropped (a database restart) must not crash the process: the pool
   // replaces it on next use.
   pool.on("error", () => undefined);

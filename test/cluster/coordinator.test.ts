@@ -159,4 +159,49 @@ describe.skipIf(!available)("cluster coordinators", () => {
     // The leases it held lapse; nobody else was acting on those cameras meanwhile.
     expect(lonely.owned.size).toBe(0);
   });
+
+  it("goes on beating when the database never answers a query: fences, then takes its cameras again", async () => {
+    const using = new Map<string, Set<string>>();
+    const errors: unknown[] = [];
+    const pool = (await openPostgres(server.url)).pool;
+    const held = new ClusterCoordinator({
+      pool,
+      instance: "node-held",
+      ttlMs: TTL_MS,
+      cameras: () => CAMERAS,
+      onGained: (camera) => {
+        using.get("node-held")?.add(camera);
+      },
+      onLost: (camera) => {
+        using.get("node-held")?.delete(camera);
+      },
+      onError: (error) => errors.push(error),
+    });
+    using.set("node-held", new Set());
+    const locker = await store.pool.connect();
+    try {
+      await held.start();
+      await waitFor(() => ((using.get("node-held")?.size ?? 0) > 0 ? true : undefined), 10_000);
+      // Another session locks the instances table: the heartbeat's first query waits on it, unanswered.
+      await locker.query("BEGIN");
+      await locker.query("LOCK TABLE cluster_instances IN ACCESS EXCLUSIVE MODE");
+      await waitFor(
+        () => (using.get("node-held")?.size === 0 && errors.length > 0 ? true : undefined),
+        10_000,
+        "the instance to fence itself while its heartbeat waits",
+      );
+      await locker.query("ROLLBACK");
+      // Before: the heartbeat waited for ever and the instance never owned anything again.
+      await waitFor(
+        () => ((using.get("node-held")?.size ?? 0) > 0 ? true : undefined),
+        10_000,
+        "the heartbeat to go on and take the cameras again",
+      );
+    } finally {
+      await locker.query("ROLLBACK").catch(() => undefined);
+      locker.release();
+      await held.stop();
+      await pool.end();
+    }
+  });
 });

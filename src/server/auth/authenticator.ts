@@ -41,6 +41,22 @@ export interface Principal {
   scope?: { method: string; target: string };
 }
 
+/**
+ * How every door (HTTP, RTSP, ONVIF) begins judging a request: open (no users) lets everyone in as the
+ * anonymous admin; an address past the failure limit is refused for a while, before its credentials are
+ * even read; otherwise the door judges the credentials in its own way and `failed()` counts a failure
+ * against the address, one limit shared by all the doors.
+ */
+export type DoorPreamble =
+  | { kind: "open"; principal: Principal }
+  | { kind: "blocked"; reason: string; retryAfterSeconds: number }
+  | { kind: "judge"; failed: () => void };
+
+/** Everyone, while camgate has no users (and so listens on loopback only). */
+export function anonymousAdmin(): Principal {
+  return { name: "anonymous", role: "admin", cameras: "*", via: "anonymous" };
+}
+
 export type AuthResult =
   | { ok: true; principal: Principal }
   | { ok: false; status: 401 | 429; reason: string; retryAfterSeconds?: number };
@@ -136,6 +152,19 @@ export class Authenticator {
     return this.users.length === (this.options.internalUsers?.length ?? 0);
   }
 
+  /** The preamble of every door (see `DoorPreamble`) for a request from `address`. */
+  preamble(address: string): DoorPreamble {
+    if (this.open) return { kind: "open", principal: anonymousAdmin() };
+    const blocked = this.options.limiter.blockedFor(address);
+    if (blocked > 0)
+      return {
+        kind: "blocked",
+        reason: "too many failed logins",
+        retryAfterSeconds: Math.ceil(blocked / 1000),
+      };
+    return { kind: "judge", failed: () => this.options.limiter.record(address) };
+  }
+
   principalFor(name: string, via: AuthMethod): Principal | undefined {
     const user = this.users.find((u) => u.config.name === name);
     return user ? this.principal(user, via) : undefined;
@@ -213,29 +242,19 @@ export class Authenticator {
   }
 
   authenticate(req: IncomingMessage, method: string, target: string): AuthResult {
-    if (this.open) {
+    const door = this.preamble(this.clientAddress(req));
+    if (door.kind === "open") {
       // Open, a signed URL still says who signed it (another instance's hop is told apart by that).
       const signed = SIGNED_PARAMS.some((name) => target.includes(`${name}=`))
         ? this.options.signer.verify(method, target)
         : undefined;
       const signer = signed?.ok ? this.principalFor(signed.user, "signed-url") : undefined;
-      return {
-        ok: true,
-        principal: signer ?? { name: "anonymous", role: "admin", cameras: "*", via: "anonymous" },
-      };
+      return { ok: true, principal: signer ?? door.principal };
     }
-    const address = this.clientAddress(req);
-    const blocked = this.options.limiter.blockedFor(address);
-    if (blocked > 0)
-      return {
-        ok: false,
-        status: 429,
-        reason: "too many failed logins",
-        retryAfterSeconds: Math.ceil(blocked / 1000),
-      };
-
+    if (door.kind === "blocked")
+      return { ok: false, status: 429, reason: door.reason, retryAfterSeconds: door.retryAfterSeconds };
     const fail = (reason: string): AuthResult => {
-      this.options.limiter.record(address);
+      door.failed();
       return { ok: false, status: 401, reason };
     };
 

@@ -72,23 +72,15 @@ export class OnvifAuthenticator {
 
   authenticate(req: IncomingMessage, soap: SoapRequest): OnvifAuthResult {
     if (OPEN_OPERATIONS.has(soap.operation)) return { ok: true, principal: undefined };
-    if (this.auth.open)
-      return { ok: true, principal: { name: "anonymous", role: "admin", cameras: "*", via: "anonymous" } };
-    const address = this.auth.clientAddress(req);
-    const limiter = this.auth.limiter;
-    const blocked = limiter.blockedFor(address);
-    if (blocked > 0)
-      return {
-        ok: false,
-        status: 429,
-        reason: "too many failed logins",
-        retryAfterSeconds: Math.ceil(blocked / 1000),
-      };
+    const door = this.auth.preamble(this.auth.clientAddress(req));
+    if (door.kind === "open") return { ok: true, principal: door.principal };
+    if (door.kind === "blocked")
+      return { ok: false, status: 429, reason: door.reason, retryAfterSeconds: door.retryAfterSeconds };
 
     const token = soap.token;
     if (token) {
       const refuse = (reason: string): OnvifAuthResult => {
-        limiter.record(address);
+        door.failed();
         return { ok: false, status: 400, reason };
       };
       const user = this.auth.digestSecrets(token.username);
@@ -118,7 +110,7 @@ export class OnvifAuthenticator {
       return { ok: false, status: 401, reason: "credentials required", challenge: this.challenge() };
     const digest = parseDigestAuthorization(header);
     const fail = (reason: string, stale = false): OnvifAuthResult => {
-      if (!stale) limiter.record(address);
+      if (!stale) door.failed();
       return { ok: false, status: 401, reason, challenge: this.challenge(stale) };
     };
     if (digest?.algorithm !== "MD5") return fail("only WS-Security or MD5 HTTP Digest");

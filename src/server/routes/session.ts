@@ -64,15 +64,14 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: GatewayContext)
       },
     },
     async (request, reply) => {
-      const address = ctx.auth.clientAddress(request.raw);
-      const blocked = ctx.auth.limiter.blockedFor(address);
-      if (blocked > 0)
+      const door = ctx.auth.preamble(ctx.auth.clientAddress(request.raw));
+      if (door.kind === "blocked")
         throw new ApiProblem("too-many-failures", "too many failed sign-ins", {
-          retryAfterSeconds: Math.ceil(blocked / 1000),
+          retryAfterSeconds: door.retryAfterSeconds,
         });
       const principal = ctx.auth.checkPassword(request.body.username, request.body.password);
       if (!principal) {
-        ctx.auth.limiter.record(address);
+        if (door.kind === "judge") door.failed();
         ctx.metrics.frontDoorFailures.inc({ reason: "sign-in" });
         throw new ApiProblem("unauthorized", "wrong user name or password");
       }

@@ -45,11 +45,9 @@ export class RtspAuthenticator {
 
   authenticate(request: RtspRequest, address: string, nonce: string): RtspAuthResult {
     // Without users camgate is open, as its HTTP side is (and, like it, only on loopback: config/validate).
-    if (this.auth.open)
-      return { ok: true, principal: { name: "anonymous", role: "admin", cameras: "*", via: "anonymous" } };
-    const limiter = this.auth.limiter;
-    const blocked = limiter.blockedFor(address);
-    if (blocked > 0) return { ok: false, status: 429, reason: "too many failed logins" };
+    const door = this.auth.preamble(address);
+    if (door.kind === "open") return { ok: true, principal: door.principal };
+    if (door.kind === "blocked") return { ok: false, status: 429, reason: door.reason };
     // Only what is accepted is offered (a client given Digest uses it, and would fail where it is off).
     const challenges = [
       ...(this.methods.includes("digest")
@@ -58,7 +56,7 @@ export class RtspAuthenticator {
       ...(this.methods.includes("basic") ? [`Basic realm="${RTSP_REALM}"`] : []),
     ];
     const refuse = (reason: string, failed = true): RtspAuthResult => {
-      if (failed) limiter.record(address);
+      if (failed) door.failed();
       return { ok: false, status: 401, reason, challenges };
     };
     const target = signedTarget(request.uri);

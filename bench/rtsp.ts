@@ -174,7 +174,8 @@ export async function run(): Promise<BenchResult> {
     writeFileSync(
       configFile,
       [
-        'server: { listen: "127.0.0.1:0", rtsp: { listen: "127.0.0.1:0" } }',
+        // 300 viewers come from one address here; a real crowd comes from many (the limit is 64 each).
+        'server: { listen: "127.0.0.1:0", rtsp: { listen: "127.0.0.1:0", maxConnectionsPerAddress: 400 } }',
         `storage: { dir: ${JSON.stringify(join(dir, "data"))} }`,
         "log: { level: warn }",
         // Event clips hold each camera's main stream open: off, so the figures stay comparable.

@@ -68,6 +68,11 @@ export const serverSchema = z.strictObject({
         .array(z.enum(["basic", "digest"]))
         .min(1)
         .default(["basic", "digest"]),
+      /**
+       * Connections open at once from one client address (1024 in all). 64 holds a viewer per stream of 32
+       * cameras; an NVR or Frigate reading more cameras' main and sub streams from one host needs more.
+       */
+      maxConnectionsPerAddress: z.number().int().min(1).max(1024).default(64),
     })
     .optional(),
   /**

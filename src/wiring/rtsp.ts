@@ -57,6 +57,7 @@ export function makeRtsp({ core, access, relay }: { core: Core; access: Access; 
         logger,
         tls: rtsp.tls && https ? { cert: https.cert, key: https.key } : undefined,
         viewerBacklogBytes: rtsp.viewerBacklogBytes,
+        maxConnectionsPerAddress: rtsp.maxConnectionsPerAddress,
       })
     : undefined;
   const passthroughUrls: Record<string, string> = {};

@@ -30,9 +30,9 @@ afterAll(async () => {
   await gateway?.close();
 });
 
-function open(): Promise<Socket> {
+function open(to = port): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port }, () => resolve(socket));
+    const socket = connect({ host: "127.0.0.1", port: to }, () => resolve(socket));
     socket.once("error", reject);
   });
 }
@@ -144,6 +144,23 @@ describe("hostile RTSP clients", () => {
       5000,
       "room again",
     );
+  });
+
+  it("holds to server.rtsp.maxConnectionsPerAddress where one host reads many streams (an NVR)", async () => {
+    const nvrHost = await startTestGateway({
+      cameras: [{ id: "dogs", profile: "amcrest-ip2m-841b" }],
+      server: { rtsp: { listen: "127.0.0.1:0", maxConnectionsPerAddress: 3 } },
+    });
+    const sockets: Socket[] = [];
+    try {
+      const to = Number(new URL(nvrHost.camgate.rtspUrl ?? "").port);
+      for (let i = 0; i < 3; i++) sockets.push(await open(to));
+      await closedBy(await open(to));
+      expect(sockets.every((socket) => !socket.destroyed)).toBe(true);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await nvrHost.close();
+    }
   });
 
   it("makes no hub for a channel a camera that is down has not said it has; unused hubs are let go", async () => {

@@ -40,6 +40,8 @@ export interface RtspServerOptions {
   describeTimeoutMs?: number;
   /** Unsent bytes past which a viewer skips to the next keyframe (default 4 MiB); it resumes below 1/8 of it. */
   viewerBacklogBytes?: number;
+  /** Connections open at once from one address (default 64). */
+  maxConnectionsPerAddress?: number;
 }
 
 export interface RtspServerStats {
@@ -73,7 +75,7 @@ const MAX_NOISE_BYTES = 4096;
 const FIRST_REQUEST_TIMEOUT_MS = 10_000;
 /** A request begun must be complete this long after its first bytes came. */
 const PARTIAL_REQUEST_TIMEOUT_MS = 5_000;
-/** Connections open at once: from one address, and in all. */
+/** Connections open at once: from one address (unless configured), and in all. */
 const MAX_CONNECTIONS_PER_ADDRESS = 64;
 const MAX_CONNECTIONS = 1024;
 /** How often idle, silent and trickling connections are looked for. */
@@ -228,7 +230,10 @@ export class CamgateRtspServer {
     // One address may not take every connection: an NVR opens one or two per stream it records.
     const address = socket.remoteAddress ?? "unknown";
     const fromAddress = this.perAddress.get(address) ?? 0;
-    if (fromAddress >= MAX_CONNECTIONS_PER_ADDRESS || this.connections.size >= MAX_CONNECTIONS) {
+    if (
+      fromAddress >= (this.options.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS) ||
+      this.connections.size >= MAX_CONNECTIONS
+    ) {
       this.options.logger.info({ address }, "RTSP connection refused: too many open");
       socket.destroy();
       return undefined;

@@ -77,9 +77,14 @@ const INSERT =
   "INSERT INTO incidents (id, camera, code, channel, started_at, ended_at, last_at, sources, snapshot_event, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 const UPDATE =
   "UPDATE incidents SET ended_at = ?, last_at = ?, sources = ?, snapshot_event = ?, events = ? WHERE id = ?";
-const OPEN_FOR =
+/**
+ * The two lookups every event makes, each served by its own index (incidents_open: open incidents only;
+ * incidents_recent: by last activity), so their cost does not grow with the incidents stored (issue 30).
+ * Exported for the test that reads their query plans.
+ */
+export const OPEN_FOR =
   "SELECT * FROM incidents WHERE camera = ? AND code = ? AND channel = ? AND ended_at IS NULL ORDER BY id DESC LIMIT 1";
-const RECENT_FOR =
+export const RECENT_FOR =
   "SELECT * FROM incidents WHERE camera = ? AND code = ? AND channel = ? AND last_at >= ? ORDER BY id DESC LIMIT 1";
 
 export class Incidents {

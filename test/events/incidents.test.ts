@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { OPEN_FOR, RECENT_FOR } from "../../src/events/incidents.ts";
 import type { EventAction, EventSource } from "../../src/events/model.ts";
 import { EventStore } from "../../src/events/store.ts";
 import { type Engine, storageEngines } from "../helpers/engines.ts";
@@ -194,4 +195,29 @@ describe.each(engines)("incidents on $name", (engine) => {
       (await store.incidents.list({ cameras: "*" })).incidents.map((incident) => incident.events),
     ).toEqual([1]);
   });
+});
+
+describe.each(engines)("the incident lookups on $name", (engine) => {
+  it.skipIf(!engine.available)(
+    "use an index each event, not a walk through the ended incidents (EXPLAIN)",
+    async () => {
+      const { sql } = await engine.open();
+      const plan = (query: string, values: (string | number)[]) =>
+        sql.transaction(async (tx) => {
+          if (engine.name === "sqlite") {
+            const rows = await tx.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`, values);
+            return rows.map((row) => row.detail).join("\n");
+          }
+          // A table this small is read whole whatever its indexes; without that way out, the plan says
+          // which index the lookup can use.
+          await tx.run("SET LOCAL enable_seqscan = off", []);
+          const rows = await tx.all<{ "QUERY PLAN": string }>(`EXPLAIN ${query}`, values);
+          return rows.map((row) => row["QUERY PLAN"]).join("\n");
+        });
+      const open = await plan(OPEN_FOR, ["dogs", "VideoMotion", 0]);
+      expect(open).toMatch(/incidents_open/);
+      const recent = await plan(RECENT_FOR, ["dogs", "VideoMotion", 0, T0]);
+      expect(recent).toMatch(/incidents_recent/);
+    },
+  );
 });

@@ -127,7 +127,7 @@ const MIGRATIONS: readonly string[] = [
   // 4: the open incident and the recent one found from a handful of rows at any size (database.ts, 9).
   `DROP INDEX incidents_key;
    CREATE INDEX incidents_open ON incidents(camera, code, channel, id) WHERE ended_at IS NULL;
-   CREATE INDEX incidents_recent ON incidents(camera, code, channel, last_at);`,
+   CREATE INDEX incidents_recent ON incidents(camera, code, channel, last_at, id);`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

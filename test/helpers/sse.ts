@@ -4,6 +4,8 @@ import { waitFor } from "./http.ts";
 
 export interface SseMessage {
   id: string | undefined;
+  /** When it arrived (`performance.now()`), for benchmarks. */
+  at: number;
   data: {
     id: string;
     code: string;
@@ -46,7 +48,7 @@ export class SseClient {
               else {
                 const id = /^id: (.*)$/m.exec(block)?.[1];
                 const data = /^data: (.*)$/m.exec(block)?.[1];
-                if (data) this.messages.push({ id, data: JSON.parse(data) });
+                if (data) this.messages.push({ id, at: performance.now(), data: JSON.parse(data) });
               }
               end = buffer.indexOf("\n\n");
             }

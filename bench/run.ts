@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   passthrough: () => import("./passthrough.ts"),
   relay: () => import("./relay.ts"),
   events: () => import("./events.ts"),
+  idle: () => import("./idle.ts"),
   rtsp: () => import("./rtsp.ts"),
   browser: () => import("./browser.ts"),
   recording: () => import("./recording.ts"),

@@ -1,5 +1,5 @@
 /** Child processes for benchmarks: started from the sources with tsx, ended by their PID afterwards. */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
@@ -11,8 +11,14 @@ export interface Child {
 }
 
 /** Starts `node --import tsx <script> ...args` and waits until `ready` matches `count` printed lines. */
-export async function startTsx(script: string, args: string[], ready: RegExp, count = 1): Promise<Child> {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+export function startTsx(script: string, args: string[], ready: RegExp, count = 1): Promise<Child> {
+  return startNode(["--import", "tsx", script, ...args], ready, count);
+}
+
+/** Starts `node ...args` and waits until `ready` matches `count` printed lines. */
+async function startNode(args: string[], ready: RegExp, count = 1): Promise<Child> {
+  const script = args.find((arg) => !arg.startsWith("-") && arg !== "tsx") ?? "node";
+  const child = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines: string[] = [];
@@ -99,6 +105,18 @@ function readyUrl(line: string): string | undefined {
 /** Starts the gateway from a config file in its own process; resolves with its URL. */
 export async function startGatewayProcess(configFile: string): Promise<{ child: Child; url: string }> {
   const child = await startTsx("bench/support/cli.ts", ["serve", "-c", configFile], /"webUi":"http/);
+  const url = child.lines.map(readyUrl).find((u) => u !== undefined);
+  if (!url) throw new Error("gateway did not print its URL");
+  return { child, url };
+}
+
+/**
+ * The gateway as users run it: the compiled CLI (`bin/camgate.js`, built first when the sources are newer),
+ * for figures such as memory where running from the sources (tsx's transform) would add its own.
+ */
+export async function startBuiltGatewayProcess(configFile: string): Promise<{ child: Child; url: string }> {
+  execFileSync(process.execPath, ["scripts/build-if-stale.mjs"], { stdio: "ignore" });
+  const child = await startNode(["bin/camgate.js", "serve", "-c", configFile], /"webUi":"http/);
   const url = child.lines.map(readyUrl).find((u) => u !== undefined);
   if (!url) throw new Error("gateway did not print its URL");
   return { child, url };

@@ -5,8 +5,7 @@
  */
 import * as fs from "node:fs";
 import { join } from "node:path";
-import git, { Errors } from "isomorphic-git";
-import http from "isomorphic-git/http/node";
+import type { default as Git } from "isomorphic-git";
 
 export interface BackupCommit {
   commit: string;
@@ -51,13 +50,23 @@ export function parseCommitMessage(text: string): { subject: string; trailers: M
   return { subject, trailers };
 }
 
+type GitApi = typeof Git;
+
+let loaded: Promise<GitApi> | undefined;
+
+/** isomorphic-git, loaded with the first backup operation (a camgate with backups off does not load it). */
+function loadGit(): Promise<GitApi> {
+  loaded ??= import("isomorphic-git").then((module) => module.default);
+  return loaded;
+}
+
 export class BackupRepository {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(readonly dir: string) {}
 
-  private serial<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(work);
+  private serial<T>(work: (git: GitApi) => Promise<T>): Promise<T> {
+    const result = this.queue.then(async () => work(await loadGit()));
     // The caller gets the failure through `result`; the queue only needs to know the work is over.
     this.queue = result.then(
       () => undefined,
@@ -67,7 +76,7 @@ export class BackupRepository {
   }
 
   init(): Promise<void> {
-    return this.serial(async () => {
+    return this.serial(async (git) => {
       fs.mkdirSync(this.dir, { recursive: true });
       if (!fs.existsSync(join(this.dir, ".git")))
         await git.init({ fs, dir: this.dir, defaultBranch: "main" });
@@ -76,7 +85,7 @@ export class BackupRepository {
 
   /** Writes and commits `<name>` when its content changed; the new commit's id, or undefined. */
   commitFile(name: string, content: string, message: BackupMessage): Promise<string | undefined> {
-    return this.serial(async () => {
+    return this.serial(async (git) => {
       fs.writeFileSync(join(this.dir, name), content);
       const status = await git.status({ fs, dir: this.dir, filepath: name });
       if (status === "unmodified") return undefined;
@@ -93,8 +102,8 @@ export class BackupRepository {
 
   /** Commits that changed `<name>`, newest first. */
   history(name: string, limit = 100): Promise<BackupCommit[]> {
-    return this.serial(async () => {
-      if (!(await this.hasCommits())) return [];
+    return this.serial(async (git) => {
+      if (!(await this.hasCommits(git))) return [];
       const entries = await git
         .log({ fs, dir: this.dir, filepath: name, depth: limit, force: true })
         .catch(notFound(() => []));
@@ -113,8 +122,8 @@ export class BackupRepository {
 
   /** The file as of a commit (or HEAD), or undefined if it did not exist there. */
   read(name: string, ref = "HEAD"): Promise<string | undefined> {
-    return this.serial(async () => {
-      if (!(await this.hasCommits())) return undefined;
+    return this.serial(async (git) => {
+      if (!(await this.hasCommits(git))) return undefined;
       const oid = await git
         .resolveRef({ fs, dir: this.dir, ref })
         .catch(
@@ -130,7 +139,8 @@ export class BackupRepository {
 
   /** Pushes `main` to a remote the owner provides (`backup.remote`, https with optional credentials). */
   push(url: string, username?: string, password?: string): Promise<void> {
-    return this.serial(async () => {
+    return this.serial(async (git) => {
+      const { default: http } = await import("isomorphic-git/http/node");
       await git.push({
         fs,
         http,
@@ -144,7 +154,7 @@ export class BackupRepository {
     });
   }
 
-  private async hasCommits(): Promise<boolean> {
+  private async hasCommits(git: GitApi): Promise<boolean> {
     return git.resolveRef({ fs, dir: this.dir, ref: "HEAD" }).then(
       () => true,
       notFound(() => false),
@@ -155,7 +165,9 @@ export class BackupRepository {
 /** A rejection handler that turns git's "not found" (no such ref, commit or file) into `fallback()`. */
 function notFound<T>(fallback: () => T | Promise<T>): (error: unknown) => T | Promise<T> {
   return (error) => {
-    if (error instanceof Errors.NotFoundError) return fallback();
+    // isomorphic-git's errors carry their class's name as `code` (Errors.NotFoundError.code).
+    if (error instanceof Error && (error as Error & { code?: unknown }).code === "NotFoundError")
+      return fallback();
     throw error;
   };
 }

@@ -6,9 +6,10 @@
  * shared outbox. A lost connection is made again with a backoff; what was announced meanwhile reaches a
  * feed's client when it reconnects with Last-Event-ID (the store has it).
  */
-import pg from "pg";
+import type pg from "pg";
 import type { EventBus } from "../events/bus.ts";
 import type { CamgateEvent } from "../events/model.ts";
+import { loadPg } from "../storage/pg-module.ts";
 import type { Sql } from "../storage/sql.ts";
 
 export const EVENT_CHANNEL = "camgate_events";
@@ -46,7 +47,8 @@ export class ClusterEventRelay {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.url });
+    const { Client } = await loadPg();
+    const client = new Client({ connectionString: this.options.url });
     this.client = client;
     client.on("error", (error) => this.lost(client, error));
     client.on("end", () => this.lost(client, new Error("the database closed the connection")));

@@ -102,7 +102,7 @@ export class Deliveries {
       worker: this.workerOptions(),
       logger: this.logger,
     });
-    this.mqtt.start();
+    await this.mqtt.start();
   }
 
   async close(): Promise<void> {

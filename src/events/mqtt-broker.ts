@@ -1,13 +1,14 @@
 /** The embedded MQTT broker (aedes, MQTT 3.1.1) on loopback, for the demo and small setups. */
 import { createServer, type Server, type Socket } from "node:net";
-import { Aedes } from "aedes";
 
 export interface EmbeddedBroker {
   url: string;
   close(): Promise<void>;
 }
 
+/** aedes is loaded here, when the embedded broker is asked for (it need not weigh on every camgate). */
 export async function startEmbeddedBroker(host: string, port: number): Promise<EmbeddedBroker> {
+  const { Aedes } = await import("aedes");
   const broker = await Aedes.createBroker();
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {

@@ -7,12 +7,13 @@
  * delivered after it is back, in order.
  */
 import { readFile } from "node:fs/promises";
-import mqtt, { type MqttClient } from "mqtt";
+import type { MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import { CameraError } from "../camera/errors.ts";
 import type { CameraEntry, CameraRegistry, CameraSet } from "../camera/registry.ts";
 import type { HealthState } from "../camera/session.ts";
 import type { DiscoveryTopics } from "../storage/discovery-topics.ts";
+import { errorText } from "../util/error-text.ts";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
 import {
   bridgeDiscovery,
@@ -72,8 +73,6 @@ function cameraOfTopic(topic: string): string | undefined {
   return node?.startsWith("camgate_") ? node.slice("camgate_".length) : undefined;
 }
 
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
 export class MqttBridge {
   private client: MqttClient | undefined;
   private readonly worker: DeliveryWorker;
@@ -107,8 +106,10 @@ export class MqttBridge {
     return this.worker;
   }
 
-  start(): void {
+  /** Connects (mqtt.js is loaded here, when MQTT is configured: ~24 MB once loaded; issue 30). */
+  async start(): Promise<void> {
     const { prefix } = this.options;
+    const { default: mqtt } = await import("mqtt");
     const client = mqtt.connect(this.options.url, {
       clientId: this.options.clientId,
       protocolVersion: this.options.protocolVersion,

@@ -8,8 +8,8 @@
 import { timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { simpleParser } from "mailparser";
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import type { ParsedMail } from "mailparser";
+import type { SMTPServer, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
 import { type AlarmMail, parseAlarmMail } from "../protocol/alarm-mail.ts";
 import type { NewEvent } from "./model.ts";
 
@@ -65,14 +65,22 @@ export class SmtpIngest {
     authFailures: 0,
     rateLimited: 0,
   };
-  private readonly server: SMTPServer;
+  private server: SMTPServer | undefined;
   port = 0;
 
-  constructor(private readonly options: SmtpIngestOptions) {
+  constructor(private readonly options: SmtpIngestOptions) {}
+
+  /**
+   * smtp-server and mailparser are loaded here, when alarm mail is configured: ~27 MB of memory once
+   * loaded, which a camgate without `smtp` should not pay (issue 30).
+   */
+  private async makeServer(): Promise<SMTPServer> {
+    const options = this.options;
+    const { SMTPServer } = await import("smtp-server");
     const tls = options.tls
       ? { key: readFileSync(options.tls.key), cert: readFileSync(options.tls.cert) }
       : undefined;
-    this.server = new SMTPServer({
+    const server = new SMTPServer({
       name: "camgate",
       banner: "camgate alarm mail",
       authMethods: ["LOGIN", "PLAIN"],
@@ -105,22 +113,27 @@ export class SmtpIngest {
         );
       },
     });
-    this.server.on("error", (error) => options.log("warn", "SMTP server error", { err: error.message }));
+    server.on("error", (error) => options.log("warn", "SMTP server error", { err: error.message }));
+    return server;
   }
 
   async listen(): Promise<void> {
+    const server = await this.makeServer();
+    this.server = server;
     await new Promise<void>((resolve, reject) => {
-      this.server.server.once("error", reject);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.server.off("error", reject);
+      server.server.once("error", reject);
+      server.listen(this.options.port, this.options.host, () => {
+        server.server.off("error", reject);
         resolve();
       });
     });
-    this.port = (this.server.server.address() as AddressInfo).port;
+    this.port = (server.server.address() as AddressInfo).port;
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    const server = this.server;
+    if (!server) return Promise.resolve();
+    return new Promise((resolve) => server.close(() => resolve()));
   }
 
   private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<void> {
@@ -130,8 +143,9 @@ export class SmtpIngest {
       this.stats.oversized++;
       throw new SmtpRefusal(552, `Message exceeds the size limit of ${this.options.maxSizeBytes} bytes`);
     }
-    let parsed: Awaited<ReturnType<typeof simpleParser>>;
+    let parsed: ParsedMail;
     try {
+      const { simpleParser } = await import("mailparser");
       parsed = await simpleParser(Buffer.concat(chunks));
     } catch (error) {
       this.stats.malformed++;

@@ -4,8 +4,8 @@
  * and drops accents, so a name such as "Garage (unplugged)" or "Küche" shows as written; encoded once per
  * size.
  */
-import sharp from "sharp";
 import { drawText, fillRect, textWidth } from "../graphics/bitmap-font.ts";
+import { loadSharp } from "../util/lazy-sharp.ts";
 
 export async function renderOfflineFrame(width: number, height: number, cameraName: string): Promise<Buffer> {
   const image = { data: Buffer.alloc(width * height * 3, 40), width, height };
@@ -25,6 +25,7 @@ export async function renderOfflineFrame(width: number, height: number, cameraNa
     small,
     [200, 200, 200],
   );
+  const sharp = await loadSharp();
   return sharp(image.data, { raw: { width, height, channels: 3 } })
     .jpeg({ quality: 60 })
     .toBuffer();

@@ -5,9 +5,9 @@
  * so a resized request never gets the full-size picture or the other way round. When the camera cannot be
  * reached, the last good picture can be served, marked stale, on request.
  */
-import sharp from "sharp";
 import type { Priority } from "../camera/budget.ts";
 import type { CameraRegistry } from "../camera/registry.ts";
+import { loadSharp } from "../util/lazy-sharp.ts";
 import type { HubRegistry } from "./hub-registry.ts";
 
 export interface SnapshotRequest {
@@ -130,6 +130,7 @@ export class SnapshotService {
   }
 }
 
-function resize(jpeg: Buffer, width: number): Promise<Buffer> {
+async function resize(jpeg: Buffer, width: number): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(jpeg).resize({ width, withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer();
 }

@@ -3,7 +3,8 @@
  * numbers: camgate stores nothing there beyond 2^53. A transaction holds one pooled connection for its
  * length; other calls use other connections, as in any PostgreSQL application.
  */
-import pg from "pg";
+import type pg from "pg";
+import { loadedPg } from "./pg-module.ts";
 import { numberPlaceholders, type Sql, type SqlValue } from "./sql.ts";
 
 const INT8_OID = 20;
@@ -14,7 +15,7 @@ const types = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
     oid === INT8_OID || oid === NUMERIC_OID
       ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser,
+      : loadedPg().types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser,
 };
 
 type Queryable = Pick<pg.Pool, "query"> | pg.PoolClient;

@@ -5,7 +5,8 @@
  * the second one finds the schema already there. Times are the database's (`now()`), never an instance's,
  * so instances whose clocks disagree still agree on every expiry.
  */
-import pg from "pg";
+import type pg from "pg";
+import { loadPg } from "./pg-module.ts";
 
 /** The schema's steps; the version is the number of steps applied. */
 const MIGRATIONS: readonly string[] = [
@@ -144,7 +145,8 @@ export interface PostgresStore {
 export async function openPostgres(url: string, options: { max?: number } = {}): Promise<PostgresStore> {
   // Bounded waits: a connection the database never accepts (restarting, or a network gone) fails after
   // 5 s instead of holding a caller for ever; TCP keepalive finds a peer that vanished without a word.
-  const pool = new pg.Pool({
+  const { Pool } = await loadPg();
+  const pool = new Pool({
     connectionString: url,
     max: options.max ?? 8,
     connectionTimeoutMillis: 5000,

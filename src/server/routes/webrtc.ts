@@ -10,6 +10,7 @@ import { MAX_OFFER_BYTES, OfferError } from "../../protocol/webrtc-offer.ts";
 import type { HubUnit, StreamHub, StreamTracks } from "../../relay/stream-hub.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
+import { loadWebRtc } from "../webrtc/webrtc-viewer.ts";
 import { idParams, problemResponses } from "./schemas.ts";
 
 /** How long an answer waits for the camera's stream to describe itself (its codec decides the answer). */
@@ -86,6 +87,7 @@ export function registerWebRtcRoutes(app: FastifyInstance, ctx: GatewayContext):
       const principal = request.principal?.name ?? "";
       // Held under its principal: a reload that takes the right away ends the viewer (stream-grants.ts).
       let release: (() => void) | undefined;
+      await loadWebRtc();
       const viewer = sessions.create(hub, principal, () => release?.());
       if (viewer === "full")
         throw new ApiProblem("webrtc-full", `${sessions.maxSessions} WebRTC viewers are connected`);

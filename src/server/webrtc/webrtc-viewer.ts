@@ -11,19 +11,28 @@
  */
 import { randomInt, randomUUID } from "node:crypto";
 import { networkInterfaces } from "node:os";
-import {
-  type CandidatePair,
-  RTCPeerConnection,
-  RTCRtpCodecParameters,
-  type RTCRtpTransceiver,
-  RtpHeader,
-  RtpPacket,
-} from "werift";
+import type * as Werift from "werift";
+import type { CandidatePair, RTCPeerConnection, RTCRtpTransceiver } from "werift";
 import type { StreamDown, StreamState } from "../../camera/stream-status.ts";
 import { packetize } from "../../media/packetizer.ts";
 import { OfferError, prepareOffer } from "../../protocol/webrtc-offer.ts";
 import type { HubAudio, HubUnit, MediaConsumer, StreamHub } from "../../relay/stream-hub.ts";
 import { errorText } from "../../util/error-text.ts";
+
+let werift: typeof Werift | undefined;
+
+/**
+ * Loads werift, once, when the first WebRTC viewer comes: it holds ~34 MB once loaded, which a camgate that
+ * nobody watches over WebRTC should not pay (issue 30). Call before making a viewer.
+ */
+export async function loadWebRtc(): Promise<void> {
+  werift ??= await import("werift");
+}
+
+function lib(): typeof Werift {
+  if (!werift) throw new Error("loadWebRtc() must resolve before a WebRTC viewer is made");
+  return werift;
+}
 
 /** RTP payload bytes per packet: with the 12-byte header and SRTP's tag a packet stays under 1232 bytes. */
 const PAYLOAD_BYTES = 1188;
@@ -110,6 +119,7 @@ export class WebRtcViewer implements MediaConsumer {
   ) {
     const loopback = network.interfaceAddress?.startsWith("127.") ?? false;
     this.loopback = loopback;
+    const { RTCPeerConnection, RTCRtpCodecParameters } = lib();
     this.pc = new RTCPeerConnection({
       // werift's default is Google's public STUN server: never contacted unless configured.
       iceServers: network.iceServers,
@@ -232,6 +242,7 @@ export class WebRtcViewer implements MediaConsumer {
     const transceiver = this.audio;
     const codec = this.hub.currentTracks()?.audio?.codec;
     if (!transceiver || !this.audioCodec || codec !== this.audioCodec || this.waitingForKeyframe) return;
+    const { RtpHeader, RtpPacket } = lib();
     const header = new RtpHeader({
       payloadType: this.audioCodec === "pcma" ? 8 : 0,
       sequenceNumber: this.audioSequence,
@@ -297,6 +308,7 @@ export class WebRtcViewer implements MediaConsumer {
       timestamp = (this.lastTimestamp + 1) >>> 0;
     this.lastTimestamp = timestamp;
     for (const payload of payloadsOf(unit, codec)) {
+      const { RtpHeader, RtpPacket } = lib();
       const header = new RtpHeader({
         payloadType: 96,
         sequenceNumber: this.sequence,

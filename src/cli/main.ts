@@ -1,10 +1,14 @@
 /** The `camgate` command line. */
 import { Command } from "commander";
 import { VERSION } from "../version.ts";
-import { runBackup, runProvision } from "./backup.ts";
-import { runEmulate } from "./emulate.ts";
-import { runServe, type Serving } from "./serve.ts";
-import { runConfigCheck, runConfigProbe, runPtz, runSnapshot, runTokenCreate } from "./tools.ts";
+import type { Serving } from "./serve.ts";
+
+// Each command's module is loaded when the command runs: `serve` does not load the emulator (nor sharp, the
+// video fixtures), the backup and provisioning tools, or the probe (issue 30: memory at idle).
+const serve = () => import("./serve.ts");
+const emulate = () => import("./emulate.ts");
+const tools = () => import("./tools.ts");
+const backups = () => import("./backup.ts");
 
 /** Runs until SIGINT or SIGTERM, then stops once and resolves; SIGHUP reloads the config meanwhile. */
 function untilSignal(serving: Serving): Promise<void> {
@@ -38,7 +42,7 @@ export async function main(argv: string[]): Promise<void> {
     )
     .option("-c, --config <file>", "camgate.yaml to use (also $CAMGATE_CONFIG)")
     .action(async (flags: { config?: string }) => {
-      await untilSignal(await runServe(flags, out));
+      await untilSignal(await (await serve()).runServe(flags, out));
     });
 
   program
@@ -70,7 +74,7 @@ export async function main(argv: string[]): Promise<void> {
       "the first camera's RTSP port (the others count up from it; 0: any free port)",
     )
     .action(async (flags) => {
-      const stop = await runEmulate(flags, out);
+      const stop = await (await emulate()).runEmulate(flags, out);
       await untilSignal({ stop, reload: async () => undefined });
     });
 
@@ -80,7 +84,7 @@ export async function main(argv: string[]): Promise<void> {
     .option("-c, --config <file>", "camgate.yaml", "camgate.yaml")
     .option("-o, --output <file>", "where to write the JPEG", "snapshot.jpg")
     .option("--channel <n>", "camera channel (1-based)", "1")
-    .action(async (camera: string, flags) => runSnapshot(camera, flags, out));
+    .action(async (camera: string, flags) => (await tools()).runSnapshot(camera, flags, out));
 
   program
     .command("ptz <camera> <command> [arg]")
@@ -91,7 +95,7 @@ export async function main(argv: string[]): Promise<void> {
     .option("--speed <1-8>", "move speed", "4")
     .option("--duration <ms>", "how long a move lasts", "500")
     .action(async (camera: string, command: string, arg: string | undefined, flags) =>
-      runPtz(camera, command, arg, flags, out),
+      (await tools()).runPtz(camera, command, arg, flags, out),
     );
 
   const config = program.command("config").description("config file tools");
@@ -105,10 +109,10 @@ export async function main(argv: string[]): Promise<void> {
     )
     .action(async (flags: { config: string; probe?: boolean }) => {
       if (!flags.probe) {
-        runConfigCheck(flags.config, out);
+        (await tools()).runConfigCheck(flags.config, out);
         return;
       }
-      if (!(await runConfigProbe(flags.config, out))) process.exitCode = 1;
+      if (!(await (await tools()).runConfigProbe(flags.config, out))) process.exitCode = 1;
     });
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -120,7 +124,7 @@ export async function main(argv: string[]): Promise<void> {
     .option("--commit <ref>", "show: the version (default HEAD)")
     .option("--from <commit>", "diff: older version (default the one before the last)")
     .option("--to <commit>", "diff: newer version (default the last)")
-    .action(async (command: string, flags) => runBackup(command, flags, out));
+    .action(async (command: string, flags) => (await backups()).runBackup(command, flags, out));
 
   program
     .command("provision <command>")
@@ -133,14 +137,14 @@ export async function main(argv: string[]): Promise<void> {
       "template.yaml: config paths to values, ${camera.id} placeholders",
     )
     .option("--camera <id>", "only this camera (repeat for more)", collect)
-    .action(async (command: string, flags) => runProvision(command, flags, out));
+    .action(async (command: string, flags) => (await backups()).runProvision(command, flags, out));
 
   const token = program.command("token").description("credentials for users");
   token
     .command("create")
     .description("print a new random token and its sha256: hash (or, with --password, an scrypt: hash of it)")
     .option("--password <password>", "hash this password instead")
-    .action((flags: { password?: string }) => runTokenCreate(flags, out));
+    .action(async (flags: { password?: string }) => (await tools()).runTokenCreate(flags, out));
 
   await program.parseAsync(argv);
 }

@@ -9,7 +9,6 @@ import type { Logger } from "pino";
 import { type Camgate, createLogger, startCamgate } from "../app.ts";
 import { ConfigError, loadConfigFile } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { startDemo } from "./demo.ts";
 import { prettyStream } from "./pretty-log.ts";
 
 export interface Serving {
@@ -84,6 +83,8 @@ export async function runServe(
       },
     };
   }
+  // The demo's emulated cameras (and what draws their video) load only for the demo.
+  const { startDemo } = await import("./demo.ts");
   const demo = await startDemo();
   try {
     const { logger, pretty } = loggerFor(demo.config, out);

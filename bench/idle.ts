@@ -1,8 +1,8 @@
 /**
  * Idle: what camgate costs with 8 cameras and nobody watching, as an owner leaves it running. The gateway
- * as installed (the compiled CLI, its own process) on 8 emulated cameras (one process), measured for 20 s after 20 s of settling: once
- * with event clips as configured by default (their pre-roll holds each camera's main stream open), once
- * with clips off, so what the pre-roll costs is its own row.
+ * as installed (the compiled CLI, its own process) on 8 emulated cameras (one process), measured for 20 s
+ * after 20 s of settling: with event clips as by default (their pre-roll holds each camera's main stream
+ * open), with `preRoll: none` (a stream opened per incident), and with clips off.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -63,10 +63,13 @@ export async function run(): Promise<BenchResult> {
       emulator.urls,
       [],
     );
+    const noPreRoll = await idle("event clips, preRoll: none (no session held)", emulator.urls, [
+      "recording: { clips: { preRoll: none } }",
+    ]);
     const withoutClips = await idle("event clips off", emulator.urls, [
       "recording: { clips: { enabled: false } }",
     ]);
-    const rows = [withClips, withoutClips];
+    const rows = [withClips, noPreRoll, withoutClips];
     return {
       name: "idle",
       setup: `Gateway (the compiled CLI, as installed) in its own process on ${CAMERAS} emulated cameras (amcrest-ip2m-841b, one process), no viewer; ${SETTLE_MS / 1000} s to settle, then CPU over ${MEASURE_MS / 1000} s and RSS at its end.`,
@@ -76,7 +79,10 @@ export async function run(): Promise<BenchResult> {
           rows: rows.map((r) => ({ setup: r.setup, "gateway CPU (cores)": r.cpu, "gateway RSS MB": r.rss })),
         },
       ],
-      ratios: { "RSS with clips / without": withClips.rss / withoutClips.rss },
+      ratios: {
+        "RSS with clips / without": withClips.rss / withoutClips.rss,
+        "RSS with clips, preRoll none / without": noPreRoll.rss / withoutClips.rss,
+      },
       targets: [
         {
           target: `RSS at idle with ${CAMERAS} cameras (clips off) at most 100 MB`,

@@ -287,6 +287,13 @@ export const recordingSchema = z.strictObject({
       enabled: z.boolean().default(true),
       codes: codeList.default(DEFAULT_CLIP_CODES),
       preRollSeconds: z.number().min(0).max(30).default(5),
+      /**
+       * Where the pre-roll comes from: `stream` keeps each camera's main stream open (one of its ~6 RTSP
+       * sessions, and the few MB of its last GOPs) so a clip begins before the event; `none` opens the
+       * stream when an incident starts and lets it go after the clip, so a clip begins at the stream's
+       * first keyframe after the event (about a second later, plus the GOP).
+       */
+      preRoll: z.enum(["stream", "none"]).default("stream"),
       postRollSeconds: z.number().min(0).max(120).default(5),
       /** A clip never runs longer (an event whose stop never comes). */
       maxSeconds: z.number().int().min(5).max(3600).default(300),

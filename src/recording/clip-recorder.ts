@@ -60,16 +60,38 @@ class CameraClips implements MediaConsumer {
   readonly active = new Map<string, ActiveClip>();
   /** Called at the next keyframe (a clip asked for before the stream had a picture). */
   private waiting: (() => void)[] = [];
-  private readonly detach: () => void;
+  private detach: (() => void) | undefined;
+  /** Clips being opened (their file created): the stream is not let go under them. */
+  opening = 0;
 
+  /** `holdStream`: keep the main stream open for the pre-roll (`preRoll: stream`), or only while clipping. */
   constructor(
     readonly entry: CameraEntry,
     private readonly recorder: ClipRecorder,
-    streams: StreamHubs,
+    private readonly streams: StreamHubs,
     preRollMs: number,
+    private readonly holdStream: boolean,
   ) {
     this.ring = new PreRollRing(preRollMs, MAX_RING_BYTES);
-    this.detach = streams.hub(entry, "main").attach(this);
+    if (holdStream) this.hold();
+  }
+
+  /** Opens the main stream (the hub replays its last GOP, so a lingering stream starts a clip at once). */
+  hold(): void {
+    this.detach ??= this.streams.hub(this.entry, "main").attach(this);
+  }
+
+  /**
+   * With `preRoll: none`, lets the stream go once no clip runs or waits: the hub lingers (`relay.lingerMs`)
+   * and then ends the camera session. What the ring kept is dropped: later it would be an old pre-roll.
+   */
+  letGo(): void {
+    const busy = this.active.size > 0 || this.waiting.length > 0 || this.opening > 0;
+    if (this.holdStream || busy || !this.detach) return;
+    this.detach();
+    this.detach = undefined;
+    this.ring.clear();
+    this.init = undefined;
   }
 
   onTracks(tracks: StreamTracks): void {
@@ -133,7 +155,8 @@ class CameraClips implements MediaConsumer {
   }
 
   close(): void {
-    this.detach();
+    this.detach?.();
+    this.detach = undefined;
   }
 }
 
@@ -213,7 +236,13 @@ export class ClipRecorder {
     if (!this.enabledFor(entry.id) || this.cameras.has(entry.id)) return;
     this.cameras.set(
       entry.id,
-      new CameraClips(entry, this, this.options.streams, this.settings().preRollSeconds * 1000),
+      new CameraClips(
+        entry,
+        this,
+        this.options.streams,
+        this.settings().preRollSeconds * 1000,
+        this.settings().preRoll === "stream",
+      ),
     );
   }
 
@@ -262,9 +291,12 @@ export class ClipRecorder {
     const relative = join(event.camera, new Date(started).toISOString().slice(0, 10), `${incident.id}.mp4`);
     const deadline = started + settings.maxSeconds * 1000;
     let retried = false;
-    const attempt = (): void =>
+    clips.hold();
+    const attempt = (): void => {
+      clips.opening++;
       void clips
         .open(incident.id, started, join(this.options.dir, relative), deadline)
+        .finally(() => clips.opening--)
         .then((clip) => {
           if (!clip) {
             // The stream has no picture yet (it is connecting, or just reconnected): start at its first
@@ -272,11 +304,13 @@ export class ClipRecorder {
             if (!retried && Date.now() < deadline) {
               retried = true;
               clips.onNextKeyframe(attempt);
-            } else
+            } else {
               this.options.logger.info(
                 { camera: event.camera, incident: incident.id },
                 "no clip: the camera's main stream had no picture",
               );
+              clips.letGo();
+            }
             return;
           }
           void this.options.index.begin({
@@ -302,6 +336,7 @@ export class ClipRecorder {
           );
         })
         .catch((error: unknown) => {
+          clips.letGo();
           const message = error instanceof Error ? error.message : String(error);
           if (isDiskFull(error)) this.diskFull(event.camera, message);
           else
@@ -310,6 +345,7 @@ export class ClipRecorder {
               "could not start a clip",
             );
         });
+    };
     attempt();
   }
 
@@ -324,6 +360,7 @@ export class ClipRecorder {
   finish(clips: CameraClips, clip: ActiveClip, reason: string | undefined): Promise<void> {
     if (clips.active.get(clip.incident) !== clip) return Promise.resolve();
     clips.active.delete(clip.incident);
+    clips.letGo();
     if (clip.timer) clearTimeout(clip.timer);
     const durationMs = clip.track.durationMs;
     const camera = clips.entry.id;

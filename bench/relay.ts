@@ -90,6 +90,9 @@ function row(label: string, m: Measure, direct: Measure): Record<string, string 
   };
 }
 
+/** Snapshot storms with a live hub, each figure the median of them. */
+const STORMS = 9;
+
 /** 100 concurrent requests over connections opened beforehand (so TCP set-up is not what is measured). */
 async function snapshotStorm(url: string, path: string): Promise<{ p50: number; p99: number; ok: number }> {
   const agent = new Agent({ connections: 100, keepAliveTimeout: 30_000 });
@@ -226,7 +229,17 @@ export async function run(): Promise<BenchResult> {
     await keepLive.start();
     await sleep(500);
     const before = await relayStats(gatewayUrl);
-    const live = await snapshotStorm(gatewayUrl, "/api/v1/cameras/cam/snapshot.jpg");
+    // One storm's p50 moves 5-40 ms from storm to storm on this machine: the median of nine is reported.
+    const storms: Awaited<ReturnType<typeof snapshotStorm>>[] = [];
+    for (let i = 0; i < STORMS; i++)
+      storms.push(await snapshotStorm(gatewayUrl, "/api/v1/cameras/cam/snapshot.jpg"));
+    const middle = <T>(list: T[], pick: (item: T) => number) =>
+      list.map(pick).sort((a, b) => a - b)[Math.floor(list.length / 2)] as number;
+    const live = {
+      p50: middle(storms, (s) => s.p50),
+      p99: middle(storms, (s) => s.p99),
+      ok: Math.min(...storms.map((s) => s.ok)),
+    };
     const single = await sequentialSnapshots(gatewayUrl, "/api/v1/cameras/cam/snapshot.jpg");
     const afterLive = await relayStats(gatewayUrl);
     keepLive.stop();
@@ -277,7 +290,7 @@ export async function run(): Promise<BenchResult> {
               ok: single.ok,
             },
             {
-              case: "live hub",
+              case: `live hub (median of ${STORMS} storms)`,
               "camera requests": afterLive.snapshotCameraRequests - before.snapshotCameraRequests,
               "p50 ms": live.p50,
               "p99 ms": live.p99,

@@ -18,8 +18,9 @@ import {
   rssMb,
   rtspPortOf,
   sleep,
+  startBuiltGatewayProcess,
   startEmulatorProcess,
-  startGatewayProcess,
+  startPython,
   startTsx,
 } from "./support/processes.ts";
 import { RtspViewer } from "./support/rtsp-viewer.ts";
@@ -33,6 +34,8 @@ const RECORD_MS = 5000;
 const STAMPED = 10;
 const MAIN = "/cam/realmonitor?channel=1&subtype=0";
 const ROUNDS = 3;
+/** Viewer counts for the GStreamer relay's rows (the peer's own limits are not what is measured). */
+const GST_VIEWERS = [1, 10, 100];
 
 const at = (list: Measure[], viewers: number) => list.find((m) => m.viewers === viewers) as Measure;
 
@@ -191,7 +194,7 @@ export async function run(): Promise<BenchResult> {
         "",
       ].join("\n"),
     );
-    const { child: gateway, url: gatewayUrl } = await startGatewayProcess(configFile);
+    const { child: gateway, url: gatewayUrl } = await startBuiltGatewayProcess(configFile);
     children.push(gateway);
     const pid = gateway.process.pid;
     const camgateUrl =
@@ -239,6 +242,31 @@ export async function run(): Promise<BenchResult> {
       rows.push(row(m, direct));
       await sleep(500);
     }
+
+    // The peer: GStreamer's RTSP server as a relay (one shared media pulling the camera once), read by the
+    // same viewers, in rounds as camgate's rows; its upstream goes to the camera directly.
+    const gst = await startPython(
+      "bench/support/gst-rtsp-relay.py",
+      [directUrl, "admin", PASSWORD],
+      /^port \d+/,
+    );
+    children.push(gst);
+    const gstUrl = `rtsp://127.0.0.1:${/port (\d+)/.exec(gst.lines[0] ?? "")?.[1]}/relay`;
+    const gstViewer = (stamped: boolean) => new RtspViewer(gstUrl, { stamped });
+    const gstRounds: Measure[][] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const measured: Measure[] = [];
+      for (const n of GST_VIEWERS)
+        measured.push(await measure("GStreamer RTSP server", gstViewer, n, gst.process.pid));
+      gstRounds.push(measured);
+    }
+    const gstRows = GST_VIEWERS.map((n) =>
+      median(
+        gstRounds.map((r) => at(r, n)),
+        `GStreamer RTSP server, relay (median of ${ROUNDS})`,
+      ),
+    );
+    for (const m of gstRows) rows.push(row(m, direct));
 
     // First decodable picture: camgate's hubs are warm (a viewer keeps each live); the camera makes a new
     // session wait for its next keyframe.
@@ -288,6 +316,9 @@ export async function run(): Promise<BenchResult> {
     rebootWatcher.stop();
 
     const relay300 = at(fanout, 300);
+    const relay100 = at(fanout, 100);
+    const gst100 = at(gstRows, 100);
+    const gst10 = at(gstRows, 10);
     const relay10 = at(fanout, 10);
     const naive6 = at(naiveRows, 6);
     const naive10 = at(naiveRows, 10);
@@ -295,7 +326,7 @@ export async function run(): Promise<BenchResult> {
     const reconnects = (afterCut.streams.find((s) => s.name === "main")?.upstreamConnects ?? 0) - connects;
     return {
       name: "RTSP relay",
-      setup: `Emulators amcrest-ip2m-841b, main stream 640x360 H.264 ${FPS} fps padded to ${BITRATE / 1e6} Mbit/s (1 s GOP; a second camera with a 10 s GOP), the camera's 6-session limit; gateway (or a naive TCP forwarder) and this load generator in separate processes; a 10-viewer warm-up round first (not shown); each row: ${WARMUP_MS} ms warm-up, ${RECORD_MS} ms recorded, ${ROUNDS} rounds, each figure the median (served: the least); latency = arrival of a picture's last packet minus its SEI capture stamp, read by ${STAMPED} viewers per row (ms resolution); "added" = minus the direct viewers' (negative: within the baseline's noise). CPU/RSS are the proxy process's.`,
+      setup: `Emulators amcrest-ip2m-841b, main stream 640x360 H.264 ${FPS} fps padded to ${BITRATE / 1e6} Mbit/s (1 s GOP; a second camera with a 10 s GOP), the camera's 6-session limit; gateway (or a naive TCP forwarder, or GStreamer's RTSP server as a relay: gst-rtsp-server through Debian's python3, one shared media, TCP) and this load generator in separate processes; a 10-viewer warm-up round first (not shown); each row: ${WARMUP_MS} ms warm-up, ${RECORD_MS} ms recorded, ${ROUNDS} rounds, each figure the median (served: the least); latency = arrival of a picture's last packet minus its SEI capture stamp, read by ${STAMPED} viewers per row (ms resolution); "added" = minus the direct viewers' (negative: within the baseline's noise). CPU/RSS are the proxy process's (camgate: the compiled CLI, as installed).`,
       tables: [
         { title: "fan-out", rows },
         {
@@ -327,8 +358,22 @@ export async function run(): Promise<BenchResult> {
         "camgate 10 viewers added p99 / naive 6 added p99":
           (relay10.p99 - direct.p99) / Math.max(1, naive6.p99 - direct.p99),
         "first picture, 10 s GOP: camgate / direct": first.camgate10.p50 / first.direct10.p50,
+        "camgate 100 viewers CPU / GStreamer 100 viewers CPU": relay100.cpu / gst100.cpu,
+        "camgate 100 viewers RSS / GStreamer 100 viewers RSS": relay100.rss / gst100.rss,
+        "camgate 10 viewers added p50 / GStreamer 10 viewers added p50":
+          (relay10.p50 - direct.p50) / Math.max(1, gst10.p50 - direct.p50),
       },
       targets: [
+        {
+          target: "relay CPU at 100 viewers at most 0.6× GStreamer's",
+          met: relay100.cpu <= 0.6 * gst100.cpu,
+          value: `${relay100.cpu.toFixed(3)} vs ${gst100.cpu.toFixed(3)} cores (${(relay100.cpu / gst100.cpu).toFixed(2)}×)`,
+        },
+        {
+          target: "RSS at 100 viewers at most 1.5× GStreamer's",
+          met: relay100.rss <= 1.5 * gst100.rss,
+          value: `${relay100.rss.toFixed(0)} vs ${gst100.rss.toFixed(0)} MB (${(relay100.rss / gst100.rss).toFixed(2)}×)`,
+        },
         {
           target: "300 viewers served at the full rate",
           met: relay300.served === 300 && relay300.picturesPerSecond >= FPS * 0.95,

@@ -16,10 +16,28 @@ export function startTsx(script: string, args: string[], ready: RegExp, count = 
 }
 
 /** Starts `node ...args` and waits until `ready` matches `count` printed lines. */
-async function startNode(args: string[], ready: RegExp, count = 1): Promise<Child> {
-  const script = args.find((arg) => !arg.startsWith("-") && arg !== "tsx") ?? "node";
-  const child = spawn(process.execPath, args, {
-    stdio: ["ignore", "pipe", "inherit"],
+function startNode(args: string[], ready: RegExp, count = 1): Promise<Child> {
+  return startProcess(process.execPath, args, ready, count);
+}
+
+/**
+ * Starts Debian's python3 on a script (GStreamer's GI bindings are there) and waits for `ready`. Its stdin
+ * is a pipe the scripts watch: they end when it closes, so none outlives the bench.
+ */
+export function startPython(script: string, args: string[], ready: RegExp): Promise<Child> {
+  return startProcess("/usr/bin/python3", [script, ...args], ready, 1, "pipe");
+}
+
+async function startProcess(
+  command: string,
+  args: string[],
+  ready: RegExp,
+  count: number,
+  stdin: "ignore" | "pipe" = "ignore",
+): Promise<Child> {
+  const script = args.find((arg) => !arg.startsWith("-") && arg !== "tsx") ?? command;
+  const child = spawn(command, args, {
+    stdio: [stdin, "pipe", "inherit"],
   });
   const lines: string[] = [];
   const reader = createInterface({ input: child.stdout as NodeJS.ReadableStream });

@@ -8,6 +8,7 @@
 import type { CameraError } from "../../src/camera/errors.ts";
 import { RtspConnection } from "../../src/camera/rtsp-connection.ts";
 import type { InterleavedFrame } from "../../src/protocol/rtsp.ts";
+import { parseSdp, resolveControl } from "../../src/protocol/sdp.ts";
 
 const STAMP = Buffer.from("camgate seq=");
 
@@ -55,12 +56,20 @@ export class RtspViewer {
       await connection.open();
       const describe = await connection.request("DESCRIBE", this.url, [["Accept", "application/sdp"]]);
       if (describe.status !== 200) throw new Error(`DESCRIBE ${describe.status}`);
-      const setup = await connection.request("SETUP", `${this.url}/trackID=0`, [
+      // The video's control URL and the session's, as the server's SDP says (camgate and the emulator use
+      // trackID=0; GStreamer's RTSP server stream=0, its session control the Content-Base).
+      const sdp = parseSdp(describe.body.toString("utf8"));
+      const base =
+        describe.headers.get("content-base") ?? describe.headers.get("content-location") ?? this.url;
+      const video = sdp.media.find((media) => media.kind === "video");
+      const setup = await connection.request("SETUP", resolveControl(base, video?.control), [
         ["Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"],
       ]);
       if (setup.status !== 200) throw new Error(`SETUP ${setup.status}`);
       const session = (setup.headers.get("session") ?? "").split(";")[0] ?? "";
-      const play = await connection.request("PLAY", this.url, [["Session", session]]);
+      const play = await connection.request("PLAY", resolveControl(base, sdp.control), [
+        ["Session", session],
+      ]);
       if (play.status !== 200) throw new Error(`PLAY ${play.status}`);
       this.ok = true;
     } catch (error) {

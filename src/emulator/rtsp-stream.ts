@@ -82,6 +82,8 @@ export class EmulatedVideoStream {
   private readonly source: PictureSource;
   private readonly listeners = new Set<Listener>();
   private timer: NodeJS.Timeout | undefined;
+  /** When the picture clock started (performance.now() and Date.now()), and the pictures made since. */
+  private clock = { startedAt: 0, epoch: 0, made: 0 };
   private sequence = 0;
   private timestamp = 0;
   /** Pictures held back by the stall fault. */
@@ -127,7 +129,8 @@ export class EmulatedVideoStream {
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     if (!this.timer) {
-      this.timer = setInterval(() => this.tick(), 1000 / this.fixture.fps);
+      this.clock = { startedAt: performance.now(), epoch: Date.now(), made: 0 };
+      this.timer = setInterval(() => this.catchUp(), 1000 / this.fixture.fps);
       this.timer.unref();
     }
     return () => {
@@ -145,14 +148,30 @@ export class EmulatedVideoStream {
     this.listeners.clear();
   }
 
-  private tick(): void {
+  /**
+   * A camera's pictures follow its clock: when the timer fires late (a busy machine), the pictures due
+   * since are made now, in order, so the stream's time keeps up with the wall clock and no picture number
+   * is skipped (before, a late timer made the stream's time fall behind: a 2 s segment took 2.3 s). Behind
+   * by more than two seconds (a process that was stopped), the clock starts again from now instead.
+   */
+  private catchUp(): void {
+    const interval = 1000 / this.fixture.fps;
+    const due = Math.floor((performance.now() - this.clock.startedAt) / interval);
+    if (due - this.clock.made > 2 * this.fixture.fps) this.clock.made = due - 1;
+    while (this.clock.made < due && this.listeners.size > 0) {
+      this.clock.made++;
+      this.tick(Math.round(this.clock.epoch + this.clock.made * interval));
+    }
+  }
+
+  /** One picture, captured at `capturedAt` (its scheduled time on the camera's clock). */
+  private tick(capturedAt: number): void {
     this.timestamp = (this.timestamp + 90_000 / this.fixture.fps) >>> 0;
     this.sequence++;
     if (this.stalled()) {
       this.suppressed++;
       return;
     }
-    const capturedAt = Date.now();
     const source = this.source.next(this.sequence, capturedAt);
     const codec = this.fixture.codec;
     const typeOf = (nal: Buffer) =>

@@ -166,9 +166,8 @@ describe("webhook deliveries", () => {
 
   it("a receiver that was down gets every event when it comes back, each delivery once, in order", async () => {
     const receiver = new WebhookReceiver(WHSEC);
-    await receiver.start();
-    const port = receiver.port;
-    await receiver.stop();
+    // Down at first: nothing listens on its port until it comes back.
+    const port = await freePort();
     const gw = await startTestGateway({
       cameras: [{ id: "dogs", profile: "amcrest-ip2m-841b" }],
       events: { enabled: true, heartbeatSeconds: 1, snapshotCodes: [] },

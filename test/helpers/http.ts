@@ -46,14 +46,18 @@ export async function waitFor<T>(
 /** A port that was free a moment ago on 127.0.0.1 (for configs that need a fixed port). */
 export async function freePort(): Promise<number> {
   const { createServer } = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
+  const bindable = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
     });
-  });
+  // Below Linux's ephemeral range (32768-60999): a port the kernel hands out for `listen(0)` or as an
+  // outgoing connection's source could be taken between this check and the caller's listen (a receiver
+  // stopped and started again on its port met EADDRINUSE in CI, with two test files at a time).
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await bindable(port)) return port;
+  }
+  throw new Error("no free port below the ephemeral range");
 }

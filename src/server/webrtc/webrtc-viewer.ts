@@ -109,6 +109,8 @@ export class WebRtcViewer implements MediaConsumer {
   private lastPliAt = 0;
   private closed = false;
   private readonly loopback: boolean;
+  /** werift's RTP classes, looked up once here rather than per packet. */
+  private readonly rtp: Pick<typeof Werift, "RtpHeader" | "RtpPacket">;
   private lastHeardAt = 0;
   private liveness: NodeJS.Timeout | undefined;
 
@@ -119,7 +121,8 @@ export class WebRtcViewer implements MediaConsumer {
   ) {
     const loopback = network.interfaceAddress?.startsWith("127.") ?? false;
     this.loopback = loopback;
-    const { RTCPeerConnection, RTCRtpCodecParameters } = lib();
+    const { RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket } = lib();
+    this.rtp = { RtpHeader, RtpPacket };
     this.pc = new RTCPeerConnection({
       // werift's default is Google's public STUN server: never contacted unless configured.
       iceServers: network.iceServers,
@@ -242,7 +245,7 @@ export class WebRtcViewer implements MediaConsumer {
     const transceiver = this.audio;
     const codec = this.hub.currentTracks()?.audio?.codec;
     if (!transceiver || !this.audioCodec || codec !== this.audioCodec || this.waitingForKeyframe) return;
-    const { RtpHeader, RtpPacket } = lib();
+    const { RtpHeader, RtpPacket } = this.rtp;
     const header = new RtpHeader({
       payloadType: this.audioCodec === "pcma" ? 8 : 0,
       sequenceNumber: this.audioSequence,
@@ -308,7 +311,7 @@ export class WebRtcViewer implements MediaConsumer {
       timestamp = (this.lastTimestamp + 1) >>> 0;
     this.lastTimestamp = timestamp;
     for (const payload of payloadsOf(unit, codec)) {
-      const { RtpHeader, RtpPacket } = lib();
+      const { RtpHeader, RtpPacket } = this.rtp;
       const header = new RtpHeader({
         payloadType: 96,
         sequenceNumber: this.sequence,

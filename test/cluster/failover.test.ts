@@ -280,16 +280,22 @@ describe.skipIf(!available)("three camgate processes on one PostgreSQL", () => {
       // The database restarted under the load: the instances carry on.
       const storedBefore = (await storedAlarms("node-1")).length;
       await server.restart();
+      // What was last seen, so a timeout says which part did not come back.
+      let seen = "";
       await waitFor(
         async () => {
-          if (!sessions().every((n) => n === 1)) return undefined;
+          const now = sessions();
           const { instances } = await view("node-1").catch(() => ({ instances: [] }) as ClusterView);
           const stored = (await storedAlarms("node-3").catch(() => [])).length;
+          seen = `sessions ${now.join(",")}; instances ${instances.map((i) => i.id).join(",")}; stored ${stored} (before ${storedBefore})`;
+          if (!now.every((n) => n === 1)) return undefined;
           return instances.length === 3 && stored > storedBefore + IDS.length ? true : undefined;
         },
         40_000,
         "all three instances and new alarms after the database restart",
-      );
+      ).catch((error: unknown) => {
+        throw new Error(`${error instanceof Error ? error.message : String(error)}; last seen: ${seen}`);
+      });
     } finally {
       driver.stop();
       viewer.close();

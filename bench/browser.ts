@@ -152,7 +152,8 @@ export async function run(): Promise<BenchResult> {
     writeFileSync(
       configFile,
       [
-        'server: { listen: "127.0.0.1:0" }',
+        // The crowds are one principal (loopback, no users), who may hold half of maxSessions.
+        'server: { listen: "127.0.0.1:0", webrtc: { maxSessions: 200 } }',
         `storage: { dir: ${JSON.stringify(join(dir, "data"))} }`,
         "log: { level: warn }",
         // Event clips hold each camera's main stream open: off, so the figures stay comparable.

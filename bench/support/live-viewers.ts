@@ -78,9 +78,11 @@ function mjpeg(): Promise<Counter> {
 
 const open = kind === "mse" ? mse : kind === "webrtc" ? webrtc : mjpeg;
 const viewers: Counter[] = [];
-// In batches, as a crowd arrives.
-for (let i = 0; i < count; i += 10)
-  viewers.push(...(await Promise.all(Array.from({ length: Math.min(10, count - i) }, open))));
+// In batches, as a crowd arrives; WebRTC in batches of 8, the answers one principal may hold unconnected
+// (src/server/webrtc/sessions.ts): each batch connects before the next is offered.
+const batch = kind === "webrtc" ? 8 : 10;
+for (let i = 0; i < count; i += batch)
+  viewers.push(...(await Promise.all(Array.from({ length: Math.min(batch, count - i) }, open))));
 process.stdout.write(`ready ${viewers.length}\n`);
 
 const input = createInterface({ input: process.stdin });

@@ -15,6 +15,15 @@ export function startTsx(script: string, args: string[], ready: RegExp, count = 
   return startNode(["--import", "tsx", script, ...args], ready, count);
 }
 
+/**
+ * `BENCH_PROFILE_DIR=/tmp/p npm run bench -- x`: the gateway writes a V8 CPU profile there when it ends
+ * (NODE_OPTIONS may not carry --cpu-prof, so it goes on the command line).
+ */
+function profiling(): string[] {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir ? ["--cpu-prof", "--cpu-prof-dir", dir] : [];
+}
+
 /** Starts `node ...args` and waits until `ready` matches `count` printed lines. */
 function startNode(args: string[], ready: RegExp, count = 1): Promise<Child> {
   return startProcess(process.execPath, args, ready, count);
@@ -122,7 +131,10 @@ function readyUrl(line: string): string | undefined {
 
 /** Starts the gateway from a config file in its own process; resolves with its URL. */
 export async function startGatewayProcess(configFile: string): Promise<{ child: Child; url: string }> {
-  const child = await startTsx("bench/support/cli.ts", ["serve", "-c", configFile], /"webUi":"http/);
+  const child = await startNode(
+    [...profiling(), "--import", "tsx", "bench/support/cli.ts", "serve", "-c", configFile],
+    /"webUi":"http/,
+  );
   const url = child.lines.map(readyUrl).find((u) => u !== undefined);
   if (!url) throw new Error("gateway did not print its URL");
   return { child, url };
@@ -134,7 +146,10 @@ export async function startGatewayProcess(configFile: string): Promise<{ child: 
  */
 export async function startBuiltGatewayProcess(configFile: string): Promise<{ child: Child; url: string }> {
   execFileSync(process.execPath, ["scripts/build-if-stale.mjs"], { stdio: "ignore" });
-  const child = await startNode(["bin/camgate.js", "serve", "-c", configFile], /"webUi":"http/);
+  const child = await startNode(
+    [...profiling(), "bin/camgate.js", "serve", "-c", configFile],
+    /"webUi":"http/,
+  );
   const url = child.lines.map(readyUrl).find((u) => u !== undefined);
   if (!url) throw new Error("gateway did not print its URL");
   return { child, url };

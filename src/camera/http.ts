@@ -3,7 +3,7 @@
  * must match it exactly), and undici's errors become `CameraError`s with a stable code.
  */
 import type { Readable } from "node:stream";
-import { Agent, type Dispatcher, errors } from "undici";
+import { type Dispatcher, errors, Pool } from "undici";
 import { CameraError } from "./errors.ts";
 
 export interface Timeouts {
@@ -32,15 +32,52 @@ export interface RawResponse {
   body: Dispatcher.ResponseData["body"];
 }
 
-/** An undici Agent for one camera; the budget, not the agent, limits concurrency. */
-export function createCameraAgent(maxConnections: number, timeouts: Timeouts): Agent {
-  return new Agent({
-    connections: maxConnections,
-    pipelining: 0,
-    connect: { timeout: timeouts.connectMs },
-    // Cameras close every connection (`Connection: close`), so nothing is kept alive anyway.
-    keepAliveTimeout: 1000,
-  });
+/** Origins one camera is reached at: its HTTP port, another port of it, the instances that own it. */
+const MAX_ORIGINS = 16;
+
+/**
+ * The connections to one camera: an undici Pool per origin; the budget, not the pools, limits concurrency.
+ * Not undici's Agent: cameras close every connection (`Connection: close`), and the Agent closes an origin's
+ * pool when its last connection ends and builds a new one for the next request, so it would rebuild the pool
+ * (and fail its close with an error object) on every call; a pool kept here reconnects its clients instead.
+ */
+export class CameraConnections {
+  private readonly pools = new Map<string, Pool>();
+
+  constructor(
+    private readonly maxConnections: number,
+    private readonly timeouts: Timeouts,
+  ) {}
+
+  request(options: Dispatcher.RequestOptions & { origin: string }): Promise<Dispatcher.ResponseData> {
+    return this.poolFor(options.origin).request(options);
+  }
+
+  /** Ends every connection at once (requests in flight fail); the pools are not reused. */
+  async destroy(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((pool) => pool.destroy()));
+  }
+
+  private poolFor(origin: string): Pool {
+    const known = this.pools.get(origin);
+    if (known && !known.destroyed && !known.closed) return known;
+    if (this.pools.size >= MAX_ORIGINS) {
+      // The origin used longest ago goes (a Map keeps insertion order; a reused origin is re-inserted).
+      const [oldest, pool] = this.pools.entries().next().value as [string, Pool];
+      this.pools.delete(oldest);
+      void pool.close().catch(() => undefined);
+    }
+    const pool = new Pool(origin, {
+      connections: this.maxConnections,
+      pipelining: 0,
+      connect: { timeout: this.timeouts.connectMs },
+      keepAliveTimeout: 1000,
+    });
+    this.pools.set(origin, pool);
+    return pool;
+  }
 }
 
 /** Characters a request target may not carry: CR, LF, NUL and other controls would split or smuggle. */
@@ -48,7 +85,7 @@ export function createCameraAgent(maxConnections: number, timeouts: Timeouts): A
 const UNSAFE_TARGET = /[\x00-\x20\x7f]/;
 
 export async function sendRaw(
-  agent: Agent,
+  connections: CameraConnections,
   origin: string,
   camera: string,
   request: RawRequest,
@@ -62,7 +99,7 @@ export async function sendRaw(
     );
   }
   try {
-    const response = await agent.request({
+    const response = await connections.request({
       origin,
       path: request.target,
       method: request.method as Dispatcher.HttpMethod,

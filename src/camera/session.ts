@@ -14,13 +14,12 @@
  *   password. Those rules live in `login-guard.ts`; this file does the exchange and keeps the health.
  */
 import type { Readable } from "node:stream";
-import type { Agent } from "undici";
 import { pickChallenge } from "../protocol/digest.ts";
 import { type BudgetSlot, BudgetTimeoutError, ConnectionBudget } from "./budget.ts";
 import { DigestState, type SignedRequest } from "./digest-state.ts";
 import { CameraError, type CameraErrorCode } from "./errors.ts";
 import {
-  createCameraAgent,
+  CameraConnections,
   DEFAULT_TIMEOUTS,
   discardBody,
   type RawResponse,
@@ -73,7 +72,7 @@ export class CameraSession {
     errors: {},
   };
   private readonly digest: DigestState;
-  private agent: Agent;
+  private connections: CameraConnections;
   /** Set while the camera is reached through the camgate instance that owns it. */
   private via: SessionRoute | undefined;
   private readonly timeouts: Timeouts;
@@ -96,7 +95,7 @@ export class CameraSession {
     this.username = options.username;
     this.password = options.password;
     this.digest = new DigestState(options.username, options.password, this.budget.max);
-    this.agent = createCameraAgent(this.budget.max, this.timeouts);
+    this.connections = new CameraConnections(this.budget.max, this.timeouts);
     this.via = options.route;
     this.guard = new LoginGuard(
       {
@@ -168,8 +167,8 @@ export class CameraSession {
    */
   async setRoute(route: SessionRoute | undefined): Promise<void> {
     this.via = route;
-    const old = this.agent;
-    this.agent = createCameraAgent(this.budget.max, this.timeouts);
+    const old = this.connections;
+    this.connections = new CameraConnections(this.budget.max, this.timeouts);
     this.consecutiveFailures = 0;
     this.guard.unverify();
     // A refusal's backoff outlives the way: reached directly again, the camera is not asked before it ends.
@@ -270,7 +269,7 @@ export class CameraSession {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.agent.destroy();
+    await this.connections.destroy();
   }
 
   private get maxBodyBytes(): number {
@@ -511,7 +510,7 @@ export class CameraSession {
       origin = url.origin;
     }
     const response = await sendRaw(
-      this.agent,
+      this.connections,
       origin,
       this.id,
       {

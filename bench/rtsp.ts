@@ -12,9 +12,11 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { request } from "undici";
 import type { BenchResult } from "./report.ts";
 import {
+  bareNodeRssMb,
   type Child,
   cpuSeconds,
   percentile,
+  privateMb,
   rssMb,
   rtspPortOf,
   sleep,
@@ -55,6 +57,7 @@ function median(runs: Measure[], label: string): Measure {
     p99: mid((m) => m.p99),
     cpu: mid((m) => m.cpu),
     rss: mid((m) => m.rss),
+    private: mid((m) => m.private),
     loadLoopP99: mid((m) => m.loadLoopP99),
   };
 }
@@ -69,6 +72,8 @@ interface Measure {
   p99: number;
   cpu: number;
   rss: number;
+  /** Memory only the proxy holds (private pages), MB. */
+  private: number;
   /** This load generator's own event-loop delay p99 while recording: latency it adds to what it measures. */
   loadLoopP99: number;
 }
@@ -93,6 +98,7 @@ async function measure(
   loop.disable();
   const cpuAfter = pid ? cpuSeconds(pid) : 0;
   const rss = pid ? rssMb(pid) : Number.NaN;
+  const ownMemory = pid ? privateMb(pid) : Number.NaN;
   for (const v of viewers) v.record(false);
   const served = viewers.filter((v) => v.ok && v.pictures > 0);
   const latencies = served.flatMap((v) => v.latencies).sort((a, b) => a - b);
@@ -111,6 +117,7 @@ async function measure(
     p99: percentile(latencies, 99),
     cpu: (cpuAfter - cpuBefore) / seconds,
     rss,
+    private: ownMemory,
     loadLoopP99: loop.percentile(99) / 1e6,
   };
 }
@@ -128,6 +135,7 @@ function row(m: Measure, direct: Measure): Record<string, string | number> {
     "added p99 ms": m.p99 - direct.p99,
     "proxy CPU (cores)": m.cpu,
     "proxy RSS MB": m.rss,
+    "proxy private MB": m.private,
     "load gen loop p99 ms": m.loadLoopP99,
   };
 }
@@ -317,6 +325,7 @@ export async function run(): Promise<BenchResult> {
 
     const relay300 = at(fanout, 300);
     const relay100 = at(fanout, 100);
+    const nodeFloor = await bareNodeRssMb();
     const gst100 = at(gstRows, 100);
     const gst10 = at(gstRows, 10);
     const relay10 = at(fanout, 10);
@@ -360,6 +369,8 @@ export async function run(): Promise<BenchResult> {
         "first picture, 10 s GOP: camgate / direct": first.camgate10.p50 / first.direct10.p50,
         "camgate 100 viewers CPU / GStreamer 100 viewers CPU": relay100.cpu / gst100.cpu,
         "camgate 100 viewers RSS / GStreamer 100 viewers RSS": relay100.rss / gst100.rss,
+        "camgate 100 viewers RSS above idle Node / GStreamer 100 viewers RSS":
+          (relay100.rss - nodeFloor) / gst100.rss,
         "camgate 10 viewers added p50 / GStreamer 10 viewers added p50":
           (relay10.p50 - direct.p50) / Math.max(1, gst10.p50 - direct.p50),
       },
@@ -372,7 +383,7 @@ export async function run(): Promise<BenchResult> {
         {
           target: "RSS at 100 viewers at most 1.5× GStreamer's",
           met: relay100.rss <= 1.5 * gst100.rss,
-          value: `${relay100.rss.toFixed(0)} vs ${gst100.rss.toFixed(0)} MB (${(relay100.rss / gst100.rss).toFixed(2)}×)`,
+          value: `${relay100.rss.toFixed(0)} vs ${gst100.rss.toFixed(0)} MB (${(relay100.rss / gst100.rss).toFixed(2)}×; Node alone, idle with nothing loaded: ${nodeFloor.toFixed(0)} MB; private memory ${relay100.private.toFixed(0)} vs ${gst100.private.toFixed(0)} MB)`,
         },
         {
           target: "300 viewers served at the full rate",

@@ -161,6 +161,31 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * The resident memory of Node itself on this machine (an idle `node` with nothing loaded), in MB: the floor
+ * under any figure of a Node process's memory, for comparisons with servers written in C.
+ */
+export async function bareNodeRssMb(): Promise<number> {
+  const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    return rssMb(child.pid as number);
+  } finally {
+    child.kill("SIGTERM");
+  }
+}
+
+/**
+ * Memory only this process holds, in MB (private pages from /proc's smaps_rollup): RSS counts the program's
+ * code and shared libraries too, which every Node (or GStreamer) process on the machine shares (45 MB of a
+ * camgate's RSS is the node binary).
+ */
+export function privateMb(pid: number): number {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(rollup)?.[1] ?? Number.NaN);
+  return (kb("Private_Clean") + kb("Private_Dirty")) / 1024;
+}
+
 /** Resident memory of a process in MB, from /proc. */
 export function rssMb(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));

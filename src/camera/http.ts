@@ -43,6 +43,7 @@ const MAX_ORIGINS = 16;
  */
 export class CameraConnections {
   private readonly pools = new Map<string, Pool>();
+  private ended = false;
 
   constructor(
     private readonly maxConnections: number,
@@ -50,11 +51,14 @@ export class CameraConnections {
   ) {}
 
   request(options: Dispatcher.RequestOptions & { origin: string }): Promise<Dispatcher.ResponseData> {
+    // As undici's Agent after destroy: nothing more is sent.
+    if (this.ended) return Promise.reject(new errors.ClientDestroyedError());
     return this.poolFor(options.origin).request(options);
   }
 
-  /** Ends every connection at once (requests in flight fail); the pools are not reused. */
+  /** Ends every connection at once (requests in flight fail); nothing is sent after it. */
   async destroy(): Promise<void> {
+    this.ended = true;
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(pools.map((pool) => pool.destroy()));

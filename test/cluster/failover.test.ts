@@ -294,7 +294,20 @@ describe.skipIf(!available)("three camgate processes on one PostgreSQL", () => {
         40_000,
         "all three instances and new alarms after the database restart",
       ).catch((error: unknown) => {
-        throw new Error(`${error instanceof Error ? error.message : String(error)}; last seen: ${seen}`);
+        // The log of each instance missing from the live ones: why it stopped heartbeating.
+        const missing = NAMES.filter((name) => !seen.includes(name));
+        const logs = missing.map(
+          (name) =>
+            `\n--- ${name}, last lines:\n${(serve.logs.get(name) ?? [])
+              .filter(
+                (line) => !line.includes('"level":30') || /cluster|lease|postgres|heartbeat/i.test(line),
+              )
+              .slice(-25)
+              .join("\n")}`,
+        );
+        throw new Error(
+          `${error instanceof Error ? error.message : String(error)}; last seen: ${seen}${logs.join("")}`,
+        );
       });
     } finally {
       driver.stop();

@@ -7,6 +7,7 @@
 import type { Config } from "./config/schema.ts";
 import { VERSION } from "./version.ts";
 import { makeAccess } from "./wiring/access.ts";
+import { makeAudit } from "./wiring/audit.ts";
 import { makeBackups } from "./wiring/backups.ts";
 import { type Camgate, type StartOptions, StartupError } from "./wiring/camgate.ts";
 import { makeCluster } from "./wiring/cluster.ts";
@@ -38,12 +39,13 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   const access = runner.add(makeAccess({ core }));
   const events = runner.add(makeEvents({ core, ownership, relay }));
   const backups = runner.add(makeBackups({ core, ownership, events }));
+  const audit = runner.add(makeAudit({ core, ownership, events }));
   const recording = runner.add(makeRecording({ core, ownership, relay, events }));
   const webrtc = runner.add(makeWebRtc({ core }));
   const rtsp = runner.add(makeRtsp({ core, access, relay }));
   const reloader = makeReloader({ core, runner, access, events });
   const http = runner.add(
-    makeHttp({ core, access, relay, events, backups, recording, webrtc, rtsp, reloader }),
+    makeHttp({ core, access, relay, events, backups, audit, recording, webrtc, rtsp, reloader }),
   );
   const onvif = runner.add(makeOnvif({ core, http }));
   runner.add(openOwnedCameras({ ownership, runner }));
@@ -68,6 +70,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     db: core.db,
     events: events.pipeline,
     backups: backups.module,
+    audit: audit.service,
     logger: core.logger,
     reload: reloader.reload,
     reloadFromFile: reloader.fromFile,

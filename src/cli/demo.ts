@@ -46,11 +46,15 @@ export async function startDemo(options: { storageDir?: string; port?: number } 
         smtp,
         motionCycle: { everyMs: 30_000, durationMs: 5000 },
       }),
+      // Never hardened, then loosened (Telnet on a port of its own, ONVIF without a login check, ...): what
+      // the security audit finds on the camera page.
       await startEmulator({
         profile: "amcrest-ipm-723w",
         password,
         name: "Front",
         motionCycle: { everyMs: 45_000, durationMs: 5000 },
+        security: "insecure",
+        telnetPort: 0,
       }),
     );
   } catch (error) {
@@ -59,6 +63,9 @@ export async function startDemo(options: { storageDir?: string; port?: number } 
   }
   const [dogs, front] = emulators.map((e) => e.cameras[0]?.url ?? "");
   const [dogsRtsp, frontRtsp] = emulators.map((e) => e.cameras[0]?.rtspPort ?? 554);
+  // The audit probes the emulators' own ports only, never this machine's (its SSH, its web server).
+  const noPorts = { telnet: false, ssh: false, dvrip: false, https: false, rtmp: false } as const;
+  const frontTelnet = emulators[1]?.cameras[0]?.camera.telnet?.listeningPort;
   const port = options.port ?? (await demoPort());
   const rtspPort = await demoPort("127.0.0.1", 8554);
   const config = configSchema.parse({
@@ -70,7 +77,15 @@ export async function startDemo(options: { storageDir?: string; port?: number } 
     smtp: { listen: `127.0.0.1:${smtpPort}`, username: "cameras", password: mailPassword },
     mqtt: { embedded: true, embeddedListen: `127.0.0.1:${mqttPort}` },
     cameras: [
-      { id: "dogs", name: "Dog crates", url: dogs, username: "admin", password, rtsp: { port: dogsRtsp } },
+      {
+        id: "dogs",
+        name: "Dog crates",
+        url: dogs,
+        username: "admin",
+        password,
+        rtsp: { port: dogsRtsp },
+        audit: { ports: noPorts },
+      },
       {
         id: "front",
         name: "Front yard",
@@ -78,6 +93,7 @@ export async function startDemo(options: { storageDir?: string; port?: number } 
         username: "admin",
         password,
         rtsp: { port: frontRtsp },
+        audit: { ports: { ...noPorts, ...(frontTelnet ? { telnet: frontTelnet } : {}) } },
         // Recorded around the clock (1 min files, at most half a gigabyte), so its timeline has footage.
         recording: { continuous: { segmentSeconds: 60 }, maxGigabytes: 0.5 },
       },

@@ -9,6 +9,7 @@ const serve = () => import("./serve.ts");
 const emulate = () => import("./emulate.ts");
 const tools = () => import("./tools.ts");
 const backups = () => import("./backup.ts");
+const audit = () => import("./audit.ts");
 
 /** Runs until SIGINT or SIGTERM, then stops once and resolves; SIGHUP reloads the config meanwhile. */
 function untilSignal(serving: Serving): Promise<void> {
@@ -125,6 +126,18 @@ export async function main(argv: string[]): Promise<void> {
     .option("--from <commit>", "diff: older version (default the one before the last)")
     .option("--to <commit>", "diff: newer version (default the last)")
     .action(async (command: string, flags) => (await backups()).runBackup(command, flags, out));
+
+  program
+    .command("audit")
+    .description(
+      "security audit of the cameras: settings, open doors, firmware advisories (reads only; exits 1 on a high or critical finding)",
+    )
+    .option("-c, --config <file>", "camgate.yaml", "camgate.yaml")
+    .option("--camera <id>", "only this camera (repeat for more)", collect)
+    .option("--json", "the reports as JSON")
+    .action(async (flags: { config: string; camera?: string[]; json?: boolean }) => {
+      if (!(await (await audit()).runAudit(flags, out))) process.exitCode = 1;
+    });
 
   program
     .command("provision <command>")

@@ -149,6 +149,8 @@ const cameraId = z
 
 const codeList = z.array(z.string().regex(/^[A-Za-z0-9_*]+$/, "an event code such as VideoMotion, or *"));
 
+const auditPort = z.union([z.number().int().min(1).max(65535), z.literal(false)]);
+
 export const cameraSchema = z.strictObject({
   id: cameraId,
   name: z.string().min(1).optional(),
@@ -221,6 +223,25 @@ export const cameraSchema = z.strictObject({
   rtspPassthroughPort: z.number().int().min(1).max(65535).optional(),
   /** A port of camgate's where this camera is an ONVIF device (`http://host:<port>/onvif/device_service`). */
   onvifPort: z.number().int().min(1).max(65535).optional(),
+  /**
+   * This camera's security audit: off for this camera, or where its well-known ports are (a port forward,
+   * a NAT); a port set to false is not probed.
+   */
+  audit: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      ports: z
+        .strictObject({
+          telnet: auditPort,
+          ssh: auditPort,
+          dvrip: auditPort,
+          https: auditPort,
+          rtmp: auditPort,
+        })
+        .partial()
+        .optional(),
+    })
+    .optional(),
   timeouts: z
     .strictObject({
       connectMs: z.number().int().min(100).optional(),
@@ -375,6 +396,17 @@ export const backupSchema = z.strictObject({
     .optional(),
 });
 
+/** The cameras' security audit (docs/security.md): what it reads, when, and what counts as too old. */
+export const auditSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Hours between audits of every camera (one also runs when a camera is first owned and after a config backup that changed something). 0: only then and on demand. */
+  intervalHours: z.number().min(0).default(24),
+  /** Firmware built longer ago than this many years is a finding. */
+  firmwareMaxAgeYears: z.number().min(1).max(30).default(4),
+  /** Probe the cameras' well-known ports (Telnet, SSH, 37777, HTTPS, RTMP) with a TCP connect. */
+  probePorts: z.boolean().default(true),
+});
+
 export const syslogSchema = z.strictObject({
   /** udp://host:514, tcp://host:601 or tls://host:6514 */
   url: z
@@ -429,6 +461,7 @@ export const configSchema = z.strictObject({
   webhooks: z.array(webhookSchema).default([]),
   mqtt: mqttSchema.optional(),
   backup: backupSchema.prefault({}),
+  audit: auditSchema.prefault({}),
   logSync: z
     .strictObject({ enabled: z.boolean().default(true), intervalMinutes: z.number().min(0).default(15) })
     .prefault({}),

@@ -18,7 +18,7 @@ import { handlePtz } from "./cgi-ptz.ts";
 import { handleMediaFileFind, handleRpcLoadfile, RPC_LOADFILE } from "./cgi-recordings.ts";
 import { type CameraHandler, parseDeviceQuery, replyBody, replyUnsupported } from "./cgi-request.ts";
 import { handleStorageDevice } from "./cgi-storage.ts";
-import { buildConfigTree } from "./config-tree.ts";
+import { buildConfigTree, SECURITY_PRESETS } from "./config-tree.ts";
 import type { CameraEvent } from "./event-framing.ts";
 import { EventHub, type MotionCycle, wallClock } from "./event-hub.ts";
 import { FrameRenderer, type FrameScene, type RenderedFrame } from "./frame-renderer.ts";
@@ -31,6 +31,7 @@ import { EmulatedRtspServer, type RtspCounters } from "./rtsp-server.ts";
 import { EmulatedVideoStream, type StreamQuirks, type VideoSourceSpec } from "./rtsp-stream.ts";
 import { SdCard } from "./sd-card.ts";
 import { Speaker } from "./speaker.ts";
+import { TelnetFace } from "./telnet-face.ts";
 
 export interface AlarmMailTarget extends SmtpTarget {
   from?: string;
@@ -75,6 +76,15 @@ export interface EmulatedCameraOptions {
   clockOffsetMs?: number;
   /** The RTSP face (on by default, on its own port: `rtspPort`). */
   rtsp?: EmulatorRtspOptions | false;
+  /** The firmware it reports instead of its profile's (`2.420.AC00.15.R,build:2016-03-08`), for the audit. */
+  softwareVersion?: string;
+  /** Security settings over the profile's defaults (config-tree.ts `SECURITY_PRESETS`); `config` still wins. */
+  security?: "insecure" | "secure";
+  /**
+   * The port its Telnet service listens on while `Telnet.Enable` is true (0: any free port); absent, the
+   * key is only a setting.
+   */
+  telnetPort?: number;
 }
 
 export interface EmulatorRtspOptions {
@@ -94,6 +104,8 @@ export interface EmulatorRtspOptions {
   mainVideo?: "fixture" | "counter";
   /** A stricter RTSP login than Dahua's: see `RtspServerOptions.strictAuth`. */
   strictAuth?: boolean;
+  /** RTSP without a login at all (a camera whose RTSP authentication was turned off), for the audit. */
+  anonymous?: boolean;
 }
 
 export interface EmulatorCounters {
@@ -157,6 +169,8 @@ export class EmulatedCamera {
   private snapshotChain: Promise<unknown> = Promise.resolve();
   private clockOffsetMs = 0;
   private listening = false;
+  /** The Telnet service (`telnetPort`), listening while `Telnet.Enable` is true. */
+  readonly telnet: TelnetFace | undefined;
   private rebootTimer: NodeJS.Timeout | undefined;
   private up: Promise<void> = Promise.resolve();
   private counters: EmulatorCounters = emptyCounters();
@@ -168,7 +182,9 @@ export class EmulatedCamera {
   constructor(readonly options: EmulatedCameraOptions) {
     this.clockOffsetMs = options.clockOffsetMs ?? 0;
     this.sdCard = new SdCard(this.cameraTime().getTime());
-    this.profile = PROFILES[options.profile];
+    this.profile = options.softwareVersion
+      ? { ...PROFILES[options.profile], softwareVersion: options.softwareVersion }
+      : PROFILES[options.profile];
     const unit = options.unit ?? 0;
     this.serial = serialFor(this.profile, unit);
     this.username = options.username ?? "admin";
@@ -189,7 +205,12 @@ export class EmulatedCamera {
       this.setConfigValue("Email.UserName", options.smtp.username);
       this.setConfigValue("Email.Password", options.smtp.password);
     }
+    if (options.security)
+      for (const [path, value] of Object.entries(SECURITY_PRESETS[options.security]))
+        this.setConfigValue(path, value);
     for (const [path, value] of Object.entries(options.config ?? {})) this.setConfigValue(path, value);
+    this.telnet =
+      options.telnetPort === undefined ? undefined : new TelnetFace(this.host, options.telnetPort);
     this.ptz = new PtzState();
     this.auth = new AuthGuard({
       scheme: this.profile.auth,
@@ -243,6 +264,7 @@ export class EmulatedCamera {
         garbageEveryPacket: quirks.garbageEveryPacket,
         noMarker: quirks.noMarker === true,
         strictAuth: rtsp.strictAuth === true,
+        anonymous: rtsp.anonymous === true,
         speaker: (codec) => this.speaker.start(codec, 1),
       });
     }
@@ -271,6 +293,12 @@ export class EmulatedCamera {
     }
     this.listening = true;
     this.events.start();
+    await this.configChanged();
+  }
+
+  /** After its config changed (setConfig, a restore): the services its settings switch follow them. */
+  async configChanged(): Promise<void> {
+    await this.telnet?.sync(this.listening && this.configValue("Telnet.Enable") === true);
   }
 
   /** The stream of (channel, subtype): subtype 0 the main fixture, 1 the sub one; none past the channels. */
@@ -312,6 +340,7 @@ export class EmulatedCamera {
     this.videoStreams.clear();
     if (!this.listening) return;
     this.listening = false;
+    await this.telnet?.sync(false);
     await this.rtsp?.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();

@@ -10,7 +10,7 @@ import {
 import { type CameraHandler, replyBody, replyKv, replyOk, replyUnsupported } from "./cgi-request.ts";
 import { styledJson } from "./event-framing.ts";
 
-export const handleConfigManager: CameraHandler = (camera, { res, action, params, entries }) => {
+export const handleConfigManager: CameraHandler = async (camera, { res, action, params, entries }) => {
   const style = camera.profile.errorStyle;
   if (action === "getConfig") {
     const name = params.get("name") ?? "";
@@ -42,6 +42,7 @@ export const handleConfigManager: CameraHandler = (camera, { res, action, params
     }
     // All pairs are checked before any is applied: a rejected request changes nothing.
     for (const [segments, value] of changes) setAtPath(camera.config, segments, value);
+    await camera.configChanged();
     return replyOk(res);
   }
   return replyUnsupported(res, style);

@@ -70,6 +70,38 @@ export interface ConfigTreeInputs {
   httpPort: number;
 }
 
+/**
+ * Security settings for the audit's tests, applied over the profile's defaults: `insecure` is a camera its
+ * owner never hardened and then loosened further (Telnet and DDNS on, the ONVIF and login-lock checks off,
+ * no NTP); `secure` is one that passes the hardening baseline. The factory state (no
+ * preset) has P2P and UPnP on, as these cameras ship.
+ */
+export const SECURITY_PRESETS: Record<"insecure" | "secure", Record<string, JsonValue>> = {
+  insecure: {
+    "T2UServer.Enable": true,
+    "UPnP.Enable": true,
+    "DDNS[0].Enable": true,
+    "Telnet.Enable": true,
+    "UserGlobal.OnvifLoginCheck": false,
+    "General.LockLoginEnable": false,
+    // Not Email.Enable: the camera would mail its alarms to Email.Address (smtp.example.org).
+    "Email.Anonymous": true,
+    "NTP.Enable": false,
+  },
+  secure: {
+    "T2UServer.Enable": false,
+    "UPnP.Enable": false,
+    "DDNS[0].Enable": false,
+    "Telnet.Enable": false,
+    "UserGlobal.OnvifLoginCheck": true,
+    "General.LockLoginEnable": true,
+    "Email.Enable": false,
+    "Email.Password": "",
+    "NTP.Enable": true,
+    "AutoMaintain.AutoRebootEnable": false,
+  },
+};
+
 export function buildConfigTree(inputs: ConfigTreeInputs): JsonObject {
   const { profile } = inputs;
   const [mainWidth, mainHeight] = profile.mainResolution;
@@ -169,6 +201,18 @@ export function buildConfigTree(inputs: ConfigTreeInputs): JsonObject {
     UPnP: { Enable: true, MapTable: [] },
     T2UServer: { Enable: true },
     Telnet: { Enable: false },
+    // python-amcrest's onvif_login_check sets UserGlobal.OnvifLoginCheck; on by default.
+    UserGlobal: { OnvifLoginCheck: true },
+    // As a Dahua camera lists it (a public getConfig capture): the weekly maintenance reboot, on.
+    AutoMaintain: {
+      AutoRebootDay: 2,
+      AutoRebootEnable: true,
+      AutoRebootHour: 4,
+      AutoRebootMinute: 0,
+      AutoShutdownDay: -1,
+      AutoShutdownHour: 0,
+      AutoShutdownMinute: 0,
+    },
   };
   if (profile.name === "amcrest-ipm-723w") {
     tree.WLan = {

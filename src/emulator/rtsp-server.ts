@@ -40,6 +40,8 @@ export interface RtspServerOptions {
    * as a failed login, a request signed with an earlier nonce included.
    */
   strictAuth?: boolean;
+  /** No login at all: every request is answered (a camera whose RTSP authentication is off). */
+  anonymous?: boolean;
   /** Where audio sent on the backchannel goes (the camera's speaker): one recording per session. */
   speaker?: (codec: string) => { add(chunk: Buffer): void; end(): void };
 }
@@ -213,6 +215,7 @@ export class EmulatedRtspServer {
   }
 
   private authorized(socket: Socket, request: RtspRequest, current: { value: string }): boolean {
+    if (this.options.anonymous === true) return true;
     const address = socket.remoteAddress ?? "unknown";
     const nonce = current.value;
     const strict = this.options.strictAuth === true;

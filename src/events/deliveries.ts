@@ -88,6 +88,7 @@ export class Deliveries {
       prefix: mqtt.prefix,
       homeAssistant: mqtt.homeAssistant,
       discoveryPrefix: mqtt.discoveryPrefix,
+      securitySensor: this.config.audit.enabled,
       // aedes speaks MQTT 3.1.1; an external broker gets MQTT 5 unless told otherwise.
       protocolVersion: mqtt.protocolVersion ?? (mqtt.embedded && !mqtt.url ? 4 : 5),
       // Two clients with one id would throw each other off the broker.

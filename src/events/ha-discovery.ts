@@ -23,7 +23,7 @@ export const STATE_CODES = [
 ] as const;
 
 /** The entity name and device class of each state code (device classes from HA's binary_sensor list). */
-const CODE_ENTITIES: Record<string, { name: string; deviceClass?: string }> = {
+const CODE_ENTITIES: Record<string, { name: string; deviceClass?: string; category?: string }> = {
   VideoMotion: { name: "Motion", deviceClass: "motion" },
   VideoBlind: { name: "Tamper", deviceClass: "tamper" },
   VideoLoss: { name: "Video loss", deviceClass: "problem" },
@@ -34,6 +34,8 @@ const CODE_ENTITIES: Record<string, { name: string; deviceClass?: string }> = {
   SmartMotionVehicle: { name: "Vehicle", deviceClass: "motion" },
   AudioMutation: { name: "Sound", deviceClass: "sound" },
   AudioAnomaly: { name: "Audio anomaly", deviceClass: "sound" },
+  // The security audit's state (gateway code): a diagnostic "problem" sensor.
+  SecurityProblem: { name: "Security problem", deviceClass: "problem", category: "diagnostic" },
 };
 
 export interface DiscoveryMessage {
@@ -139,6 +141,7 @@ export function cameraDiscovery(options: DiscoveryOptions, camera: DiscoveryCame
         payload_on: "ON",
         payload_off: "OFF",
         ...(entity.deviceClass ? { device_class: entity.deviceClass } : {}),
+        ...(entity.category ? { entity_category: entity.category } : {}),
         ...availability,
       });
     }),

@@ -29,6 +29,9 @@ import type { EventStore } from "./store.ts";
 
 export const MQTT_TARGET = "mqtt";
 
+/** Gateway codes with a state (start/stop), published retained ON/OFF as camera codes are. */
+const GATEWAY_STATE_CODES = ["SecurityProblem"];
+
 export interface MqttBridgeOptions {
   url: string;
   username?: string;
@@ -36,6 +39,8 @@ export interface MqttBridgeOptions {
   prefix: string;
   homeAssistant: boolean;
   discoveryPrefix: string;
+  /** Each Dahua camera gets a "Security problem" sensor (the audit's `SecurityProblem` state). */
+  securitySensor?: boolean;
   protocolVersion: 4 | 5;
   clientId: string;
   /** The bridge device Home Assistant sees (default `clientId`): one for all instances of a cluster. */
@@ -216,7 +221,10 @@ export class MqttBridge {
     if (!client?.connected) throw new Error("MQTT broker not connected");
     const base = `${this.options.prefix}/${event.camera}`;
     await client.publishAsync(`${base}/event`, JSON.stringify(event), { qos: 1 });
-    if ((event.action === "start" || event.action === "stop") && event.source !== "gateway") {
+    if (
+      (event.action === "start" || event.action === "stop") &&
+      (event.source !== "gateway" || GATEWAY_STATE_CODES.includes(event.code))
+    ) {
       await client.publishAsync(`${base}/${event.code}`, event.action === "start" ? "ON" : "OFF", {
         qos: 1,
         retain: true,
@@ -287,7 +295,10 @@ export class MqttBridge {
       ...(info?.vendor ? { vendor: info.vendor } : {}),
       ...(info?.type ? { model: info.type } : {}),
       ...(info?.softwareVersion ? { firmware: info.softwareVersion } : {}),
-      codes: await this.supportedCodes(entry.id),
+      codes: [
+        ...(await this.supportedCodes(entry.id)),
+        ...(this.options.securitySensor && entry.protocol === "dahua" ? GATEWAY_STATE_CODES : []),
+      ],
       presets,
     };
   }

@@ -2,6 +2,7 @@
 
 import type { FastifyRequest } from "fastify";
 import type { Logger } from "pino";
+import type { AuditService } from "../audit/audit-service.ts";
 import type { BackupModule } from "../backup/backup-module.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import type { ClusterCoordinator } from "../cluster/coordinator.ts";
@@ -63,6 +64,8 @@ export interface GatewayContext {
   snapshots: SnapshotService;
   events: EventPipeline;
   backups: BackupModule;
+  /** The cameras' security audit (undefined when `audit.enabled` is false). */
+  audit: AuditService | undefined;
   /** Whether committed backups are redacted (then viewers may read them). */
   backupsRedacted: boolean;
   sessions: SessionStore;

@@ -8,6 +8,7 @@ import { cameraFor, type GatewayContext } from "./context.ts";
 import { ApiProblem, installErrorHandler } from "./errors.ts";
 import { installFrontDoor } from "./front-door.ts";
 import { forwardCgi } from "./passthrough.ts";
+import { registerAuditRoutes } from "./routes/audit.ts";
 import { registerBackupRoutes } from "./routes/backups.ts";
 import { registerCameraRoutes } from "./routes/cameras.ts";
 import { registerClusterRoutes } from "./routes/cluster.ts";
@@ -153,6 +154,7 @@ export function buildMainApp(
   registerRecordingRoutes(app, ctx);
   registerSdCardRoutes(app, ctx);
   registerBackupRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
   registerWebUi(app);
   registerOpenApiRoute(app, operations, version);

@@ -386,6 +386,28 @@ export class GatewayMetrics {
     );
   }
 
+  /** The security audit's findings per camera and severity (the last report of each camera). */
+  watchAudit(
+    reports: () => readonly { camera: string; counts: Record<string, number>; error?: unknown }[],
+  ): void {
+    const severities = ["critical", "high", "medium", "low", "info"];
+    this.perItem(
+      ["camera", "severity"],
+      () => reports().flatMap((report) => severities.map((severity) => ({ report, severity }))),
+      ({ report, severity }) => ({ camera: report.camera, severity }),
+      [
+        [
+          "camgate_audit_findings",
+          "Security audit findings per camera and severity, from its last audit (docs/security.md).",
+          ({ report, severity }) => report.counts[severity] ?? 0,
+        ],
+      ],
+    );
+    this.perItem(["camera"], reports, (report) => ({ camera: report.camera }), [
+      ["camgate_audit_failed", "1 when the camera's last audit could not read it.", (r) => (r.error ? 1 : 0)],
+    ]);
+  }
+
   /**
    * One metric per row, read from `items()` when scraped: names ending in `_total` are counters, the rest
    * gauges; an undefined value leaves the series out.

@@ -123,6 +123,12 @@ const MIGRATIONS: string[] = [
   `DROP INDEX incidents_key;
    CREATE INDEX incidents_open ON incidents(camera, code, channel, id) WHERE ended_at IS NULL;
    CREATE INDEX incidents_recent ON incidents(camera, code, channel, last_at, id);`,
+  // 10: each camera's last security audit (issue 31), so a finding is announced once, not at every start.
+  `CREATE TABLE audit_reports (
+     camera TEXT PRIMARY KEY,
+     at TEXT NOT NULL,
+     report TEXT NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -129,6 +129,12 @@ const MIGRATIONS: readonly string[] = [
   `DROP INDEX incidents_key;
    CREATE INDEX incidents_open ON incidents(camera, code, channel, id) WHERE ended_at IS NULL;
    CREATE INDEX incidents_recent ON incidents(camera, code, channel, last_at, id);`,
+  // 5: each camera's last security audit (database.ts, 10).
+  `CREATE TABLE audit_reports (
+     camera text PRIMARY KEY,
+     at text NOT NULL,
+     report text NOT NULL
+   );`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

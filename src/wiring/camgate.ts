@@ -1,5 +1,7 @@
 /** What starting camgate gives and takes: the public handle, the start options, the refusal to start. */
+
 import pino, { type Logger } from "pino";
+import type { AuditService } from "../audit/audit-service.ts";
 import type { BackupModule } from "../backup/backup-module.ts";
 import type { CameraRegistry } from "../camera/registry.ts";
 import type { ClusterCoordinator } from "../cluster/coordinator.ts";
@@ -24,6 +26,8 @@ export class StartupError extends Error {
 export interface Camgate {
   events: EventPipeline;
   backups: BackupModule;
+  /** The cameras' security audit (undefined when `audit.enabled` is false). */
+  audit: AuditService | undefined;
   /** Base URL of the main server, e.g. http://127.0.0.1:8080 */
   url: string;
   /** Camera id → base URL of its passthrough port. */

@@ -9,6 +9,7 @@ import type { GatewayContext } from "../server/context.ts";
 import { buildMainApp, buildPassthroughApp } from "../server/gateway-server.ts";
 import { VERSION } from "../version.ts";
 import type { Access } from "./access.ts";
+import type { Audit } from "./audit.ts";
 import type { Backups } from "./backups.ts";
 import type { Core } from "./core.ts";
 import type { Events } from "./events.ts";
@@ -32,13 +33,25 @@ export interface HttpNeeds {
   relay: Relay;
   events: Events;
   backups: Backups;
+  audit: Audit;
   recording: Recording;
   webrtc: WebRtc;
   rtsp: Rtsp;
   reloader: Reloader;
 }
 
-function contextOf({ core, access, relay, events, backups, recording, webrtc, rtsp, reloader }: HttpNeeds) {
+function contextOf({
+  core,
+  access,
+  relay,
+  events,
+  backups,
+  audit,
+  recording,
+  webrtc,
+  rtsp,
+  reloader,
+}: HttpNeeds) {
   const { config } = core;
   const ctx: GatewayContext = {
     cluster: core.cluster,
@@ -51,6 +64,7 @@ function contextOf({ core, access, relay, events, backups, recording, webrtc, rt
     snapshots: relay.snapshots,
     events: events.pipeline,
     backups: backups.module,
+    audit: audit.service,
     backupsRedacted: config.backup.redact,
     sessions: access.sessions,
     secureCookies: core.https !== undefined,

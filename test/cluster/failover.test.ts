@@ -70,6 +70,7 @@ beforeAll(async () => {
         "log: { level: info }",
         "events: { heartbeatSeconds: 1, snapshotCodes: [] }",
         "backup: { enabled: false }",
+        "audit: { enabled: false }",
         "logSync: { enabled: false }",
         "recording: { clips: { enabled: false } }",
         `webhooks: [{ name: hook, url: "${receiver.url}", secret: ${SECRET}, codes: [AlarmLocal], timeoutMs: 1000 }]`,

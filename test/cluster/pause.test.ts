@@ -50,6 +50,7 @@ beforeAll(async () => {
         "log: { level: info }",
         "events: { heartbeatSeconds: 1, snapshotCodes: [], sdCard: { checkSeconds: 0 } }",
         "backup: { enabled: false }",
+        "audit: { enabled: false }",
         "logSync: { enabled: false }",
         "recording: { clips: { enabled: false } }",
         "cameras:",

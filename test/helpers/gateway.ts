@@ -85,6 +85,8 @@ export async function startTestGateway(options: {
   /** Backups and log sync are off unless a test asks for them (they would add camera requests). */
   backup?: Record<string, unknown>;
   logSync?: Record<string, unknown>;
+  /** The security audit is off unless a test asks for it (it reads every camera and probes its ports). */
+  audit?: Record<string, unknown>;
   syslog?: Record<string, unknown>;
   /** Use this storage directory (kept on close: the caller removes it), e.g. across a restart. */
   storageDir?: string;
@@ -133,6 +135,7 @@ export async function startTestGateway(options: {
     ...(options.smtp ? { smtp: options.smtp } : {}),
     backup: options.backup ?? { enabled: false },
     logSync: options.logSync ?? { enabled: false },
+    audit: options.audit ?? { enabled: false },
     ...(options.syslog ? { syslog: options.syslog } : {}),
     users: options.users ?? [],
     cameras: specs.map((spec) => ({

@@ -1,0 +1,201 @@
+/**
+ * The security audit from both sides: an emulated camera its owner never hardened (then loosened: Telnet on
+ * a port of its own, RTSP without a login, the ONVIF and lockout checks off) and one that passes the
+ * baseline, audited by a gateway; what each finds, that no login fails while it looks, who may read it, the
+ * events it raises, and a fix applied on the camera that the next audit sees resolved.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuditReport } from "../../src/audit/audit-service.ts";
+import { type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
+import { CAMERA_PASSWORD, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { freePort, waitFor } from "../helpers/http.ts";
+
+const ADMIN = "audit-admin-token";
+const VIEWER = "audit-viewer-token";
+let gateway: TestGateway;
+const emulators: RunningEmulator[] = [];
+
+const get = (path: string, token = ADMIN) =>
+  fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+const post = (path: string, token = ADMIN) =>
+  fetch(`${gateway.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+
+async function reportOf(camera: string): Promise<AuditReport> {
+  return waitFor(
+    async () => {
+      const response = await get(`/api/v1/cameras/${camera}/audit`);
+      return response.status === 200 ? ((await response.json()) as AuditReport) : undefined;
+    },
+    20_000,
+    `the audit of ${camera}`,
+  );
+}
+const ids = (report: AuditReport) => report.findings.map((f) => f.id);
+
+async function eventsOf(camera: string, code: string) {
+  const response = await get(`/api/v1/events?camera=${camera}&code=${code}`);
+  return ((await response.json()) as { events: { action: string; data: Record<string, unknown> }[] }).events;
+}
+
+beforeAll(async () => {
+  const loose = await startEmulator({
+    profile: "amcrest-ip2m-841b",
+    password: CAMERA_PASSWORD,
+    security: "insecure",
+    telnetPort: 0,
+    rtsp: { anonymous: true },
+  });
+  const hardened = await startEmulator({
+    profile: "dahua-2024",
+    password: CAMERA_PASSWORD,
+    security: "secure",
+  });
+  emulators.push(loose, hardened);
+  const closedPort = await freePort();
+  const noPorts = { ssh: false, dvrip: false, https: false, rtmp: false };
+  gateway = await startTestGateway({
+    emulators: new Map([
+      ["loose", loose.cameras[0]],
+      ["hardened", hardened.cameras[0]],
+    ] as const),
+    cameras: [
+      {
+        id: "loose",
+        profile: "amcrest-ip2m-841b",
+        config: { audit: { ports: { ...noPorts, telnet: loose.cameras[0]?.camera.telnet?.listeningPort } } },
+      },
+      {
+        id: "hardened",
+        profile: "dahua-2024",
+        config: { audit: { ports: { ...noPorts, telnet: closedPort } } },
+      },
+    ],
+    users: [
+      { name: "admin", role: "admin", token: ADMIN },
+      { name: "viewer", role: "viewer", token: VIEWER },
+    ],
+    audit: { enabled: true },
+    events: { enabled: false },
+  });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all(emulators.map((e) => e.close()));
+});
+
+describe("the security audit", () => {
+  it("finds what is unsafe about a camera nobody hardened, each finding with what was seen and the fix", async () => {
+    const report = await reportOf("loose");
+    expect(report.error).toBeUndefined();
+    expect(ids(report)).toEqual(
+      expect.arrayContaining([
+        "p2p-on",
+        "upnp-on",
+        "ddns-on",
+        "telnet-on",
+        "onvif-login-check-off",
+        "onvif-open",
+        "rtsp-open",
+        "lockout-off",
+        "ntp-off",
+        "auto-maintain-reboot",
+        "firmware-old",
+        "advisory-CVE-2019-3948",
+      ]),
+    );
+    // Its HTTP API asked for credentials, offering Digest (the IP2M-841B's firmware).
+    expect(ids(report)).not.toContain("cgi-open");
+    expect(report.doors).toMatchObject({ cgi: "refused", rtsp: "open", onvif: "open" });
+    expect(report.doors?.ports.telnet).toBe("open");
+    const p2p = report.findings.find((f) => f.id === "p2p-on");
+    expect(p2p).toMatchObject({
+      severity: "high",
+      seen: "T2UServer.Enable=true",
+      fixConfig: { "T2UServer.Enable": false },
+    });
+    expect(p2p?.why.length).toBeGreaterThan(20);
+    // The most severe first.
+    expect(report.findings[0]?.severity).toBe("high");
+    expect(report.counts.high).toBeGreaterThanOrEqual(6);
+  });
+
+  it("a camera that passes the baseline has no finding above low, and every advisory says why it does not apply", async () => {
+    const report = await reportOf("hardened");
+    expect(report.error).toBeUndefined();
+    const serious = report.findings.filter((f) => ["critical", "high", "medium"].includes(f.severity));
+    expect(serious).toEqual([]);
+    expect(report.doors).toMatchObject({ cgi: "refused", rtsp: "refused", onvif: "refused" });
+    expect(report.doors?.ports.telnet).toBe("closed");
+    // dahua-2024 is an IPC-HDW5xxx built 2024-03-20: inside the KEV families, after their fixes.
+    const kev = report.advisories.find((a) => a.id === "CVE-2021-33044");
+    expect(kev).toMatchObject({ status: "fixed" });
+    expect(kev?.evidence).toContain("2024-03-20");
+  });
+
+  it("tries no password: no login failed on either camera while the audits ran", async () => {
+    await reportOf("loose");
+    await reportOf("hardened");
+    for (const id of ["loose", "hardened"]) {
+      const counters = gateway.cameras.get(id)?.control.counters();
+      expect(counters?.authFailures).toBe(0);
+      expect(counters?.refusedLocked).toBe(0);
+    }
+    expect(gateway.cameras.get("loose")?.control.rtspCounters().authFailures ?? 0).toBe(0);
+  });
+
+  it("is for admins: a viewer is refused, and the problem is an event with its state", async () => {
+    expect((await get("/api/v1/cameras/loose/audit", VIEWER)).status).toBe(403);
+    expect((await post("/api/v1/cameras/loose/audit", VIEWER)).status).toBe(403);
+    const problem = await waitFor(
+      async () => (await eventsOf("loose", "SecurityProblem"))[0],
+      10_000,
+      "SecurityProblem",
+    );
+    expect(problem.action).toBe("start");
+    expect(await eventsOf("hardened", "SecurityProblem")).toEqual([]);
+    const finding = (await eventsOf("loose", "SecurityFinding"))[0];
+    expect((finding?.data.added as { id: string }[]).map((f) => f.id)).toContain("telnet-on");
+  });
+
+  it("a fix made on the camera is seen by the next audit: the findings resolved, the Telnet port closed", async () => {
+    const before = await reportOf("loose");
+    const fixes = Object.assign({}, ...before.findings.map((f) => f.fixConfig ?? {})) as Record<
+      string,
+      unknown
+    >;
+    expect(Object.keys(fixes)).toEqual(
+      expect.arrayContaining(["Telnet.Enable", "T2UServer.Enable", "UPnP.Enable"]),
+    );
+    const query = Object.entries(fixes)
+      .map(([key, value]) => `${key}=${String(value)}`)
+      .join("&");
+    const applied = await get(`/cam/loose/cgi-bin/configManager.cgi?action=setConfig&${query}`);
+    expect(applied.status).toBe(200);
+    expect((await applied.text()).trim()).toBe("OK");
+    const after = (await (await post("/api/v1/cameras/loose/audit")).json()) as AuditReport;
+    for (const fixed of [
+      "telnet-on",
+      "p2p-on",
+      "upnp-on",
+      "ddns-on",
+      "onvif-login-check-off",
+      "onvif-open",
+      "lockout-off",
+      "ntp-off",
+    ])
+      expect(ids(after)).not.toContain(fixed);
+    expect(after.doors?.ports.telnet).toBe("closed");
+    // What no key fixes stays: RTSP without a login.
+    expect(ids(after)).toContain("rtsp-open");
+    const resolved = await waitFor(
+      async () =>
+        (await eventsOf("loose", "SecurityFinding")).find((e) => (e.data.resolved as unknown[]).length > 0),
+      10_000,
+      "a SecurityFinding with resolved findings",
+    );
+    expect((resolved.data.resolved as { id: string }[]).map((f) => f.id)).toEqual(
+      expect.arrayContaining(["telnet-on", "p2p-on"]),
+    );
+  });
+});

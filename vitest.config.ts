@@ -18,6 +18,7 @@ const ON_POSTGRES_TOO = [
   "test/recording/export.test.ts",
   "test/rtsp/refusals.test.ts",
   "test/backup/backup.test.ts",
+  "test/audit/audit.test.ts",
 ];
 
 /**

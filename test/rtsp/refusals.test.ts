@@ -105,7 +105,10 @@ describe("refusals", () => {
       const query = url.slice(url.indexOf("?"));
       expect((await describeAs(undefined, `/dogs${query}`)).status).toBe(401);
       // A changed first character of the signature (never the one it had: one in 64 signatures starts with A).
-      const changed = query.replace(/cg_sig=(.)/, (_all, first: string) => `cg_sig=${first === "A" ? "B" : "A"}`);
+      const changed = query.replace(
+        /cg_sig=(.)/,
+        (_all, first: string) => `cg_sig=${first === "A" ? "B" : "A"}`,
+      );
       expect((await describeAs(undefined, `/dogs/sub${changed}`)).status).toBe(401);
       expect(
         (await describeAs(undefined, `/dogs/sub${query.replace("cg_user=alice", "cg_user=bob")}`)).status,

@@ -139,10 +139,11 @@ function configFindings(facts: AuditFacts): Finding[] {
       title: "a mail password is stored in the camera",
       seen: "Email.Password is set",
       why: "anyone who can read the camera's config (a backup, an old firmware's config export) reads the mailbox's password",
+      // No key fixes it: the firmware answers `Email.Password=` (empty) with OK and keeps the old value
+      // (emulator/cgi-config.ts, after aiodahua's NV4116-HS); the camera's web UI can clear it.
       fix: mailOn
-        ? "send alarm mail to camgate's SMTP ingest, which needs no mailbox password, then clear Email.Password"
-        : "clear it: alarm mail is off",
-      ...(mailOn ? {} : { fixConfig: { "Email.Password": "" } }),
+        ? "send alarm mail to camgate's SMTP ingest, which needs no mailbox password, then clear the password in the camera's web UI"
+        : "clear the password in the camera's web UI (alarm mail is off)",
     });
   if (isOff(field(facts, "NTP", "Enable")))
     found.push({

@@ -31,12 +31,21 @@ export interface Plan {
   camera: string;
   changes: PlannedChange[];
   unchanged: number;
+  /** Paths the camera's firmware does not have, left out (`onlyExisting`): never sent. */
+  skipped?: string[];
+}
+
+export interface PlanOptions {
+  /** Leave out the paths the camera does not have, with a note, instead of planning them (the baseline). */
+  onlyExisting?: boolean;
 }
 
 export interface ApplyResult {
   camera: string;
   backupCommit: string | undefined;
   ok: boolean;
+  /** Paths the camera does not have, left out (`onlyExisting`). */
+  skipped?: string[];
   results: { path: string; status: "applied" | "unchanged" | "rejected"; error?: string }[];
 }
 
@@ -87,21 +96,36 @@ export function resolveTemplate(template: Template, camera: { id: string; name: 
 const display = (path: string, value: string | null) =>
   value !== null && isSecretPath(path) ? REDACTED : value;
 
-export async function plan(entry: CameraEntry, template: Template): Promise<Plan> {
+export async function plan(entry: CameraEntry, template: Template, options: PlanOptions = {}): Promise<Plan> {
   const current = await entry.api.configBackup("interactive");
-  return planAgainst(entry.id, current, resolveTemplate(template, { id: entry.id, name: entry.name }));
+  return planAgainst(
+    entry.id,
+    current,
+    resolveTemplate(template, { id: entry.id, name: entry.name }),
+    options,
+  );
 }
 
-export function planAgainst(camera: string, current: JsonObject, template: Template): Plan {
+export function planAgainst(
+  camera: string,
+  current: JsonObject,
+  template: Template,
+  options: PlanOptions = {},
+): Plan {
   const changes: PlannedChange[] = [];
+  const skipped: string[] = [];
   let unchanged = 0;
   for (const [path, value] of Object.entries(template)) {
     const now = getAtPath(current, parsePath(path));
+    if (options.onlyExisting && (now === undefined || (now !== null && typeof now === "object"))) {
+      skipped.push(path);
+      continue;
+    }
     const old = now === undefined || (now !== null && typeof now === "object") ? null : String(now);
     if (old === String(value)) unchanged++;
     else changes.push({ path, old, new: String(value) });
   }
-  return { camera, changes, unchanged };
+  return { camera, changes, unchanged, ...(options.onlyExisting ? { skipped } : {}) };
 }
 
 /** The plan as shown to people: secret values masked. */
@@ -143,8 +167,9 @@ export async function apply(
   entry: CameraEntry,
   template: Template,
   backup: () => Promise<string | undefined>,
+  options: PlanOptions = {},
 ): Promise<ApplyResult> {
-  const planned = await plan(entry, template);
+  const planned = await plan(entry, template, options);
   const backupCommit = await backup();
   const errors = new Map<string, string>();
   const sendable: PlannedChange[] = [];
@@ -179,8 +204,9 @@ export async function apply(
   const after = await entry.api.configBackup("interactive");
   const results: ApplyResult["results"] = [];
   const changed = new Set(planned.changes.map((c) => c.path));
+  const skipped = new Set(planned.skipped ?? []);
   for (const path of Object.keys(template))
-    if (!changed.has(path)) results.push({ path, status: "unchanged" });
+    if (!changed.has(path) && !skipped.has(path)) results.push({ path, status: "unchanged" });
   for (const change of planned.changes) {
     const now = getAtPath(after, parsePath(change.path));
     if (now !== undefined && String(now) === change.new)
@@ -192,7 +218,13 @@ export async function apply(
         error: errors.get(change.path) ?? "the camera answered OK but did not keep the value",
       });
   }
-  return { camera: entry.id, backupCommit, ok: results.every((r) => r.status !== "rejected"), results };
+  return {
+    camera: entry.id,
+    backupCommit,
+    ok: results.every((r) => r.status !== "rejected"),
+    results,
+    ...(planned.skipped ? { skipped: planned.skipped } : {}),
+  };
 }
 
 function describe(error: unknown): string {

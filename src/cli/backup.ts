@@ -2,20 +2,26 @@
  * `camgate backup run|list|show|diff` and `camgate provision plan|apply`, working on the config file
  * directly (the cameras and the backup repository in the storage dir), with or without a running gateway.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { BASELINE, BASELINE_TEMPLATE_NAME } from "../audit/baseline.ts";
+import { judge } from "../audit/findings.ts";
+import { auditTargetFor, gatherFacts } from "../audit/gather.ts";
 import { BackupService, backupFileName } from "../backup/backup-service.ts";
 import { diffConfigs, unifiedDiff } from "../backup/config-diff.ts";
 import { apply, displayPlan, parseTemplate, plan } from "../backup/provision.ts";
 import { BackupRepository } from "../backup/repository.ts";
 import { cameraDefinition } from "../camera/definition-from-config.ts";
-import { CameraRegistry } from "../camera/registry.ts";
+import { type CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import { loadConfigFile } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
 import type { JsonObject } from "../protocol/kv.ts";
 import { openDatabase } from "../storage/database.ts";
 import { SqliteSql } from "../storage/sqlite-sql.ts";
+import { errorText } from "../util/error-text.ts";
 
 interface Context {
+  config: Config;
   cameras: CameraRegistry;
   repository: BackupRepository;
   service: BackupService;
@@ -43,6 +49,7 @@ function open(configFile: string, only?: string[]): Context {
     log: () => undefined,
   });
   return {
+    config,
     cameras,
     repository,
     service,
@@ -113,29 +120,62 @@ export async function runBackup(
   }
 }
 
+/** The audit of one camera after the baseline: its findings still open, in one line each. */
+async function auditAfter(entry: CameraEntry, config: Config, out: NodeJS.WritableStream): Promise<void> {
+  const camera = config.cameras.find((c) => c.id === entry.id);
+  const target = camera ? auditTargetFor(camera, entry, { ...config.audit, enabled: true }) : undefined;
+  if (!target) return;
+  try {
+    const findings = judge(await gatherFacts(target), {
+      firmwareMaxAgeYears: config.audit.firmwareMaxAgeYears,
+    });
+    out.write(
+      `  audit after: ${findings.length === 0 ? "no findings" : `${findings.length} finding(s) left`}\n`,
+    );
+    for (const f of findings) out.write(`    [${f.severity}] ${f.id}: ${f.fix}\n`);
+  } catch (error) {
+    out.write(`  audit after: could not read the camera (${errorText(error)})\n`);
+  }
+}
+
 export async function runProvision(
   command: string,
   flags: { config: string; template: string; camera?: string[] },
   out: NodeJS.WritableStream,
 ): Promise<void> {
-  const template = parseTemplate(readFileSync(flags.template, "utf8"));
+  // `--template baseline`: the audit's hardening baseline (a file of that name wins); keys the firmware
+  // does not have are skipped with a note.
+  const builtIn = flags.template === BASELINE_TEMPLATE_NAME && !existsSync(flags.template);
+  const template = builtIn ? BASELINE : parseTemplate(readFileSync(flags.template, "utf8"));
+  const options = { onlyExisting: builtIn };
   const ctx = open(flags.config, flags.camera);
   try {
     await ctx.repository.init();
     let failed = false;
     for (const entry of ctx.cameras.list()) {
       if (command === "plan") {
-        const planned = displayPlan(await plan(entry, template));
+        const planned = displayPlan(await plan(entry, template, options));
         out.write(`${entry.id}: ${planned.changes.length} change(s), ${planned.unchanged} unchanged\n`);
         for (const c of planned.changes) out.write(`  ${c.path}: ${c.old ?? "(missing)"} -> ${c.new}\n`);
+        for (const path of planned.skipped ?? [])
+          out.write(`  skipped   ${path}: this firmware does not have it\n`);
       } else if (command === "apply") {
-        const result = await apply(entry, template, async () => (await ctx.service.runOne(entry.id)).commit);
+        const backup = async () => (await ctx.service.runOne(entry.id)).commit;
+        const result = await apply(entry, template, backup, options);
         out.write(
           `${entry.id}: ${result.ok ? "applied" : "PARTIAL"} (backup ${result.backupCommit?.slice(0, 10) ?? "unchanged"})\n`,
         );
         for (const r of result.results)
           out.write(`  ${r.status.padEnd(9)} ${r.path}${r.error ? `: ${r.error}` : ""}\n`);
+        for (const path of result.skipped ?? [])
+          out.write(`  skipped   ${path}: this firmware does not have it\n`);
         failed ||= !result.ok;
+        if (builtIn) {
+          // Backed up after as before, and audited again: what the baseline could not fix is still listed.
+          const after = await backup();
+          out.write(`  backup after: ${after?.slice(0, 10) ?? "unchanged"}\n`);
+          await auditAfter(entry, ctx.config, out);
+        }
       } else {
         throw new Error(`unknown provision command "${command}": plan, apply`);
       }

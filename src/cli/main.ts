@@ -147,7 +147,7 @@ export async function main(argv: string[]): Promise<void> {
     .option("-c, --config <file>", "camgate.yaml", "camgate.yaml")
     .requiredOption(
       "-t, --template <file>",
-      "template.yaml: config paths to values, ${camera.id} placeholders",
+      "template.yaml: config paths to values, ${camera.id} placeholders; or baseline: the security audit's hardening baseline",
     )
     .option("--camera <id>", "only this camera (repeat for more)", collect)
     .action(async (command: string, flags) => (await backups()).runProvision(command, flags, out));

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditReport } from "../../src/audit/audit-service.ts";
-import { type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
+import { type EmulatedCameraHandle, type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
 import { CAMERA_PASSWORD, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { freePort, waitFor } from "../helpers/http.ts";
 
@@ -54,10 +54,10 @@ beforeAll(async () => {
   const closedPort = await freePort();
   const noPorts = { ssh: false, dvrip: false, https: false, rtmp: false };
   gateway = await startTestGateway({
-    emulators: new Map([
-      ["loose", loose.cameras[0]],
-      ["hardened", hardened.cameras[0]],
-    ] as const),
+    emulators: new Map<string, EmulatedCameraHandle>([
+      ["loose", loose.cameras[0] as EmulatedCameraHandle],
+      ["hardened", hardened.cameras[0] as EmulatedCameraHandle],
+    ]),
     cameras: [
       {
         id: "loose",
@@ -159,39 +159,52 @@ describe("the security audit", () => {
     expect(added.map((f) => f.id)).toContain("telnet-on");
   });
 
-  it("a fix made on the camera is seen by the next audit: the findings resolved, the Telnet port closed", async () => {
+  it("fixes through the baseline: a plan of the exact keys first, then backed up, applied and audited again", async () => {
+    const post = (camera: string, body: unknown) =>
+      fetch(`${gateway.url}/api/v1/cameras/${camera}/audit/fix`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    // A hardened camera: nothing to change.
+    const clean = (await (await post("hardened", { baseline: true, dryRun: true })).json()) as {
+      plan: { changes: unknown[]; skipped: string[] };
+    };
+    expect(clean.plan.changes).toEqual([]);
+    expect(clean.plan.skipped).toEqual([]);
+    // No config key fixes an RTSP without login: said, nothing sent.
+    const none = await post("loose", { findings: ["rtsp-open"] });
+    expect(none.status).toBe(400);
     const before = await reportOf("loose");
-    const fixes = Object.assign({}, ...before.findings.map((f) => f.fixConfig ?? {})) as Record<
-      string,
-      unknown
-    >;
-    expect(Object.keys(fixes)).toEqual(
-      expect.arrayContaining(["Telnet.Enable", "T2UServer.Enable", "UPnP.Enable"]),
+    const fixable = before.findings.filter((f) => f.fixConfig).map((f) => f.id);
+    expect(fixable).toEqual(expect.arrayContaining(["telnet-on", "p2p-on", "upnp-on"]));
+    const planned = (await (await post("loose", { findings: fixable, dryRun: true })).json()) as {
+      plan: { changes: { path: string; old: string; new: string }[] };
+    };
+    expect(planned.plan.changes).toEqual(
+      expect.arrayContaining([
+        { path: "Telnet.Enable", old: "true", new: "false" },
+        { path: "T2UServer.Enable", old: "true", new: "false" },
+      ]),
     );
-    const query = Object.entries(fixes)
-      .map(([key, value]) => `${key}=${String(value)}`)
-      .join("&");
-    const applied = await get(`/cam/loose/cgi-bin/configManager.cgi?action=setConfig&${query}`);
-    expect(applied.status).toBe(200);
-    expect((await applied.text()).trim()).toBe("OK");
-    const after = (await (await post("/api/v1/cameras/loose/audit")).json()) as AuditReport;
-    for (const fixed of [
-      "telnet-on",
-      "p2p-on",
-      "upnp-on",
-      "ddns-on",
-      "onvif-login-check-off",
-      "onvif-open",
-      "lockout-off",
-      "ntp-off",
-    ])
-      expect(ids(after)).not.toContain(fixed);
+    // The plan touched nothing.
+    expect(gateway.cameras.get("loose")?.camera.configValue("Telnet.Enable")).toBe(true);
+    const fixed = (await (await post("loose", { findings: fixable })).json()) as {
+      result: { ok: boolean };
+      report: AuditReport;
+    };
+    expect(fixed.result.ok).toBe(true);
+    expect(gateway.cameras.get("loose")?.camera.configValue("Telnet.Enable")).toBe(false);
+    const after = fixed.report;
+    for (const id of fixable) expect(ids(after)).not.toContain(id);
     expect(after.doors?.ports.telnet).toBe("closed");
     // What no key fixes stays: RTSP without a login.
     expect(ids(after)).toContain("rtsp-open");
     const resolved = await waitFor(
       async () =>
-        (await eventsOf("loose", "SecurityFinding")).find((e) => (e.data.resolved as unknown[]).length > 0),
+        (await eventsOf("loose", "SecurityFinding")).find(
+          (e) => ((e.data.resolved ?? []) as unknown[]).length > 0,
+        ),
       10_000,
       "a SecurityFinding with resolved findings",
     );

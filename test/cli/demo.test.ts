@@ -234,6 +234,53 @@ describe("the built CLI", () => {
     }
   });
 
+  it("audit lists a loose camera's findings and exits 1; the baseline fixes what keys fix, and says what is left", async () => {
+    const emulator = await startEmulator({
+      profile: "amcrest-ip2m-841b",
+      password: "cli-audit-pw",
+      security: "insecure",
+      telnetPort: 0,
+    });
+    const cwd = mkdtempSync(join(tmpdir(), "camgate-cli-audit-"));
+    dirs.push(cwd);
+    try {
+      const camera = emulator.cameras[0];
+      if (!camera) throw new Error("no camera");
+      const telnet = camera.camera.telnet?.listeningPort;
+      writeFileSync(
+        join(cwd, "camgate.yaml"),
+        `cameras:\n  - { id: den, url: "${camera.url}", username: admin, password: cli-audit-pw, rtsp: { port: ${camera.rtspPort} }, audit: { ports: { telnet: ${telnet}, ssh: false, dvrip: false, https: false, rtmp: false } } }\n`,
+      );
+      const cli = (args: string[]) => runCli(args, cwd);
+      const audited = await cli(["audit"]);
+      expect(audited.code).toBe(1);
+      expect(audited.stdout).toContain("[high] telnet-on: Telnet is on");
+      expect(audited.stdout).toContain("seen: T2UServer.Enable=true");
+      expect(audited.stdout).toContain(
+        "IP2M-841B (IPC-HDW4200S-A), firmware 2.520.AC00.18.R built 2017-06-29",
+      );
+      const planned = await cli(["provision", "plan", "-t", "baseline"]);
+      expect(planned.stdout).toContain("Telnet.Enable: true -> false");
+      expect(camera.control.config("Telnet.Enable")).toBe(true);
+      const applied = await cli(["provision", "apply", "-t", "baseline"]);
+      expect(applied.code).toBe(0);
+      expect(applied.stdout).toContain("applied   Telnet.Enable");
+      expect(applied.stdout).toContain("audit after:");
+      expect(applied.stdout).not.toContain("telnet-on");
+      const json = await cli(["audit", "--json"]);
+      const [report] = JSON.parse(json.stdout) as {
+        findings: { id: string }[];
+        doors: { ports: { telnet: string } };
+      }[];
+      expect(report?.findings.map((f) => f.id)).not.toContain("p2p-on");
+      expect(report?.doors.ports.telnet).toBe("closed");
+      // The camera saw no failed login from either command.
+      expect(camera.control.counters().authFailures).toBe(0);
+    } finally {
+      await emulator.close();
+    }
+  });
+
   it("token create prints a token and a hash that verifies it", async () => {
     const child = spawn(process.execPath, [BIN, "token", "create"]);
     let stdout = "";

@@ -197,7 +197,9 @@ export const ADVISORIES: readonly Advisory[] = [
         vendor: "Amcrest",
         models: ["IP2M-841"],
         // Affected: V2.520.AC00.18.R (Tenable); fixed in the firmware of Amcrest's 2019-07-29 changelog.
-        fixed: [{ platform: "2.520", oem: "AC", build: "2019-07-29", version: "after 2.520.AC00.18.R" }],
+        fixed: [
+          { platform: "2.520", oem: "AC", build: "2019-07-29", version: "a build after 2.520.AC00.18.R" },
+        ],
       },
     ],
     sources: [nvd("CVE-2019-3948"), "https://www.tenable.com/security/research/tra-2019-36"],

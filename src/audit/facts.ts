@@ -23,6 +23,8 @@ export interface OpenDoors {
   onvif: DoorAnswer;
   /** Which of the camera's well-known ports accept a TCP connection (nothing is sent on them). */
   ports: Record<PortName, "open" | "closed" | "skipped">;
+  /** The port each was probed on (its well-known number unless the config says otherwise). */
+  portNumbers?: Partial<Record<PortName, number>>;
 }
 
 /** The config sections an audit reads; a section the firmware lacks is absent from `AuditFacts.config`. */

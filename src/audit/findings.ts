@@ -6,7 +6,7 @@
  */
 import type { JsonValue } from "../protocol/kv.ts";
 import { matchAdvisories } from "./advisory-match.ts";
-import type { AuditedSection, AuditFacts } from "./facts.ts";
+import type { AuditedSection, AuditFacts, PortName } from "./facts.ts";
 
 export type Severity = "critical" | "high" | "medium" | "low" | "info";
 export const SEVERITIES: readonly Severity[] = ["critical", "high", "medium", "low", "info"];
@@ -170,6 +170,9 @@ function configFindings(facts: AuditFacts): Finding[] {
   return found;
 }
 
+const portOf = (facts: AuditFacts, name: PortName, standard: number) =>
+  facts.doors.portNumbers?.[name] ?? standard;
+
 function doorFindings(facts: AuditFacts): Finding[] {
   const { doors } = facts;
   const found: Finding[] = [];
@@ -210,12 +213,12 @@ function doorFindings(facts: AuditFacts): Finding[] {
       fix: "turn the ONVIF login check on",
       fixConfig: { "UserGlobal.OnvifLoginCheck": true },
     });
-  if (doors.ports.telnet === "open" && !found.some((f) => f.id === "telnet-on"))
+  if (doors.ports.telnet === "open")
     found.push({
       id: "telnet-open",
       severity: "high",
       title: "Telnet accepts connections",
-      seen: "TCP port 23 open",
+      seen: `TCP port ${portOf(facts, "telnet", 23)} open`,
       why: "a shell of the camera's Linux is one password away, sent in clear",
       fix: "turn Telnet off",
       fixConfig: { "Telnet.Enable": false },
@@ -225,7 +228,7 @@ function doorFindings(facts: AuditFacts): Finding[] {
       id: "ssh-open",
       severity: "medium",
       title: "SSH accepts connections",
-      seen: "TCP port 22 open",
+      seen: `TCP port ${portOf(facts, "ssh", 22)} open`,
       why: "a debug shell on the LAN that nothing camgate does needs",
       fix: "turn SSH off in the camera's web UI (System > Safety)",
     });
@@ -234,7 +237,7 @@ function doorFindings(facts: AuditFacts): Finding[] {
       id: "private-protocol-open",
       severity: "low",
       title: "Dahua's private protocol (TCP 37777) accepts connections",
-      seen: "TCP port 37777 open",
+      seen: `TCP port ${portOf(facts, "dvrip", 37777)} open`,
       why: "the vendor apps' protocol, with its own login and its own history of flaws (CVE-2020-5735, CVE-2013-6117)",
       fix: "keep it only for the vendor's apps; block it at the firewall otherwise",
     });
@@ -243,7 +246,7 @@ function doorFindings(facts: AuditFacts): Finding[] {
       id: "rtmp-open",
       severity: "low",
       title: "an RTMP port accepts connections",
-      seen: "TCP port 1935 open",
+      seen: `TCP port ${portOf(facts, "rtmp", 1935)} open`,
       why: "a streaming service nothing camgate does needs",
       fix: "turn RTMP off in the camera's web UI",
     });
@@ -252,7 +255,7 @@ function doorFindings(facts: AuditFacts): Finding[] {
       id: "https-off",
       severity: "low",
       title: "the camera is reached over plain HTTP",
-      seen: `${facts.local.scheme}://${facts.local.host}, TCP port 443 ${doors.ports.https}`,
+      seen: `${facts.local.scheme}://${facts.local.host}, TCP port ${portOf(facts, "https", 443)} ${doors.ports.https}`,
       why: "Digest keeps the password off the wire, but the rest of every exchange (config, pictures) is readable on the LAN",
       fix: "keep the camera on a network only camgate reaches, or turn HTTPS on and use an https:// URL",
     });
@@ -322,12 +325,31 @@ function advisoryFindings(facts: AuditFacts): Finding[] {
 
 const RANK = new Map(SEVERITIES.map((s, i) => [s, i]));
 
+/** A door seen open and the setting that opens it are one finding: the setting's, with both seen. */
+const SAME_CAUSE: [door: string, setting: string][] = [
+  ["telnet-open", "telnet-on"],
+  ["onvif-open", "onvif-login-check-off"],
+];
+
+function merged(findings: Finding[]): Finding[] {
+  const byId = new Map(findings.map((f) => [f.id, f]));
+  const dropped = new Set<string>();
+  for (const [door, setting] of SAME_CAUSE) {
+    const seenOpen = byId.get(door);
+    const cause = byId.get(setting);
+    if (!seenOpen || !cause) continue;
+    byId.set(setting, { ...cause, seen: `${cause.seen}; ${seenOpen.seen}` });
+    dropped.add(door);
+  }
+  return findings.filter((f) => !dropped.has(f.id)).map((f) => byId.get(f.id) ?? f);
+}
+
 /** Every finding, the most severe first. */
 export function judge(facts: AuditFacts, options: JudgeOptions = {}): Finding[] {
-  return [
+  return merged([
     ...advisoryFindings(facts),
     ...localFindings(facts, options),
     ...doorFindings(facts),
     ...configFindings(facts),
-  ].sort((a, b) => (RANK.get(a.severity) ?? 9) - (RANK.get(b.severity) ?? 9));
+  ]).sort((a, b) => (RANK.get(a.severity) ?? 9) - (RANK.get(b.severity) ?? 9));
 }

@@ -91,11 +91,13 @@ async function gatherDoors(target: AuditTarget): Promise<OpenDoors> {
   const onvif = await probeOnvif(entry.session, target.onvifDevicePath);
   const rtsp = await probeRtsp(entry.rtsp.host, entry.rtsp.port, entry.rtsp.main);
   const ports = {} as OpenDoors["ports"];
+  const portNumbers: Partial<Record<PortName, number>> = {};
   for (const name of Object.keys(DEFAULT_AUDIT_PORTS) as PortName[]) {
     const port = target.ports[name];
     ports[name] = port === null ? "skipped" : await probePort(host, port);
+    if (port !== null) portNumbers[name] = port;
   }
-  return { cgi: cgi.answer, schemes: cgi.schemes, rtsp, onvif, ports };
+  return { cgi: cgi.answer, schemes: cgi.schemes, rtsp, onvif, ports, portNumbers };
 }
 
 /** Throws a CameraError when the camera cannot be read at all (unreachable, credentials refused). */

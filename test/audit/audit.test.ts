@@ -95,7 +95,6 @@ describe("the security audit", () => {
         "ddns-on",
         "telnet-on",
         "onvif-login-check-off",
-        "onvif-open",
         "rtsp-open",
         "lockout-off",
         "ntp-off",
@@ -106,6 +105,12 @@ describe("the security audit", () => {
     );
     // Its HTTP API asked for credentials, offering Digest (the IP2M-841B's firmware).
     expect(ids(report)).not.toContain("cgi-open");
+    // A door seen open and the setting that opens it are one finding, with both seen.
+    expect(ids(report)).not.toContain("telnet-open");
+    expect(ids(report)).not.toContain("onvif-open");
+    const telnet = report.findings.find((f) => f.id === "telnet-on");
+    const telnetPort = gateway.cameras.get("loose")?.camera.telnet?.listeningPort;
+    expect(telnet?.seen).toBe(`Telnet.Enable=true; TCP port ${telnetPort} open`);
     expect(report.doors).toMatchObject({ cgi: "refused", rtsp: "open", onvif: "open" });
     expect(report.doors?.ports.telnet).toBe("open");
     const p2p = report.findings.find((f) => f.id === "p2p-on");

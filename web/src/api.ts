@@ -25,6 +25,8 @@ export interface Camera {
   protocol?: "dahua" | "onvif";
   links: { snapshot: string; stream?: string };
   device?: { type?: string; softwareVersion?: string; serial?: string; vendor?: string };
+  /** Admins: the camera's last security audit in brief (findings by severity). */
+  security?: { at: string; counts: Record<string, number>; error?: string };
   /** Why `device` is missing (the camera could not be asked). */
   deviceError?: string;
   /** The SD card's health as last read (null before the first check). */

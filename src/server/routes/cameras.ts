@@ -2,7 +2,7 @@
 
 import type { FastifyInstance } from "fastify";
 import type { CameraEntry } from "../../camera/registry.ts";
-import { canSeeCamera } from "../auth/authenticator.ts";
+import { canSeeCamera, type Principal } from "../auth/authenticator.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
 import { serveHubStream, serveSnapshot } from "../media.ts";
 import { upstreamSchema, upstreamsOf } from "../upstream-summary.ts";
@@ -94,6 +94,16 @@ const cameraSummary = {
         },
       },
     },
+    security: {
+      type: "object",
+      description:
+        "admins only: the camera's last security audit in brief (GET /api/v1/cameras/{id}/audit has the findings)",
+      properties: {
+        at: { type: "string" },
+        counts: { type: "object", additionalProperties: { type: "integer" } },
+        error: { type: "string" },
+      },
+    },
     logSync: {
       type: "object",
       description: "the camera log sync into camgate's store: when it last ran, worked, and why it failed",
@@ -113,7 +123,21 @@ function sdCardOf(ctx: GatewayContext, camera: string) {
   return status ? { ...status, checkedAt: new Date(status.checkedAt).toISOString() } : null;
 }
 
-function summary(ctx: GatewayContext, entry: CameraEntry) {
+/** The last audit in brief, for admins (a map of what is weak is for them only). */
+function securityOf(ctx: GatewayContext, principal: Principal | undefined, camera: string) {
+  if (principal?.role !== "admin") return {};
+  const report = ctx.audit?.latest(camera);
+  if (!report) return {};
+  return {
+    security: {
+      at: report.at,
+      counts: report.counts,
+      ...(report.error ? { error: report.error.message } : {}),
+    },
+  };
+}
+
+function summary(ctx: GatewayContext, entry: CameraEntry, principal?: Principal) {
   const health = entry.session.getHealth();
   const logSync = ctx.backups.logs.status(entry.id);
   return {
@@ -148,6 +172,7 @@ function summary(ctx: GatewayContext, entry: CameraEntry) {
     },
     upstreams: upstreamsOf(ctx, entry),
     sdCard: sdCardOf(ctx, entry.id),
+    ...securityOf(ctx, principal, entry.id),
     logSync: {
       lastAttempt: logSync.lastAttempt ?? null,
       lastSuccess: logSync.lastSuccess ?? null,
@@ -178,7 +203,7 @@ export function registerCameraRoutes(app: FastifyInstance, ctx: GatewayContext):
       const cameras = ctx.cameras
         .list()
         .filter((entry) => principal !== undefined && canSeeCamera(principal, entry.id));
-      return { cameras: cameras.map((entry) => summary(ctx, entry)) };
+      return { cameras: cameras.map((entry) => summary(ctx, entry, principal)) };
     },
   );
 
@@ -218,11 +243,11 @@ export function registerCameraRoutes(app: FastifyInstance, ctx: GatewayContext):
       const entry = cameraFor(ctx, request, request.params.id);
       try {
         const device = await ctx.cameras.deviceInfo(entry.id);
-        return { ...summary(ctx, entry), device };
+        return { ...summary(ctx, entry, request.principal), device };
       } catch (error) {
         // The camera may be down: still answer with what camgate knows, and why the device part is missing.
         return {
-          ...summary(ctx, entry),
+          ...summary(ctx, entry, request.principal),
           deviceError: error instanceof Error ? error.message : String(error),
         };
       }

@@ -1,11 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
 import type { PtzDirection, ZoomDirection } from "../../../src/camera/ptz-command.ts";
 import { api, type Camera } from "../api.ts";
-import { canOperate, events } from "../state.ts";
+import { canOperate, events, isAdmin } from "../state.ts";
 import { Badge } from "./grid.tsx";
 import { HealthNotice, StreamNotice } from "./health-notice.tsx";
 import { LiveVideo } from "./live-video.tsx";
 import { sdCardText } from "./sd-card-text.ts";
+import { SecuritySection } from "./security.tsx";
 import { TalkButton } from "./talk-button.tsx";
 import { Timeline } from "./timeline.tsx";
 
@@ -200,6 +201,7 @@ export function CameraView({ id }: { id: string }) {
         </p>
       )}
       <Timeline camera={id} />
+      {isAdmin() && camera?.protocol !== "onvif" && <SecuritySection camera={id} />}
       <h2>Recent events</h2>
       <ul class="events">
         {recent.map((e) => (

@@ -1,10 +1,15 @@
 import { useEffect, useState } from "preact/hooks";
 import { cameras, events, go } from "../state.ts";
 import { stateLabel } from "./health-notice.tsx";
+import { securitySummary } from "./security.tsx";
 
 export function Badge({ state }: { state: string }) {
   return <span class={`badge ${state}`}>{stateLabel(state)}</span>;
 }
+
+/** Findings of medium severity or worse (admins only get `security`). */
+const serious = (counts: Record<string, number> | undefined) =>
+  counts !== undefined && ["critical", "high", "medium"].some((s) => (counts[s] ?? 0) > 0);
 
 export function GridView() {
   const list = cameras.value;
@@ -34,6 +39,15 @@ export function GridView() {
                 )}
                 <span class="caption">
                   <strong>{camera.name}</strong> <Badge state={camera.health.state} />
+                  {serious(camera.security?.counts) && (
+                    <span
+                      class="badge security"
+                      data-testid="security-badge"
+                      title="Security findings (camera page)"
+                    >
+                      {securitySummary(camera.security?.counts)}
+                    </span>
+                  )}
                   <small>
                     {latest
                       ? `${latest.code} ${latest.action} · ${new Date(latest.receivedAt).toLocaleTimeString()}`

@@ -17,6 +17,8 @@ export interface EmulateFlags {
   counterVideo?: boolean;
   rtspSessions?: string;
   rtspPort?: string;
+  security?: string;
+  firmware?: string;
 }
 
 export async function runEmulate(
@@ -44,7 +46,12 @@ export async function runEmulate(
   const rtspPort = flags.rtspPort === undefined ? 0 : Number(flags.rtspPort);
   if (!Number.isInteger(rtspPort) || rtspPort < 0 || rtspPort > 65535)
     throw new Error("--rtsp-port must be a port number (0: any free port)");
+  if (flags.security !== undefined && flags.security !== "insecure" && flags.security !== "secure")
+    throw new Error("--security must be insecure or secure");
+  const security = flags.security as "insecure" | "secure" | undefined;
   const emulator = await startEmulator({
+    ...(security ? { security } : {}),
+    ...(flags.firmware ? { softwareVersion: flags.firmware } : {}),
     rtsp: {
       port: rtspPort,
       maxSessions: rtspSessions,

@@ -71,6 +71,11 @@ export async function main(argv: string[]): Promise<void> {
     )
     .option("--rtsp-sessions <n>", "RTSP sessions before the camera answers 403", "6")
     .option(
+      "--security <preset>",
+      "insecure | secure: the settings the security audit judges (docs/emulator.md)",
+    )
+    .option("--firmware <version>", "the firmware it reports, e.g. 2.420.AC00.15.R,build:2016-03-08")
+    .option(
       "--rtsp-port <port>",
       "the first camera's RTSP port (the others count up from it; 0: any free port)",
     )

@@ -27,6 +27,7 @@ import { LogBook } from "./log-book.ts";
 import { EmulatedOnvif } from "./onvif-face.ts";
 import { defaultMachineName, PROFILES, type Profile, type ProfileName, serialFor } from "./profiles.ts";
 import { PtzState } from "./ptz.ts";
+import { EmulatedRpc2 } from "./rpc2-face.ts";
 import { EmulatedRtspServer, type RtspCounters } from "./rtsp-server.ts";
 import { EmulatedVideoStream, type StreamQuirks, type VideoSourceSpec } from "./rtsp-stream.ts";
 import { SdCard } from "./sd-card.ts";
@@ -169,6 +170,8 @@ export class EmulatedCamera {
   private snapshotChain: Promise<unknown> = Promise.resolve();
   private clockOffsetMs = 0;
   private listening = false;
+  /** The web UI's JSON-RPC (`/RPC2_Login`, `/RPC2`). */
+  readonly rpc2: EmulatedRpc2;
   /** The Telnet service (`telnetPort`), listening while `Telnet.Enable` is true. */
   readonly telnet: TelnetFace | undefined;
   private rebootTimer: NodeJS.Timeout | undefined;
@@ -268,6 +271,21 @@ export class EmulatedCamera {
         speaker: (codec) => this.speaker.start(codec, 1),
       });
     }
+    this.rpc2 = new EmulatedRpc2({
+      serial: this.serial,
+      username: this.username,
+      realm: this.realm,
+      deviceType: this.profile.deviceType,
+      softwareVersion: this.profile.softwareVersion,
+      config: this.config,
+      password: () => this.auth.currentPassword,
+      machineName: () => this.machineName(),
+      cameraTime: () => wallClock(this.cameraTime()),
+      isLocked: (address) => this.auth.isLocked(address),
+      noteLogin: (ok, address, type) => this.noteLogin(ok, address, type),
+      configChanged: () => this.configChanged(),
+      now: options.clock ?? Date.now,
+    });
     this.server = createServer((req, res) => this.handle(req, res));
     this.server.on("connection", (socket) => this.trackSocket(socket));
   }
@@ -571,6 +589,8 @@ export class EmulatedCamera {
       this.counters.refusedOverLimit++;
       return this.unauthorized(res, this.auth.challenge());
     }
+    // The web UI's JSON-RPC has its own login (and says "locked" in its own words).
+    if (path === "/RPC2_Login" || path === "/RPC2") return this.rpc2.handle(req, res, path, address);
     if (this.auth.isLocked(address)) {
       this.counters.refusedLocked++;
       return this.unauthorized(res, this.auth.challenge());

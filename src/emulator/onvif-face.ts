@@ -24,6 +24,7 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { AuthGuard } from "./auth-guard.ts";
 import type { EmulatedCamera } from "./camera.ts";
 import type { CameraEvent } from "./event-framing.ts";
+import { readRequestBody } from "./request-body.ts";
 
 type Xml = string | { [key: string]: Xml } | Xml[];
 type XmlNode = { [key: string]: Xml };
@@ -182,7 +183,7 @@ export class EmulatedOnvif {
     const address = req.socket.remoteAddress ?? "unknown";
     let body: string;
     try {
-      body = await readBody(req);
+      body = await readRequestBody(req, MAX_REQUEST_BYTES);
     } catch {
       return this.reply(res, 413, this.fault("env:Sender", "ter:InvalidArgs", "request too large"));
     }
@@ -523,22 +524,4 @@ export class EmulatedOnvif {
     this.sweep();
     return this.subscriptions.size;
   }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) {
-        req.destroy();
-        reject(new Error("too large"));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.once("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.once("error", reject);
-  });
 }

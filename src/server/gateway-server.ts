@@ -4,6 +4,7 @@ import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { CameraEntry } from "../camera/registry.ts";
 import { canSeeCamera } from "./auth/authenticator.ts";
+import { registerCameraUi } from "./camera-ui/routes.ts";
 import { cameraFor, type GatewayContext } from "./context.ts";
 import { ApiProblem, installErrorHandler } from "./errors.ts";
 import { installFrontDoor } from "./front-door.ts";
@@ -184,6 +185,7 @@ export function buildPassthroughApp(
   https: HttpsOptions | undefined,
 ): FastifyInstance {
   const app = baseApp(ctx, https, `passthrough:${entry.id}`);
+  registerCameraUi(app, ctx, entry);
   app.register(async (scope) => {
     await rawBodies(scope);
     scope.route({

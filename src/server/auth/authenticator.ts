@@ -27,6 +27,8 @@ export type AuthMethod =
   | "proxy"
   | "signed-url"
   | "session"
+  /** The camera web UI's RPC2 login, terminated by camgate (a browser token in each call's body). */
+  | "rpc2"
   /** `server.metricsToken`: a Prometheus scraper, which may read /metrics and nothing else. */
   | "metrics-token";
 

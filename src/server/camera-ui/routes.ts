@@ -1,0 +1,54 @@
+/**
+ * The camera's own web UI on its passthrough port (its own origin: the camera's scripts never share one with
+ * camgate's UI): `/RPC2_Login` and `/RPC2` terminated at camgate (`rpc2-terminator.ts`). The routes are open
+ * at the HTTP level because RPC2 carries its own login and token in the body (a cross-site page cannot know
+ * the token, so a cookie alone does nothing here); a caller the front door already knows (a camgate session
+ * cookie, a token, a certificate) has its RPC2 login answered for it.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { CameraEntry } from "../../camera/registry.ts";
+import { parseRpc2 } from "../../protocol/rpc2.ts";
+import type { Principal } from "../auth/authenticator.ts";
+import type { GatewayContext } from "../context.ts";
+import { loadSession } from "../front-door.ts";
+import { Rpc2Terminator } from "./rpc2-terminator.ts";
+
+/** An RPC2 body: a web UI's calls are small (a multicall of config reads). */
+const MAX_RPC2_BYTES = 256 * 1024;
+
+async function signedInPrincipal(
+  ctx: GatewayContext,
+  request: FastifyRequest,
+): Promise<Principal | undefined> {
+  if (request.headers.cookie === undefined && request.headers.authorization === undefined) return undefined;
+  await loadSession(ctx, request.headers.cookie);
+  const result = ctx.auth.authenticate(request.raw, request.method, request.raw.url ?? "/");
+  return result.ok && result.principal.via !== "metrics-token" ? result.principal : undefined;
+}
+
+export function registerCameraUi(app: FastifyInstance, ctx: GatewayContext, entry: CameraEntry): void {
+  if (entry.protocol !== "dahua") return;
+  const terminator = new Rpc2Terminator(ctx, entry);
+  app.addHook("onClose", async () => terminator.close());
+  app.register(async (scope) => {
+    // The UI's XHR sends JSON as text/plain or application/json (rroller/dahua: text/plain); both are read as text.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(
+      "*",
+      { parseAs: "string", bodyLimit: MAX_RPC2_BYTES },
+      (_request, body, done) => done(null, body),
+    );
+    const invalid = { result: false, error: { code: 268894209, message: "Request invalid!" } };
+    scope.post("/RPC2_Login", { config: { public: true } }, async (request, reply) => {
+      const message = parseRpc2(String(request.body ?? ""));
+      if (!message) return reply.code(400).send(invalid);
+      const signedIn = await signedInPrincipal(ctx, request);
+      return terminator.login(message, ctx.auth.clientAddress(request.raw), signedIn);
+    });
+    scope.post("/RPC2", { config: { public: true } }, async (request, reply) => {
+      const message = parseRpc2(String(request.body ?? ""));
+      if (!message) return reply.code(400).send(invalid);
+      return terminator.call(message);
+    });
+  });
+}

@@ -33,6 +33,7 @@ import { EmulatedVideoStream, type StreamQuirks, type VideoSourceSpec } from "./
 import { SdCard } from "./sd-card.ts";
 import { Speaker } from "./speaker.ts";
 import { TelnetFace } from "./telnet-face.ts";
+import { WEB_CSS, WEB_PAGE, WEB_SCRIPT } from "./web-page.ts";
 
 export interface AlarmMailTarget extends SmtpTarget {
   from?: string;
@@ -122,6 +123,14 @@ export interface EmulatorCounters {
   /** Requests that reused an `nc` already used with the same nonce (a client bug). */
   ncReplays: number;
 }
+
+/** The camera's small web UI (web-page.ts), by path. */
+const WEB_FILES: Record<string, { body: string; type: string }> = {
+  "/": { body: WEB_PAGE, type: "text/html; charset=utf-8" },
+  "/index.html": { body: WEB_PAGE, type: "text/html; charset=utf-8" },
+  "/js/ui.js": { body: WEB_SCRIPT, type: "application/javascript; charset=utf-8" },
+  "/css/ui.css": { body: WEB_CSS, type: "text/css; charset=utf-8" },
+};
 
 export class EmulatedCamera {
   readonly profile: Profile;
@@ -589,8 +598,12 @@ export class EmulatedCamera {
       this.counters.refusedOverLimit++;
       return this.unauthorized(res, this.auth.challenge());
     }
-    // The web UI's JSON-RPC has its own login (and says "locked" in its own words).
+    // The web UI's JSON-RPC has its own login (and says "locked" in its own words); its static files need
+    // none, as firmware serves them.
     if (path === "/RPC2_Login" || path === "/RPC2") return this.rpc2.handle(req, res, path, address);
+    const page = WEB_FILES[path];
+    if (page && (req.method === "GET" || req.method === "HEAD"))
+      return replyBody(res, 200, page.body, page.type);
     if (this.auth.isLocked(address)) {
       this.counters.refusedLocked++;
       return this.unauthorized(res, this.auth.challenge());

@@ -45,6 +45,8 @@ declare module "fastify" {
     basicChallenge?: boolean;
     /** The web UI's page and assets: they get the UI's content security policy, not the sandbox. */
     webUi?: boolean;
+    /** The camera's own web UI on its passthrough port: its scripts may run there (camera-ui/routes.ts). */
+    cameraUi?: boolean;
     /** The route a `server.metricsToken` may read (/metrics). */
     scrapeToken?: boolean;
   }

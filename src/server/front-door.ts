@@ -7,6 +7,15 @@ import { ApiProblem } from "./errors.ts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/**
+ * The camera's own web UI runs its scripts (inline and eval'd, as these UIs are written) from its own origin
+ * only: nothing from elsewhere, no framing by other sites, forms and XHR to itself.
+ */
+const CAMERA_UI_CSP =
+  "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; " +
+  "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; frame-ancestors 'self'; " +
+  "form-action 'self'; base-uri 'self'; object-src 'none'";
+
 /** A session cookie another instance issued becomes known here before the (synchronous) authentication. */
 export async function loadSession(ctx: GatewayContext, cookies: string | undefined): Promise<void> {
   const id = cookieValue(cookies, SESSION_COOKIE);
@@ -23,7 +32,8 @@ export function installFrontDoor(app: FastifyInstance, ctx: GatewayContext): voi
     // HTML, SVG or script served from this origin is inert (no sniffing, a sandbox without scripts).
     reply.raw.setHeader("X-Content-Type-Options", "nosniff");
     const config = request.routeOptions.config;
-    if (!config.webUi) reply.raw.setHeader("Content-Security-Policy", "sandbox");
+    if (config.cameraUi) reply.raw.setHeader("Content-Security-Policy", CAMERA_UI_CSP);
+    else if (!config.webUi) reply.raw.setHeader("Content-Security-Policy", "sandbox");
     if (config.public) return;
     await loadSession(ctx, request.headers.cookie);
     const result = ctx.auth.authenticate(request.raw, request.method, request.raw.url ?? "/");

@@ -8,10 +8,26 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { CameraEntry } from "../../camera/registry.ts";
 import { parseRpc2 } from "../../protocol/rpc2.ts";
-import type { Principal } from "../auth/authenticator.ts";
+import { canSeeCamera, type Principal } from "../auth/authenticator.ts";
 import type { GatewayContext } from "../context.ts";
+import { ApiProblem } from "../errors.ts";
 import { loadSession } from "../front-door.ts";
 import { Rpc2Terminator } from "./rpc2-terminator.ts";
+
+/** What of the camera's answer to a UI file reaches the browser (never its cookies or auth challenges). */
+const PASSED_HEADERS = ["content-type", "cache-control", "last-modified", "etag", "content-language"];
+
+/** A redirect to the camera's own address becomes one to the same path on this origin. */
+function sameOriginLocation(location: string, session: CameraEntry["session"]): string {
+  try {
+    const url = new URL(location, "http://camera.invalid");
+    const camera = new URL(session.origin);
+    const own = url.host === "camera.invalid" || url.host === camera.host;
+    return own ? `${url.pathname}${url.search}` : "/";
+  } catch {
+    return "/";
+  }
+}
 
 /** An RPC2 body: a web UI's calls are small (a multicall of config reads). */
 const MAX_RPC2_BYTES = 256 * 1024;
@@ -50,5 +66,25 @@ export function registerCameraUi(app: FastifyInstance, ctx: GatewayContext, entr
       if (!message) return reply.code(400).send(invalid);
       return terminator.call(message);
     });
+    // The UI's own files (its page, scripts, styles, images), from the camera, behind camgate's front door.
+    scope.get(
+      "/*",
+      { config: { role: "viewer", basicChallenge: true, cameraUi: true } },
+      async (request, reply) => {
+        const principal = request.principal;
+        if (!principal || !canSeeCamera(principal, entry.id))
+          throw new ApiProblem("not-found", "no camera here for you");
+        const answer = await entry.session.request({ target: request.raw.url ?? "/", method: "GET" });
+        reply.code(answer.status);
+        for (const name of PASSED_HEADERS) {
+          const value = answer.headers[name];
+          if (typeof value === "string") reply.header(name, value);
+        }
+        const location = answer.headers.location;
+        if (typeof location === "string")
+          reply.header("location", sameOriginLocation(location, entry.session));
+        return reply.send(answer.body);
+      },
+    );
   });
 }

@@ -6,6 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rpc2LoginHash } from "../../src/protocol/rpc2.ts";
 import { redactRpc2 } from "../../src/server/auth/rpc2-roles.ts";
@@ -157,6 +158,25 @@ describe("the camera web UI's RPC2 behind camgate", () => {
   it("the camera's password never appears in an answer", () => {
     expect(bodies.length).toBeGreaterThan(10);
     for (const body of bodies) expect(body).not.toContain(CAMERA_PASSWORD);
+  });
+
+  it("whatever a caller posts, each RPC2 door answers with JSON, never a crash, and nothing reaches the camera", async () => {
+    const before = den()?.camera.rpc2.counters.calls ?? 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.json(), fc.string()),
+        fc.constantFrom("/RPC2", "/RPC2_Login"),
+        async (body, path) => {
+          const response = await fetch(`http://127.0.0.1:${port}${path}`, { method: "POST", body });
+          expect([200, 400]).toContain(response.status);
+          const answer = (await response.json()) as { result?: unknown };
+          // Without a token of camgate's nothing is answered true, except a login's challenge step (false too).
+          expect(answer.result === true).toBe(false);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(den()?.camera.rpc2.counters.calls).toBe(before);
   });
 
   it("secrets in a config answer are redacted for non-admins", () => {

@@ -112,6 +112,10 @@ describe("the security audit", () => {
     const telnetPort = gateway.cameras.get("loose")?.camera.telnet?.listeningPort;
     expect(telnet?.seen).toBe(`Telnet.Enable=true; TCP port ${telnetPort} open`);
     expect(report.doors).toMatchObject({ cgi: "refused", rtsp: "open", onvif: "open" });
+    // One knock per door: the one audit so far made one RTSP connection and one ONVIF request.
+    const loose = gateway.cameras.get("loose");
+    expect(loose?.control.rtspCounters().connections).toBe(1);
+    expect(loose?.control.counters().requestsByPath["/onvif/device_service"]).toBe(1);
     expect(report.doors?.ports.telnet).toBe("open");
     const p2p = report.findings.find((f) => f.id === "p2p-on");
     expect(p2p).toMatchObject({
@@ -147,6 +151,8 @@ describe("the security audit", () => {
       expect(counters?.refusedLocked).toBe(0);
     }
     expect(gateway.cameras.get("loose")?.control.rtspCounters().authFailures ?? 0).toBe(0);
+    // Nor is the cameras' password in anything camgate logged.
+    expect(gateway.logs()).not.toContain(CAMERA_PASSWORD);
   });
 
   it("is for admins: a viewer is refused, and the problem is an event with its state", async () => {
@@ -195,9 +201,14 @@ describe("the security audit", () => {
     // The plan touched nothing.
     expect(gateway.cameras.get("loose")?.camera.configValue("Telnet.Enable")).toBe(true);
     const fixed = (await (await post("loose", { findings: fixable })).json()) as {
-      result: { ok: boolean };
+      result: { ok: boolean; backupCommit?: string };
+      backupAfter: string | null;
       report: AuditReport;
     };
+    // Backed up to git before and after: two commits, the second with the change.
+    expect(fixed.result.backupCommit).toMatch(/^[0-9a-f]{40}$/);
+    expect(fixed.backupAfter).toMatch(/^[0-9a-f]{40}$/);
+    expect(fixed.backupAfter).not.toBe(fixed.result.backupCommit);
     expect(fixed.result.ok).toBe(true);
     expect(gateway.cameras.get("loose")?.camera.configValue("Telnet.Enable")).toBe(false);
     const after = fixed.report;

@@ -155,9 +155,11 @@ describe("the camera web UI's RPC2 behind camgate", () => {
     expect((await two.call("magicBox.getSerialNo")).result).toBe(true);
   });
 
-  it("the camera's password never appears in an answer", () => {
+  it("the camera's password never appears in an answer, nor in camgate's log", () => {
     expect(bodies.length).toBeGreaterThan(10);
     for (const body of bodies) expect(body).not.toContain(CAMERA_PASSWORD);
+    expect(gateway.logs()).toContain("camera UI call");
+    expect(gateway.logs()).not.toContain(CAMERA_PASSWORD);
   });
 
   it("whatever a caller posts, each RPC2 door answers with JSON, never a crash, and nothing reaches the camera", async () => {

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from "yaml";
 import { type Config, configSchema } from "./schema.ts";
+import { closestKey, keysAt } from "./suggest.ts";
 import { formatConfigPath, validateConfig } from "./validate.ts";
 
 export class ConfigError extends Error {
@@ -95,13 +96,31 @@ export function parseConfig(text: string, options: LoadOptions = {}): Config {
     }
     return "?";
   };
+  /** The line of `key` itself in the mapping at `path` (an unknown key is not in the data's paths). */
+  const keyLine = (path: readonly PropertyKey[], key: string) => {
+    const map = doc.getIn(path as (string | number)[], true) as { items?: unknown[] } | undefined;
+    const pair = map?.items?.find(
+      (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === key,
+    );
+    const offset = isPair(pair) && isScalar(pair.key) ? pair.key.range?.[0] : undefined;
+    return offset === undefined ? lineAt(path) : lineOf(offset);
+  };
   const result = configSchema.safeParse(data);
   if (!result.success) {
     for (const issue of result.error.issues) {
-      const extra = issue.code === "unrecognized_keys" ? ` (${issue.keys.join(", ")})` : "";
-      problems.push(
-        `${source}:${lineAt(issue.path)}: ${formatConfigPath(issue.path)}: ${issue.message}${extra}`,
-      );
+      if (issue.code === "unrecognized_keys") {
+        // One message per unknown key, at its own line, with the key it is probably a typo of.
+        const known = keysAt(configSchema, issue.path);
+        for (const key of issue.keys) {
+          const guess = closestKey(key, known);
+          const where = formatConfigPath([...issue.path, key]);
+          problems.push(
+            `${source}:${keyLine(issue.path, key)}: ${where}: unknown key${guess ? `; did you mean "${guess}"?` : known.length > 0 ? ` (known here: ${known.join(", ")})` : ""}`,
+          );
+        }
+        continue;
+      }
+      problems.push(`${source}:${lineAt(issue.path)}: ${formatConfigPath(issue.path)}: ${issue.message}`);
     }
     throw new ConfigError(problems);
   }

@@ -10,6 +10,7 @@ const emulate = () => import("./emulate.ts");
 const tools = () => import("./tools.ts");
 const backups = () => import("./backup.ts");
 const audit = () => import("./audit.ts");
+const healthcheck = () => import("./healthcheck.ts");
 
 /** Runs until SIGINT or SIGTERM, then stops once and resolves; SIGHUP reloads the config meanwhile. */
 function untilSignal(serving: Serving): Promise<void> {
@@ -131,6 +132,14 @@ export async function main(argv: string[]): Promise<void> {
     .option("--from <commit>", "diff: older version (default the one before the last)")
     .option("--to <commit>", "diff: newer version (default the last)")
     .action(async (command: string, flags) => (await backups()).runBackup(command, flags, out));
+
+  program
+    .command("healthcheck")
+    .description("exit 0 if the camgate this config describes answers /healthz (its listener, HTTP or TLS)")
+    .option("-c, --config <file>", "camgate.yaml", "camgate.yaml")
+    .action(async (flags: { config: string }) => {
+      if (!(await (await healthcheck()).runHealthcheck(flags, out))) process.exitCode = 1;
+    });
 
   program
     .command("audit")

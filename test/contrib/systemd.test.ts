@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, describe, expect } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { findTool, itWithTool } from "../helpers/system-tools.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -16,12 +16,12 @@ const locate = () => findTool("systemd-analyze", ["systemd-analyze"], ["--versio
 describe("the systemd unit", () => {
   const dir = mkdtempSync(join(tmpdir(), "camgate-systemd-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  // verify checks that ExecStart's program exists: the repository's own CLI stands in for /usr/bin/camgate.
+  // verify checks that ExecStart's program exists: the repository's own CLI stands in for camgate on PATH.
   const unit = join(dir, "camgate.service");
   writeFileSync(
     unit,
     readFileSync(join(ROOT, "contrib/systemd/camgate.service"), "utf8").replace(
-      "/usr/bin/camgate",
+      "/usr/bin/env camgate",
       join(ROOT, "bin/camgate.js"),
     ),
   );
@@ -30,6 +30,12 @@ describe("the systemd unit", () => {
     const result = spawnSync(tool, ["verify", "--man=no", unit], { encoding: "utf8" });
     expect(result.stdout + result.stderr).toBe("");
     expect(result.status).toBe(0);
+  });
+
+  it("runs camgate from PATH and lets Node list the interfaces (AF_NETLINK, for WebRTC)", () => {
+    const text = readFileSync(join(ROOT, "contrib/systemd/camgate.service"), "utf8");
+    expect(text).toMatch(/^ExecStart=\/usr\/bin\/env camgate serve /m);
+    expect(text).toMatch(/^RestrictAddressFamilies=.*\bAF_NETLINK\b/m);
   });
 
   itWithTool("systemd-analyze", locate, "is hardened: an exposure level under 2.0", (tool) => {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect } from "vitest";
+import { runHealthcheck } from "../../src/cli/healthcheck.ts";
 import { locateFfprobe } from "../helpers/ffprobe.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { waitFor } from "../helpers/http.ts";
@@ -182,6 +183,28 @@ describe("TLS and client certificates", () => {
     await required?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
+
+  itWithTool(
+    "openssl",
+    locateOpenssl,
+    "camgate healthcheck asks /healthz where the config says, over TLS when it has server.tls",
+    async () => {
+      if (!pki || !optional) throw new Error("setup failed");
+      const port = new URL(optional.url).port;
+      const file = join(dir, "health.yaml");
+      const lines: string[] = [];
+      const out = { write: (line: string) => lines.push(line) } as unknown as NodeJS.WritableStream;
+      writeFileSync(
+        file,
+        `server: { listen: "0.0.0.0:${port}", tls: { cert: ${JSON.stringify(pki.serverCert)}, key: ${JSON.stringify(pki.serverKey)} } }\nusers: [{ name: a, role: admin, token: t }]\n`,
+      );
+      expect(await runHealthcheck({ config: file }, out)).toBe(true);
+      expect(lines.join("")).toContain(`https://127.0.0.1:${port}/healthz: ok`);
+      // The same listener asked in plain HTTP (a config without tls) does not pass.
+      writeFileSync(file, `server: { listen: "127.0.0.1:${port}" }\n`);
+      expect(await runHealthcheck({ config: file }, out)).toBe(false);
+    },
+  );
 
   itWithTool(
     "openssl",

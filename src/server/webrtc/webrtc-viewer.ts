@@ -60,7 +60,14 @@ export interface WebRtcNetwork {
 /** Whether an address is one of this machine's own (loopback or an interface's). */
 function isThisMachine(address: string): boolean {
   if (address.startsWith("127.") || address === "::1") return true;
-  return Object.values(networkInterfaces()).some((list) => list?.some((entry) => entry.address === address));
+  try {
+    return Object.values(networkInterfaces()).some((list) =>
+      list?.some((entry) => entry.address === address),
+    );
+  } catch {
+    // The interfaces cannot be listed (no AF_NETLINK): logged once at start (wiring/webrtc.ts).
+    return false;
+  }
 }
 
 /** An answer for a loopback listener carries the loopback candidate only (werift also lists the LAN's). */

@@ -182,4 +182,41 @@ describe("the camera page's timeline", () => {
     },
     90_000,
   );
+
+  itWithTool(
+    "chromium",
+    locateChromium,
+    "the Events page on a phone loads no clip until one is opened",
+    async () => {
+      if (!chromium) throw new Error("no browser");
+      // The first test made an incident with a clip.
+      const clip = await waitFor(
+        async () => {
+          const body = (await (await fetch(`${gw.url}/api/v1/incidents?camera=yard`)).json()) as {
+            incidents: { clip?: string | null }[];
+          };
+          return body.incidents.find((i) => i.clip)?.clip ?? undefined;
+        },
+        20_000,
+        "an incident with a clip",
+      );
+      const page = await (
+        await chromium.browser.newContext({ viewport: { width: 390, height: 800 } })
+      ).newPage();
+      const fetched: string[] = [];
+      page.on("request", (request) => fetched.push(new URL(request.url()).pathname));
+      const clipPath = new URL(clip, gw.url).pathname;
+      await page.goto(`${gw.url}/events`);
+      const details = page.locator("details.clip").first();
+      await details.waitFor();
+      await page.waitForLoadState("networkidle");
+      expect(fetched.filter((path) => path === clipPath)).toEqual([]);
+      expect(await page.locator("details.clip video").count()).toBe(0);
+      await details.locator("summary").click();
+      await page.locator("details.clip video").first().waitFor();
+      // Opened: now, and only now, its clip is fetched.
+      await waitFor(() => (fetched.includes(clipPath) ? true : undefined), 10_000, "the clip requested");
+    },
+    60_000,
+  );
 });

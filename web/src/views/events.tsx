@@ -128,16 +128,7 @@ export function EventsView() {
                 </span>
               ))}
             </span>
-            {incident.clip && (
-              <details class="clip">
-                <summary>Clip</summary>
-                {/* biome-ignore lint/a11y/useMediaCaption: camera footage has no captions */}
-                <video controls preload="metadata" src={incident.clip} width={480} />
-                <a href={incident.clip} download>
-                  Download
-                </a>
-              </details>
-            )}
+            {incident.clip && <ClipDetails clip={incident.clip} />}
             {incident.snapshotEvent && (
               <a
                 href={`/api/v1/events/${incident.snapshotEvent}/snapshot.jpg`}
@@ -164,5 +155,25 @@ export function EventsView() {
         </button>
       )}
     </section>
+  );
+}
+
+/**
+ * An incident's clip, loaded only once opened: the list would otherwise fetch every clip's start (tens of MB
+ * on a phone) when the page opens (issue 32).
+ */
+function ClipDetails({ clip }: { clip: string }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <details class="clip" onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
+      <summary>Clip</summary>
+      {open && (
+        // biome-ignore lint/a11y/useMediaCaption: camera footage has no captions
+        <video controls preload="metadata" src={clip} width={480} />
+      )}
+      <a href={clip} download>
+        Download
+      </a>
+    </details>
   );
 }

@@ -114,7 +114,7 @@ describe("the Security section", () => {
     await page.getByRole("heading", { name: "Cameras" }).waitFor();
     expect(await page.getByTestId("security-badge").count()).toBe(0);
     await page.goto(`${gw.url}/camera/den`);
-    await page.getByRole("heading", { name: "Recent events" }).waitFor();
+    await page.getByRole("heading", { name: "Recent incidents" }).waitFor();
     expect(await page.getByTestId("security").count()).toBe(0);
   });
 });

@@ -216,6 +216,18 @@ describe("the camera page's timeline", () => {
       await page.locator("details.clip video").first().waitFor();
       // Opened: now, and only now, its clip is fetched.
       await waitFor(() => (fetched.includes(clipPath) ? true : undefined), 10_000, "the clip requested");
+
+      // The camera page lists incidents: the motion once (its start and stop are one row), no ClipReady row.
+      await page.goto(`${gw.url}/camera/yard`);
+      const list = page.getByTestId("camera-incidents");
+      await list.locator('[data-code="VideoMotion"]').first().waitFor();
+      const incidents = await list
+        .locator("li[data-incident]")
+        .evaluateAll((rows) =>
+          rows.map((row) => (row as unknown as { dataset: { incident: string } }).dataset.incident),
+        );
+      expect(new Set(incidents).size).toBe(incidents.length);
+      expect(await list.locator('[data-code="ClipReady"]').count()).toBe(0);
     },
     60_000,
   );

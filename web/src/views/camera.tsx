@@ -1,7 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import type { PtzDirection, ZoomDirection } from "../../../src/camera/ptz-command.ts";
 import { api, type Camera } from "../api.ts";
-import { canOperate, events, isAdmin } from "../state.ts";
+import { canOperate, isAdmin } from "../state.ts";
+import { CameraIncidents } from "./camera-incidents.tsx";
 import { Badge } from "./grid.tsx";
 import { HealthNotice, StreamNotice } from "./health-notice.tsx";
 import { LiveVideo } from "./live-video.tsx";
@@ -154,7 +155,6 @@ export function CameraView({ id }: { id: string }) {
   }, [id]);
   if (error) return <p class="error">{error}</p>;
   const hasPtz = ptz !== undefined && ptz.status.position !== undefined;
-  const recent = events.value.filter((e) => e.camera === id).slice(0, 20);
   const stream = `/api/v1/cameras/${encodeURIComponent(id)}`;
   // The player starts at once: it needs only the id, not the camera's details (which may take a camera
   // round trip); the rest of the page fills in around it without remounting it.
@@ -202,24 +202,7 @@ export function CameraView({ id }: { id: string }) {
       )}
       <Timeline camera={id} />
       {isAdmin() && camera?.protocol !== "onvif" && <SecuritySection camera={id} />}
-      <h2>Recent events</h2>
-      <ul class="events">
-        {recent.map((e) => (
-          <li key={e.id}>
-            {e.snapshot && (
-              <img
-                class="thumb"
-                src={`/api/v1/events/${e.id}/snapshot.jpg`}
-                alt=""
-                width={96}
-                height={72}
-                loading="lazy"
-              />
-            )}
-            {e.code} {e.action} <time>{new Date(e.receivedAt).toLocaleTimeString()}</time>
-          </li>
-        ))}
-      </ul>
+      <CameraIncidents camera={id} />
     </section>
   );
 }

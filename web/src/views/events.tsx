@@ -24,7 +24,7 @@ const KNOWN_CODES = [
   "ConfigChanged",
 ];
 
-function duration(ms: number): string {
+export function duration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   const seconds = Math.round(ms / 1000);
   return seconds < 120 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
@@ -162,7 +162,7 @@ export function EventsView() {
  * An incident's clip, loaded only once opened: the list would otherwise fetch every clip's start (tens of MB
  * on a phone) when the page opens (issue 32).
  */
-function ClipDetails({ clip }: { clip: string }) {
+export function ClipDetails({ clip }: { clip: string }) {
   const [open, setOpen] = useState(false);
   return (
     <details class="clip" onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>

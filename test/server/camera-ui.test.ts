@@ -131,6 +131,9 @@ describe("the camera web UI's RPC2 behind camgate", () => {
       { method: "configManager.getConfig", params: { name: "General" }, id: 2 },
     ]);
     expect(reads.result).toBe(true);
+    // An encrypted call (newer firmware's system.multiSec) cannot be judged: refused, saying so.
+    const sealed = await viewer.call("system.multiSec", { salt: "x", cipher: "RPAC-256", content: "y" });
+    expect(sealed).toMatchObject({ result: false, error: { message: expect.stringContaining("encrypted") } });
     // An operator moves PTZ but sets no config.
     const operator = client("oscar", "oscar-ui-pw");
     await operator.login();

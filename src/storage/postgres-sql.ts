@@ -44,6 +44,14 @@ function over(on: Queryable, transaction: Sql["transaction"]): Sql {
 export function postgresSql(pool: pg.Pool): Sql {
   const transaction = async <T>(work: (tx: Sql) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
+    // The pool watches only its idle clients: a connection the server ends while this one is out (a database
+    // restart: 57P01) emits 'error' on it, which with no listener would end the process (issue 29's failover
+    // test caught it). The failure reaches the statement that uses it; the client is destroyed on release.
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const tx: Sql = over(client, (inner) => inner(tx));
@@ -51,10 +59,13 @@ export function postgresSql(pool: pg.Pool): Sql {
       await client.query("COMMIT");
       return result;
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      await client.query("ROLLBACK").catch((failed: Error) => {
+        broken ??= failed;
+      });
       throw error;
     } finally {
-      client.release();
+      client.off("error", onError);
+      client.release(broken);
     }
   };
   return over(pool, transaction);

@@ -163,6 +163,9 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
   pool.on("error", () => undefined);
   try {
     const client = await pool.connect();
+    // Out of the pool, its errors are ours to take (see postgres-sql.ts): the migration's query fails instead.
+    const ignore = () => undefined;
+    client.on("error", ignore);
     try {
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
@@ -182,6 +185,7 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
       await client.query("ROLLBACK").catch(() => undefined);
       throw error;
     } finally {
+      client.off("error", ignore);
       client.release();
     }
   } catch (error) {

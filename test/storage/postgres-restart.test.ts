@@ -64,46 +64,4 @@ describe("PostgreSQL restarted under a transaction", () => {
     },
     60_000,
   );
-
-  afterAll(async () => {
-    await store?.close().catch(() => undefined);
-    await server?.stop();
-  });
-
-  itWithTool(
-    "postgresql",
-    locatePostgres,
-    "fails that transaction, keeps the process, and works after",
-    async () => {
-      if (!server || !store) throw new Error("setup failed");
-      const sql = postgresSql(store.pool);
-      let release: () => void = () => undefined;
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      // A transaction that has begun and waits (as one waiting for a snapshot file would) while the server goes.
-      const during = sql.transaction(async (tx) => {
-        await tx.run("SELECT 1");
-        await held;
-        await tx.run("SELECT 2");
-      });
-      const outcome = during.then(
-        () => "committed",
-        () => "failed",
-      );
-      await server.restart();
-      release();
-      expect(await outcome).toBe("failed");
-      // The pool makes new connections: the next transaction goes through once the server answers.
-      await waitFor(
-        async () =>
-          (await sql.transaction(async (tx) => tx.get<{ n: number }>("SELECT 1 AS n")))?.n === 1
-            ? true
-            : undefined,
-        20_000,
-        "a transaction after the restart",
-      ).catch(async () => waitFor(async () => undefined, 1, "retry"));
-    },
-    60_000,
-  );
 });

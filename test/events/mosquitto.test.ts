@@ -196,4 +196,45 @@ describe("MQTT 5 with mosquitto", () => {
       }
     },
   );
+
+  itWithTool(
+    "mosquitto",
+    locateMosquitto,
+    "the security audit's problem sensor: discovered as a diagnostic problem sensor, ON for a camera with findings",
+    async () => {
+      const gateway = await startTestGateway({
+        // The factory state of the IP2M-841B: P2P and UPnP on (high findings), its 2017 firmware.
+        cameras: [{ id: "porch", profile: "amcrest-ip2m-841b" }],
+        mqtt: { url: `mqtt://127.0.0.1:${port}`, prefix: "sec", clientId: "camgate-sec" },
+        // No TCP probes of this machine's own ports.
+        audit: { enabled: true, probePorts: false },
+      });
+      const subscriber = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+        protocolVersion: 5,
+        clientId: "sec-test",
+      });
+      const messages: { topic: string; payload: string }[] = [];
+      subscriber.on("message", (topic, payload) => messages.push({ topic, payload: payload.toString() }));
+      const latest = (topic: string) => messages.filter((m) => m.topic === topic).at(-1)?.payload;
+      try {
+        await new Promise<void>((resolve) => subscriber.once("connect", () => resolve()));
+        await subscriber.subscribeAsync(["homeassistant/#", "sec/#"], { qos: 1 });
+        const config = await waitFor(
+          () => latest("homeassistant/binary_sensor/camgate_porch/securityproblem/config") || undefined,
+          15_000,
+          "the security problem sensor's discovery",
+        );
+        expect(JSON.parse(config)).toMatchObject({
+          name: "Security problem",
+          device_class: "problem",
+          entity_category: "diagnostic",
+          state_topic: "sec/porch/SecurityProblem",
+        });
+        await waitFor(() => latest("sec/porch/SecurityProblem") === "ON" || undefined, 20_000, "ON");
+      } finally {
+        await subscriber.endAsync();
+        await gateway.close();
+      }
+    },
+  );
 });

@@ -9,7 +9,7 @@ import { CameraError } from "../camera/errors.ts";
 import type { Sql } from "../storage/sql.ts";
 import { errorText } from "../util/error-text.ts";
 import { type AdvisoryVerdict, matchAdvisories } from "./advisory-match.ts";
-import type { DoorAnswer, PortName } from "./facts.ts";
+import type { AuditFacts, DoorAnswer, PortName } from "./facts.ts";
 import { type Finding, type JudgeOptions, judge, SEVERITIES, type Severity } from "./findings.ts";
 import type { Firmware } from "./firmware.ts";
 import { type AuditTarget, gatherFacts } from "./gather.ts";
@@ -56,6 +56,41 @@ export function countBySeverity(findings: readonly Finding[]): Record<Severity, 
   const counts = emptyCounts();
   for (const finding of findings) counts[finding.severity]++;
   return counts;
+}
+
+/** The report of an audit that read the camera. */
+export function auditReport(camera: string, facts: AuditFacts, options: JudgeOptions): AuditReport {
+  const findings = judge(facts, options);
+  const { model, platformName, vendor, firmware } = facts.device;
+  return {
+    camera,
+    at: facts.at.toISOString(),
+    device: {
+      ...(model ? { model } : {}),
+      ...(platformName ? { platformName } : {}),
+      ...(vendor ? { vendor } : {}),
+      ...(firmware ? { firmware } : {}),
+    },
+    findings,
+    advisories: matchAdvisories(facts.device),
+    counts: countBySeverity(findings),
+    doors: {
+      cgi: facts.doors.cgi,
+      rtsp: facts.doors.rtsp,
+      onvif: facts.doors.onvif,
+      ports: facts.doors.ports,
+    },
+  };
+}
+
+/** The report of an audit that could not read the camera: why, and the findings known before (if any). */
+export function failedReport(camera: string, error: unknown, at: Date, previous?: AuditReport): AuditReport {
+  return {
+    ...(previous ?? { findings: [], advisories: [], counts: emptyCounts() }),
+    camera,
+    at: at.toISOString(),
+    error: { code: error instanceof CameraError ? error.code : "internal", message: errorText(error) },
+  };
 }
 
 export class AuditService {
@@ -148,37 +183,11 @@ export class AuditService {
     const previous = this.reports.get(camera);
     let report: AuditReport;
     try {
-      const facts = await gatherFacts(target, now);
-      const findings = judge(facts, this.options.judge);
-      report = {
-        camera,
-        at: facts.at.toISOString(),
-        device: {
-          ...(facts.device.model ? { model: facts.device.model } : {}),
-          ...(facts.device.platformName ? { platformName: facts.device.platformName } : {}),
-          ...(facts.device.vendor ? { vendor: facts.device.vendor } : {}),
-          ...(facts.device.firmware ? { firmware: facts.device.firmware } : {}),
-        },
-        findings,
-        advisories: matchAdvisories(facts.device),
-        counts: countBySeverity(findings),
-        doors: {
-          cgi: facts.doors.cgi,
-          rtsp: facts.doors.rtsp,
-          onvif: facts.doors.onvif,
-          ports: facts.doors.ports,
-        },
-      };
+      report = auditReport(camera, await gatherFacts(target, now), this.options.judge);
     } catch (error) {
       // Nothing was learnt: the previous findings stand (a camera that is away is not a resolved finding).
-      const code = error instanceof CameraError ? error.code : "internal";
       this.options.log("warn", "security audit could not read the camera", { camera, err: errorText(error) });
-      report = {
-        ...(previous ?? { findings: [], advisories: [], counts: emptyCounts() }),
-        camera,
-        at: now().toISOString(),
-        error: { code, message: errorText(error) },
-      };
+      report = failedReport(camera, error, now(), previous);
       this.reports.set(camera, report);
       return report;
     }

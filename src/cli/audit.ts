@@ -4,17 +4,13 @@
  * finding of high or critical severity, or could not be read, so scripts and CI can gate on it.
  */
 import { dirname, join, resolve } from "node:path";
-import { matchAdvisories } from "../audit/advisory-match.ts";
-import { type AuditReport, countBySeverity } from "../audit/audit-service.ts";
-import { judge } from "../audit/findings.ts";
+import { type AuditReport, auditReport, failedReport } from "../audit/audit-service.ts";
 import { auditTargetFor, gatherFacts } from "../audit/gather.ts";
 import { cameraDefinition } from "../camera/definition-from-config.ts";
-import { CameraError } from "../camera/errors.ts";
 import { CameraRegistry } from "../camera/registry.ts";
 import { loadConfigFile } from "../config/load.ts";
 import { authFailureMemory } from "../storage/auth-failures.ts";
 import { openDatabase } from "../storage/database.ts";
-import { errorText } from "../util/error-text.ts";
 
 export async function runAudit(
   flags: { config: string; camera?: string[]; json?: boolean },
@@ -41,33 +37,13 @@ export async function runAudit(
       const entry = registry.get(camera.id);
       const target = entry ? auditTargetFor(camera, entry, { ...config.audit, enabled: true }) : undefined;
       if (!target) continue;
-      try {
-        const facts = await gatherFacts(target);
-        const findings = judge(facts, { firmwareMaxAgeYears: config.audit.firmwareMaxAgeYears });
-        reports.push({
-          camera: camera.id,
-          at: facts.at.toISOString(),
-          device: { ...facts.device, model: facts.device.model ?? "" },
-          findings,
-          advisories: matchAdvisories(facts.device),
-          counts: countBySeverity(findings),
-          doors: {
-            cgi: facts.doors.cgi,
-            rtsp: facts.doors.rtsp,
-            onvif: facts.doors.onvif,
-            ports: facts.doors.ports,
-          },
-        });
-      } catch (error) {
-        reports.push({
-          camera: camera.id,
-          at: new Date().toISOString(),
-          error: { code: error instanceof CameraError ? error.code : "internal", message: errorText(error) },
-          findings: [],
-          advisories: [],
-          counts: countBySeverity([]),
-        });
-      }
+      const judged = { firmwareMaxAgeYears: config.audit.firmwareMaxAgeYears };
+      reports.push(
+        await gatherFacts(target).then(
+          (facts) => auditReport(camera.id, facts, judged),
+          (error: unknown) => failedReport(camera.id, error, new Date()),
+        ),
+      );
     }
   } finally {
     await registry.close();

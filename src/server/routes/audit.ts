@@ -4,13 +4,7 @@ import { BASELINE, templateFixing } from "../../audit/baseline.ts";
 import { apply, displayPlan, plan } from "../../backup/provision.ts";
 import { dahuaCameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
-import { problemResponses } from "./schemas.ts";
-
-const cameraParam = {
-  type: "object",
-  properties: { camera: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,31}$" } },
-  required: ["camera"],
-} as const;
+import { idParams, problemResponses } from "./schemas.ts";
 
 const reportSchema = {
   type: "object",
@@ -26,38 +20,38 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
   };
 
   // Admins only: a list of what is weak about a camera is a map for whoever reads it.
-  app.get<{ Params: { camera: string } }>(
-    "/api/v1/cameras/:camera/audit",
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/cameras/:id/audit",
     {
       config: { role: "admin" },
       schema: {
         summary: "The camera's last security audit",
         tags: ["audit"],
-        params: cameraParam,
+        params: idParams,
         response: { 200: reportSchema, ...problemResponses },
       },
     },
     async (request) => {
-      const entry = dahuaCameraFor(ctx, request, request.params.camera);
+      const entry = dahuaCameraFor(ctx, request, request.params.id);
       const report = await service().report(entry.id);
       if (!report) throw new ApiProblem("not-found", `camera "${entry.id}" has not been audited yet`);
       return report;
     },
   );
 
-  app.post<{ Params: { camera: string } }>(
-    "/api/v1/cameras/:camera/audit",
+  app.post<{ Params: { id: string } }>(
+    "/api/v1/cameras/:id/audit",
     {
       config: { role: "admin" },
       schema: {
         summary: "Audit the camera now and answer with the report",
         tags: ["audit"],
-        params: cameraParam,
+        params: idParams,
         response: { 200: reportSchema, ...problemResponses },
       },
     },
     async (request) => {
-      const entry = dahuaCameraFor(ctx, request, request.params.camera);
+      const entry = dahuaCameraFor(ctx, request, request.params.id);
       const running = service().audit(entry.id);
       if (!running) throw new ApiProblem("not-owner", `another instance audits camera "${entry.id}"`);
       return await running;
@@ -65,17 +59,17 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
   );
 
   app.post<{
-    Params: { camera: string };
+    Params: { id: string };
     Body: { findings?: string[]; baseline?: boolean; dryRun?: boolean };
   }>(
-    "/api/v1/cameras/:camera/audit/fix",
+    "/api/v1/cameras/:id/audit/fix",
     {
       config: { role: "admin" },
       schema: {
         summary:
           "Fix findings with the config keys that fix them (or apply the whole hardening baseline): a plan first with dryRun, else backed up before and after, applied, and audited again",
         tags: ["audit"],
-        params: cameraParam,
+        params: idParams,
         body: {
           type: "object",
           properties: {
@@ -94,7 +88,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
       },
     },
     async (request) => {
-      const entry = dahuaCameraFor(ctx, request, request.params.camera);
+      const entry = dahuaCameraFor(ctx, request, request.params.id);
       const audit = service();
       const { findings: wanted, baseline, dryRun } = request.body ?? {};
       if (!baseline && (!wanted || wanted.length === 0))

@@ -62,6 +62,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     },
     streams: relay.streams,
     rtspServer: rtsp.server,
+    rtspSessions: rtsp.sessions,
     webrtc: webrtc.sessions,
     cameras: core.cameras,
     get cluster() {

@@ -59,6 +59,8 @@ export interface GatewayContext {
   streams: StreamHubs;
   /** camgate's RTSP server, when `server.rtsp` is set. */
   rtspServer: CamgateRtspServer | undefined;
+  /** Its sessions, listening or not (the camera web UI's RTSP over WebSocket uses them either way). */
+  rtspSessions: CamgateRtspServer;
   /** The WebRTC viewers, when `server.webrtc.enabled`. */
   webrtc: WebRtcSessions | undefined;
   /** One event stream per camera, shared by the pipeline and the passthrough's attach clients. */

@@ -43,6 +43,8 @@ export interface Camgate {
   streams: StreamHubs;
   /** camgate's RTSP server, when `server.rtsp` is set. */
   rtspServer: CamgateRtspServer | undefined;
+  /** Its sessions, listening or not (the camera web UI's RTSP over WebSocket). */
+  rtspSessions: CamgateRtspServer;
   /** The WebRTC viewers, when `server.webrtc.enabled`. */
   webrtc: WebRtcSessions | undefined;
   cameras: CameraRegistry;

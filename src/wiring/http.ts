@@ -59,6 +59,7 @@ function contextOf({
     hubs: relay.hubs,
     streams: relay.streams,
     rtspServer: rtsp.server,
+    rtspSessions: rtsp.sessions,
     webrtc: webrtc.sessions,
     eventStreams: relay.eventStreams,
     snapshots: relay.snapshots,

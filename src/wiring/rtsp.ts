@@ -15,7 +15,13 @@ import type { Part } from "./part.ts";
 import type { Relay } from "./relay.ts";
 
 export interface Rtsp extends Part {
+  /** camgate's RTSP server, when `server.rtsp` is set. */
   server: CamgateRtspServer | undefined;
+  /**
+   * The same sessions, listening or not: the camera web UI's RTSP over WebSocket (on the passthrough port)
+   * is served by them even when `server.rtsp` is off.
+   */
+  sessions: CamgateRtspServer;
   /** Camera id → the RTSP URL of its own port. */
   passthroughUrls: Record<string, string>;
 }
@@ -49,21 +55,22 @@ export function makeRtsp({ core, access, relay }: { core: Core; access: Access; 
   const { config, https, logger } = core;
   const rtsp = config.server.rtsp;
   const scheme = rtsp?.tls && https ? "rtsps" : "rtsp";
-  const server = rtsp
-    ? new CamgateRtspServer({
-        cameras: core.cameras,
-        hubs: relay.streams,
-        auth: new RtspAuthenticator(access.auth, rtspAuthMethods(config, logger)),
-        logger,
-        tls: rtsp.tls && https ? { cert: https.cert, key: https.key } : undefined,
-        viewerBacklogBytes: rtsp.viewerBacklogBytes,
-        maxConnectionsPerAddress: rtsp.maxConnectionsPerAddress,
-      })
-    : undefined;
+  // Without `server.rtsp` nothing listens, and the camera UI's player (Digest only) is all that uses it.
+  const sessions = new CamgateRtspServer({
+    cameras: core.cameras,
+    hubs: relay.streams,
+    auth: new RtspAuthenticator(access.auth, rtsp ? rtspAuthMethods(config, logger) : ["digest"]),
+    logger,
+    tls: rtsp?.tls && https ? { cert: https.cert, key: https.key } : undefined,
+    viewerBacklogBytes: rtsp?.viewerBacklogBytes,
+    maxConnectionsPerAddress: rtsp?.maxConnectionsPerAddress,
+  });
+  const server = rtsp ? sessions : undefined;
   const passthroughUrls: Record<string, string> = {};
   return {
     name: "rtsp",
     server,
+    sessions,
     passthroughUrls,
     async start() {
       if (!server || !rtsp) return;
@@ -87,6 +94,6 @@ export function makeRtsp({ core, access, relay }: { core: Core; access: Access; 
       await server?.stopListening(camera);
       delete passthroughUrls[camera];
     },
-    close: () => server?.close(),
+    close: () => sessions.close(),
   };
 }

@@ -5,6 +5,7 @@
  * the token, so a cookie alone does nothing here); a caller the front door already knows (a camgate session
  * cookie, a token, a certificate) has its RPC2 login answered for it.
  */
+import websocket from "@fastify/websocket";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { CameraEntry } from "../../camera/registry.ts";
 import { parseRpc2 } from "../../protocol/rpc2.ts";
@@ -12,7 +13,19 @@ import { canSeeCamera, type Principal } from "../auth/authenticator.ts";
 import type { GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
 import { loadSession } from "../front-door.ts";
+import { sameOrigin } from "../same-origin.ts";
 import { Rpc2Terminator } from "./rpc2-terminator.ts";
+import { WebSocketRtspTransport } from "./websocket-rtsp-transport.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Who opened the camera UI's RTSP WebSocket, when camgate's front door knows them. */
+    cameraUiViewer?: Principal;
+  }
+}
+
+/** A client's RTSP request in one message (the player's are a few hundred bytes). */
+const MAX_RTSP_MESSAGE_BYTES = 64 * 1024;
 
 /** What of the camera's answer to a UI file reaches the browser (never its cookies or auth challenges). */
 const PASSED_HEADERS = ["content-type", "cache-control", "last-modified", "etag", "content-language"];
@@ -46,6 +59,33 @@ export function registerCameraUi(app: FastifyInstance, ctx: GatewayContext, entr
   if (entry.protocol !== "dahua") return;
   const terminator = new Rpc2Terminator(ctx, entry);
   app.addHook("onClose", async () => terminator.close());
+  app.register(async (scope) => {
+    await scope.register(websocket, { options: { maxPayload: MAX_RTSP_MESSAGE_BYTES } });
+    // The live view's RTSP over a WebSocket, answered from camgate's one session per stream (never one more
+    // camera session per viewer). Open at the HTTP level like RPC2: the RTSP inside carries its own Digest,
+    // checked against camgate's users; a caller the front door knows, from a page of this origin (a cookie is
+    // sent to every port of the host, so another site's page must not ride on it), is taken as signed in.
+    scope.get(
+      "/rtspoverwebsocket",
+      {
+        websocket: true,
+        config: { public: true },
+        preHandler: async (request) => {
+          if (!sameOrigin(ctx, request)) return;
+          const principal = await signedInPrincipal(ctx, request);
+          if (principal && canSeeCamera(principal, entry.id)) request.cameraUiViewer = principal;
+        },
+      },
+      (socket, request) => {
+        const address = ctx.auth.clientAddress(request.raw);
+        const transport = new WebSocketRtspTransport(socket, request.raw.socket, address);
+        ctx.rtspSessions.acceptTransport(transport, entry, {
+          once: true,
+          principal: request.cameraUiViewer,
+        });
+      },
+    );
+  });
   app.register(async (scope) => {
     // The UI's XHR sends JSON as text/plain or application/json (rroller/dahua: text/plain); both are read as text.
     scope.removeAllContentTypeParsers();

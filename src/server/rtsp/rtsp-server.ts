@@ -7,7 +7,7 @@
  * its serialised RTP (`rtp-output.ts`); a viewer that cannot keep up skips to the next keyframe and never
  * delays the others.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { Logger } from "pino";
@@ -27,7 +27,7 @@ import { errorText } from "../../util/error-text.ts";
 import { canSeeCamera, type Principal } from "../auth/authenticator.ts";
 import { roleAllows } from "../auth/roles.ts";
 import { RtpOutput, type RtpViewer } from "./rtp-output.ts";
-import type { RtspAuthenticator } from "./rtsp-auth.ts";
+import type { RtspAuthenticator, RtspAuthResult } from "./rtsp-auth.ts";
 import { describeStream } from "./sdp-for-stream.ts";
 
 export interface RtspServerOptions {
@@ -108,6 +108,40 @@ export interface RtspViewerInfo {
   playing: boolean;
 }
 
+/**
+ * What a client's connection is: a TCP socket, or a WebSocket carrying RTSP (the camera web UI's player,
+ * `server/camera-ui/websocket-rtsp-transport.ts`).
+ */
+export interface RtspTransport {
+  readonly remoteAddress?: string | undefined;
+  readonly localAddress?: string | undefined;
+  /** Bytes written and not yet taken by the client. */
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+  write(bytes: Buffer): unknown;
+  destroy(): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  isPaused(): boolean;
+  setNoDelay(noDelay?: boolean): unknown;
+  on(event: "data", listener: (chunk: Buffer) => void): unknown;
+  on(event: "error" | "close" | "drain", listener: () => void): unknown;
+  once(event: "close", listener: () => void): unknown;
+}
+
+/** How a connection is judged: every request (RTSP's way), or once for the connection. */
+export interface ConnectionAuth {
+  /**
+   * The connection is authenticated once, by whoever opened it (`principal`, from camgate's front door) or
+   * by its first request's credentials, and every later request is judged as that principal. Dahua's web
+   * player needs it: it computes its Digest answer once, for the first method challenged, and sends that
+   * same header with every later request (TeamDotworld/dahua-rtsp-web, src/WebSocketServer.js); the camera
+   * accepts it, so per-request Digest would never let it play.
+   */
+  once: true;
+  principal?: Principal | undefined;
+}
+
 class Connection {
   readonly nonce: string;
   readonly sessions = new Map<string, Session>();
@@ -123,7 +157,10 @@ class Connection {
   partialSince: number | undefined;
   readonly openedAt = Date.now();
 
-  constructor(readonly socket: Socket) {
+  constructor(
+    readonly socket: RtspTransport,
+    readonly authOnce: boolean,
+  ) {
     this.nonce = randomBytes(16).toString("hex");
   }
 }
@@ -148,6 +185,7 @@ export class CamgateRtspServer {
     droppedUnread: 0,
   };
   private sweeper: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(private readonly options: RtspServerOptions) {}
 
@@ -171,11 +209,15 @@ export class CamgateRtspServer {
     });
     this.servers.push(server);
     if (camera && own) this.ownPorts.set(camera.id, { server, connections: own.connections });
-    if (!this.sweeper) {
-      this.sweeper = setInterval(() => this.expire(), SWEEP_INTERVAL_MS);
-      this.sweeper.unref();
-    }
+    this.sweep();
     return (server.address() as { port: number }).port;
+  }
+
+  /** Idle, silent and trickling connections are looked for once there can be any. */
+  private sweep(): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => this.expire(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
   }
 
   /** Closes a camera's own port and its clients (the camera moved to another instance, or was removed). */
@@ -189,7 +231,9 @@ export class CamgateRtspServer {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
     for (const connection of this.connections) this.drop(connection);
     await Promise.all(
       this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
@@ -226,7 +270,26 @@ export class CamgateRtspServer {
     return this.outputs.get(hub)?.viewerCount ?? 0;
   }
 
-  private accept(socket: Socket, camera: CameraEntry | undefined): Connection | undefined {
+  /**
+   * A connection that came another way than this server's ports (RTSP over a WebSocket on a camera's
+   * passthrough port), for one camera, judged once (`ConnectionAuth`). Limits per address apply as on TCP.
+   */
+  acceptTransport(transport: RtspTransport, camera: CameraEntry, auth: ConnectionAuth): boolean {
+    if (this.closed) {
+      transport.destroy();
+      return false;
+    }
+    const connection = this.accept(transport, camera, auth);
+    if (connection && auth.principal) connection.principal = auth.principal;
+    this.sweep();
+    return connection !== undefined;
+  }
+
+  private accept(
+    socket: RtspTransport,
+    camera: CameraEntry | undefined,
+    auth?: ConnectionAuth,
+  ): Connection | undefined {
     // One address may not take every connection: an NVR opens one or two per stream it records.
     const address = socket.remoteAddress ?? "unknown";
     const fromAddress = this.perAddress.get(address) ?? 0;
@@ -246,7 +309,7 @@ export class CamgateRtspServer {
     });
     this.stats.connections++;
     socket.setNoDelay(true);
-    const connection = new Connection(socket);
+    const connection = new Connection(socket, auth?.once === true);
     this.connections.add(connection);
     const reader = new RtspReader({ maxBodyBytes: 64 * 1024 });
     socket.on("data", (chunk: Buffer) => {
@@ -413,13 +476,18 @@ export class CamgateRtspServer {
     request: RtspRequest,
     only: CameraEntry | undefined,
   ): Promise<void> {
-    if (request.method === "OPTIONS" && request.headers.get("session") === undefined)
+    // OPTIONS is open, as most servers have it; on a connection judged once it is judged like the rest, as
+    // the camera does (Dahua's web player expects its first OPTIONS challenged, and answers with credentials).
+    if (request.method === "OPTIONS" && request.headers.get("session") === undefined && !connection.authOnce)
       return this.reply(connection, request, 200, "OK", [["Public", PUBLIC]]);
-    const result = this.options.auth.authenticate(
-      request,
-      connection.socket.remoteAddress ?? "unknown",
-      connection.nonce,
-    );
+    const judged = connection.authOnce ? connection.principal : undefined;
+    const result: RtspAuthResult = judged
+      ? { ok: true, principal: judged }
+      : this.options.auth.authenticate(
+          request,
+          connection.socket.remoteAddress ?? "unknown",
+          connection.nonce,
+        );
     if (!result.ok) {
       this.stats.refused++;
       if (result.status === 429) return this.reply(connection, request, 403, "Forbidden");
@@ -595,7 +663,9 @@ export class CamgateRtspServer {
     if (!session) {
       if (connection.sessions.size >= MAX_SESSIONS_PER_CONNECTION)
         return this.reply(connection, request, 453, "Not Enough Bandwidth");
-      const id = randomBytes(8).toString("hex").toUpperCase();
+      // Decimal, as Dahua cameras hand them out: the camera web UI's player reads the id with parseInt
+      // (TeamDotworld/dahua-rtsp-web, src/WebSocketServer.js). 15 digits stay exact in a JavaScript number.
+      const id = String(randomInt(2 ** 47, 2 ** 48 - 1));
       session = {
         id,
         hub: stream.hub,

@@ -8,7 +8,7 @@
  * The plan is small (a few numbers per file), so any byte range of the export can be produced on demand:
  * a `<video>` element seeks in it with range requests, and nothing is staged on disk.
  */
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { join } from "node:path";
 import { sameInit, withDuration } from "../media/fmp4.ts";
 import { readMoof, retimeMoof } from "../media/fmp4-scan.ts";
@@ -51,7 +51,7 @@ class FileWindow {
   private data: Buffer = Buffer.alloc(0);
 
   constructor(
-    private readonly handle: Awaited<ReturnType<typeof open>>,
+    private readonly handle: FileHandle,
     readonly size: number,
   ) {}
 
@@ -109,12 +109,16 @@ async function initOf(window: FileWindow): Promise<Uint8Array | undefined> {
   return at > 0 ? Uint8Array.from(await window.bytes(0, at)) : undefined;
 }
 
-/** Which stored recordings an export of [from, to) is made of: continuous segments, else event clips. */
+/**
+ * Which stored recordings an export of [from, to) is made of: continuous segments (the one being written
+ * too, up to its last whole fragment: recent footage plays at once), else finished event clips.
+ */
 export function exportSources(recordings: readonly Recording[]): Recording[] {
-  const done = recordings
-    .filter((r) => r.state === "done" && r.durationMs !== null)
-    .sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
-  const segments = done.filter((r) => r.kind === "segment");
+  const sorted = [...recordings].sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+  const done = sorted.filter((r) => r.state === "done" && r.durationMs !== null);
+  const segments = sorted.filter(
+    (r) => r.kind === "segment" && (r.state === "recording" || (r.state === "done" && r.durationMs !== null)),
+  );
   // Segments follow one another (their wall-clock edges may overlap by a few ms of capture jitter).
   if (segments.length > 0) return segments;
   // Clips can overlap one another: keep each one that starts after the previous one ended.
@@ -127,6 +131,38 @@ export function exportSources(recordings: readonly Recording[]): Recording[] {
     lastEnd = start + (clip.durationMs ?? 0);
   }
   return out;
+}
+
+/**
+ * A stored file for reading. A file being written is `<file>.part` until it is finished and renamed (same
+ * bytes: finishing rewrites only the init's duration, in place), so either name may be the one on disk.
+ */
+async function openStored(
+  path: string,
+  growing: boolean,
+): Promise<{ path: string; handle: FileHandle } | undefined> {
+  const names = growing ? [`${path}.part`, path] : [path];
+  for (const name of names) {
+    const handle = await open(name, "r").catch(() => undefined);
+    if (handle) return { path: name, handle };
+  }
+  return undefined;
+}
+
+/** The fragments of a file being written that are whole on disk: where they end, and the time they cover. */
+async function writtenSoFar(
+  window: FileWindow,
+  initBytes: number,
+): Promise<{ end: number; durationMs: number } | undefined> {
+  let last: FragmentAt | undefined;
+  for (
+    let next = await fragmentAt(window, initBytes);
+    next;
+    next = await fragmentAt(window, next.at + next.bytes)
+  )
+    last = next;
+  if (!last) return undefined;
+  return { end: last.at + last.bytes, durationMs: (last.time + last.duration) / TICKS_PER_MS };
 }
 
 /** Plans the export of [from, to) from these recordings (see `exportSources`); undefined when none plays. */
@@ -145,15 +181,23 @@ export async function planExport(
   let cut: string | undefined;
   for (const recording of recordings) {
     const start = Date.parse(recording.start);
-    const durationMs = recording.durationMs ?? 0;
-    if (start >= to || start + durationMs <= from) continue;
-    const path = join(dir, recording.file);
-    const handle = await open(path, "r").catch(() => undefined);
-    if (!handle) continue; // deleted by retention since it was listed
+    const growing = recording.state === "recording";
+    if (start >= to || (!growing && start + (recording.durationMs ?? 0) <= from)) continue;
+    const stored = await openStored(join(dir, recording.file), growing);
+    if (!stored) continue; // deleted by retention since it was listed
+    const { path, handle } = stored;
     try {
       const window = new FileWindow(handle, (await handle.stat()).size);
       const fileInit = await initOf(window);
       if (!fileInit) continue;
+      let fileEnd = window.size;
+      let durationMs = recording.durationMs ?? 0;
+      if (growing) {
+        const written = await writtenSoFar(window, fileInit.length);
+        if (!written || start + written.durationMs <= from) continue;
+        fileEnd = written.end;
+        durationMs = written.durationMs;
+      }
       // A finished file's init states its own duration: compare them without it.
       if (init && !sameInit(withDuration(init, 0), withDuration(fileInit, 0))) {
         cut = "the stream's parameters changed (a new resolution or codec): export the rest separately";
@@ -167,7 +211,7 @@ export async function planExport(
         next = await fragmentAt(window, next.at + next.bytes);
       }
       if (!first) continue;
-      let endAt = window.size;
+      let endAt = fileEnd;
       let endTime = Math.round(durationMs * TICKS_PER_MS);
       if (start + durationMs > to) {
         let last = first;
@@ -219,7 +263,10 @@ export async function* exportBytes(plan: ExportPlan, start: number, end: number)
   for (const run of plan.runs) {
     const runEnd = run.outStart + (run.end - run.begin);
     if (runEnd <= start || run.outStart > end) continue;
-    const handle = await open(run.path, "r");
+    // A file being written when the export was planned may have been finished (renamed) since.
+    const stored = await openStored(run.path.replace(/\.part$/, ""), run.path.endsWith(".part"));
+    if (!stored) throw new Error(`${run.path}: gone (retention removed it) since the export was planned`);
+    const { handle } = stored;
     try {
       const window = new FileWindow(handle, run.end);
       let fragment = await fragmentAt(window, run.begin);

@@ -144,7 +144,8 @@ export class RecordingIndex {
   /** A camera's recordings overlapping [from, to), oldest first. */
   async list(camera: string, from: number, to: number, limit = 1000): Promise<Recording[]> {
     const rows = await this.sql.all<Row>(
-      "SELECT * FROM recordings WHERE camera = ? AND started_at < ? AND COALESCE(ended_at, started_at) >= ? ORDER BY started_at ASC LIMIT ?",
+      // One being written (no end yet) overlaps every range after its start.
+      "SELECT * FROM recordings WHERE camera = ? AND started_at < ? AND (ended_at IS NULL OR ended_at >= ?) ORDER BY started_at ASC LIMIT ?",
       [camera, to, from, limit],
     );
     return rows.map(toRecording);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readStrip, stripCell } from "../../src/emulator/counter-encoder.ts";
+import { decodeCounterFrames, msSinceCapture } from "../helpers/counter-frames.ts";
 import { locateFfprobe } from "../helpers/ffprobe.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { waitFor } from "../helpers/http.ts";
@@ -138,37 +138,13 @@ describe("export of a time range", () => {
     expect(Math.abs(Number(probed.format.duration) * 1000 - span)).toBeLessThan(100);
 
     // Every picture, decoded: the counter rises by one each time, so none is lost or doubled at the joins.
-    const width = probed.streams[0]?.width ?? 0;
-    const rows = stripCell(width) * 2;
-    const decoded = await runTool("ffmpeg", [
-      "-v",
-      "error",
-      "-i",
-      file,
-      "-vf",
-      `crop=${width}:${rows}:0:0`,
-      "-f",
-      "rawvideo",
-      "-pix_fmt",
-      "gray",
-      "-",
-    ]);
-    expect(decoded.code).toBe(0);
-    const frameBytes = width * rows;
-    const counters: number[] = [];
-    const captured: number[] = [];
-    for (let at = 0; at + frameBytes <= decoded.stdout.length; at += frameBytes) {
-      const luma = decoded.stdout.subarray(at, at + frameBytes);
-      const strip = readStrip(width, (x, y) => luma[Math.floor(y) * width + Math.floor(x)] ?? 0);
-      expect(strip).toBeDefined();
-      counters.push(strip?.counter ?? -1);
-      captured.push(strip?.capturedAtLow32 ?? 0);
-    }
+    const { counters, captured } = await decodeCounterFrames(file, probed.streams[0]?.width ?? 0);
+    expect(counters).not.toContain(-1);
     expect(counters.length).toBeGreaterThan(50);
     for (let i = 1; i < counters.length; i++) expect(counters[i]).toBe((counters[0] ?? 0) + i);
     // The last picture is the last one before `to`.
     const lastCaptured = captured[captured.length - 1] ?? 0;
-    const beforeTo = ((to % 2 ** 32) - lastCaptured + 2 ** 32) % 2 ** 32;
+    const beforeTo = msSinceCapture(to, lastCaptured);
     expect(beforeTo).toBeGreaterThan(0);
     expect(beforeTo).toBeLessThan(300);
   }, 90_000);

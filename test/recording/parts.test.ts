@@ -187,6 +187,17 @@ describe("what an export is made of", () => {
     expect(exportSources(joined).map((r) => r.id)).toEqual(["s1b", "s2"]);
     const segment = recording("s1", "segment", 0, 10_000);
     expect(exportSources([...clips, segment]).map((r) => r.id)).toEqual(["s1"]);
-    expect(exportSources([{ ...segment, state: "recording", durationMs: null }])).toEqual([]);
+    // The segment being written is footage too (read up to its last whole fragment); a clip being written,
+    // and a failed file, are not.
+    const open = {
+      ...segment,
+      id: "s2",
+      start: new Date(10_000).toISOString(),
+      state: "recording" as const,
+      durationMs: null,
+    };
+    expect(exportSources([segment, open]).map((r) => r.id)).toEqual(["s1", "s2"]);
+    expect(exportSources([{ ...clips[0], state: "recording", durationMs: null } as Recording])).toEqual([]);
+    expect(exportSources([{ ...segment, state: "failed" }])).toEqual([]);
   });
 });

@@ -127,7 +127,10 @@ describe("the camera page's timeline", () => {
       await track.locator('[data-kind="segment"]').nth(3).waitFor({ timeout: 15_000 });
       await track.locator('[data-kind="clip"]').first().waitFor({ timeout: 15_000 });
       await track.locator(`.mark[data-incident="${incident.id}"]`).waitFor({ timeout: 15_000 });
-      // The card's recordings from 10 and 30 minutes before the camera powered on are in the last hour.
+      // It opens at the last 10 minutes; the card's recordings from 10 and 30 minutes before the camera
+      // powered on are in the last hour.
+      expect(await page.getByRole("button", { name: "10 min" }).getAttribute("aria-pressed")).toBe("true");
+      await page.getByRole("button", { name: "1 h" }).click();
       await track.locator('[data-kind="sd"]').nth(1).waitFor({ timeout: 15_000 });
       await page.screenshot({ path: join(ARTIFACTS, "timeline.png"), fullPage: true });
 

@@ -53,7 +53,8 @@ interface Bar {
 }
 
 export function Timeline({ camera }: { camera: string }) {
-  const [span, setSpan] = useState<number>(SPANS[1][0]);
+  // The last 10 minutes first: what owners open the timeline for is what just happened.
+  const [span, setSpan] = useState<number>(SPANS[0][0]);
   /** The window's end; undefined follows now. */
   const [pinnedEnd, setPinnedEnd] = useState<number | undefined>(undefined);
   const [now, setNow] = useState(Date.now());
@@ -61,6 +62,8 @@ export function Timeline({ camera }: { camera: string }) {
   const [incidents, setIncidents] = useState<Incident[]>([]);
   const [sd, setSd] = useState<{ files: SdFile[]; error?: string }>({ files: [] });
   const [cursor, setCursor] = useState<number | undefined>(undefined);
+  /** When the cursor was set (an export reaches no further). */
+  const [playedAt, setPlayedAt] = useState(Date.now());
   const [scrub, setScrub] = useState<number | undefined>(undefined);
   const [selectedSd, setSelectedSd] = useState<SdFile | undefined>(undefined);
   const [playError, setPlayError] = useState(false);
@@ -137,15 +140,18 @@ export function Timeline({ camera }: { camera: string }) {
     bars.filter((bar) => bar.kind === kind && bar.end >= start && bar.start <= end);
 
   const play = (ms: number) => {
+    setPlayedAt(Date.now());
     setCursor(ms);
     setPlayError(false);
     setSelectedSd(undefined);
   };
   const id = encodeURIComponent(camera);
+  // Up to the moment of the click at most: the segment being written plays up to its last whole fragment,
+  // and a range in the past gives the same export however often the player asks for its bytes.
   const exportUrl =
     cursor === undefined
       ? undefined
-      : `/api/v1/cameras/${id}/export.mp4?from=${Math.floor(cursor)}&to=${Math.floor(cursor + PLAY_MS)}`;
+      : `/api/v1/cameras/${id}/export.mp4?from=${Math.floor(cursor)}&to=${Math.floor(Math.min(cursor + PLAY_MS, playedAt))}`;
   const shown = scrub ?? cursor;
 
   return (

@@ -19,6 +19,7 @@ export interface EmulateFlags {
   rtspPort?: string;
   security?: string;
   firmware?: string;
+  discovery?: boolean;
 }
 
 export async function runEmulate(
@@ -51,6 +52,7 @@ export async function runEmulate(
   const security = flags.security as "insecure" | "secure" | undefined;
   const emulator = await startEmulator({
     ...(security ? { security } : {}),
+    ...(flags.discovery ? { discovery: true as const } : {}),
     ...(flags.firmware ? { softwareVersion: flags.firmware } : {}),
     rtsp: {
       port: rtspPort,

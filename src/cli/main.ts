@@ -10,6 +10,7 @@ const emulate = () => import("./emulate.ts");
 const tools = () => import("./tools.ts");
 const backups = () => import("./backup.ts");
 const audit = () => import("./audit.ts");
+const discover = () => import("./discover.ts");
 const healthcheck = () => import("./healthcheck.ts");
 
 /** Runs until SIGINT or SIGTERM, then stops once and resolves; SIGHUP reloads the config meanwhile. */
@@ -77,6 +78,10 @@ export async function main(argv: string[]): Promise<void> {
     )
     .option("--firmware <version>", "the firmware it reports, e.g. 2.420.AC00.15.R,build:2016-03-08")
     .option(
+      "--discovery",
+      "answer DHDiscover (UDP 37810) and WS-Discovery (3702) on every address: in a network namespace only",
+    )
+    .option(
       "--rtsp-port <port>",
       "the first camera's RTSP port (the others count up from it; 0: any free port)",
     )
@@ -140,6 +145,18 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (flags: { config: string }) => {
       if (!(await (await healthcheck()).runHealthcheck(flags, out))) process.exitCode = 1;
     });
+
+  program
+    .command("discover")
+    .description(
+      "find Dahua/Amcrest and ONVIF cameras on this host's networks (DHDiscover, WS-Discovery; no login)",
+    )
+    .option("-c, --config <file>", "camgate.yaml (marks the cameras it has already)", "camgate.yaml")
+    .option("--json", "the result as JSON")
+    .option("--timeout <ms>", "how long to wait for answers", "3000")
+    .action(async (flags: { config: string; json?: boolean; timeout?: string }) =>
+      (await discover()).runDiscover(flags, out),
+    );
 
   program
     .command("audit")

@@ -4,6 +4,7 @@
  */
 import { type AlarmMailTarget, EmulatedCamera, type EmulatedCameraOptions } from "./camera.ts";
 import { CameraControl } from "./control.ts";
+import { EmulatorDiscovery, type EmulatorDiscoveryOptions } from "./discovery-face.ts";
 import type { ProfileName } from "./profiles.ts";
 
 export type { EmulatorCounters } from "./camera.ts";
@@ -15,6 +16,11 @@ export interface EmulatorOptions extends Omit<EmulatedCameraOptions, "unit" | "p
   profile: ProfileName;
   /** How many cameras; with a fixed port they take consecutive ports. */
   count?: number;
+  /**
+   * Answer discovery (DHDiscover on UDP 37810, WS-Discovery on 3702) for these cameras, on every address of
+   * the host: only in a network namespace of its own (docs/emulator.md).
+   */
+  discovery?: EmulatorDiscoveryOptions | true;
 }
 
 export interface EmulatedCameraHandle {
@@ -55,6 +61,15 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     await Promise.allSettled(cameras.map((camera) => camera.close()));
     throw error;
   }
+  const discovery = options.discovery
+    ? new EmulatorDiscovery(cameras, options.discovery === true ? {} : options.discovery)
+    : undefined;
+  try {
+    await discovery?.listen();
+  } catch (error) {
+    await Promise.allSettled([discovery?.close(), ...cameras.map((camera) => camera.close())]);
+    throw error;
+  }
   const handles = cameras.map((camera) => ({
     get url() {
       return camera.url;
@@ -75,7 +90,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     cameras: handles,
     ports: cameras.map((camera) => camera.port),
     close: async () => {
-      await Promise.allSettled(cameras.map((camera) => camera.close()));
+      await Promise.allSettled([discovery?.close(), ...cameras.map((camera) => camera.close())]);
     },
   };
 }

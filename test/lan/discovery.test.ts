@@ -1,0 +1,159 @@
+/**
+ * Discovery across a network: two hosts in network namespaces this test makes (a veth pair, nothing else),
+ * emulated cameras answering DHDiscover and WS-Discovery on one (`camgate emulate --discovery`), and on the
+ * other `camgate discover` (the built CLI), rroller/dahua's DHDiscover probe and the npm `onvif` package's
+ * WS-Discovery (clients camgate did not write). Skipped with the reason where namespaces cannot be made,
+ * required under CI=true.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DiscoveryResult } from "../../src/camera/discovery.ts";
+import { type Lan, makeLan, netnsUnavailable } from "../helpers/netns.ts";
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, "../..");
+const BIN = join(ROOT, "bin/camgate.js");
+const PEER = resolve(import.meta.dirname, "../peers/rroller-dahua/run_discovery.py");
+const HTTP_PORT = 8080;
+
+const unavailable = netnsUnavailable();
+if (unavailable && process.env.CI === "true")
+  throw new Error(`network namespaces are required under CI=true: ${unavailable}`);
+
+describe.skipIf(unavailable !== undefined)(
+  `discovery on a LAN of namespaces${unavailable ? ` [skipped: ${unavailable}]` : ""}`,
+  () => {
+    let lan: Lan;
+    let emulator: ChildProcess | undefined;
+    const serials: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), "camgate-discover-"));
+
+    beforeAll(async () => {
+      lan = await makeLan();
+      const [, cameraHost] = lan.hosts;
+      emulator = spawn(
+        "ip",
+        lan.exec(cameraHost.ns, [
+          process.execPath,
+          BIN,
+          "emulate",
+          "--profile",
+          "dahua-2024",
+          "--count",
+          "2",
+          "--listen",
+          `${cameraHost.address}:${HTTP_PORT}`,
+          "--discovery",
+        ]),
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stderr = "";
+      emulator.stderr?.on("data", (chunk) => {
+        stderr += chunk;
+      });
+      // Ready once it has said where both cameras are.
+      await new Promise<void>((ready, fail) => {
+        const lines = createInterface({ input: emulator?.stdout as NodeJS.ReadableStream });
+        lines.on("line", (line) => {
+          const serial = /^emulated \S+ (\S+) on/.exec(line)?.[1];
+          if (serial) serials.push(serial);
+          if (serials.length === 2) ready();
+        });
+        emulator?.once("exit", (code) => fail(new Error(`the emulator exited with ${code}: ${stderr}`)));
+      });
+    }, 60_000);
+
+    afterAll(async () => {
+      if (emulator && emulator.exitCode === null) {
+        const exited = new Promise((done) => emulator?.once("exit", done));
+        emulator.kill("SIGTERM");
+        await exited;
+      }
+      await lan?.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("camgate discover finds both cameras by both protocols, and says which one the config has", async () => {
+      const [gatewayHost, cameraHost] = lan.hosts;
+      const config = join(dir, "camgate.yaml");
+      writeFileSync(
+        config,
+        `cameras:\n  - id: porch\n    url: http://${cameraHost.address}:${HTTP_PORT + 1}\n    username: admin\n    password: admin\n`,
+      );
+      const { stdout } = await run(
+        "ip",
+        lan.exec(gatewayHost.ns, [
+          process.execPath,
+          BIN,
+          "discover",
+          "--json",
+          "--timeout",
+          "1500",
+          "-c",
+          config,
+        ]),
+        { timeout: 20_000 },
+      );
+      const result = JSON.parse(stdout) as DiscoveryResult;
+      expect(result.links).toEqual([gatewayHost.address]);
+      expect(result.cameras).toHaveLength(2);
+      expect(result.cameras.map((c) => c.serial).sort()).toEqual([...serials].sort());
+      for (const [index, camera] of result.cameras.entries())
+        expect(camera).toMatchObject({
+          address: cameraHost.address,
+          httpPort: HTTP_PORT + index,
+          model: "IPC-HDW5831R-ZE",
+          firmware: "3.142.0000000.2.R,build:2024-03-20",
+          vendor: "Dahua",
+          mac: expect.stringMatching(/^9c:8e:cd:0a:00:0[01]$/),
+          onvif: `http://${cameraHost.address}:${HTTP_PORT + index}/onvif/device_service`,
+          via: expect.arrayContaining(["dhdiscover", "ws-discovery"]),
+        });
+      expect(result.cameras.map((c) => c.known)).toEqual([undefined, "porch"]);
+      // And for people: one line per camera.
+      const text = await run(
+        "ip",
+        lan.exec(gatewayHost.ns, [process.execPath, BIN, "discover", "--timeout", "1500", "-c", config]),
+        { timeout: 20_000 },
+      );
+      expect(text.stdout).toContain(`http://${cameraHost.address}:${HTTP_PORT + 1}`);
+      expect(text.stdout).toContain('configured as "porch"');
+      expect(text.stdout).toMatch(/IPC-HDW5831R-ZE .*serial .*new/);
+    }, 60_000);
+
+    it("rroller/dahua's DHDiscover probe gets the camera's identity", async () => {
+      const [gatewayHost, cameraHost] = lan.hosts;
+      const { stdout } = await run(
+        "ip",
+        lan.exec(gatewayHost.ns, ["/usr/bin/python3", PEER, cameraHost.address]),
+        { timeout: 20_000 },
+      );
+      const info = JSON.parse(stdout) as Record<string, unknown>;
+      expect(serials).toContain(info.SerialNo);
+      expect(info).toMatchObject({ DeviceType: "IPC-HDW5831R-ZE", DeviceClass: "IPC" });
+      expect([HTTP_PORT, HTTP_PORT + 1]).toContain(info.HttpPort);
+    }, 30_000);
+
+    it("the npm onvif package's WS-Discovery finds both ONVIF device services", async () => {
+      const [gatewayHost, cameraHost] = lan.hosts;
+      const script = `import onvif from "onvif";
+onvif.Discovery.probe({ timeout: 1500, resolve: false }, (errors, found) => {
+  console.log(JSON.stringify(found.map((m) => m.probeMatches.probeMatch.XAddrs)));
+});`;
+      const { stdout } = await run(
+        "ip",
+        lan.exec(gatewayHost.ns, [process.execPath, "--input-type=module", "-e", script]),
+        { timeout: 20_000, cwd: ROOT },
+      );
+      expect((JSON.parse(stdout) as string[]).sort()).toEqual([
+        `http://${cameraHost.address}:${HTTP_PORT}/onvif/device_service`,
+        `http://${cameraHost.address}:${HTTP_PORT + 1}/onvif/device_service`,
+      ]);
+    }, 30_000);
+  },
+);

@@ -1,11 +1,10 @@
 /** `camgate snapshot`, `camgate ptz`, `camgate config check [--probe]`, `camgate token create`. */
 import { writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { probeCamera } from "../camera/camera-probe.ts";
 import { cameraDefinition } from "../camera/definition-from-config.ts";
-import { CameraError } from "../camera/errors.ts";
 import { parsePtzWords } from "../camera/ptz.ts";
-import { type CameraEntry, CameraRegistry } from "../camera/registry.ts";
-import { probeRtsp } from "../camera/rtsp-probe.ts";
+import { CameraRegistry } from "../camera/registry.ts";
 import { loadConfigFile } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { createToken, hashPassword } from "../server/auth/secrets.ts";
@@ -79,12 +78,6 @@ export function runConfigCheck(file: string, out: NodeJS.WritableStream): Config
   return config;
 }
 
-interface ProbeResult {
-  camera: string;
-  ok: boolean;
-  line: string;
-}
-
 /**
  * `config check --probe`: one login per camera, never more. A refusal camgate remembers (in its database,
  * from the gateway or an earlier probe) is reported without trying again until its backoff ends, and a new
@@ -101,50 +94,15 @@ export async function runConfigProbe(file: string, out: NodeJS.WritableStream): 
     ),
   );
   try {
-    const results = await Promise.all(registry.list().map((entry) => probeCamera(entry)));
-    const width = Math.max(...results.map((r) => r.camera.length), 6);
-    for (const result of results) out.write(`  ${result.camera.padEnd(width)}  ${result.line}\n`);
+    const entries = registry.list();
+    const results = await Promise.all(entries.map((entry) => probeCamera(entry)));
+    const width = Math.max(...entries.map((entry) => entry.id.length), 6);
+    for (const [i, result] of results.entries())
+      out.write(`  ${(entries[i]?.id ?? "").padEnd(width)}  ${result.code.padEnd(12)} ${result.summary}\n`);
     return results.every((result) => result.ok);
   } finally {
     await registry.close();
     db.close();
-  }
-}
-
-async function probeCamera(entry: CameraEntry): Promise<ProbeResult> {
-  const where = new URL(entry.session.origin).host;
-  try {
-    const info = await (entry.onvif ? entry.onvif.deviceInfo() : entry.api.deviceInfo());
-    const name = info.machineName ? `, named ${info.machineName}` : "";
-    const device = `${info.vendor ?? "Amcrest/Dahua"} ${info.type}, firmware ${info.softwareVersion}${name} (${where})`;
-    // The main stream too: HTTP that answers says nothing of the RTSP port (issue 27). An ONVIF camera's
-    // stream is where its profile says; this look is for the configured RTSP of a Dahua camera.
-    if (entry.onvif) return { camera: entry.id, ok: true, line: `ok           ${device}` };
-    try {
-      const stream = await probeRtsp(entry.session, {
-        host: entry.rtsp.host,
-        port: entry.rtsp.port,
-        path: entry.rtsp.main,
-      });
-      return { camera: entry.id, ok: true, line: `ok           ${device}; main stream ${stream}` };
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      return {
-        camera: entry.id,
-        ok: false,
-        line: `rtsp         ${device}, but its main stream cannot be read: ${message} (cameras.${entry.id}.rtsp)`,
-      };
-    }
-  } catch (error) {
-    const code = error instanceof CameraError ? error.code : "error";
-    const message = error instanceof Error ? error.message : String(error);
-    const advice =
-      code === "auth-failed"
-        ? `: fix cameras.${entry.id}.username/password (camgate tries this camera again only after its backoff, so it never locks you out)`
-        : code === "unreachable" || code === "timeout"
-          ? `: is ${where} the camera's address, and is it on?`
-          : "";
-    return { camera: entry.id, ok: false, line: `${code.padEnd(12)} ${message}${advice}` };
   }
 }
 

@@ -4,9 +4,13 @@ import type { FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { AuditService } from "../audit/audit-service.ts";
 import type { BackupModule } from "../backup/backup-module.ts";
+import type { CameraProbe } from "../camera/camera-probe.ts";
+import type { DiscoveryResult } from "../camera/discovery.ts";
 import type { CameraEntry, CameraRegistry } from "../camera/registry.ts";
 import type { ClusterCoordinator } from "../cluster/coordinator.ts";
+import type { ConfigFileWriter } from "../config/config-file-writer.ts";
 import type { ReloadSummary } from "../config/reload-plan.ts";
+import type { CameraConfig, Config } from "../config/schema.ts";
 import type { EventPipeline } from "../events/pipeline.ts";
 import type { UrlSigner } from "../protocol/signed-url.ts";
 import type { RecordingIndex } from "../recording/recording-index.ts";
@@ -95,6 +99,21 @@ export interface GatewayContext {
   cluster: { coordinator: ClusterCoordinator | undefined };
   /** Recorded clips (and later segments): their index and the directory their files are in. */
   recordings: { index: RecordingIndex; dir: string };
+  /** camgate's own settings: the config file, written from the UI (wiring/settings.ts). */
+  settings: GatewaySettings;
+}
+
+export interface GatewaySettings {
+  /** The config in force (cameras and users follow every reload). */
+  current(): Config;
+  /** The config file's writer; undefined when camgate runs without one (the demo). */
+  writer: ConfigFileWriter | undefined;
+  /** Applies a config just written (the reload every change goes through). */
+  apply(next: Config): Promise<ReloadSummary>;
+  /** One look at a camera before it is added or changed (one login, under the no-lockout rules). */
+  probe(camera: CameraConfig): Promise<CameraProbe>;
+  /** One search of the LAN at a time: a second caller shares the one under way. */
+  discover(): Promise<DiscoveryResult>;
 }
 
 /** The camera named in the route, if the caller may see it; otherwise a 404 (the same as no such camera). */

@@ -9,6 +9,7 @@ import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { TemplateError } from "../backup/provision.ts";
 import { CameraError, type CameraErrorCode } from "../camera/errors.ts";
 import { PtzCommandError } from "../camera/ptz-command.ts";
+import { ConfigEditError } from "../config/config-edits.ts";
 import { ConfigError } from "../config/load.ts";
 import { NoConfigFileError } from "../config/reload-plan.ts";
 import { DeviceArgumentError } from "../protocol/cgi-target.ts";
@@ -36,6 +37,8 @@ export const PROBLEMS = {
   "webrtc-full": { status: 503, title: "camgate serves as many WebRTC viewers as it is set to" },
   "invalid-config": { status: 422, title: "The config file does not validate; the running config stays" },
   "no-config-file": { status: 409, title: "camgate runs without a config file" },
+  conflict: { status: 409, title: "The change conflicts with the config as it is" },
+  "camera-probe-failed": { status: 422, title: "camgate could not use the camera with these settings" },
   "talk-busy": { status: 409, title: "Someone else is talking through this camera" },
   "bad-origin": { status: 403, title: "The request comes from another site" },
   "not-owner": { status: 503, title: "Another camgate instance owns this camera right now" },
@@ -134,6 +137,8 @@ export function toProblem(error: unknown): MappedProblem {
   if (error instanceof TemplateError) return { problem: problemOf("invalid-template", error.message) };
   if (error instanceof ConfigError) return { problem: problemOf("invalid-config", error.message) };
   if (error instanceof NoConfigFileError) return { problem: problemOf("no-config-file", error.message) };
+  if (error instanceof ConfigEditError)
+    return { problem: problemOf(error.code === "not-found" ? "not-found" : "conflict", error.message) };
   const fastify = error as Partial<FastifyError>;
   if (fastify.validation !== undefined) return { problem: problemOf("bad-request", fastify.message) };
   if (fastify.statusCode === 413) return { problem: problemOf("body-too-large", fastify.message) };

@@ -24,6 +24,7 @@ import { registerRecordingRoutes } from "./routes/recordings.ts";
 import { registerRelayRoutes } from "./routes/relay.ts";
 import { registerSdCardRoutes } from "./routes/sd-card.ts";
 import { registerSessionRoutes } from "./routes/session.ts";
+import { registerSettingsRoutes } from "./routes/settings.ts";
 import { registerStreamRoutes } from "./routes/streams.ts";
 import { registerSystemRoutes } from "./routes/system.ts";
 import { registerTalkRoutes } from "./routes/talk.ts";
@@ -156,6 +157,7 @@ export function buildMainApp(
   registerSdCardRoutes(app, ctx);
   registerBackupRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
+  registerSettingsRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
   registerWebUi(app);
   registerOpenApiRoute(app, operations, version);

@@ -19,6 +19,7 @@ import type { Recording } from "./recording.ts";
 import type { Relay } from "./relay.ts";
 import type { Reloader } from "./reload.ts";
 import { type Rtsp, rtspLinkBase } from "./rtsp.ts";
+import { makeSettings } from "./settings.ts";
 import type { WebRtc } from "./webrtc.ts";
 
 export interface Http extends Part {
@@ -78,6 +79,7 @@ function contextOf({
     publicUrl: () => (config.server.publicUrl ?? core.addresses.url).replace(/\/$/, ""),
     rtspPublicUrl: () => rtspLinkBase(core),
     reloadConfig: () => reloader.fromFile(),
+    settings: makeSettings({ core, reloader }),
     recordings: { index: recording.index, dir: recording.dir },
     talks: access.talks,
   };

@@ -6,49 +6,24 @@
  * no answer carries a secret.
  */
 import { readFileSync, statSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Camgate, createLogger, startCamgate } from "../../src/app.ts";
-import { loadConfigFile } from "../../src/config/load.ts";
-import { type EmulatedCameraHandle, startEmulator } from "../../src/emulator/index.ts";
+import type { Camgate } from "../../src/app.ts";
+import type { EmulatedCameraHandle } from "../../src/emulator/index.ts";
+import { type FileGateway, startFileGateway } from "../helpers/file-gateway.ts";
 import { CAMERA_PASSWORD, startTestGateway } from "../helpers/gateway.ts";
 import { freePort } from "../helpers/http.ts";
 
 const ADMIN = `Basic ${Buffer.from("alice:alice-settings-pw").toString("base64")}`;
 const VIEWER = `Basic ${Buffer.from("victor:victor-settings-pw").toString("base64")}`;
 
-let dir: string;
-let file: string;
+let gateway: FileGateway;
 let camgate: Camgate;
-let porch: EmulatedCameraHandle;
-let closeEmulator: () => Promise<void>;
+let file: string;
+let dir: string;
 let original: string;
+let porch: EmulatedCameraHandle;
 const answers: string[] = [];
-
-const ORIGINAL = (yardUrl: string) => `# camgate for the house: edited by hand and from the UI
-server:
-  listen: 127.0.0.1:0
-
-storage:
-  dir: ./data # beside this file
-
-users:
-  - name: alice # the owner
-    role: admin
-    password: alice-settings-pw
-  - name: victor
-    role: viewer
-    password: victor-settings-pw
-
-cameras:
-  # The yard camera, wired.
-  - id: yard
-    url: ${yardUrl}
-    username: admin
-    password: ${CAMERA_PASSWORD}
-`;
 
 async function call(method: string, path: string, body?: unknown, auth = ADMIN) {
   const response = await fetch(`${camgate.url}${path}`, {
@@ -65,25 +40,13 @@ async function call(method: string, path: string, body?: unknown, auth = ADMIN) 
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "camgate-settings-"));
-  file = join(dir, "camgate.yaml");
-  const emulators = await startEmulator({ profile: "dahua-2024", password: CAMERA_PASSWORD, count: 2 });
-  closeEmulator = () => emulators.close();
-  const [yard, second] = emulators.cameras as [EmulatedCameraHandle, EmulatedCameraHandle];
-  porch = second;
-  original = ORIGINAL(yard.url);
-  await writeFile(file, original);
-  camgate = await startCamgate(loadConfigFile(file), {
-    configFile: file,
-    baseDir: dir,
-    logger: createLogger("silent"),
-  });
+  gateway = await startFileGateway();
+  ({ camgate, file, dir, original } = gateway);
+  porch = gateway.spare;
 });
 
 afterAll(async () => {
-  await camgate?.close();
-  await closeEmulator?.();
-  await rm(dir, { recursive: true, force: true });
+  await gateway?.close();
 });
 
 describe("settings from the API", () => {

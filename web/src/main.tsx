@@ -18,14 +18,17 @@ import { ConfigView } from "./views/config.tsx";
 import { EventsView } from "./views/events.tsx";
 import { GridView } from "./views/grid.tsx";
 import { HealthView } from "./views/health.tsx";
+import { SettingsView } from "./views/settings.tsx";
 import { SignIn } from "./views/signin.tsx";
 
 function Nav() {
+  // Settings are for admins: nobody else is shown a page they may not use.
   const links = [
     ["/", "Cameras"],
     ["/events", "Events"],
     ["/config", "Config"],
     ["/health", "Health"],
+    ...(isAdmin() ? ([["/settings", "Settings"]] as const) : []),
   ] as const;
   const current = route.value;
   return (
@@ -89,6 +92,7 @@ function App() {
   else if (path === "/events") view = <EventsView />;
   else if (path === "/config") view = <ConfigView admin={isAdmin()} />;
   else if (path === "/health") view = <HealthView />;
+  else if (path === "/settings" && isAdmin()) view = <SettingsView />;
   void cameras.value;
   return (
     <>

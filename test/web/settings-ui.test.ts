@@ -1,0 +1,94 @@
+/**
+ * The Settings page in Chromium (admins): a camera added with the form (camgate logs in once, then it is in
+ * the list and in camgate.yaml), a user added; at phone width nothing is wider than the page. A viewer is
+ * not shown the page. (The "Find cameras" button is not pressed here: a search sends multicast on the host's
+ * networks; test/lan/discovery.test.ts searches in network namespaces.)
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect } from "vitest";
+import { launchChromium, locateChromium, signIn } from "../helpers/browser.ts";
+import { type FileGateway, startFileGateway } from "../helpers/file-gateway.ts";
+import { CAMERA_PASSWORD } from "../helpers/gateway.ts";
+import { itWithTool } from "../helpers/system-tools.ts";
+
+const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts/ui");
+
+describe("the Settings page", () => {
+  let gw: FileGateway;
+  let chromium: { browser: Browser; close(): Promise<void> } | undefined;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    gw = await startFileGateway();
+    if (locateChromium()) chromium = await launchChromium();
+  }, 60_000);
+
+  afterAll(async () => {
+    await chromium?.close();
+    await gw?.close();
+  });
+
+  async function signedIn(user: string, password: string, width = 1280): Promise<Page> {
+    if (!chromium) throw new Error("no browser");
+    const page = await (await chromium.browser.newContext({ viewport: { width, height: 900 } })).newPage();
+    await signIn(page, gw.camgate.url, user, password);
+    return page;
+  }
+
+  itWithTool("chromium", locateChromium, "an admin adds a camera and a user", async () => {
+    const page = await signedIn("alice", "alice-settings-pw");
+    await page.getByRole("link", { name: "Settings" }).click();
+    const cameras = page.locator(".settings-cameras");
+    await cameras.locator('[data-camera="yard"]').waitFor();
+    await page.getByRole("button", { name: "Add a camera" }).click();
+    const form = page.getByRole("form", { name: "Add a camera" });
+    await form.getByLabel("Id").fill("porch");
+    await form.getByLabel("Name").fill("Porch");
+    await form.getByLabel("Address").fill(gw.spare.url);
+    await form.getByLabel("Camera user").fill("admin");
+    await form.getByLabel("Camera password").fill(CAMERA_PASSWORD);
+    await form.getByLabel("RTSP port").fill(String(gw.spare.rtspPort));
+    await form.getByRole("button", { name: "Check and add" }).click();
+    await cameras.locator('[data-camera="porch"]').waitFor();
+    expect(await cameras.locator(".notice").textContent()).toMatch(/^Added porch: Dahua IPC-HDW5831R-ZE/);
+    expect(readFileSync(gw.file, "utf8")).toContain(
+      "password: ${file:camgate-secrets/camera-porch-password}",
+    );
+    await page.screenshot({ path: join(ARTIFACTS, "settings.png"), fullPage: true });
+
+    const users = page.locator(".settings-users");
+    await page.getByRole("button", { name: "Add a user" }).click();
+    const add = page.getByRole("form", { name: "Add a user" });
+    await add.getByLabel("Name").fill("olga");
+    await add.getByLabel("Role").selectOption("operator");
+    await add.getByLabel("Password").fill("olga-ui-password");
+    await add.getByRole("button", { name: "Add" }).click();
+    await users.locator('[data-user="olga"]').waitFor();
+    expect(await page.getByLabel("Role of olga").inputValue()).toBe("operator");
+    expect(readFileSync(gw.file, "utf8")).not.toContain("olga-ui-password");
+    // No page shows a password it was given.
+    expect(await page.content()).not.toContain(CAMERA_PASSWORD);
+
+    // At phone width, nothing is wider than the page.
+    await page.setViewportSize({ width: 390, height: 800 });
+    const overflow = await page.evaluate(() => {
+      const view = globalThis as unknown as {
+        innerWidth: number;
+        document: { documentElement: { scrollWidth: number } };
+      };
+      return view.document.documentElement.scrollWidth - view.innerWidth;
+    });
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(ARTIFACTS, "settings-phone.png"), fullPage: true });
+  });
+
+  itWithTool("chromium", locateChromium, "a viewer is not shown Settings", async () => {
+    const page = await signedIn("victor", "victor-settings-pw");
+    expect(await page.getByRole("link", { name: "Settings" }).count()).toBe(0);
+    await page.goto(`${gw.camgate.url}/settings`);
+    await page.getByRole("heading", { name: "Cameras" }).first().waitFor();
+    expect(await page.locator(".settings-view").count()).toBe(0);
+  });
+});

@@ -4,10 +4,13 @@
  * camera's session applies the no-lockout rules (a refusal remembered in camgate's database is reported
  * without trying again until its backoff ends), so probing can never add up to a lockout.
  */
+import type { CameraConfig } from "../config/schema.ts";
 import type { DeviceInfo } from "./api.ts";
+import { cameraDefinition } from "./definition-from-config.ts";
 import { CameraError } from "./errors.ts";
-import type { CameraEntry } from "./registry.ts";
+import { type CameraEntry, CameraRegistry } from "./registry.ts";
 import { probeRtsp } from "./rtsp-probe.ts";
+import type { CameraSessionOptions } from "./session.ts";
 
 export interface CameraProbe {
   ok: boolean;
@@ -63,5 +66,20 @@ export async function probeCamera(entry: CameraEntry): Promise<CameraProbe> {
       device,
       mainStream: undefined,
     };
+  }
+}
+
+/** A camera not (yet) among camgate's, looked at through a session of its own, closed after. */
+export async function probeConfiguredCamera(
+  camera: CameraConfig,
+  session: Partial<CameraSessionOptions> = {},
+): Promise<CameraProbe> {
+  const registry = new CameraRegistry([cameraDefinition(camera, session)]);
+  try {
+    const entry = registry.get(camera.id);
+    if (!entry) throw new Error(`no entry for ${camera.id}`);
+    return await probeCamera(entry);
+  } finally {
+    await registry.close();
   }
 }

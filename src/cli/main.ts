@@ -11,6 +11,7 @@ const tools = () => import("./tools.ts");
 const backups = () => import("./backup.ts");
 const audit = () => import("./audit.ts");
 const discover = () => import("./discover.ts");
+const init = () => import("./init.ts");
 const healthcheck = () => import("./healthcheck.ts");
 
 /** Runs until SIGINT or SIGTERM, then stops once and resolves; SIGHUP reloads the config meanwhile. */
@@ -144,6 +145,18 @@ export async function main(argv: string[]): Promise<void> {
     .option("-c, --config <file>", "camgate.yaml", "camgate.yaml")
     .action(async (flags: { config: string }) => {
       if (!(await (await healthcheck()).runHealthcheck(flags, out))) process.exitCode = 1;
+    });
+
+  program
+    .command("init")
+    .description(
+      "first run: asks for the admin, finds and checks your cameras, writes camgate.yaml (answers read line by line)",
+    )
+    .option("-c, --config <file>", "the file to write", "camgate.yaml")
+    .option("--no-discover", "do not search the network; type the cameras' addresses")
+    .option("--timeout <ms>", "how long to wait for cameras to answer the search", "3000")
+    .action(async (flags: { config: string; discover?: boolean; timeout?: string }) => {
+      if (!(await (await init()).runInit(flags, process.stdin, out))) process.exitCode = 1;
     });
 
   program

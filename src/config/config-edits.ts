@@ -44,7 +44,7 @@ function referenceText(secret: SecretReference): string {
 }
 
 /** The top-level list `key` (made when absent); a non-list there cannot be edited safely. */
-function listAt(doc: Document, key: string): YAMLSeq {
+export function listAt(doc: Document, key: string): YAMLSeq {
   const node = doc.get(key, true);
   if (node === undefined || (isScalar(node) && node.value === null)) {
     const list = doc.createNode([]) as YAMLSeq;

@@ -4,10 +4,8 @@
  * camera before it is added (one login under the no-lockout rules, its refusals remembered in camgate's
  * database as the gateway's own are), and discovery on the LAN.
  */
-import { probeCamera } from "../camera/camera-probe.ts";
-import { cameraDefinition } from "../camera/definition-from-config.ts";
+import { probeConfiguredCamera } from "../camera/camera-probe.ts";
 import { type DiscoveryResult, discoverCameras } from "../camera/discovery.ts";
-import { CameraRegistry } from "../camera/registry.ts";
 import { ConfigFileWriter } from "../config/config-file-writer.ts";
 import type { GatewaySettings } from "../server/context.ts";
 import { authFailureMemory } from "../storage/auth-failures.ts";
@@ -21,20 +19,10 @@ export function makeSettings({ core, reloader }: { core: Core; reloader: Reloade
     current: () => core.config,
     writer: file ? new ConfigFileWriter(file) : undefined,
     apply: (next) => reloader.reload(next),
-    async probe(camera) {
-      const registry = new CameraRegistry([
-        cameraDefinition(camera, {
-          authMemory: authFailureMemory(core.db, camera.id, new URL(camera.url).origin),
-        }),
-      ]);
-      try {
-        const entry = registry.get(camera.id);
-        if (!entry) throw new Error(`no entry for ${camera.id}`);
-        return await probeCamera(entry);
-      } finally {
-        await registry.close();
-      }
-    },
+    probe: (camera) =>
+      probeConfiguredCamera(camera, {
+        authMemory: authFailureMemory(core.db, camera.id, new URL(camera.url).origin),
+      }),
     discover() {
       searching ??= discoverCameras({
         known: core.cameras.list().map((entry) => {

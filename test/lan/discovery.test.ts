@@ -6,13 +6,14 @@
  * required under CI=true.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DiscoveryResult } from "../../src/camera/discovery.ts";
+import { loadConfigFile } from "../../src/config/load.ts";
 import { type Lan, makeLan, netnsUnavailable } from "../helpers/netns.ts";
 
 const run = promisify(execFile);
@@ -31,6 +32,7 @@ describe.skipIf(unavailable !== undefined)(
     let lan: Lan;
     let emulator: ChildProcess | undefined;
     const serials: string[] = [];
+    const rtspPorts: number[] = [];
     const dir = mkdtempSync(join(tmpdir(), "camgate-discover-"));
 
     beforeAll(async () => {
@@ -62,6 +64,8 @@ describe.skipIf(unavailable !== undefined)(
         lines.on("line", (line) => {
           const serial = /^emulated \S+ (\S+) on/.exec(line)?.[1];
           if (serial) serials.push(serial);
+          const rtsp = /RTSP on rtsp:\/\/[^:]+:(\d+)\//.exec(line)?.[1];
+          if (rtsp) rtspPorts.push(Number(rtsp));
           if (serials.length === 2) ready();
         });
         emulator?.once("exit", (code) => fail(new Error(`the emulator exited with ${code}: ${stderr}`)));
@@ -124,6 +128,38 @@ describe.skipIf(unavailable !== undefined)(
       expect(text.stdout).toContain(`http://${cameraHost.address}:${HTTP_PORT + 1}`);
       expect(text.stdout).toContain('configured as "porch"');
       expect(text.stdout).toMatch(/IPC-HDW5831R-ZE .*serial .*new/);
+    }, 60_000);
+
+    it("camgate init finds the cameras, checks the one chosen with one login, and writes it", async () => {
+      const [gatewayHost, cameraHost] = lan.hosts;
+      const work = join(dir, "init");
+      mkdirSync(work);
+      const answers = ["alice", "alice-lan-password", "2", "", "admin", "admin", String(rtspPorts[1]), ""];
+      const child = spawn(
+        "ip",
+        lan.exec(gatewayHost.ns, [process.execPath, BIN, "init", "--timeout", "1500"]),
+        { cwd: work, stdio: ["pipe", "pipe", "pipe"] },
+      );
+      let output = "";
+      child.stdout.on("data", (chunk) => {
+        output += chunk;
+      });
+      child.stderr.on("data", (chunk) => {
+        output += chunk;
+      });
+      child.stdin.end(answers.map((line) => `${line}\n`).join(""));
+      const code = await new Promise((done) => child.once("exit", done));
+      expect(output).toMatch(
+        new RegExp(
+          `2\\. http://${cameraHost.address.replace(/\./g, "\\.")}:${HTTP_PORT + 1}  Dahua IPC-HDW5831R-ZE`,
+        ),
+      );
+      expect(output).toMatch(/ok: Dahua IPC-HDW5831R-ZE.*main stream H264/);
+      expect(code).toBe(0);
+      const config = loadConfigFile(join(work, "camgate.yaml"));
+      expect(config.cameras).toEqual([
+        expect.objectContaining({ url: `http://${cameraHost.address}:${HTTP_PORT + 1}`, username: "admin" }),
+      ]);
     }, 60_000);
 
     it("rroller/dahua's DHDiscover probe gets the camera's identity", async () => {

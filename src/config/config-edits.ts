@@ -52,6 +52,8 @@ export function listAt(doc: Document, key: string): YAMLSeq {
     return list;
   }
   if (!isSeq(node)) throw new ConfigEditError("not-editable", `${key} in the file is not a list`);
+  // `users: []` grows into a list of blocks, as every other list of the file is written.
+  if (node.items.length === 0) node.flow = false;
   return node;
 }
 

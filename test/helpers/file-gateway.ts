@@ -45,8 +45,7 @@ server:
 storage:
   dir: ./data # beside this file
 
-users:
-${users.join("\n")}
+users:${users.length === 0 ? " []" : `\n${users.join("\n")}`}
 
 cameras:
   # The yard camera, wired.

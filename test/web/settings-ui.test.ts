@@ -92,3 +92,49 @@ describe("the Settings page", () => {
     expect(await page.locator(".settings-view").count()).toBe(0);
   });
 });
+
+describe("the first run, without users", () => {
+  let gw: FileGateway;
+  let chromium: { browser: Browser; close(): Promise<void> } | undefined;
+
+  beforeAll(async () => {
+    gw = await startFileGateway([]);
+    if (locateChromium()) chromium = await launchChromium();
+  }, 60_000);
+
+  afterAll(async () => {
+    await chromium?.close();
+    await gw?.close();
+  });
+
+  itWithTool(
+    "chromium",
+    locateChromium,
+    "says camgate is open and creates the admin, then asks to sign in",
+    async () => {
+      if (!chromium) throw new Error("no browser");
+      const page = await (
+        await chromium.browser.newContext({ viewport: { width: 1280, height: 900 } })
+      ).newPage();
+      await page.goto(gw.camgate.url);
+      const banner = page.getByTestId("no-users");
+      await banner.waitFor();
+      expect(await banner.textContent()).toContain("anyone on this machine can see and change everything");
+      await banner.getByRole("link", { name: "Create the admin" }).click();
+      const form = page.getByRole("form", { name: "Create the admin" });
+      await form.getByLabel("Name").fill("alice");
+      await form.getByLabel("Password").fill("alice-first-password");
+      await form.getByRole("button", { name: "Create the admin" }).click();
+      // Closed: the sign-in form, and the file has its admin (a hash, not the password).
+      await page.getByLabel("User name").waitFor();
+      const text = readFileSync(gw.file, "utf8");
+      expect(text).toMatch(/users:\n {2}- name: alice\n {4}role: admin\n {4}password: scrypt:/);
+      expect(text).not.toContain("alice-first-password");
+      await page.getByLabel("User name").fill("alice");
+      await page.getByLabel("Password or token").fill("alice-first-password");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("link", { name: "Settings" }).waitFor();
+      expect(await page.getByTestId("no-users").count()).toBe(0);
+    },
+  );
+});

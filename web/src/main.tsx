@@ -97,7 +97,18 @@ function App() {
   return (
     <>
       <Nav />
-      <main>{view}</main>
+      <main>
+        {who.via === "anonymous" && path !== "/settings" && (
+          <p class="notice warn" data-testid="no-users">
+            camgate has no users yet: anyone on this machine can see and change everything.{" "}
+            <a href="/settings" onClick={go("/settings")}>
+              Create the admin
+            </a>{" "}
+            (or run <code>camgate init</code>).
+          </p>
+        )}
+        {view}
+      </main>
     </>
   );
 }

@@ -314,6 +314,9 @@ export function registerSettingsRoutes(app: FastifyInstance, ctx: GatewayContext
           "bad-request",
           "a new user needs a `role` and a `password` (8 characters or more)",
         );
+      // Without users camgate is open (on loopback): the first user closes it, and must be able to open Settings.
+      if (current().users.length === 0 && body.role !== "admin")
+        throw new ApiProblem("bad-request", "the first user must be an admin (camgate has no users yet)");
       const unknown = (body.cameras ?? []).filter(
         (c) => c !== "*" && !current().cameras.some((k) => k.id === c),
       );

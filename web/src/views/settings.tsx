@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.ts";
-import { loadCameras } from "../state.ts";
+import { loadCameras, loadSession } from "../state.ts";
 
 interface ConfiguredCamera {
   id: string;
@@ -303,13 +303,19 @@ function UsersSection() {
   const load = () =>
     run(async () => setList(await api<{ editable: boolean; users: User[] }>("/api/v1/config/users")));
   useEffect(load, []);
+  const firstUser = list?.editable === true && list.users.length === 0;
   const put = (name: string, body: Record<string, unknown>, done: string) =>
     run(async () => {
       await api(`/api/v1/config/users/${encodeURIComponent(name)}`, { method: "PUT", body });
+      // The first user closes camgate: from now on everyone signs in, this admin first.
+      if (firstUser) return void (await loadSession());
       setNotice(done);
       setAdding(undefined);
       load();
     });
+  useEffect(() => {
+    if (firstUser) setAdding({ name: "admin", role: "admin", password: "" });
+  }, [firstUser]);
   return (
     <section class="settings-users" aria-labelledby="settings-users">
       <h2 id="settings-users">Users</h2>
@@ -319,6 +325,12 @@ function UsersSection() {
         </p>
       )}
       {notice && <p class="notice done">{notice}</p>}
+      {firstUser && (
+        <p class="notice warn">
+          camgate has no users yet, so anyone on this machine can see and change everything. Create the admin:
+          after that everyone signs in, you first.
+        </p>
+      )}
       <div class="table-scroll">
         <table>
           <thead>
@@ -389,7 +401,7 @@ function UsersSection() {
       {adding && (
         <form
           class="settings-form"
-          aria-label="Add a user"
+          aria-label={firstUser ? "Create the admin" : "Add a user"}
           onSubmit={(e) => {
             e.preventDefault();
             put(adding.name, { role: adding.role, password: adding.password }, `Added ${adding.name}`);
@@ -408,6 +420,7 @@ function UsersSection() {
             Role{" "}
             <select
               value={adding.role}
+              disabled={firstUser}
               onChange={(e) =>
                 setAdding({ ...adding, role: (e.target as HTMLSelectElement).value as User["role"] })
               }
@@ -429,11 +442,13 @@ function UsersSection() {
             />
           </label>
           <button type="submit" disabled={busy}>
-            Add
+            {firstUser ? "Create the admin" : "Add"}
           </button>{" "}
-          <button type="button" disabled={busy} onClick={() => setAdding(undefined)}>
-            Cancel
-          </button>
+          {!firstUser && (
+            <button type="button" disabled={busy} onClick={() => setAdding(undefined)}>
+              Cancel
+            </button>
+          )}
         </form>
       )}
     </section>

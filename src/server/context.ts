@@ -99,6 +99,15 @@ export interface GatewayContext {
   cluster: { coordinator: ClusterCoordinator | undefined };
   /** Recorded clips (and later segments): their index and the directory their files are in. */
   recordings: { index: RecordingIndex; dir: string };
+  /**
+   * Where each camera is reached through camgate besides the API, camera id → URL, filled as the parts open
+   * them: its own port (`passthroughPort`), its RTSP port (`rtspPassthroughPort`), its ONVIF face.
+   */
+  reach: {
+    passthrough: Record<string, string>;
+    rtspPassthrough: Record<string, string>;
+    onvif: Record<string, string>;
+  };
   /** camgate's own settings: the config file, written from the UI (wiring/settings.ts). */
   settings: GatewaySettings;
 }

@@ -80,6 +80,7 @@ function contextOf({
     rtspPublicUrl: () => rtspLinkBase(core),
     reloadConfig: () => reloader.fromFile(),
     settings: makeSettings({ core, reloader }),
+    reach: { passthrough: {}, rtspPassthrough: rtsp.passthroughUrls, onvif: {} },
     recordings: { index: recording.index, dir: recording.dir },
     talks: access.talks,
   };
@@ -94,7 +95,7 @@ export function makeHttp(needs: HttpNeeds): Http {
   core.metrics.watchStreams(needs.relay.streams, needs.rtsp.server, needs.webrtc.sessions);
   const main = buildMainApp(ctx, core.https, VERSION);
   const passthroughApps = new Map<string, FastifyInstance>();
-  const passthroughUrls: Record<string, string> = {};
+  const passthroughUrls = ctx.reach.passthrough;
   return {
     name: "http",
     ctx,

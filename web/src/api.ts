@@ -23,7 +23,15 @@ export interface Camera {
   budget: { inUse: number; max: number; queued: number };
   /** `onvif` cameras have no MJPEG stream (`links.stream`). */
   protocol?: "dahua" | "onvif";
-  links: { snapshot: string; stream?: string };
+  links: {
+    snapshot: string;
+    stream?: string;
+    rtsp?: string;
+    rtspSub?: string;
+    onvif?: string;
+    cameraPort?: string;
+    rtspCameraPort?: string;
+  };
   device?: { type?: string; softwareVersion?: string; serial?: string; vendor?: string };
   /** Admins: the camera's last security audit in brief (findings by severity). */
   security?: { at: string; counts: Record<string, number>; error?: string };

@@ -25,8 +25,8 @@ export class OnvifFaces {
   readonly pullPoints: PullPoints;
   private readonly auth: OnvifAuthenticator;
   private readonly faces = new Map<string, { face: OnvifFace; port: number; entry: CameraEntry }>();
-  /** Camera id → `http://host:port/onvif/device_service`. */
-  readonly urls: Record<string, string> = {};
+  /** Camera id → `http://host:port/onvif/device_service` (the context's, so links can name it). */
+  readonly urls: Record<string, string>;
   private discovery: DiscoveryResponder | undefined;
   discoveryPort: number | undefined;
 
@@ -34,6 +34,7 @@ export class OnvifFaces {
     private readonly ctx: GatewayContext,
     private readonly options: OnvifFacesOptions,
   ) {
+    this.urls = ctx.reach.onvif;
     this.auth = new OnvifAuthenticator(ctx.auth);
     this.pullPoints = new PullPoints(ctx.events.bus);
   }

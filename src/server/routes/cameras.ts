@@ -61,6 +61,14 @@ const cameraSummary = {
         stream: { type: "string", description: "the MJPEG stream (Dahua cameras)" },
         streams: { type: "string" },
         passthrough: { type: "string" },
+        rtsp: { type: "string", description: "camgate's RTSP URL of the main stream (with server.rtsp)" },
+        rtspSub: { type: "string", description: "camgate's RTSP URL of the sub stream" },
+        onvif: { type: "string", description: "the camera's ONVIF device service on camgate (onvifPort)" },
+        cameraPort: { type: "string", description: "the camera's own port on camgate (passthroughPort)" },
+        rtspCameraPort: {
+          type: "string",
+          description: "the camera's RTSP URL on its own port of camgate (rtspPassthroughPort)",
+        },
       },
     },
     upstreams: {
@@ -169,6 +177,7 @@ function summary(ctx: GatewayContext, entry: CameraEntry, principal?: Principal)
       ...(entry.protocol === "dahua"
         ? { stream: `/api/v1/cameras/${entry.id}/stream.mjpeg`, passthrough: `/cam/${entry.id}/cgi-bin/` }
         : {}),
+      ...elsewhereLinks(ctx, entry.id),
     },
     upstreams: upstreamsOf(ctx, entry),
     sdCard: sdCardOf(ctx, entry.id),
@@ -180,6 +189,23 @@ function summary(ctx: GatewayContext, entry: CameraEntry, principal?: Principal)
       lastCut: logSync.lastCut ?? null,
     },
   };
+}
+
+/** Where other programs reach this camera through camgate (absolute URLs, without credentials). */
+function elsewhereLinks(ctx: GatewayContext, id: string): Record<string, string> {
+  const rtsp = ctx.rtspPublicUrl();
+  const links: Record<string, string> = {};
+  if (rtsp) {
+    links.rtsp = `${rtsp}/${id}`;
+    links.rtspSub = `${rtsp}/${id}/sub`;
+  }
+  const onvif = ctx.reach.onvif[id];
+  if (onvif) links.onvif = onvif;
+  const port = ctx.reach.passthrough[id];
+  if (port) links.cameraPort = port;
+  const rtspPort = ctx.reach.rtspPassthrough[id];
+  if (rtspPort) links.rtspCameraPort = `${rtspPort}/cam/realmonitor?channel=1&subtype=0`;
+  return links;
 }
 
 export function registerCameraRoutes(app: FastifyInstance, ctx: GatewayContext): void {

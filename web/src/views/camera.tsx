@@ -10,6 +10,7 @@ import { sdCardText } from "./sd-card-text.ts";
 import { SecuritySection } from "./security.tsx";
 import { TalkButton } from "./talk-button.tsx";
 import { Timeline } from "./timeline.tsx";
+import { UseElsewhere } from "./use-elsewhere.tsx";
 
 interface Ptz {
   status: { moving: boolean; position?: { pan: number; tilt: number; zoom: number }; presetId?: number };
@@ -200,6 +201,7 @@ export function CameraView({ id }: { id: string }) {
           {camera.deviceError ? ` (${camera.deviceError})` : ""}.
         </p>
       )}
+      {camera && <UseElsewhere camera={camera} />}
       <Timeline camera={id} />
       {isAdmin() && camera?.protocol !== "onvif" && <SecuritySection camera={id} />}
       <CameraIncidents camera={id} />

@@ -46,6 +46,9 @@ export interface Fmp4Fragment {
   generation: number;
   /** The hub's capture time of the unit (for latency figures). */
   receivedAt: number;
+  /** A video fragment's decode time and duration on the hub's 90 kHz timeline (HLS cuts parts by them). */
+  pts?: number;
+  duration?: number;
 }
 
 export interface Fmp4Viewer {
@@ -161,6 +164,8 @@ export class Fmp4Feed implements MediaConsumer {
       audio: false,
       generation: init.generation,
       receivedAt: unit.receivedAt,
+      pts: unit.pts,
+      duration,
     };
     if (unit.keyframe) this.gop = [];
     this.gop.push(out);

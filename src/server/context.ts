@@ -23,6 +23,7 @@ import { type Authenticator, canSeeCamera, type Principal } from "./auth/authent
 import type { Role } from "./auth/roles.ts";
 import type { SessionStore } from "./auth/sessions.ts";
 import { ApiProblem } from "./errors.ts";
+import type { HlsService } from "./hls-service.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { CamgateRtspServer } from "./rtsp/rtsp-server.ts";
 import type { StreamAllowance } from "./stream-allowance.ts";
@@ -108,6 +109,8 @@ export interface GatewayContext {
     rtspPassthrough: Record<string, string>;
     onvif: Record<string, string>;
   };
+  /** HLS viewers: their sessions and one muxing per stream (hls-service.ts). */
+  hls: HlsService;
   /** camgate's own settings: the config file, written from the UI (wiring/settings.ts). */
   settings: GatewaySettings;
 }

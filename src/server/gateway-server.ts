@@ -16,6 +16,7 @@ import { registerClusterRoutes } from "./routes/cluster.ts";
 import { registerConfigRoutes } from "./routes/config.ts";
 import { registerEventRoutes } from "./routes/events.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerHlsRoutes } from "./routes/hls.ts";
 import { registerIncidentRoutes } from "./routes/incidents.ts";
 import { liveSocketOptions, registerLiveRoutes } from "./routes/live.ts";
 import { collectOperations, registerOpenApiRoute } from "./routes/openapi.ts";
@@ -158,6 +159,7 @@ export function buildMainApp(
   registerBackupRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerSettingsRoutes(app, ctx);
+  registerHlsRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
   registerWebUi(app);
   registerOpenApiRoute(app, operations, version);

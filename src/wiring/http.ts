@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { formatListen } from "../config/listen.ts";
 import type { GatewayContext } from "../server/context.ts";
 import { buildMainApp, buildPassthroughApp } from "../server/gateway-server.ts";
+import { HlsService } from "../server/hls-service.ts";
 import { VERSION } from "../version.ts";
 import type { Access } from "./access.ts";
 import type { Audit } from "./audit.ts";
@@ -80,6 +81,7 @@ function contextOf({
     rtspPublicUrl: () => rtspLinkBase(core),
     reloadConfig: () => reloader.fromFile(),
     settings: makeSettings({ core, reloader }),
+    hls: new HlsService(relay.streams, access.auth.grants),
     reach: { passthrough: {}, rtspPassthrough: rtsp.passthroughUrls, onvif: {} },
     recordings: { index: recording.index, dir: recording.dir },
     talks: access.talks,
@@ -119,6 +121,7 @@ export function makeHttp(needs: HttpNeeds): Http {
     },
     async close() {
       await Promise.allSettled([main, ...passthroughApps.values()].map((app) => app.close()));
+      ctx.hls.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import { HlsPlayer, wantsNativeHls } from "../player/hls-player.ts";
 import type { PlayerState } from "../player/live-player.ts";
 import { MsePlayer } from "../player/mse-player.ts";
 import { WebRtcPlayer } from "../player/webrtc-player.ts";
@@ -75,6 +76,8 @@ export function LiveVideo({
       onMime: (mime: string) => setHasAudio(mime.includes("mp4a")),
     };
     setHasAudio(mode === "webrtc");
+    // Without MSE (iPhones before iOS 17.1, TVs) the browser's own HLS plays the main or sub stream.
+    const hls = mode !== "webrtc" && wantsNativeHls(element);
     const created: Player =
       mode === "webrtc"
         ? new WebRtcPlayer(
@@ -82,7 +85,13 @@ export function LiveVideo({
             `/api/v1/cameras/${encodeURIComponent(camera)}/webrtc?stream=main`,
             events,
           )
-        : new MsePlayer(element, liveUrl(camera, mode), events);
+        : hls
+          ? new HlsPlayer(
+              element,
+              `/api/v1/cameras/${encodeURIComponent(camera)}/hls/index.m3u8?stream=${mode === "sub" ? "sub" : "main"}`,
+              events,
+            )
+          : new MsePlayer(element, liveUrl(camera, mode), events);
     player.current = created;
     created.start();
     return () => {

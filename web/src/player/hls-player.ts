@@ -1,0 +1,48 @@
+/**
+ * The player for browsers without MSE (iPhones before iOS 17.1, smart TVs): the browser's own HLS, from
+ * camgate's LL-HLS (`/api/v1/cameras/<id>/hls/index.m3u8`; the session cookie goes with the first request,
+ * the playlist's session path carries the rest). Playing is seen from the video's clock moving; a stall
+ * reloads the source with the shared backoff.
+ */
+import { LivePlayer } from "./live-player.ts";
+
+/** No picture for this long: reload. */
+const STALL_MS = 8000;
+
+/** Whether this browser plays HLS itself and has no MSE (where MSE exists, the MSE player is better). */
+export function wantsNativeHls(video: HTMLVideoElement): boolean {
+  const scope = window as unknown as { MediaSource?: unknown; ManagedMediaSource?: unknown };
+  const mse = scope.MediaSource !== undefined || scope.ManagedMediaSource !== undefined;
+  return !mse && video.canPlayType("application/vnd.apple.mpegurl") !== "";
+}
+
+export class HlsPlayer extends LivePlayer {
+  private lastTime = -1;
+  private lastProgress = Date.now();
+
+  delay(): number | undefined {
+    const ranges = this.video.seekable;
+    return ranges.length > 0 ? ranges.end(ranges.length - 1) - this.video.currentTime : undefined;
+  }
+
+  protected connect(): void {
+    this.setState(this.state === "playing" ? "reconnecting" : "connecting");
+    this.lastProgress = Date.now();
+    this.video.src = this.url;
+    void this.video.play().catch(() => undefined);
+  }
+
+  protected tick(): void {
+    const time = this.video.currentTime;
+    if (time !== this.lastTime && time > 0) {
+      this.lastTime = time;
+      this.lastProgress = Date.now();
+      if (this.state !== "playing") this.playing();
+    } else if (Date.now() - this.lastProgress > STALL_MS) this.retry("the stream stalled");
+  }
+
+  protected teardown(): void {
+    this.video.removeAttribute("src");
+    this.video.load();
+  }
+}

@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   recording: () => import("./recording.ts"),
   export: () => import("./export.ts"),
   cluster: () => import("./cluster.ts"),
+  hls: () => import("./hls.ts"),
 };
 
 const wanted = process.argv.slice(2);

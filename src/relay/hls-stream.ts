@@ -130,12 +130,16 @@ export class HlsStream implements Fmp4Viewer {
     return undefined;
   }
 
-  /** Whether part `part` of segment `msn` is whole (-1: the whole segment). */
+  /**
+   * Whether a blocking reload for part `part` of segment `msn` (-1: the whole segment) can be answered: the
+   * part is whole, or its segment is (a part past a finished segment's last is the next segment's business:
+   * the playlist answered now says so), or the segment has left the playlist.
+   */
   has(msn: number, part: number): boolean {
     const segment = this.segments.find((s) => s.msn === msn);
     if (!segment) return this.segments.length > 0 && msn < (this.segments[0] as Segment).msn;
-    if (part < 0) return segment.complete;
-    return segment.complete ? part < segment.parts.length : part < segment.parts.length - 1;
+    if (part < 0 || segment.complete) return segment.complete;
+    return part < segment.parts.length - 1;
   }
 
   /** Resolves once `has(msn, part)` or after `timeoutMs` (a blocking playlist reload). */

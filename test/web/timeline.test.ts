@@ -135,12 +135,17 @@ describe("the camera page's timeline", () => {
       await page.screenshot({ path: join(ARTIFACTS, "timeline.png"), fullPage: true });
 
       // Click on the first segment: the player loads the stored footage from that moment.
+      // Clicked through the track's locator, at the bar's place in it: Playwright waits for the track to be
+      // still, so a part of the page filling in above it cannot move it from under the click.
       const bar = await track.locator('[data-kind="segment"]').first().boundingBox();
-      if (!bar) throw new Error("no layout");
+      const box = await track.boundingBox();
+      if (!bar || !box) throw new Error("no layout");
       // Below the incident marks, which sit on the lane's top edge.
-      await page.mouse.click(bar.x + bar.width / 2, bar.y + bar.height - 2);
+      await track.click({
+        position: { x: bar.x - box.x + bar.width / 2, y: bar.y - box.y + bar.height - 2 },
+      });
       const video = page.locator(".playback video");
-      await video.waitFor({ timeout: 5000 });
+      await video.waitFor({ timeout: 10_000 });
       const src = (await video.getAttribute("src")) ?? "";
       expect(src).toMatch(/^\/api\/v1\/cameras\/yard\/export\.mp4\?from=\d+&to=\d+$/);
       const from = Number(new URL(src, gw.url).searchParams.get("from"));

@@ -201,10 +201,10 @@ export function CameraView({ id }: { id: string }) {
           {camera.deviceError ? ` (${camera.deviceError})` : ""}.
         </p>
       )}
-      {camera && <UseElsewhere camera={camera} />}
       <Timeline camera={id} />
       {isAdmin() && camera?.protocol !== "onvif" && <SecuritySection camera={id} />}
       <CameraIncidents camera={id} />
+      {camera && <UseElsewhere camera={camera} />}
     </section>
   );
 }

@@ -68,6 +68,7 @@ export function Timeline({ camera }: { camera: string }) {
   const [selectedSd, setSelectedSd] = useState<SdFile | undefined>(undefined);
   const [playError, setPlayError] = useState(false);
   const track = useRef<HTMLDivElement>(null);
+  const player = useRef<HTMLDivElement>(null);
   const end = pinnedEnd ?? now;
   const start = end - span;
 
@@ -153,6 +154,10 @@ export function Timeline({ camera }: { camera: string }) {
       ? undefined
       : `/api/v1/cameras/${id}/export.mp4?from=${Math.floor(cursor)}&to=${Math.floor(Math.min(cursor + PLAY_MS, playedAt))}`;
   const shown = scrub ?? cursor;
+  // The player comes into view when a moment is chosen (a muted video off screen does not autoplay).
+  useEffect(() => {
+    if (exportUrl) player.current?.scrollIntoView({ block: "nearest" });
+  }, [exportUrl]);
 
   return (
     <section class="timeline-view" aria-label="Recordings">
@@ -286,7 +291,7 @@ export function Timeline({ camera }: { camera: string }) {
         </p>
       )}
       {exportUrl && cursor !== undefined && (
-        <div class="playback">
+        <div class="playback" ref={player}>
           <video
             key={exportUrl}
             src={exportUrl}

@@ -46,6 +46,11 @@ function sumDuration(parts: readonly Part[]): number {
   return parts.reduce((sum, part) => sum + part.duration, 0);
 }
 
+/** A whole part's pictures joined once, so each request for it is one buffer, not a join per request. */
+function seal(part: Part): void {
+  if (part.data.length > 1) part.data = [Buffer.concat(part.data)];
+}
+
 function seconds(ticks: number): string {
   return (ticks / TICKS_PER_SECOND).toFixed(3);
 }
@@ -65,6 +70,7 @@ export class HlsStream implements Fmp4Viewer {
   /** Segments dropped because one grew past its byte bound without a keyframe. */
   resets = 0;
   private discontinuitySequence = 0;
+  private cachedPlaylist: string | undefined;
 
   constructor(options: HlsOptions = {}) {
     this.partTarget = ((options.partTargetMs ?? 500) / 1000) * TICKS_PER_SECOND;
@@ -105,6 +111,7 @@ export class HlsStream implements Fmp4Viewer {
     const duration = fragment.audio ? 0 : (fragment.duration ?? 0);
     // A part ends before a picture that would make it longer than the target (never longer: RFC 8216bis).
     if (!part || (!fragment.audio && part.duration > 0 && part.duration + duration > this.partTarget)) {
+      if (part) seal(part);
       part = { data: [], bytes: 0, duration: 0, independent: !fragment.audio && fragment.keyframe };
       open.parts.push(part);
       this.wake();
@@ -170,6 +177,8 @@ export class HlsStream implements Fmp4Viewer {
 
   private complete(segment: Segment): void {
     segment.complete = true;
+    const last = segment.parts[segment.parts.length - 1];
+    if (last) seal(last);
     const duration = Math.ceil(sumDuration(segment.parts) / TICKS_PER_SECOND);
     this.targetSeconds = Math.max(this.targetSeconds, duration);
     this.wake();
@@ -187,8 +196,13 @@ export class HlsStream implements Fmp4Viewer {
     return index < whole ? segment.parts[index]?.data : undefined;
   }
 
-  /** The media playlist; undefined before the first segment. */
+  /** The media playlist; undefined before the first segment. Made once per change (players ask often). */
   playlist(): string | undefined {
+    this.cachedPlaylist ??= this.makePlaylist();
+    return this.cachedPlaylist;
+  }
+
+  private makePlaylist(): string | undefined {
     const init = this.init;
     const first = this.segments[0];
     if (!init || !first) return undefined;
@@ -276,6 +290,8 @@ export class HlsStream implements Fmp4Viewer {
   }
 
   private wake(): void {
+    // Whatever woke the waiters changed what the playlist lists.
+    this.cachedPlaylist = undefined;
     for (const waiter of [...this.waiters]) waiter();
   }
 

@@ -35,6 +35,7 @@ export const PROBLEMS = {
   "codec-unsupported": { status: 422, title: "The stream's codec cannot be sent this way" },
   "stream-unavailable": { status: 503, title: "The camera's stream is not available now" },
   "webrtc-full": { status: 503, title: "camgate serves as many WebRTC viewers as it is set to" },
+  "hls-full": { status: 503, title: "camgate serves as many HLS sessions as it can hold" },
   "invalid-config": { status: 422, title: "The config file does not validate; the running config stays" },
   "no-config-file": { status: 409, title: "camgate runs without a config file" },
   conflict: { status: 409, title: "The change conflicts with the config as it is" },

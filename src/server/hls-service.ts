@@ -17,9 +17,12 @@ import type { StreamGrants } from "./auth/stream-grants.ts";
 
 const IDLE_MS = 30_000;
 const SWEEP_MS = 5_000;
-/** Sessions at once, in all and per user (a player opens one; a page reloaded a few times, a few). */
+/**
+ * Sessions at once, in all and per user: a player opens one (a page reloaded a few times, a few); a wall of
+ * TVs or a household sharing one user, some dozens.
+ */
 const MAX_SESSIONS = 500;
-const MAX_SESSIONS_PER_USER = 20;
+const MAX_SESSIONS_PER_USER = 64;
 
 interface HlsSession {
   token: string;

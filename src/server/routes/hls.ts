@@ -27,7 +27,15 @@ function sendBytes(reply: FastifyReply, chunks: readonly Uint8Array[] | undefine
   return reply
     .type("video/mp4")
     .header("Cache-Control", "max-age=60")
-    .send(Buffer.concat(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.length))));
+    .send(
+      chunks.length === 1
+        ? Buffer.from(
+            (chunks[0] as Uint8Array).buffer,
+            (chunks[0] as Uint8Array).byteOffset,
+            (chunks[0] as Uint8Array).length,
+          )
+        : Buffer.concat(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.length))),
+    );
 }
 
 export function registerHlsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -74,7 +82,11 @@ export function registerHlsRoutes(app: FastifyInstance, ctx: GatewayContext): vo
       const principal = request.principal;
       if (!principal) throw new ApiProblem("unauthorized");
       const opened = ctx.hls.open(principal, entry, request.query.stream ?? "main");
-      if (!opened) throw new ApiProblem("busy", "too many HLS sessions; end some first");
+      if (!opened)
+        throw new ApiProblem(
+          "hls-full",
+          "too many HLS sessions (64 per user, 500 in all); players end theirs after 30 s idle",
+        );
       const stream = ctx.hls.streamOf(opened);
       if (!stream || !(await stream.whenStarted(START_TIMEOUT_MS))) {
         ctx.hls.end(opened.token);

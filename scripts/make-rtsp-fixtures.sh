@@ -22,4 +22,10 @@ ffmpeg "${common[@]}" -i testsrc2=size=640x360:rate=25 -t 10 "${x264[@]}" -g 250
 ffmpeg "${common[@]}" -i testsrc2=size=640x360:rate=25 -t 4 -c:v libx265 -preset veryfast -pix_fmt yuv420p \
   -x265-params repeat-headers=1:aud=1:keyint=25:min-keyint=25:bframes=0:scenecut=0:log-level=error \
   -b:v 400k -f hevc "$out/main.h265"
+# The demo's main streams at its two profiles' sizes (the IP2M-841B's 1920x1080, the IPM-723W's 1280x960),
+# so the stream, the snapshot and the config agree: 25 fps, 1 s GOP, 4 s, 1 Mbit/s.
+for size in 1920x1080 1280x960; do
+  ffmpeg "${common[@]}" -i "testsrc2=size=$size:rate=25" -t 4 "${x264[@]}" -g 25 -keyint_min 25 \
+    -x264-params repeat-headers=1:aud=1 -b:v 1000k -maxrate 1000k -bufsize 500k -f h264 "$out/main-$size.h264"
+done
 ls -l "$out"

@@ -43,6 +43,8 @@ export async function startDemo(options: { storageDir?: string; port?: number } 
         profile: "amcrest-ip2m-841b",
         password,
         name: "Dogs",
+        // The main stream at the size the camera's snapshot and config say (1920x1080).
+        rtsp: { mainVideo: "full-size" },
         smtp,
         motionCycle: { everyMs: 30_000, durationMs: 5000 },
       }),
@@ -52,6 +54,7 @@ export async function startDemo(options: { storageDir?: string; port?: number } 
         profile: "amcrest-ipm-723w",
         password,
         name: "Front",
+        rtsp: { mainVideo: "full-size" },
         motionCycle: { everyMs: 45_000, durationMs: 5000 },
         security: "insecure",
         telnetPort: 0,

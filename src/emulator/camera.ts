@@ -33,6 +33,7 @@ import { EmulatedVideoStream, type StreamQuirks, type VideoSourceSpec } from "./
 import { SdCard } from "./sd-card.ts";
 import { Speaker } from "./speaker.ts";
 import { TelnetFace } from "./telnet-face.ts";
+import { hasFixture } from "./video-fixture.ts";
 import { WEB_CSS, WEB_PAGE, WEB_SCRIPT } from "./web-page.ts";
 
 export interface AlarmMailTarget extends SmtpTarget {
@@ -100,10 +101,12 @@ export interface EmulatorRtspOptions {
   /** The main stream's bitrate in bits/s, padded with filler data (default: the fixture's ~170 kbit/s). */
   mainBitrate?: number;
   /**
-   * The main stream's pictures: the committed fixture (default), or `counter`: the tiny I_PCM encoder with
-   * the frame counter and capture clock in the picture, readable back from a decoder's pixels.
+   * The main stream's pictures: the committed fixture (default, 640x360), `full-size`: the fixture at the
+   * profile's main resolution where one is committed (the demo: the stream, the snapshot and the config all
+   * say the same size), or `counter`: the tiny I_PCM encoder with the frame counter and capture clock in the
+   * picture, readable back from a decoder's pixels.
    */
-  mainVideo?: "fixture" | "counter";
+  mainVideo?: "fixture" | "full-size" | "counter";
   /** A stricter RTSP login than Dahua's: see `RtspServerOptions.strictAuth`. */
   strictAuth?: boolean;
   /** RTSP without a login at all (a camera whose RTSP authentication was turned off), for the audit. */
@@ -339,9 +342,19 @@ export class EmulatedCamera {
     let stream = this.videoStreams.get(key);
     if (!stream) {
       const h265 = subtype === 0 && this.profile.mainCodec === "H.265";
-      const file =
-        subtype === 1 ? "sub.h264" : h265 ? "main.h265" : quirks.longGop ? "long-gop.h264" : "main.h264";
       const rtsp = this.options.rtsp ? this.options.rtsp : undefined;
+      const [width, height] = this.profile.mainResolution;
+      const fullSize = `main-${width}x${height}.h264`;
+      const file =
+        subtype === 1
+          ? "sub.h264"
+          : h265
+            ? "main.h265"
+            : quirks.longGop
+              ? "long-gop.h264"
+              : rtsp?.mainVideo === "full-size" && hasFixture(fullSize)
+                ? fullSize
+                : "main.h264";
       const bitrate = subtype === 0 ? rtsp?.mainBitrate : undefined;
       const spec: VideoSourceSpec =
         subtype === 0 && !h265 && rtsp?.mainVideo === "counter"

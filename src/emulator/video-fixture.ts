@@ -4,7 +4,7 @@
  * delimiter. The emulator has its own NAL handling, apart from the gateway's `media/`, so a bug on one side
  * cannot hide the same bug on the other.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -43,6 +43,11 @@ function splitNals(data: Buffer): Buffer[] {
   }
   if (start >= 0) nals.push(data.subarray(start));
   return nals.filter((nal) => nal.length > 0);
+}
+
+/** Whether a fixture of this name is committed (the full-size main streams exist for some profiles only). */
+export function hasFixture(name: string): boolean {
+  return existsSync(fixturePath(name));
 }
 
 const typeOf = (codec: FixtureCodec, nal: Buffer) =>

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startEmulator } from "../../src/emulator/index.ts";
 import { locateFfprobe, probeVideo } from "../helpers/ffprobe.ts";
 import { freePort } from "../helpers/http.ts";
+import { runTool } from "../helpers/rtsp.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = join(ROOT, "bin/camgate.js");
@@ -96,8 +97,34 @@ describe("the built CLI", () => {
         ready.try?.join("\n") ?? "",
       )?.[1];
       expect(rtsp).toBeDefined();
-      if (locateFfprobe()) expect(await probeVideo(rtsp ?? "")).toBe("h264,640,360");
-      else if (process.env.CI === "true") throw new Error("ffprobe is not installed");
+      // At the size its snapshot says (the demo's main streams are full size), with the audio its SDP offers.
+      const dogsSnapshot = Buffer.from(
+        await (await fetch(`${url}/api/v1/cameras/dogs/snapshot.jpg`)).arrayBuffer(),
+      );
+      const sof = dogsSnapshot.indexOf(Buffer.from([0xff, 0xc0]));
+      expect([dogsSnapshot.readUInt16BE(sof + 7), dogsSnapshot.readUInt16BE(sof + 5)]).toEqual([1920, 1080]);
+      if (locateFfprobe()) {
+        expect(await probeVideo(rtsp ?? "")).toBe("h264,1920,1080");
+        const audio = await runTool("ffprobe", [
+          "-v",
+          "error",
+          "-rtsp_transport",
+          "tcp",
+          "-read_intervals",
+          "%+3",
+          "-select_streams",
+          "a",
+          "-count_packets",
+          "-show_entries",
+          "stream=codec_name,nb_read_packets",
+          "-of",
+          "csv=p=0",
+          rtsp ?? "",
+        ]);
+        const [codec, packets] = audio.stdout.toString().trim().split(",");
+        expect(codec).toBe("pcm_alaw");
+        expect(Number(packets)).toBeGreaterThan(50);
+      } else if (process.env.CI === "true") throw new Error("ffprobe is not installed");
     } finally {
       expect(await stop(demo.child)).toBe(0);
     }

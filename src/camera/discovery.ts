@@ -207,7 +207,11 @@ export async function discoverCameras(options: DiscoveryOptions = {}): Promise<D
   return {
     cameras: found
       .map((device) => ({ ...device, known: knownAs(device, known) }))
-      .sort((a, b) => a.address.localeCompare(b.address, "en", { numeric: true })),
+      .sort(
+        (a, b) =>
+          a.address.localeCompare(b.address, "en", { numeric: true }) ||
+          (a.httpPort ?? 0) - (b.httpPort ?? 0),
+      ),
     links: links.map((link) => link.address),
     problems,
   };

@@ -3,6 +3,7 @@
  * its profile, with the device's limits (connection count, lockout) and faults on demand for tests.
  */
 
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -210,7 +211,9 @@ export class EmulatedCamera {
       profile: this.profile,
       machineName: options.name ?? defaultMachineName(this.serial),
       ipAddress: this.host,
-      macAddress: `9c:8e:cd:0a:${(unit >> 8).toString(16).padStart(2, "0")}:${(unit & 255).toString(16).padStart(2, "0")}`,
+      // Amcrest's OUI, the rest from the serial: every emulated device has its own, as devices do (discovery
+      // merges answers by MAC).
+      macAddress: `9c:8e:cd:${createHash("sha1").update(this.serial).digest("hex").slice(0, 6).match(/../g)?.join(":")}`,
       httpPort: this.port,
     });
     if (options.smtp) {

@@ -21,6 +21,7 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = join(ROOT, "bin/camgate.js");
 const PEER = resolve(import.meta.dirname, "../peers/rroller-dahua/run_discovery.py");
 const HTTP_PORT = 8080;
+const OTHER_PORT = 8090;
 
 const unavailable = netnsUnavailable();
 if (unavailable && process.env.CI === "true")
@@ -31,6 +32,8 @@ describe.skipIf(unavailable !== undefined)(
   () => {
     let lan: Lan;
     let emulator: ChildProcess | undefined;
+    let other: ChildProcess | undefined;
+    let otherSerial: string | undefined;
     const serials: string[] = [];
     const rtspPorts: number[] = [];
     const dir = mkdtempSync(join(tmpdir(), "camgate-discover-"));
@@ -70,19 +73,44 @@ describe.skipIf(unavailable !== undefined)(
         });
         emulator?.once("exit", (code) => fail(new Error(`the emulator exited with ${code}: ${stderr}`)));
       });
+      // Another make on the same host (its discovery sockets share the ports, as two processes may: each
+      // gets the multicast and broadcast probes).
+      other = spawn(
+        "ip",
+        lan.exec(cameraHost.ns, [
+          process.execPath,
+          BIN,
+          "emulate",
+          "--profile",
+          "amcrest-ip2m-841b",
+          "--listen",
+          `${cameraHost.address}:${OTHER_PORT}`,
+          "--discovery",
+        ]),
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      otherSerial = await new Promise<string>((ready, fail) => {
+        const lines = createInterface({ input: other?.stdout as NodeJS.ReadableStream });
+        lines.on("line", (line) => {
+          const serial = /^emulated \S+ (\S+) on/.exec(line)?.[1];
+          if (serial) ready(serial);
+        });
+        other?.once("exit", (code) => fail(new Error(`the second emulator exited with ${code}`)));
+      });
     }, 60_000);
 
     afterAll(async () => {
-      if (emulator && emulator.exitCode === null) {
-        const exited = new Promise((done) => emulator?.once("exit", done));
-        emulator.kill("SIGTERM");
-        await exited;
-      }
+      for (const child of [emulator, other])
+        if (child && child.exitCode === null) {
+          const exited = new Promise((done) => child.once("exit", done));
+          child.kill("SIGTERM");
+          await exited;
+        }
       await lan?.close();
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it("camgate discover finds both cameras by both protocols, and says which one the config has", async () => {
+    it("camgate discover finds every camera (two makes) by both protocols, and says which one the config has", async () => {
       const [gatewayHost, cameraHost] = lan.hosts;
       const config = join(dir, "camgate.yaml");
       writeFileSync(
@@ -105,20 +133,29 @@ describe.skipIf(unavailable !== undefined)(
       );
       const result = JSON.parse(stdout) as DiscoveryResult;
       expect(result.links).toEqual([gatewayHost.address]);
-      expect(result.cameras).toHaveLength(2);
-      expect(result.cameras.map((c) => c.serial).sort()).toEqual([...serials].sort());
-      for (const [index, camera] of result.cameras.entries())
+      // Two makes: the Dahua pair and the Amcrest, each once, merged across both protocols.
+      expect(result.cameras).toHaveLength(3);
+      expect(result.cameras.map((c) => c.serial).sort()).toEqual([...serials, otherSerial].sort());
+      expect(new Set(result.cameras.map((c) => c.mac)).size).toBe(3);
+      expect(result.cameras[2]).toMatchObject({
+        address: cameraHost.address,
+        httpPort: OTHER_PORT,
+        model: "IP2M-841B",
+        vendor: "Amcrest",
+        via: expect.arrayContaining(["dhdiscover", "ws-discovery"]),
+      });
+      for (const [index, camera] of result.cameras.slice(0, 2).entries())
         expect(camera).toMatchObject({
           address: cameraHost.address,
           httpPort: HTTP_PORT + index,
           model: "IPC-HDW5831R-ZE",
           firmware: "3.142.0000000.2.R,build:2024-03-20",
           vendor: "Dahua",
-          mac: expect.stringMatching(/^9c:8e:cd:0a:00:0[01]$/),
+          mac: expect.stringMatching(/^9c:8e:cd(:[0-9a-f]{2}){3}$/),
           onvif: `http://${cameraHost.address}:${HTTP_PORT + index}/onvif/device_service`,
           via: expect.arrayContaining(["dhdiscover", "ws-discovery"]),
         });
-      expect(result.cameras.map((c) => c.known)).toEqual([undefined, "porch"]);
+      expect(result.cameras.map((c) => c.known)).toEqual([undefined, "porch", undefined]);
       // And for people: one line per camera.
       const text = await run(
         "ip",
@@ -170,12 +207,17 @@ describe.skipIf(unavailable !== undefined)(
         { timeout: 20_000 },
       );
       const info = JSON.parse(stdout) as Record<string, unknown>;
-      expect(serials).toContain(info.SerialNo);
-      expect(info).toMatchObject({ DeviceType: "IPC-HDW5831R-ZE", DeviceClass: "IPC" });
-      expect([HTTP_PORT, HTTP_PORT + 1]).toContain(info.HttpPort);
+      // A unicast probe reaches one of the host's discovery sockets (the kernel picks); each answers as itself.
+      const amcrest = info.SerialNo === otherSerial;
+      expect(amcrest ? [otherSerial] : serials).toContain(info.SerialNo);
+      expect(info).toMatchObject({
+        DeviceType: amcrest ? "IP2M-841B" : "IPC-HDW5831R-ZE",
+        DeviceClass: "IPC",
+      });
+      expect(amcrest ? [OTHER_PORT] : [HTTP_PORT, HTTP_PORT + 1]).toContain(info.HttpPort);
     }, 30_000);
 
-    it("the npm onvif package's WS-Discovery finds both ONVIF device services", async () => {
+    it("the npm onvif package's WS-Discovery finds every ONVIF device service", async () => {
       const [gatewayHost, cameraHost] = lan.hosts;
       const script = `import onvif from "onvif";
 onvif.Discovery.probe({ timeout: 1500, resolve: false }, (errors, found) => {
@@ -189,6 +231,7 @@ onvif.Discovery.probe({ timeout: 1500, resolve: false }, (errors, found) => {
       expect((JSON.parse(stdout) as string[]).sort()).toEqual([
         `http://${cameraHost.address}:${HTTP_PORT}/onvif/device_service`,
         `http://${cameraHost.address}:${HTTP_PORT + 1}/onvif/device_service`,
+        `http://${cameraHost.address}:${OTHER_PORT}/onvif/device_service`,
       ]);
     }, 30_000);
   },

@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfigFile } from "../../src/config/load.ts";
 import { type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
@@ -79,6 +80,32 @@ describe("camgate init", () => {
     ]);
     const check = await cli(["config", "check", "-c", "camgate.yaml"], work, []);
     expect(check.code).toBe(0);
+    // From the empty directory to the camera on camgate: serve the written file, sign in as the admin.
+    const serve = spawn(process.execPath, [BIN, "serve", "-c", "camgate.yaml"], {
+      cwd: work,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const url = await new Promise<string>((ready, fail) => {
+        const lines = createInterface({ input: serve.stdout });
+        lines.on("line", (line) => {
+          const record = JSON.parse(line) as { url?: string; webUi?: string };
+          if (record.url && record.webUi) ready(record.url);
+        });
+        serve.once("exit", (code) => fail(new Error(`camgate serve exited with ${code}`)));
+      });
+      const listed = await fetch(`${url}/api/v1/cameras`, {
+        headers: { authorization: `Basic ${Buffer.from("alice:alice-init-password").toString("base64")}` },
+      });
+      expect(listed.status).toBe(200);
+      expect(((await listed.json()) as { cameras: { id: string }[] }).cameras.map((c) => c.id)).toEqual([
+        "porch",
+      ]);
+    } finally {
+      const exited = new Promise((done) => serve.once("exit", done));
+      serve.kill("SIGTERM");
+      await exited;
+    }
   });
 
   it("a wrong camera password is said, costs one failed login, and is left out", async () => {

@@ -4,8 +4,10 @@
  * not shown the page. (The "Find cameras" button is not pressed here: a search sends multicast on the host's
  * networks; test/lan/discovery.test.ts searches in network namespaces.)
  */
+import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { launchChromium, locateChromium, signIn } from "../helpers/browser.ts";
@@ -14,6 +16,8 @@ import { CAMERA_PASSWORD } from "../helpers/gateway.ts";
 import { itWithTool } from "../helpers/system-tools.ts";
 
 const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts/ui");
+const BIN = resolve(import.meta.dirname, "../../bin/camgate.js");
+const run = promisify(execFile);
 
 describe("the Settings page", () => {
   let gw: FileGateway;
@@ -37,7 +41,7 @@ describe("the Settings page", () => {
     return page;
   }
 
-  itWithTool("chromium", locateChromium, "an admin adds a camera and a user", async () => {
+  itWithTool("chromium", locateChromium, "an admin adds, edits and removes a camera and a user, the file checked and live", async () => {
     const page = await signedIn("alice", "alice-settings-pw");
     await page.getByRole("link", { name: "Settings" }).click();
     const cameras = page.locator(".settings-cameras");
@@ -71,6 +75,30 @@ describe("the Settings page", () => {
     // No page shows a password it was given.
     expect(await page.content()).not.toContain(CAMERA_PASSWORD);
 
+    // Live without a restart: the new camera is on the grid.
+    await page.getByRole("link", { name: "Cameras" }).click();
+    await page.locator('.tile[data-camera="porch"]').waitFor();
+    await page.getByRole("link", { name: "Settings" }).click();
+
+    // Edited: a new name, in the file and in camgate.
+    await cameras.locator('[data-camera="porch"]').getByRole("button", { name: "Edit" }).click();
+    const edit = page.getByRole("form", { name: "Edit porch" });
+    await edit.getByLabel("Name").fill("Front porch");
+    await edit.getByRole("button", { name: "Save" }).click();
+    await cameras.getByText("Changed porch").waitFor();
+    expect(readFileSync(gw.file, "utf8")).toContain("name: Front porch");
+    expect(await cameras.locator('[data-camera="porch"]').textContent()).toContain("Front porch");
+    // The file as the UI left it keeps the owner's comments and passes `camgate config check`.
+    const text = readFileSync(gw.file, "utf8");
+    for (const comment of [
+      "# camgate for the house",
+      "dir: ./data # beside this file",
+      "  # The yard camera, wired.",
+    ])
+      expect(text).toContain(comment);
+    const check = await run(process.execPath, [BIN, "config", "check", "-c", gw.file], { cwd: gw.dir });
+    expect(check.stdout).toMatch(/ok/i);
+
     // At phone width, nothing is wider than the page.
     await page.setViewportSize({ width: 390, height: 800 });
     const overflow = await page.evaluate(() => {
@@ -82,6 +110,19 @@ describe("the Settings page", () => {
     });
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(ARTIFACTS, "settings-phone.png"), fullPage: true });
+
+    // Removed, after the browser's confirmation: the user, then the camera.
+    page.on("dialog", (dialog) => void dialog.accept());
+    await users.locator('[data-user="olga"]').getByRole("button", { name: "Remove" }).click();
+    await users.locator('[data-user="olga"]').waitFor({ state: "detached" });
+    await cameras.locator('[data-camera="porch"]').getByRole("button", { name: "Remove" }).click();
+    await cameras.locator('[data-camera="porch"]').waitFor({ state: "detached" });
+    const after = readFileSync(gw.file, "utf8");
+    expect(after).not.toContain("porch");
+    expect(after).not.toContain("olga");
+    expect(
+      (await run(process.execPath, [BIN, "config", "check", "-c", gw.file], { cwd: gw.dir })).stdout,
+    ).toMatch(/ok/i);
   });
 
   itWithTool("chromium", locateChromium, "a viewer is not shown Settings", async () => {

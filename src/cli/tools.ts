@@ -1,15 +1,16 @@
 /** `camgate snapshot`, `camgate ptz`, `camgate config check [--probe]`, `camgate token create`. */
-import { writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { probeCamera } from "../camera/camera-probe.ts";
 import { cameraDefinition } from "../camera/definition-from-config.ts";
 import { parsePtzWords } from "../camera/ptz.ts";
 import { CameraRegistry } from "../camera/registry.ts";
-import { loadConfigFile } from "../config/load.ts";
+import { ConfigError, loadConfigFile } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { createToken, hashPassword } from "../server/auth/secrets.ts";
 import { authFailureMemory } from "../storage/auth-failures.ts";
 import { openDatabase } from "../storage/database.ts";
+import { httpsOptions } from "../wiring/tls.ts";
 
 function registryFor(config: Config, id: string): CameraRegistry {
   const camera = config.cameras.find((c) => c.id === id);
@@ -72,8 +73,33 @@ export async function runPtz(
   }
 }
 
+/**
+ * `config check`: the file validates, and what camgate reads and writes at start can be, by the user running
+ * the check: the TLS files (a root-only key and a service's own user: `ExecStartPre=` of the systemd unit
+ * runs this check as that user, with its credentials) and the storage directory.
+ */
 export function runConfigCheck(file: string, out: NodeJS.WritableStream): Config {
   const config = loadConfigFile(file);
+  const baseDir = dirname(resolve(file));
+  const problems: string[] = [];
+  const who = typeof process.getuid === "function" ? ` as uid ${process.getuid()}` : "";
+  try {
+    httpsOptions(config, baseDir);
+  } catch (error) {
+    problems.push(
+      `${file}: ${error instanceof Error ? error.message : String(error)}${who} (under systemd, hand root-only files to the service with LoadCredential=: contrib/systemd/camgate.service)`,
+    );
+  }
+  const storage = resolve(baseDir, config.storage.dir);
+  const existing = existsSync(storage) ? storage : dirname(storage);
+  try {
+    accessSync(existing, constants.W_OK);
+  } catch (error) {
+    problems.push(
+      `${file}: storage.dir: cannot write ${existing} (${(error as NodeJS.ErrnoException).code ?? String(error)})${who}`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   out.write(`${file}: ok (${config.cameras.length} camera(s), ${config.users.length} user(s))\n`);
   return config;
 }

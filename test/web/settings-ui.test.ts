@@ -41,89 +41,94 @@ describe("the Settings page", () => {
     return page;
   }
 
-  itWithTool("chromium", locateChromium, "an admin adds, edits and removes a camera and a user, the file checked and live", async () => {
-    const page = await signedIn("alice", "alice-settings-pw");
-    await page.getByRole("link", { name: "Settings" }).click();
-    const cameras = page.locator(".settings-cameras");
-    await cameras.locator('[data-camera="yard"]').waitFor();
-    await page.getByRole("button", { name: "Add a camera" }).click();
-    const form = page.getByRole("form", { name: "Add a camera" });
-    await form.getByLabel("Id").fill("porch");
-    await form.getByLabel("Name").fill("Porch");
-    await form.getByLabel("Address").fill(gw.spare.url);
-    await form.getByLabel("Camera user").fill("admin");
-    await form.getByLabel("Camera password").fill(CAMERA_PASSWORD);
-    await form.getByLabel("RTSP port").fill(String(gw.spare.rtspPort));
-    await form.getByRole("button", { name: "Check and add" }).click();
-    await cameras.locator('[data-camera="porch"]').waitFor();
-    expect(await cameras.locator(".notice").textContent()).toMatch(/^Added porch: Dahua IPC-HDW5831R-ZE/);
-    expect(readFileSync(gw.file, "utf8")).toContain(
-      "password: ${file:camgate-secrets/camera-porch-password}",
-    );
-    await page.screenshot({ path: join(ARTIFACTS, "settings.png"), fullPage: true });
+  itWithTool(
+    "chromium",
+    locateChromium,
+    "an admin adds, edits and removes a camera and a user, the file checked and live",
+    async () => {
+      const page = await signedIn("alice", "alice-settings-pw");
+      await page.getByRole("link", { name: "Settings" }).click();
+      const cameras = page.locator(".settings-cameras");
+      await cameras.locator('[data-camera="yard"]').waitFor();
+      await page.getByRole("button", { name: "Add a camera" }).click();
+      const form = page.getByRole("form", { name: "Add a camera" });
+      await form.getByLabel("Id").fill("porch");
+      await form.getByLabel("Name").fill("Porch");
+      await form.getByLabel("Address").fill(gw.spare.url);
+      await form.getByLabel("Camera user").fill("admin");
+      await form.getByLabel("Camera password").fill(CAMERA_PASSWORD);
+      await form.getByLabel("RTSP port").fill(String(gw.spare.rtspPort));
+      await form.getByRole("button", { name: "Check and add" }).click();
+      await cameras.locator('[data-camera="porch"]').waitFor();
+      expect(await cameras.locator(".notice").textContent()).toMatch(/^Added porch: Dahua IPC-HDW5831R-ZE/);
+      expect(readFileSync(gw.file, "utf8")).toContain(
+        "password: ${file:camgate-secrets/camera-porch-password}",
+      );
+      await page.screenshot({ path: join(ARTIFACTS, "settings.png"), fullPage: true });
 
-    const users = page.locator(".settings-users");
-    await page.getByRole("button", { name: "Add a user" }).click();
-    const add = page.getByRole("form", { name: "Add a user" });
-    await add.getByLabel("Name").fill("olga");
-    await add.getByLabel("Role").selectOption("operator");
-    await add.getByLabel("Password").fill("olga-ui-password");
-    await add.getByRole("button", { name: "Add" }).click();
-    await users.locator('[data-user="olga"]').waitFor();
-    expect(await page.getByLabel("Role of olga").inputValue()).toBe("operator");
-    expect(readFileSync(gw.file, "utf8")).not.toContain("olga-ui-password");
-    // No page shows a password it was given.
-    expect(await page.content()).not.toContain(CAMERA_PASSWORD);
+      const users = page.locator(".settings-users");
+      await page.getByRole("button", { name: "Add a user" }).click();
+      const add = page.getByRole("form", { name: "Add a user" });
+      await add.getByLabel("Name").fill("olga");
+      await add.getByLabel("Role").selectOption("operator");
+      await add.getByLabel("Password").fill("olga-ui-password");
+      await add.getByRole("button", { name: "Add" }).click();
+      await users.locator('[data-user="olga"]').waitFor();
+      expect(await page.getByLabel("Role of olga").inputValue()).toBe("operator");
+      expect(readFileSync(gw.file, "utf8")).not.toContain("olga-ui-password");
+      // No page shows a password it was given.
+      expect(await page.content()).not.toContain(CAMERA_PASSWORD);
 
-    // Live without a restart: the new camera is on the grid.
-    await page.getByRole("link", { name: "Cameras" }).click();
-    await page.locator('.tile[data-camera="porch"]').waitFor();
-    await page.getByRole("link", { name: "Settings" }).click();
+      // Live without a restart: the new camera is on the grid.
+      await page.getByRole("link", { name: "Cameras" }).click();
+      await page.locator('.tile[data-camera="porch"]').waitFor();
+      await page.getByRole("link", { name: "Settings" }).click();
 
-    // Edited: a new name, in the file and in camgate.
-    await cameras.locator('[data-camera="porch"]').getByRole("button", { name: "Edit" }).click();
-    const edit = page.getByRole("form", { name: "Edit porch" });
-    await edit.getByLabel("Name").fill("Front porch");
-    await edit.getByRole("button", { name: "Save" }).click();
-    await cameras.getByText("Changed porch").waitFor();
-    expect(readFileSync(gw.file, "utf8")).toContain("name: Front porch");
-    expect(await cameras.locator('[data-camera="porch"]').textContent()).toContain("Front porch");
-    // The file as the UI left it keeps the owner's comments and passes `camgate config check`.
-    const text = readFileSync(gw.file, "utf8");
-    for (const comment of [
-      "# camgate for the house",
-      "dir: ./data # beside this file",
-      "  # The yard camera, wired.",
-    ])
-      expect(text).toContain(comment);
-    const check = await run(process.execPath, [BIN, "config", "check", "-c", gw.file], { cwd: gw.dir });
-    expect(check.stdout).toMatch(/ok/i);
+      // Edited: a new name, in the file and in camgate.
+      await cameras.locator('[data-camera="porch"]').getByRole("button", { name: "Edit" }).click();
+      const edit = page.getByRole("form", { name: "Edit porch" });
+      await edit.getByLabel("Name").fill("Front porch");
+      await edit.getByRole("button", { name: "Save" }).click();
+      await cameras.getByText("Changed porch").waitFor();
+      expect(readFileSync(gw.file, "utf8")).toContain("name: Front porch");
+      expect(await cameras.locator('[data-camera="porch"]').textContent()).toContain("Front porch");
+      // The file as the UI left it keeps the owner's comments and passes `camgate config check`.
+      const text = readFileSync(gw.file, "utf8");
+      for (const comment of [
+        "# camgate for the house",
+        "dir: ./data # beside this file",
+        "  # The yard camera, wired.",
+      ])
+        expect(text).toContain(comment);
+      const check = await run(process.execPath, [BIN, "config", "check", "-c", gw.file], { cwd: gw.dir });
+      expect(check.stdout).toMatch(/ok/i);
 
-    // At phone width, nothing is wider than the page.
-    await page.setViewportSize({ width: 390, height: 800 });
-    const overflow = await page.evaluate(() => {
-      const view = globalThis as unknown as {
-        innerWidth: number;
-        document: { documentElement: { scrollWidth: number } };
-      };
-      return view.document.documentElement.scrollWidth - view.innerWidth;
-    });
-    expect(overflow).toBeLessThanOrEqual(0);
-    await page.screenshot({ path: join(ARTIFACTS, "settings-phone.png"), fullPage: true });
+      // At phone width, nothing is wider than the page.
+      await page.setViewportSize({ width: 390, height: 800 });
+      const overflow = await page.evaluate(() => {
+        const view = globalThis as unknown as {
+          innerWidth: number;
+          document: { documentElement: { scrollWidth: number } };
+        };
+        return view.document.documentElement.scrollWidth - view.innerWidth;
+      });
+      expect(overflow).toBeLessThanOrEqual(0);
+      await page.screenshot({ path: join(ARTIFACTS, "settings-phone.png"), fullPage: true });
 
-    // Removed, after the browser's confirmation: the user, then the camera.
-    page.on("dialog", (dialog) => void dialog.accept());
-    await users.locator('[data-user="olga"]').getByRole("button", { name: "Remove" }).click();
-    await users.locator('[data-user="olga"]').waitFor({ state: "detached" });
-    await cameras.locator('[data-camera="porch"]').getByRole("button", { name: "Remove" }).click();
-    await cameras.locator('[data-camera="porch"]').waitFor({ state: "detached" });
-    const after = readFileSync(gw.file, "utf8");
-    expect(after).not.toContain("porch");
-    expect(after).not.toContain("olga");
-    expect(
-      (await run(process.execPath, [BIN, "config", "check", "-c", gw.file], { cwd: gw.dir })).stdout,
-    ).toMatch(/ok/i);
-  });
+      // Removed, after the browser's confirmation: the user, then the camera.
+      page.on("dialog", (dialog) => void dialog.accept());
+      await users.locator('[data-user="olga"]').getByRole("button", { name: "Remove" }).click();
+      await users.locator('[data-user="olga"]').waitFor({ state: "detached" });
+      await cameras.locator('[data-camera="porch"]').getByRole("button", { name: "Remove" }).click();
+      await cameras.locator('[data-camera="porch"]').waitFor({ state: "detached" });
+      const after = readFileSync(gw.file, "utf8");
+      expect(after).not.toContain("porch");
+      expect(after).not.toContain("olga");
+      expect(
+        (await run(process.execPath, [BIN, "config", "check", "-c", gw.file], { cwd: gw.dir })).stdout,
+      ).toMatch(/ok/i);
+    },
+  );
 
   itWithTool("chromium", locateChromium, "a viewer is not shown Settings", async () => {
     const page = await signedIn("victor", "victor-settings-pw");

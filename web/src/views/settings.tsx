@@ -147,8 +147,9 @@ function CamerasSection() {
       {notice && <p class="notice done">{notice}</p>}
       {list && !list.editable && (
         <p class="muted">
-          camgate runs without a config file (the demo): start it with <code>-c camgate.yaml</code> to add
-          cameras and users here.
+          camgate runs without a config file (the demo). For your own cameras run{" "}
+          <code>npx camgate init</code> (it finds them on your network and writes camgate.yaml), then{" "}
+          <code>npx camgate serve</code>: cameras and users are added and changed here from then on.
         </p>
       )}
       <div class="table-scroll">

@@ -72,10 +72,17 @@ describe("the Settings page", () => {
       await add.getByLabel("Name").fill("olga");
       await add.getByLabel("Role").selectOption("operator");
       await add.getByLabel("Password").fill("olga-ui-password");
+      // Only the porch camera.
+      await add.getByLabel("All, and those added later").uncheck();
+      await add.getByLabel("Porch").check();
       await add.getByRole("button", { name: "Add" }).click();
       await users.locator('[data-user="olga"]').waitFor();
       expect(await page.getByLabel("Role of olga").inputValue()).toBe("operator");
       expect(readFileSync(gw.file, "utf8")).not.toContain("olga-ui-password");
+      expect(readFileSync(gw.file, "utf8")).toMatch(
+        /name: olga\n\s+role: operator\n\s+password: scrypt:\S+\n\s+cameras:\n\s+- porch\n/,
+      );
+      expect(await users.locator('[data-user="olga"]').textContent()).toContain("porch");
       // No page shows a password it was given.
       expect(await page.content()).not.toContain(CAMERA_PASSWORD);
 

@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.ts";
-import { loadCameras, loadSession } from "../state.ts";
+import { cameras, loadCameras, loadSession } from "../state.ts";
 
 interface ConfiguredCamera {
   id: string;
@@ -296,9 +296,9 @@ function CamerasSection() {
 
 function UsersSection() {
   const [list, setList] = useState<{ editable: boolean; users: User[] } | undefined>(undefined);
-  const [adding, setAdding] = useState<{ name: string; role: User["role"]; password: string } | undefined>(
-    undefined,
-  );
+  const [adding, setAdding] = useState<
+    { name: string; role: User["role"]; password: string; cameras?: string[] } | undefined
+  >(undefined);
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const [busy, error, run] = useAction();
   const load = () =>
@@ -405,7 +405,19 @@ function UsersSection() {
           aria-label={firstUser ? "Create the admin" : "Add a user"}
           onSubmit={(e) => {
             e.preventDefault();
-            put(adding.name, { role: adding.role, password: adding.password }, `Added ${adding.name}`);
+            if (adding.cameras?.length === 0)
+              return run(async () => {
+                throw new Error("Choose the user's cameras, or All");
+              });
+            put(
+              adding.name,
+              {
+                role: adding.role,
+                password: adding.password,
+                ...(adding.cameras && adding.cameras.length > 0 ? { cameras: adding.cameras } : {}),
+              },
+              `Added ${adding.name}`,
+            );
           }}
         >
           <label>
@@ -442,6 +454,37 @@ function UsersSection() {
               onInput={(e) => setAdding({ ...adding, password: (e.target as HTMLInputElement).value })}
             />
           </label>
+          {!firstUser && (
+            <fieldset class="user-cameras">
+              <legend>Cameras</legend>
+              <label>
+                <input
+                  type="checkbox"
+                  checked={adding.cameras === undefined}
+                  onChange={(e) =>
+                    setAdding({ ...adding, cameras: (e.target as HTMLInputElement).checked ? undefined : [] })
+                  }
+                />{" "}
+                All, and those added later
+              </label>
+              {adding.cameras !== undefined &&
+                cameras.value.map((camera) => (
+                  <label key={camera.id}>
+                    <input
+                      type="checkbox"
+                      checked={adding.cameras?.includes(camera.id) ?? false}
+                      onChange={(e) => {
+                        const chosen = new Set(adding.cameras);
+                        if ((e.target as HTMLInputElement).checked) chosen.add(camera.id);
+                        else chosen.delete(camera.id);
+                        setAdding({ ...adding, cameras: [...chosen] });
+                      }}
+                    />{" "}
+                    {camera.name}
+                  </label>
+                ))}
+            </fieldset>
+          )}
           <button type="submit" disabled={busy}>
             {firstUser ? "Create the admin" : "Add"}
           </button>{" "}

@@ -159,12 +159,15 @@ describe("the camera page's timeline", () => {
         15_000,
         "the footage to play",
       );
-      // The picture shows the moment clicked: from the keyframe at or before it, or the first footage.
+      // The picture shows the moment clicked: from the keyframe at or before it, or the first footage. The
+      // export finds "at or before" on camgate's clock (when the pictures arrived), the pixels carry the
+      // camera's (when they were taken): a GOP (1 s) early, plus how late pictures arrive, which on a loaded
+      // machine (beside a CPU hog: 1.2 s measured, and more) is up to a second more.
       const shown = await firstPictureClock(`${gw.url}${src}`);
       expect(shown).toBeDefined();
       const expected = Math.max(from, Date.parse(first?.start ?? "")) % 2 ** 32;
       const early = (expected - (shown ?? 0) + 2 ** 32) % 2 ** 32;
-      expect(early < 1500 || early > 2 ** 32 - 300).toBe(true);
+      expect(early < 2500 || early > 2 ** 32 - 300).toBe(true);
 
       // An incident's mark plays it from 5 s before it started.
       await track.locator(`.mark[data-incident="${incident.id}"]`).click();

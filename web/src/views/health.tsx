@@ -50,18 +50,20 @@ export function HealthView() {
             const mine = hubs.filter((h) => h.camera === c.id);
             return (
               <tr key={c.id}>
-                <td>{c.name}</td>
-                <td>
+                <td data-label="Camera">{c.name}</td>
+                <td data-label="Status">
                   <Badge state={c.health.state} />
                 </td>
-                <td>{new Date(c.health.since).toLocaleString()}</td>
-                <td>
+                <td data-label="Since">{new Date(c.health.since).toLocaleString()}</td>
+                <td data-label="Connections">
                   {c.budget.inUse} / {c.budget.max}
                   {c.budget.queued ? ` (+${c.budget.queued} queued)` : ""}
                 </td>
-                <td>{mine.reduce((n, h) => n + h.viewers, 0)}</td>
-                <td>{mine.reduce((n, h) => n + h.framesDropped, 0)}</td>
-                <td>{c.health.reason ?? mine.find((h) => h.lastError)?.lastError ?? ""}</td>
+                <td data-label="Viewers">{mine.reduce((n, h) => n + h.viewers, 0)}</td>
+                <td data-label="Frames dropped">{mine.reduce((n, h) => n + h.framesDropped, 0)}</td>
+                <td data-label="Last error">
+                  {c.health.reason ?? mine.find((h) => h.lastError)?.lastError ?? ""}
+                </td>
               </tr>
             );
           })}

@@ -86,6 +86,17 @@ describe("Use elsewhere", () => {
       ]);
       expect(probe.stdout.toString().trim()).toBe("h264");
     } else if (process.env.CI === "true") throw new Error("ffprobe is not installed");
+    // A signed HLS link: its playlist, and the media playlist it names, with no credentials.
+    await panel.getByRole("button", { name: "Make an HLS link" }).click();
+    await panel.locator('[data-elsewhere="Signed HLS"]').waitFor();
+    const hlsUrl = (await value("Signed HLS")) ?? "";
+    expect(hlsUrl).toMatch(/\/api\/v1\/cameras\/yard\/hls\/index\.m3u8\?.*cg_sig=/);
+    const index = await fetch(hlsUrl);
+    expect(index.status).toBe(200);
+    const variant = new URL((await index.text()).trim().split("\n").at(-1) as string, hlsUrl);
+    const media = await fetch(variant);
+    expect(media.status).toBe(200);
+    expect(await media.text()).toContain("#EXT-X-PART:");
     await page.screenshot({ path: join(ARTIFACTS, "use-elsewhere.png"), fullPage: true });
 
     await page.setViewportSize({ width: 390, height: 800 });

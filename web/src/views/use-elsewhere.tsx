@@ -60,18 +60,25 @@ function withUser(url: string, user: string): string {
 
 export function UseElsewhere({ camera }: { camera: Camera }) {
   const [lifetime, setLifetime] = useState<number>(86_400);
-  const [signed, setSigned] = useState<{ snapshot?: string; rtsp?: string; expiresAt?: string }>({});
+  const [signed, setSigned] = useState<{
+    snapshot?: string;
+    rtsp?: string;
+    hls?: string;
+    expiresAt?: string;
+  }>({});
   const [error, setError] = useState<string | undefined>(undefined);
   const links = camera.links;
   const user = session.value?.user ?? "USER";
   const origin = window.location.origin;
   const snapshot = `${origin}${links.snapshot}`;
-  const sign = (kind: "snapshot" | "rtsp") => {
+  const sign = (kind: "snapshot" | "rtsp" | "hls") => {
     setError(undefined);
     const body =
       kind === "snapshot"
         ? { path: links.snapshot, expiresIn: lifetime }
-        : { path: `/${camera.id}`, method: "RTSP", expiresIn: lifetime };
+        : kind === "hls"
+          ? { path: `/api/v1/cameras/${encodeURIComponent(camera.id)}/hls/index.m3u8`, expiresIn: lifetime }
+          : { path: `/${camera.id}`, method: "RTSP", expiresIn: lifetime };
     void api<{ url: string; expiresAt: string }>("/api/v1/signed-urls", { method: "POST", body }).then(
       (answer) => setSigned((before) => ({ ...before, [kind]: answer.url, expiresAt: answer.expiresAt })),
       (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
@@ -129,7 +136,10 @@ export function UseElsewhere({ camera }: { camera: Camera }) {
           <button type="button" onClick={() => sign("rtsp")}>
             Make an RTSP link
           </button>
-        )}
+        )}{" "}
+        <button type="button" onClick={() => sign("hls")}>
+          Make an HLS link
+        </button>
       </div>
       {signed.snapshot && (
         <CopyRow
@@ -143,6 +153,13 @@ export function UseElsewhere({ camera }: { camera: Camera }) {
           label="Signed RTSP"
           value={signed.rtsp}
           note={`works without a password until ${new Date(signed.expiresAt ?? "").toLocaleString()}`}
+        />
+      )}
+      {signed.hls && (
+        <CopyRow
+          label="Signed HLS"
+          value={signed.hls}
+          note={`a TV, Safari, VLC or a smart display plays it without a password until ${new Date(signed.expiresAt ?? "").toLocaleString()} (the player keeps its session while it plays)`}
         />
       )}
       {rtsp && (

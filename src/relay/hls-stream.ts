@@ -154,9 +154,15 @@ export class HlsStream implements Fmp4Viewer {
     return this.until(() => this.has(msn, part), timeoutMs);
   }
 
-  /** Resolves once a first part can be played (or after `timeoutMs`). */
-  whenStarted(timeoutMs: number): Promise<boolean> {
-    return this.until(() => this.latest !== undefined, timeoutMs);
+  /**
+   * Resolves once a first whole segment is listed (or after `timeoutMs`): a player that does not read parts
+   * (ffmpeg, older TVs) finds nothing to play in a playlist of parts alone, and says "Empty segment".
+   */
+  whenStarted(timeoutMs: number, segments = 1): Promise<boolean> {
+    return this.until(
+      () => this.segments.filter((segment) => segment.complete).length >= segments,
+      timeoutMs,
+    );
   }
 
   private until(condition: () => boolean, timeoutMs: number): Promise<boolean> {

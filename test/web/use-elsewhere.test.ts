@@ -86,11 +86,28 @@ describe("Use elsewhere", () => {
       ]);
       expect(probe.stdout.toString().trim()).toBe("h264");
     } else if (process.env.CI === "true") throw new Error("ffprobe is not installed");
-    // A signed HLS link: its playlist, and the media playlist it names, with no credentials.
+    // A signed HLS link: ffprobe (which reads whole segments, not parts) follows it with no credentials, on a
+    // stream it starts itself.
+    const probeHls = async (url: string) =>
+      ffprobe
+        ? (
+            await runTool(ffprobe, [
+              "-v",
+              "error",
+              "-show_entries",
+              "stream=codec_name,width,height",
+              "-of",
+              "csv=p=0",
+              url,
+            ])
+          ).stdout.toString()
+        : "h264,0,0";
+    // Its playlist, and the media playlist it names, with no credentials.
     await panel.getByRole("button", { name: "Make an HLS link" }).click();
     await panel.locator('[data-elsewhere="Signed HLS"]').waitFor();
     const hlsUrl = (await value("Signed HLS")) ?? "";
     expect(hlsUrl).toMatch(/\/api\/v1\/cameras\/yard\/hls\/index\.m3u8\?.*cg_sig=/);
+    expect(await probeHls(hlsUrl)).toMatch(/^h264,\d+,\d+$/m);
     const index = await fetch(hlsUrl);
     expect(index.status).toBe(200);
     const variant = new URL((await index.text()).trim().split("\n").at(-1) as string, hlsUrl);

@@ -12,8 +12,11 @@ import { ApiProblem } from "../errors.ts";
 import { idParams, problemResponses } from "./schemas.ts";
 
 const PLAYLIST = "application/vnd.apple.mpegurl";
-/** How long the first playlist waits for the stream's first part (a camera's RTSP session starting). */
-const START_TIMEOUT_MS = 12_000;
+/**
+ * How long the first playlist waits for the stream's first three whole segments: a camera's RTSP session
+ * starting, then three GOPs of at least 1 s (longer on cameras with a long "smart codec" GOP).
+ */
+const START_TIMEOUT_MS = 30_000;
 /** A blocking reload waits at most this long (three part targets and a segment, as LL-HLS suggests). */
 const BLOCK_TIMEOUT_MS = 6_000;
 
@@ -88,7 +91,9 @@ export function registerHlsRoutes(app: FastifyInstance, ctx: GatewayContext): vo
           "too many HLS sessions (64 per user, 500 in all); players end theirs after 30 s idle",
         );
       const stream = ctx.hls.streamOf(opened);
-      if (!stream || !(await stream.whenStarted(START_TIMEOUT_MS))) {
+      // Three whole segments before the first answer: players start three target durations from the live
+      // edge (RFC 8216bis 6.3.3), and Chromium's own HLS did not start on a fresh stream with fewer.
+      if (!stream || !(await stream.whenStarted(START_TIMEOUT_MS, 3))) {
         ctx.hls.end(opened.token);
         throw new ApiProblem("stream-unavailable", "the camera's stream did not start", { camera: entry.id });
       }

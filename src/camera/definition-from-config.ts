@@ -10,6 +10,7 @@ export function cameraDefinition(
   return {
     id: camera.id,
     name: camera.name ?? camera.id,
+    groups: camera.groups ?? [],
     mjpeg: camera.mjpeg,
     rtsp: { host: new URL(camera.url).hostname.replace(/^\[|\]$/g, ""), ...camera.rtsp },
     ...(camera.passthroughPort !== undefined ? { passthroughPort: camera.passthroughPort } : {}),

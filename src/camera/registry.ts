@@ -23,6 +23,8 @@ export interface CameraRtsp {
 export interface CameraDefinition {
   id: string;
   name: string;
+  /** The live wall's groups (display only). */
+  groups?: string[];
   mjpeg: { channel: number; subtype: number };
   rtsp: CameraRtsp;
   passthroughPort?: number;
@@ -39,6 +41,8 @@ export interface CameraDefinition {
 export interface CameraEntry {
   id: string;
   name: string;
+  /** The live wall's groups (display only). */
+  groups: string[];
   mjpeg: { channel: number; subtype: number };
   rtsp: CameraRtsp;
   /** The camera's RTSP sessions, a budget apart from its HTTP connections. */
@@ -109,6 +113,7 @@ export class CameraRegistry implements CameraSet {
     const entry: CameraEntry = {
       id: definition.id,
       name: definition.name,
+      groups: definition.groups ?? [],
       mjpeg: definition.mjpeg,
       rtsp: definition.rtsp,
       rtspBudget: new ConnectionBudget(definition.rtsp.maxSessions),
@@ -181,10 +186,12 @@ export class CameraRegistry implements CameraSet {
     for (const watcher of this.watchers) watcher.rerouted?.(entry);
   }
 
-  /** A display-name change needs no reconnect. */
-  rename(id: string, name: string): void {
+  /** A change of what is only displayed (the name, the groups) needs no reconnect. */
+  relabel(id: string, name: string, groups: string[]): void {
     const entry = this.entries.get(id);
-    if (entry) entry.name = name;
+    if (!entry) return;
+    entry.name = name;
+    entry.groups = groups;
   }
 
   /** Forget the cached device info (after a change of MachineName, or to learn it again). */

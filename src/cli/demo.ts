@@ -83,6 +83,7 @@ export async function startDemo(options: { storageDir?: string; port?: number } 
       {
         id: "dogs",
         name: "Dog crates",
+        groups: ["Inside"],
         url: dogs,
         username: "admin",
         password,
@@ -92,6 +93,7 @@ export async function startDemo(options: { storageDir?: string; port?: number } 
       {
         id: "front",
         name: "Front yard",
+        groups: ["Outside"],
         url: front,
         username: "admin",
         password,

@@ -11,6 +11,8 @@ export type SecretReference = { env: string } | { file: string } | { hash: strin
 
 export interface CameraFields {
   name?: string | undefined;
+  /** The live wall's groups; an empty list removes the key. */
+  groups?: string[];
   url?: string;
   username?: string;
   password?: SecretReference;
@@ -81,6 +83,7 @@ function setFields(item: YAMLMap, fields: Record<string, unknown>, doc: Document
 function cameraValues(fields: CameraFields): Record<string, unknown> {
   return {
     name: fields.name,
+    groups: fields.groups?.length === 0 ? null : fields.groups,
     url: fields.url,
     username: fields.username,
     password: fields.password ? referenceText(fields.password) : undefined,

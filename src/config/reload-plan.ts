@@ -15,7 +15,7 @@ export interface ReloadPlan {
   removed: string[];
   /** Re-created (their streams reconnect): any change but the name and credentials. */
   reconfigured: CameraConfig[];
-  /** Only the display name changed. */
+  /** Only what is displayed changed: the name, the groups. */
   renamed: CameraConfig[];
   /** Only the camera's username or password changed: new logins, no reconnect. */
   credentials: CameraConfig[];
@@ -56,11 +56,12 @@ export function planReload(current: Config, next: Config): ReloadPlan {
       continue;
     }
     if (isDeepStrictEqual(old, camera)) continue;
-    const rest = (c: CameraConfig) => without(c, ["name", "username", "password"]);
+    const rest = (c: CameraConfig) => without(c, ["name", "groups", "username", "password"]);
     if (!isDeepStrictEqual(rest(old), rest(camera))) plan.reconfigured.push(camera);
     else if (old.username !== camera.username || old.password !== camera.password) {
       plan.credentials.push(camera);
-      if (old.name !== camera.name) plan.renamed.push(camera);
+      if (old.name !== camera.name || !isDeepStrictEqual(old.groups, camera.groups))
+        plan.renamed.push(camera);
     } else plan.renamed.push(camera);
   }
   // camgate's RTSP server binds a camera's own RTSP port once, at start.

@@ -154,6 +154,11 @@ const auditPort = z.union([z.number().int().min(1).max(65535), z.literal(false)]
 export const cameraSchema = z.strictObject({
   id: cameraId,
   name: z.string().min(1).optional(),
+  /**
+   * Groups the live wall offers as tabs ("Outside", "Garage"); a camera may be in several. Display only: a
+   * change applies on reload without reconnecting.
+   */
+  groups: z.array(z.string().trim().min(1).max(40)).max(16).optional(),
   url: z.url().refine((u) => /^https?:\/\/[^/]+\/?$/.test(u), "must be http(s)://host[:port] without a path"),
   username: z.string().min(1),
   password: secret,

@@ -66,7 +66,8 @@ export function makeReloader(parts: {
     }
     for (const camera of plan.credentials)
       cameras.get(camera.id)?.session.setCredentials(camera.username, camera.password);
-    for (const camera of plan.renamed) cameras.rename(camera.id, camera.name ?? camera.id);
+    for (const camera of plan.renamed)
+      cameras.relabel(camera.id, camera.name ?? camera.id, camera.groups ?? []);
     if (!planIsEmpty(plan)) parts.events.pipeline.deliveries.mqtt?.refresh();
     const summary = summaryOf(plan);
     logger.info(summary, "config reloaded");

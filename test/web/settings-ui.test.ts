@@ -47,7 +47,7 @@ describe("the Settings page", () => {
     "an admin adds, edits and removes a camera and a user, the file checked and live",
     async () => {
       const page = await signedIn("alice", "alice-settings-pw");
-      await page.getByRole("link", { name: "Settings" }).click();
+      await page.getByRole("link", { name: "Config", exact: true }).click();
       const cameras = page.locator(".settings-cameras");
       await cameras.locator('[data-camera="yard"]').waitFor();
       await page.getByRole("button", { name: "Add a camera" }).click();
@@ -89,7 +89,7 @@ describe("the Settings page", () => {
       // Live without a restart: the new camera is on the grid.
       await page.getByRole("link", { name: "Cameras" }).click();
       await page.locator('.tile[data-camera="porch"]').waitFor();
-      await page.getByRole("link", { name: "Settings" }).click();
+      await page.getByRole("link", { name: "Config", exact: true }).click();
 
       // Edited: a new name, in the file and in camgate.
       await cameras.locator('[data-camera="porch"]').getByRole("button", { name: "Edit" }).click();
@@ -137,13 +137,22 @@ describe("the Settings page", () => {
     },
   );
 
-  itWithTool("chromium", locateChromium, "a viewer is not shown Settings", async () => {
-    const page = await signedIn("victor", "victor-settings-pw");
-    expect(await page.getByRole("link", { name: "Settings" }).count()).toBe(0);
-    await page.goto(`${gw.camgate.url}/settings`);
-    await page.getByRole("heading", { name: "Cameras" }).first().waitFor();
-    expect(await page.locator(".settings-view").count()).toBe(0);
-  });
+  itWithTool(
+    "chromium",
+    locateChromium,
+    "a viewer is shown the camera history, not camgate's settings",
+    async () => {
+      const page = await signedIn("victor", "victor-settings-pw");
+      await page.getByRole("link", { name: "Config", exact: true }).click();
+      await page.getByRole("heading", { name: "Camera history" }).waitFor();
+      expect(
+        await page.getByRole("navigation", { name: "Config" }).getByRole("link", { name: "camgate" }).count(),
+      ).toBe(0);
+      await page.goto(`${gw.camgate.url}/settings`);
+      await page.getByRole("heading", { name: "Camera history" }).waitFor();
+      expect(await page.locator(".settings-view").count()).toBe(0);
+    },
+  );
 });
 
 describe("the first run, without users", () => {
@@ -186,7 +195,7 @@ describe("the first run, without users", () => {
       await page.getByLabel("User name").fill("alice");
       await page.getByLabel("Password or token").fill("alice-first-password");
       await page.getByRole("button", { name: "Sign in" }).click();
-      await page.getByRole("link", { name: "Settings" }).waitFor();
+      await page.getByRole("link", { name: "Config", exact: true }).waitFor();
       expect(await page.getByTestId("no-users").count()).toBe(0);
     },
   );

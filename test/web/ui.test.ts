@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect } from "vitest";
-import { type ImageSize, launchChromium, locateChromium, signIn } from "../helpers/browser.ts";
+import { launchChromium, locateChromium, signIn } from "../helpers/browser.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { waitFor } from "../helpers/http.ts";
 import { itWithTool } from "../helpers/system-tools.ts";
@@ -91,22 +91,14 @@ describe("web UI", () => {
   itWithTool(
     "chromium",
     locateChromium,
-    "the grid shows every camera with a live tile whose picture changes",
+    "the wall shows every camera, the ONVIF one too, with a moving picture",
     async () => {
       const page = await signedIn("alice", "alice-ui-pw");
-      for (const id of ["dogs", "front", "drive"]) await page.locator(`[data-camera="${id}"] img`).waitFor();
-      await waitFor(
-        async () =>
-          (await page
-            .locator(".tile img")
-            .evaluateAll((imgs) => (imgs as unknown as ImageSize[]).every((img) => img.naturalWidth > 0)))
-            ? true
-            : undefined,
-        20_000,
-        "every tile's picture",
-      );
+      for (const id of ["dogs", "front", "drive"])
+        await page.locator(`[data-camera="${id}"] video`).waitFor();
       for (const id of ["dogs", "drive"]) {
-        const tile = page.locator(`[data-camera="${id}"] img`);
+        const tile = page.locator(`[data-camera="${id}"] video[data-state="playing"]`);
+        await tile.waitFor({ timeout: 20_000 });
         const first = await tile.screenshot();
         await waitFor(
           async () => (!(await tile.screenshot()).equals(first) ? true : undefined),
@@ -114,7 +106,6 @@ describe("web UI", () => {
           `${id}'s tile picture to change`,
         );
       }
-      expect(await page.locator('[data-camera="drive"] img').getAttribute("src")).toContain("snapshot.jpg");
       await shoot(page, "grid");
       await page.context().close();
     },
@@ -127,7 +118,7 @@ describe("web UI", () => {
     "holding a PTZ button moves the camera, releasing stops it; the camera view shows device info",
     async () => {
       const page = await signedIn("alice", "alice-ui-pw");
-      await page.locator('[data-camera="dogs"]').click();
+      await page.locator('[data-camera="dogs"] .caption a').click();
       await page.getByRole("heading", { name: /dogs/ }).waitFor();
       await page.getByText("IP2M-841B").waitFor();
       const control = gw.cameras.get("dogs")?.control;
@@ -231,7 +222,8 @@ describe("web UI", () => {
       gw.cameras.get("dogs")?.control.setConfig("NTP.Address", "ui.example.org");
       const page = await signedIn("alice", "alice-ui-pw");
       await page.getByRole("link", { name: "Config", exact: true }).click();
-      await page.getByRole("heading", { name: "Config history" }).waitFor();
+      await page.getByRole("link", { name: "Camera history" }).click();
+      await page.getByRole("heading", { name: "Camera history" }).waitFor();
       await page.getByRole("button", { name: "Back up now" }).click();
       await page.getByRole("status").filter({ hasText: "a new version" }).waitFor({ timeout: 15_000 });
       const row = page.locator('tr[data-path="NTP.Address"]');
@@ -260,8 +252,11 @@ describe("web UI", () => {
       await page.getByText("IP2M-841B").waitFor();
       expect(await page.locator(".pad").count()).toBe(0);
       await page.goto(`${gw.url}/config`);
-      await page.getByRole("heading", { name: "Config history" }).waitFor();
+      await page.getByRole("heading", { name: "Camera history" }).waitFor();
       expect(await page.getByRole("button", { name: "Back up now" }).count()).toBe(0);
+      expect(
+        await page.getByRole("navigation", { name: "Config" }).getByRole("link", { name: "camgate" }).count(),
+      ).toBe(0);
       const status = await page.evaluate(() =>
         fetch("/api/v1/cameras/dogs/ptz", {
           method: "POST",

@@ -6,11 +6,15 @@ export interface Session {
   user?: string;
   role?: "viewer" | "operator" | "admin";
   via?: string;
+  /** What this user may use beyond the cameras: camgate's settings, the cameras' config history. */
+  may?: { settings: boolean; cameraHistory: boolean };
 }
 
 export interface Camera {
   id: string;
   name: string;
+  /** The live wall's groups (`cameras[].groups`). */
+  groups?: string[];
   health: {
     state: string;
     since: string;

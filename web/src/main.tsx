@@ -2,33 +2,23 @@ import { render } from "preact";
 import { useEffect } from "preact/hooks";
 import "./styles.css";
 import { api } from "./api.ts";
-import {
-  cameras,
-  go,
-  isAdmin,
-  loadCameras,
-  loadSession,
-  route,
-  session,
-  startEvents,
-  stopEvents,
-} from "./state.ts";
+import { cameras, go, loadCameras, loadSession, route, session, startEvents, stopEvents } from "./state.ts";
 import { CameraView } from "./views/camera.tsx";
-import { ConfigView } from "./views/config.tsx";
+import { ConfigView, configTab } from "./views/config.tsx";
 import { EventsView } from "./views/events.tsx";
 import { GridView } from "./views/grid.tsx";
 import { HealthView } from "./views/health.tsx";
-import { SettingsView } from "./views/settings.tsx";
 import { SignIn } from "./views/signin.tsx";
 
 function Nav() {
-  // Settings are for admins: nobody else is shown a page they may not use.
+  // Nobody is shown a page they may not use: Config has camgate's settings (admins) and the camera history
+  // (whoever may read the backups).
+  const may = session.value?.may;
   const links = [
     ["/", "Cameras"],
     ["/events", "Events"],
-    ["/config", "Config"],
+    ...(may?.settings || may?.cameraHistory ? ([["/config", "Config"]] as const) : []),
     ["/health", "Health"],
-    ...(isAdmin() ? ([["/settings", "Settings"]] as const) : []),
   ] as const;
   const current = route.value;
   return (
@@ -42,7 +32,11 @@ function Nav() {
             key={path}
             href={path}
             aria-current={
-              current === path || (path === "/" && current.startsWith("/camera")) ? "page" : undefined
+              current === path ||
+              (path === "/" && current.startsWith("/camera")) ||
+              (path === "/config" && configTab(current) !== undefined)
+                ? "page"
+                : undefined
             }
             onClick={go(path)}
           >
@@ -90,15 +84,14 @@ function App() {
   let view = <GridView />;
   if (path.startsWith("/camera/")) view = <CameraView id={decodeURIComponent(path.slice(8))} />;
   else if (path === "/events") view = <EventsView />;
-  else if (path === "/config") view = <ConfigView admin={isAdmin()} />;
+  else if (path === "/config" || configTab(path) !== undefined) view = <ConfigView />;
   else if (path === "/health") view = <HealthView />;
-  else if (path === "/settings" && isAdmin()) view = <SettingsView />;
   void cameras.value;
   return (
     <>
       <Nav />
       <main>
-        {who.via === "anonymous" && path !== "/settings" && (
+        {who.via === "anonymous" && configTab(path) !== "camgate" && (
           <p class="notice warn" data-testid="no-users">
             camgate has no users yet: anyone on this machine can see and change everything.{" "}
             <a href="/settings" onClick={go("/settings")}>

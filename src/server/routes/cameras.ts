@@ -36,6 +36,7 @@ const cameraSummary = {
   properties: {
     id: { type: "string" },
     name: { type: "string" },
+    groups: { type: "array", items: { type: "string" }, description: "the live wall's groups" },
     health: healthSchema,
     budget: {
       type: "object",
@@ -151,6 +152,7 @@ function summary(ctx: GatewayContext, entry: CameraEntry, principal?: Principal)
   return {
     id: entry.id,
     name: entry.name,
+    groups: entry.groups,
     health: {
       state: health.state,
       since: new Date(health.since).toISOString(),

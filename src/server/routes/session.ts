@@ -14,6 +14,11 @@ const whoami = {
     role: { type: "string" },
     via: { type: "string" },
     cameras: { type: "array", items: { type: "string" } },
+    may: {
+      type: "object",
+      description: "what the UI shows this user beyond the cameras (the API judges every request anyway)",
+      properties: { settings: { type: "boolean" }, cameraHistory: { type: "boolean" } },
+    },
   },
 } as const;
 
@@ -40,6 +45,11 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: GatewayContext)
         role: principal.role,
         via: principal.via,
         cameras: principal.cameras === "*" ? ctx.cameras.list().map((c) => c.id) : [...principal.cameras],
+        // The same rules as the routes': settings are admins'; backups redacted of secrets are viewers'.
+        may: {
+          settings: principal.role === "admin",
+          cameraHistory: principal.role === "admin" || ctx.backupsRedacted,
+        },
       };
     },
   );

@@ -26,6 +26,12 @@ const cameraBody = {
   additionalProperties: false,
   properties: {
     name: { type: "string", minLength: 1, maxLength: 100 },
+    groups: {
+      type: "array",
+      maxItems: 16,
+      items: { type: "string", minLength: 1, maxLength: 40 },
+      description: "the live wall's groups (an empty list: none)",
+    },
     url: { type: "string", pattern: "^https?://[^/]+/?$", description: "http(s)://host[:port]" },
     username: { type: "string", minLength: 1, maxLength: 64 },
     password: { type: "string", minLength: 1, maxLength: 256, description: "stored in a file of its own" },
@@ -51,6 +57,7 @@ const cameraBody = {
 
 interface CameraBody {
   name?: string;
+  groups?: string[];
   url?: string;
   username?: string;
   password?: string;
@@ -86,6 +93,7 @@ function candidate(id: string, body: CameraBody, current: CameraConfig | undefin
     ...(current ?? {}),
     id,
     ...(body.name !== undefined ? { name: body.name } : {}),
+    ...(body.groups !== undefined ? { groups: body.groups } : {}),
     ...(body.url !== undefined ? { url: body.url } : {}),
     ...(body.username !== undefined ? { username: body.username } : {}),
     ...(body.rtspPort !== undefined
@@ -114,6 +122,7 @@ async function passwordReference(
 function fieldsOf(body: CameraBody, password: SecretReference | undefined): CameraFields {
   return {
     name: body.name,
+    ...(body.groups !== undefined ? { groups: body.groups } : {}),
     ...(body.url !== undefined ? { url: body.url } : {}),
     ...(body.username !== undefined ? { username: body.username } : {}),
     ...(password ? { password } : {}),
@@ -127,6 +136,7 @@ function shownCamera(camera: CameraConfig) {
   return {
     id: camera.id,
     name: camera.name ?? null,
+    groups: camera.groups ?? [],
     url: camera.url,
     username: camera.username,
     protocol: camera.protocol,

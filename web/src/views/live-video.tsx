@@ -1,8 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { HlsPlayer, wantsNativeHls } from "../player/hls-player.ts";
+import { createPlayer, type Player } from "../player/create-player.ts";
 import type { PlayerState } from "../player/live-player.ts";
-import { MsePlayer } from "../player/mse-player.ts";
-import { WebRtcPlayer } from "../player/webrtc-player.ts";
 
 /**
  * How the camera page shows the camera: the main stream over MSE (default), the main stream over WebRTC
@@ -17,24 +15,12 @@ const MODES: [LiveMode, string][] = [
   ["mjpeg", "MJPEG"],
 ];
 
-interface Player {
-  start(): void;
-  stop(): void;
-  delay(): number | undefined;
-}
-
-const STATE_TEXT: Record<PlayerState, string> = {
+export const STATE_TEXT: Record<PlayerState, string> = {
   connecting: "Connecting…",
   playing: "",
   reconnecting: "Reconnecting…",
   failed: "Cannot play",
 };
-
-export function liveUrl(camera: string, stream: "main" | "webrtc" | "sub"): string {
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const name = stream === "sub" ? "sub" : "main";
-  return `${scheme}//${location.host}/api/v1/cameras/${encodeURIComponent(camera)}/live?stream=${name}`;
-}
 
 /** `mjpeg`: the camera's MJPEG stream, undefined for a camera without one (an ONVIF camera). */
 export function LiveVideo({
@@ -76,22 +62,7 @@ export function LiveVideo({
       onMime: (mime: string) => setHasAudio(mime.includes("mp4a")),
     };
     setHasAudio(mode === "webrtc");
-    // Without MSE (iPhones before iOS 17.1, TVs) the browser's own HLS plays the main or sub stream.
-    const hls = mode !== "webrtc" && wantsNativeHls(element);
-    const created: Player =
-      mode === "webrtc"
-        ? new WebRtcPlayer(
-            element,
-            `/api/v1/cameras/${encodeURIComponent(camera)}/webrtc?stream=main`,
-            events,
-          )
-        : hls
-          ? new HlsPlayer(
-              element,
-              `/api/v1/cameras/${encodeURIComponent(camera)}/hls/index.m3u8?stream=${mode === "sub" ? "sub" : "main"}`,
-              events,
-            )
-          : new MsePlayer(element, liveUrl(camera, mode), events);
+    const created = createPlayer(element, camera, mode, events);
     player.current = created;
     created.start();
     return () => {

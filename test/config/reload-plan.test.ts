@@ -32,6 +32,19 @@ describe("planReload", () => {
     expect(planIsEmpty(plan)).toBe(false);
   });
 
+  it("takes a change of the wall's groups as display only: relabelled, never re-created", () => {
+    const before = config([camera("a"), camera("bb", { groups: ["Outside"] }), camera("ccc")]);
+    const after = config([
+      camera("a", { groups: ["Outside", "Doors"] }),
+      camera("bb"),
+      camera("ccc", { groups: ["Inside"], password: "new" }),
+    ]);
+    const plan = planReload(before, after);
+    expect(plan.renamed.map((c) => c.id)).toEqual(["a", "bb", "ccc"]);
+    expect(plan.credentials.map((c) => c.id)).toEqual(["ccc"]);
+    expect(plan.reconfigured).toEqual([]);
+  });
+
   it("reports sections wired at start, and a camera's own RTSP port, as needing a restart", () => {
     const before = config([camera("a")]);
     const after = config([camera("a", { rtspPassthroughPort: 8555 })], {

@@ -91,14 +91,37 @@ describe("the Settings page", () => {
       await page.locator('.tile[data-camera="porch"]').waitFor();
       await page.getByRole("link", { name: "Config", exact: true }).click();
 
-      // Edited: a new name, in the file and in camgate.
+      // Edited: a new name and groups, in the file and in camgate; nothing that reaches the camera changed,
+      // so no login to check it (the notice has no probe's answer).
       await cameras.locator('[data-camera="porch"]').getByRole("button", { name: "Edit" }).click();
       const edit = page.getByRole("form", { name: "Edit porch" });
       await edit.getByLabel("Name").fill("Front porch");
+      await edit.getByLabel("Groups on the wall").fill("Outside, Doors");
       await edit.getByRole("button", { name: "Save" }).click();
       await cameras.getByText("Changed porch").waitFor();
+      expect(await cameras.locator(".notice").textContent()).toBe("Changed porch");
       expect(readFileSync(gw.file, "utf8")).toContain("name: Front porch");
+      expect(readFileSync(gw.file, "utf8")).toMatch(/groups:\n\s+- Outside\n\s+- Doors\n/);
       expect(await cameras.locator('[data-camera="porch"]').textContent()).toContain("Front porch");
+      expect(gw.camgate.cameras.get("porch")?.groups).toEqual(["Outside", "Doors"]);
+
+      // A user's row edited: another role, and every camera instead of one.
+      const olgaHash = /name: olga\n\s+role: operator\n\s+password: (scrypt:\S+)/.exec(
+        readFileSync(gw.file, "utf8"),
+      )?.[1];
+      expect(olgaHash).toBeDefined();
+      await users.locator('[data-user="olga"]').getByRole("button", { name: "Edit" }).click();
+      const editUser = page.getByRole("form", { name: "Edit olga" });
+      await editUser.getByLabel("Role").selectOption("viewer");
+      await editUser.getByLabel("All, and those added later").check();
+      await editUser.getByRole("button", { name: "Save" }).click();
+      await users.getByText("olga changed").waitFor();
+      expect(await page.getByLabel("Role of olga").inputValue()).toBe("viewer");
+      expect(await users.locator('[data-user="olga"]').textContent()).toContain("all");
+      // The password was left empty: the hash in the file is the one from before.
+      expect(readFileSync(gw.file, "utf8")).toContain(
+        `name: olga\n    role: viewer\n    password: ${olgaHash}\n`,
+      );
       // The file as the UI left it keeps the owner's comments and passes `camgate config check`.
       const text = readFileSync(gw.file, "utf8");
       for (const comment of [

@@ -4,7 +4,7 @@
  * as provisioning), a backup now, and a provisioning template planned and applied to this camera or to every
  * camera they may see.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api.ts";
 import { cameras } from "../state.ts";
 
@@ -72,16 +72,20 @@ export function CameraHistory({ admin }: { admin: boolean }) {
   const [message, setMessage] = useState<string | undefined>(undefined);
   const [restore, setRestore] = useState<{ commit: string; plan: Plan } | undefined>(undefined);
 
+  // The version whose diff is wanted: an answer for one clicked before is dropped.
+  const wanted = useRef<string | undefined>(undefined);
   const showVersion = async (list: Version[], commit: string | undefined) => {
+    wanted.current = commit;
     setSelected(commit);
     setRestore(undefined);
+    setDiff(undefined);
     const at = list.findIndex((v) => v.commit === commit);
     const before = list[at + 1];
-    if (!commit || !before) return setDiff(undefined);
+    if (!commit || !before) return;
     const d = await api<{ changes: Change[] }>(
       `/api/v1/backups/${camera}/diff?from=${before.commit}&to=${commit}`,
     ).catch(() => ({ changes: [] }));
-    setDiff(d.changes);
+    if (wanted.current === commit) setDiff(d.changes);
   };
   const load = async (id: string) => {
     if (!id) return;

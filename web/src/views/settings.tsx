@@ -15,6 +15,7 @@ interface ConfiguredCamera {
   username: string;
   rtspPort: number;
   passthroughPort: number | null;
+  groups: string[];
 }
 
 interface User {
@@ -44,7 +45,18 @@ interface CameraForm {
   username: string;
   password: string;
   rtspPort: string;
+  /** The live wall's groups, comma-separated. */
+  groups: string;
 }
+
+const groupList = (text: string) => [
+  ...new Set(
+    text
+      .split(",")
+      .map((g) => g.trim())
+      .filter(Boolean),
+  ),
+];
 
 const EMPTY_FORM: CameraForm = {
   id: "",
@@ -53,6 +65,7 @@ const EMPTY_FORM: CameraForm = {
   username: "admin",
   password: "",
   rtspPort: "554",
+  groups: "",
 };
 
 /** A camera id from a name: lower case, digits, _ and - (what the config accepts). */
@@ -101,13 +114,18 @@ function CamerasSection() {
   const save = (event: Event) => {
     event.preventDefault();
     if (!form) return;
+    // An edit sends only what changed: a new name or groups reach no camera; a new address or
+    // credentials are checked with one login first.
+    const before = list?.cameras.find((c) => c.id === editing);
+    const rtspPort = Number(form.rtspPort) || 554;
     run(async () => {
       const body = {
         name: form.name || undefined,
-        url: form.url,
-        username: form.username,
+        ...(form.url !== before?.url ? { url: form.url } : {}),
+        ...(form.username !== before?.username ? { username: form.username } : {}),
         ...(form.password ? { password: form.password } : {}),
-        rtspPort: Number(form.rtspPort) || 554,
+        ...(rtspPort !== before?.rtspPort ? { rtspPort } : {}),
+        groups: groupList(form.groups),
       };
       const answer = await api<{ probe: { summary: string } | null }>(
         editing ? `/api/v1/config/cameras/${encodeURIComponent(editing)}` : "/api/v1/config/cameras",
@@ -183,6 +201,7 @@ function CamerasSection() {
                         username: camera.username,
                         password: "",
                         rtspPort: String(camera.rtspPort),
+                        groups: camera.groups.join(", "),
                       });
                     }}
                   >
@@ -260,6 +279,9 @@ function CamerasSection() {
             Name <input {...field("name")} />
           </label>
           <label>
+            Groups on the wall <input placeholder="Outside, Garage" {...field("groups")} />
+          </label>
+          <label>
             Address <input required placeholder="http://192.168.1.20" {...field("url")} />
           </label>
           <label>
@@ -296,8 +318,9 @@ function CamerasSection() {
 
 function UsersSection() {
   const [list, setList] = useState<{ editable: boolean; users: User[] } | undefined>(undefined);
+  // The form adds a user, or edits one (`existing`): role, cameras, and a new password only when typed.
   const [adding, setAdding] = useState<
-    { name: string; role: User["role"]; password: string; cameras?: string[] } | undefined
+    { name: string; role: User["role"]; password: string; cameras?: string[]; existing?: boolean } | undefined
   >(undefined);
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const [busy, error, run] = useAction();
@@ -371,6 +394,21 @@ function UsersSection() {
                   <button
                     type="button"
                     disabled={busy || !list.editable}
+                    onClick={() =>
+                      setAdding({
+                        name: user.name,
+                        role: user.role,
+                        password: "",
+                        existing: true,
+                        ...(user.cameras.includes("*") ? {} : { cameras: user.cameras }),
+                      })
+                    }
+                  >
+                    Edit
+                  </button>{" "}
+                  <button
+                    type="button"
+                    disabled={busy || !list.editable}
                     onClick={() => {
                       if (!confirm(`Remove ${user.name}? Their sessions end at once.`)) return;
                       run(async () => {
@@ -402,7 +440,7 @@ function UsersSection() {
       {adding && (
         <form
           class="settings-form"
-          aria-label={firstUser ? "Create the admin" : "Add a user"}
+          aria-label={firstUser ? "Create the admin" : adding.existing ? `Edit ${adding.name}` : "Add a user"}
           onSubmit={(e) => {
             e.preventDefault();
             if (adding.cameras?.length === 0)
@@ -413,10 +451,15 @@ function UsersSection() {
               adding.name,
               {
                 role: adding.role,
-                password: adding.password,
-                ...(adding.cameras && adding.cameras.length > 0 ? { cameras: adding.cameras } : {}),
+                ...(adding.password ? { password: adding.password } : {}),
+                // An edit back to All says so; an add leaves the default (all).
+                ...(adding.cameras && adding.cameras.length > 0
+                  ? { cameras: adding.cameras }
+                  : adding.existing
+                    ? { cameras: ["*"] }
+                    : {}),
               },
-              `Added ${adding.name}`,
+              adding.existing ? `${adding.name} changed` : `Added ${adding.name}`,
             );
           }}
         >
@@ -424,6 +467,7 @@ function UsersSection() {
             Name{" "}
             <input
               required
+              readOnly={adding.existing}
               pattern="[A-Za-z0-9_.@\-]{1,64}"
               value={adding.name}
               onInput={(e) => setAdding({ ...adding, name: (e.target as HTMLInputElement).value })}
@@ -444,10 +488,10 @@ function UsersSection() {
             </select>
           </label>
           <label>
-            Password{" "}
+            {adding.existing ? "New password (empty: unchanged)" : "Password"}{" "}
             <input
               type="password"
-              required
+              required={!adding.existing}
               minLength={8}
               autoComplete="new-password"
               value={adding.password}
@@ -486,7 +530,7 @@ function UsersSection() {
             </fieldset>
           )}
           <button type="submit" disabled={busy}>
-            {firstUser ? "Create the admin" : "Add"}
+            {firstUser ? "Create the admin" : adding.existing ? "Save" : "Add"}
           </button>{" "}
           {!firstUser && (
             <button type="button" disabled={busy} onClick={() => setAdding(undefined)}>

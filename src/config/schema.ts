@@ -276,7 +276,16 @@ export const eventsSchema = z.strictObject({
   /** Reports of one code on one camera this close together are one incident (the mail after the stream). */
   mergeWindowSeconds: z.number().int().min(0).max(3600).default(60),
   /** On `start` of these codes a snapshot is stored with the event. */
-  snapshotCodes: codeList.default(["VideoMotion", "VideoBlind", "CrossLineDetection"]),
+  snapshotCodes: codeList.default([
+    "VideoMotion",
+    "VideoBlind",
+    "CrossLineDetection",
+    "CrossRegionDetection",
+    "SmartMotionHuman",
+    "SmartMotionVehicle",
+  ]),
+  /** How long the signed snapshot and clip links in webhooks and notifications work (hours, up to 7 days). */
+  linkHours: z.number().min(0.1).max(168).default(24),
   retention: z
     .strictObject({
       days: z.number().min(0.001).default(30),
@@ -345,6 +354,67 @@ export const smtpSchema = z.strictObject({
     .int()
     .min(1024)
     .default(10 * 1024 * 1024),
+});
+
+/** What an owner may be notified of (src/events/alert-kinds.ts says which events are which). */
+export const ALERT_KINDS = [
+  "person",
+  "vehicle",
+  "doorbell",
+  "motion",
+  "tamper",
+  "offline",
+  "security",
+] as const;
+
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "a time of day as HH:MM (24 hours)");
+
+/**
+ * A notification target: an ntfy topic (the ntfy app on a phone, self-hosted or ntfy.sh), or any HTTP
+ * endpoint that takes a form with a picture (Pushover, Telegram's sendPhoto, Gotify through a bridge).
+ */
+export const notifySchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits and _ . - (up to 64)"),
+  kind: z.enum(["ntfy", "http"]).default("ntfy"),
+  /** ntfy: the topic's URL (`https://ntfy.sh/my-house-4f9a`); http: where the form is POSTed. */
+  url: z.url().refine((u) => /^https?:\/\//.test(u), "must be http(s)://"),
+  /** ntfy: an access token (sent as `Authorization: Bearer`). */
+  token: secret.optional(),
+  /** Notify as this user: only the cameras they may see. */
+  user: z.string().min(1).optional(),
+  cameras: z.array(z.string().min(1)).min(1).default(["*"]),
+  kinds: z.array(z.enum(ALERT_KINDS)).min(1).default(["person", "vehicle", "doorbell", "offline"]),
+  /** No notification between these times (the machine's clock, or `timeZone`), but for `allow`'s kinds. */
+  quietHours: z
+    .strictObject({
+      from: clockTime,
+      to: clockTime,
+      allow: z.array(z.enum(ALERT_KINDS)).default(["doorbell"]),
+    })
+    .optional(),
+  /** An IANA zone for quiet hours and the time in messages (`Europe/Berlin`); default the machine's. */
+  timeZone: z
+    .string()
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat("en", { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, "an IANA time zone such as Europe/Berlin")
+    .optional(),
+  /** After a notification of a kind for a camera, the same kind of that camera is quiet this long. */
+  cooldownSeconds: z.number().int().min(0).max(86_400).default(60),
+  /** ntfy's priority (1 min … 5 urgent); doorbell presses go out at least at 4. */
+  priority: z.number().int().min(1).max(5).default(3),
+  /** http: the form's fields, `{title}`, `{message}`, `{click}`, `{camera}`, `{kind}`, `{time}` replaced. */
+  fields: z
+    .record(z.string(), z.string())
+    .default({ title: "{title}", message: "{message}", url: "{click}" }),
+  /** http: the form field that carries the snapshot JPEG. */
+  imageField: z.string().min(1).default("image"),
+  timeoutMs: z.number().int().min(100).default(10_000),
 });
 
 export const webhookSchema = z.strictObject({
@@ -464,6 +534,7 @@ export const configSchema = z.strictObject({
   recording: recordingSchema.prefault({}),
   smtp: smtpSchema.optional(),
   webhooks: z.array(webhookSchema).default([]),
+  notify: z.array(notifySchema).default([]),
   mqtt: mqttSchema.optional(),
   backup: backupSchema.prefault({}),
   audit: auditSchema.prefault({}),
@@ -481,6 +552,8 @@ export type UserConfig = z.infer<typeof userSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type EventsConfig = z.infer<typeof eventsSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
+export type NotifyConfig = z.infer<typeof notifySchema>;
+export type AlertKind = (typeof ALERT_KINDS)[number];
 export type MqttConfig = z.infer<typeof mqttSchema>;
 export type SmtpConfig = z.infer<typeof smtpSchema>;
 export type RecordingConfig = z.infer<typeof recordingSchema>;

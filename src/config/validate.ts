@@ -55,6 +55,16 @@ export function validateConfig(config: Config): ConfigIssue[] {
       if (camera !== "*" && !ids.has(camera)) issue(["webhooks", i, "cameras"], `no camera "${camera}"`);
   });
 
+  const targets = new Set<string>();
+  config.notify.forEach((target, i) => {
+    if (targets.has(target.name)) issue(["notify", i, "name"], `"${target.name}" is used twice`);
+    targets.add(target.name);
+    for (const camera of target.cameras)
+      if (camera !== "*" && !ids.has(camera)) issue(["notify", i, "cameras"], `no camera "${camera}"`);
+    if (target.user !== undefined && !names.has(target.user))
+      issue(["notify", i, "user"], `no user "${target.user}"`);
+  });
+
   // Ports camgate listens on, on the same host: two servers cannot share one.
   const ports = new Map<number, string>();
   const claim = (port: number, what: string, path: (string | number)[]) => {

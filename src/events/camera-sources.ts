@@ -4,12 +4,14 @@
  * configured codes taken through the `SnapshotService` (the live frame when a stream runs, else one shared
  * camera call).
  */
+
 import type { CameraEventSource } from "../camera/events.ts";
 import type { CameraEntry, CameraSet } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
 import type { JsonValue } from "../protocol/kv.ts";
 import type { EventStreams } from "../relay/event-stream-hub.ts";
 import type { SnapshotService } from "../relay/snapshot.ts";
+import { isDoorbellPress } from "./alert-kinds.ts";
 import type { GatewayWatch } from "./gateway-watch.ts";
 import { type EventAction, normaliseAction } from "./model.ts";
 import type { EventPublisher } from "./publisher.ts";
@@ -89,8 +91,12 @@ export class CameraEventSources {
     data: JsonValue,
     synthetic: boolean,
   ): Promise<void> {
+    // A beginning (a start, or a pulse: a tripwire crossed) of a snapshot code, and every doorbell press:
+    // the picture is what a notification shows.
     const wantsSnapshot =
-      action === "start" && this.config.events.snapshotCodes.some((c) => c === "*" || c === code);
+      ((action === "start" || action === "pulse") &&
+        this.config.events.snapshotCodes.some((c) => c === "*" || c === code)) ||
+      (action === "pulse" && isDoorbellPress({ code, data }));
     return this.publisher.publishLater(entry.id, async () => {
       const snapshotJpeg = wantsSnapshot ? await this.snapshotFor(entry, index + 1) : undefined;
       return {

@@ -1,8 +1,9 @@
 /**
- * Where stored events go: one durable outbox target per webhook (each drained in order by its own worker),
- * and MQTT (the bridge, and the embedded broker when configured). The bus routes each event to the targets
- * that want it, in the event's own transaction.
+ * Where stored events go: one durable outbox target per webhook and per notification target (each drained
+ * in order by its own worker), and MQTT (the bridge, and the embedded broker when configured). The bus
+ * routes each event to the targets that want it, in the event's own transaction.
  */
+import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { CameraRegistry, CameraSet } from "../camera/registry.ts";
 import type { Config } from "../config/schema.ts";
@@ -10,14 +11,25 @@ import type { Db } from "../storage/database.ts";
 import { discoveryTopics } from "../storage/discovery-topics.ts";
 import type { EventBus } from "./bus.ts";
 import { DEFAULT_WORKER_OPTIONS, DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
+import type { EventLinker } from "./event-links.ts";
+import type { CamgateEvent } from "./model.ts";
 import { MQTT_TARGET, MqttBridge } from "./mqtt.ts";
 import { type EmbeddedBroker, startEmbeddedBroker } from "./mqtt-broker.ts";
+import {
+  NotifyError,
+  NotifyRouter,
+  type NotifyTarget,
+  notificationContent,
+  notifyTargetKey,
+  sendNotification,
+} from "./notify.ts";
 import type { Outbox } from "./outbox.ts";
 import type { EventStore } from "./store.ts";
 import { postWebhook, type WebhookTarget, webhookTargetKey, webhookWants } from "./webhooks.ts";
 
 export class Deliveries {
   readonly webhooks: { target: WebhookTarget; worker: DeliveryWorker }[] = [];
+  readonly notify: { target: NotifyTarget; worker: DeliveryWorker }[] = [];
   mqtt: MqttBridge | undefined;
   broker: EmbeddedBroker | undefined;
 
@@ -34,6 +46,7 @@ export class Deliveries {
     private readonly localDb: Db,
     /** Several instances share the outbox: workers poll for each other's work, and MQTT clients differ. */
     private readonly cluster: { instance: string } | undefined,
+    private readonly links: EventLinker,
   ) {
     const workerOptions = this.workerOptions();
     config.webhooks.forEach((webhook, index) => {
@@ -53,7 +66,7 @@ export class Deliveries {
           webhookTargetKey(target.name),
           outbox,
           store,
-          (event, delivery) => postWebhook(target, event, delivery.id),
+          (event, delivery) => postWebhook(target, event, delivery.id, links(event)),
           () => true,
           // Longer than a send can take (it is cut at its timeout), short enough for a quick failover.
           { ...workerOptions, claimMs: target.timeoutMs * 2 + 5000 },
@@ -63,7 +76,43 @@ export class Deliveries {
     bus.addRouter((event) =>
       this.webhooks.filter((w) => webhookWants(w.target, event)).map((w) => webhookTargetKey(w.target.name)),
     );
+    for (const target of config.notify)
+      this.notify.push({
+        target,
+        worker: new DeliveryWorker(
+          notifyTargetKey(target.name),
+          outbox,
+          store,
+          (event) => this.sendNotification(target, event),
+          () => true,
+          { ...workerOptions, claimMs: target.timeoutMs * 2 + 5000 },
+        ),
+      });
+    const notifyRouter = new NotifyRouter(config.notify, {
+      maySee: (name, camera) => {
+        const user = config.users.find((u) => u.name === name);
+        return user !== undefined && (user.cameras.includes("*") || user.cameras.includes(camera));
+      },
+    });
+    bus.addRouter((event) => notifyRouter.route(event));
     if (config.mqtt) bus.addRouter(() => [MQTT_TARGET]);
+  }
+
+  /** One notification: the words, the stored snapshot, the links; a refusal is retried like any delivery. */
+  private async sendNotification(target: NotifyTarget, event: CamgateEvent): Promise<void> {
+    const file = event.snapshot ? await this.store.snapshotPath(event.id) : undefined;
+    // A snapshot removed by retention since: the words still go.
+    const snapshot = file ? await readFile(file).catch(() => undefined) : undefined;
+    const name = this.cameras.get(event.camera)?.name ?? event.camera;
+    const content = notificationContent(target, event, name, this.links(event), snapshot);
+    if (!content) return;
+    try {
+      await sendNotification(target, content);
+    } catch (error) {
+      if (error instanceof NotifyError)
+        this.logger.debug({ target: target.name, camera: event.camera, code: error.code }, error.message);
+      throw error;
+    }
   }
 
   private workerOptions(): DeliveryWorkerOptions {
@@ -73,7 +122,7 @@ export class Deliveries {
   }
 
   async start(): Promise<void> {
-    for (const { worker } of this.webhooks) worker.start();
+    for (const { worker } of [...this.webhooks, ...this.notify]) worker.start();
     const mqtt = this.config.mqtt;
     if (!mqtt) return;
     if (mqtt.embedded)
@@ -107,7 +156,7 @@ export class Deliveries {
   }
 
   async close(): Promise<void> {
-    for (const { worker } of this.webhooks) worker.stop();
+    for (const { worker } of [...this.webhooks, ...this.notify]) worker.stop();
     await this.mqtt?.close();
     await this.broker?.close();
   }

@@ -1,7 +1,7 @@
 /**
  * The event pipeline, composed from its rooms: the store and outbox (on the database `app.ts` opened), the
  * bus, the publisher (per-camera order), the camera event streams, alarm-mail ingest, the gateway's own
- * events, the deliveries (webhooks, MQTT) and retention. `close()` stops all of it, in an order that loses
+ * events, the deliveries (webhooks, notifications, MQTT) and retention. `close()` stops all of it, in an order that loses
  * nothing: sources first, then what they were storing, then the deliveries.
  */
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import type { Sql } from "../storage/sql.ts";
 import { EventBus } from "./bus.ts";
 import { CameraEventSources } from "./camera-sources.ts";
 import { Deliveries } from "./deliveries.ts";
+import type { EventLinker } from "./event-links.ts";
 import { GatewayWatch } from "./gateway-watch.ts";
 import { MailMatcher } from "./mail-matcher.ts";
 import { Outbox } from "./outbox.ts";
@@ -43,6 +44,8 @@ export interface EventPipelineParts {
   storageDir: string;
   /** Failed logins per address, shared with the HTTP front door (SMTP AUTH counts into it). */
   loginLimiter: SmtpIngestOptions["limiter"];
+  /** The signed, absolute links webhooks and notifications carry. */
+  links: EventLinker;
 }
 
 export class EventPipeline {
@@ -97,6 +100,7 @@ export class EventPipeline {
       logger,
       parts.db,
       parts.cluster,
+      parts.links,
     );
     this.retention = new EventRetention(config.events.retention, this.store, this.outbox, logger);
     this.matcher = new MailMatcher(config.cameras, cameras, logger);

@@ -15,6 +15,7 @@
  */
 import { createHmac } from "node:crypto";
 import { request } from "undici";
+import type { EventLinks } from "./event-links.ts";
 import type { CamgateEvent } from "./model.ts";
 
 export interface WebhookTarget {
@@ -61,8 +62,10 @@ export async function postWebhook(
   webhook: WebhookTarget,
   event: CamgateEvent,
   deliveryId: string,
+  links?: EventLinks,
 ): Promise<void> {
-  const body = JSON.stringify(event);
+  // The event as stored, and links a receiver without a login can open (signed, absolute, for a while).
+  const body = JSON.stringify(links ? { ...event, links } : event);
   const timestamp = String(Math.floor(Date.now() / 1000));
   const response = await request(webhook.url, {
     method: "POST",

@@ -9,6 +9,13 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 
 export const SIGNED_PARAMS = ["cg_exp", "cg_user", "cg_sig"] as const;
 
+/**
+ * The signer of the links camgate puts in webhooks and notifications (an event's snapshot, an incident's
+ * clip). Not a user (user names cannot hold `:`): it may read exactly the path it signed, with GET, until
+ * the link expires, whoever is configured.
+ */
+export const LINKS_SIGNER = "camgate:links";
+
 /** The camera a path belongs to (`/api/v1/cameras/<id>/...` or `/cam/<id>/...`), or "". */
 export function cameraOfPath(pathname: string): string {
   return /^\/(?:api\/v1\/cameras|cam)\/([^/?]+)/.exec(pathname)?.[1] ?? "";

@@ -5,6 +5,7 @@
  * seconds in a pre-roll ring, so the clip begins at the keyframe before the event. A finished clip is
  * indexed and announced as a `ClipReady` gateway event (webhooks and MQTT carry its URL).
  */
+
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { CameraEntry, CameraSet } from "../camera/registry.ts";
@@ -17,6 +18,7 @@ import { fileInitSegment, sameInit } from "../media/fmp4.ts";
 import type { HubUnit, MediaConsumer, StreamTracks } from "../relay/stream-hub.ts";
 import type { StreamHubs } from "../relay/stream-hubs.ts";
 import { ClipFile, ClipFileError, type OpenForWriting, openForWriting } from "./clip-file.ts";
+import { clipsEnabled, clipWanted } from "./clip-policy.ts";
 import { PreRollRing } from "./pre-roll.ts";
 import type { RecordingIndex } from "./recording-index.ts";
 import { TrackWriter } from "./track-writer.ts";
@@ -210,15 +212,11 @@ export class ClipRecorder {
   }
 
   private wants(camera: string, code: string): boolean {
-    const own = this.options.config.cameras.find((c) => c.id === camera)?.recording;
-    const enabled = own?.clips ?? this.settings().enabled;
-    const codes = own?.clipCodes ?? this.settings().codes;
-    return enabled && codes.some((c) => c === "*" || c === code);
+    return clipWanted(this.options.config, camera, code);
   }
 
   private enabledFor(camera: string): boolean {
-    const own = this.options.config.cameras.find((c) => c.id === camera)?.recording;
-    return own?.clips ?? this.settings().enabled;
+    return clipsEnabled(this.options.config, camera);
   }
 
   start(): void {

@@ -4,7 +4,9 @@
  * instance's live feeds. It closes before the relay it listens to.
  */
 import { announceEvent, ClusterEventRelay } from "../cluster/event-relay.ts";
+import { eventLinker } from "../events/event-links.ts";
 import { EventPipeline } from "../events/pipeline.ts";
+import { clipWanted } from "../recording/clip-policy.ts";
 import { errorText } from "../util/error-text.ts";
 import type { Core } from "./core.ts";
 import type { Ownership } from "./ownership.ts";
@@ -40,6 +42,13 @@ export function makeEvents({
     logger,
     storageDir,
     loginLimiter: core.loginLimiter,
+    links: eventLinker({
+      signer: core.signer,
+      // Read at each delivery: the listen address is known once the HTTP part has bound it.
+      publicUrl: () => config.server.publicUrl ?? core.addresses.url,
+      linkHours: config.events.linkHours,
+      clipsWanted: (camera, code) => clipWanted(config, camera, code),
+    }),
   });
   // Clustered: each stored event is announced, and the others' events reach this instance's live feeds.
   const clusterUrl = config.storage.postgres?.url;

@@ -80,6 +80,7 @@ export async function startTestGateway(options: {
   /** Recording settings; event clips are off unless a test asks for them. */
   recording?: Record<string, unknown>;
   webhooks?: unknown[];
+  notify?: unknown[];
   mqtt?: Record<string, unknown>;
   smtp?: Record<string, unknown>;
   /** Backups and log sync are off unless a test asks for them (they would add camera requests). */
@@ -131,6 +132,7 @@ export async function startTestGateway(options: {
     // only what they cause).
     recording: options.recording ?? { clips: { enabled: false } },
     webhooks: options.webhooks ?? [],
+    notify: options.notify ?? [],
     ...(options.mqtt ? { mqtt: options.mqtt } : {}),
     ...(options.smtp ? { smtp: options.smtp } : {}),
     backup: options.backup ?? { enabled: false },

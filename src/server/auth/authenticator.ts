@@ -10,7 +10,7 @@ import { BlockList, isIP, isIPv4 } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { UserConfig } from "../../config/schema.ts";
 import { parseBasicAuthorization } from "../../protocol/digest.ts";
-import { SIGNED_PARAMS, type UrlSigner } from "../../protocol/signed-url.ts";
+import { LINKS_SIGNER, SIGNED_PARAMS, type UrlSigner } from "../../protocol/signed-url.ts";
 import type { FailureLimiter } from "./rate-limit.ts";
 import { type Role, roleAllows } from "./roles.ts";
 import { StoredSecret } from "./secrets.ts";
@@ -177,6 +177,18 @@ export class Authenticator {
     return { name: user.config.name, role: user.config.role, cameras, via, credentials: user.credentials };
   }
 
+  /**
+   * Who signed a URL: a user, or camgate's own links in webhooks and notifications (`LINKS_SIGNER`), which
+   * read with GET and nothing else (each link is scoped to its own path anyway).
+   */
+  private signerPrincipal(name: string, method: string): Principal | undefined {
+    if (name === LINKS_SIGNER)
+      return method.toUpperCase() === "GET"
+        ? { name: LINKS_SIGNER, role: "viewer", cameras: "*", via: "signed-url" }
+        : undefined;
+    return this.principalFor(name, "signed-url");
+  }
+
   /** The principal for a user name and password or token (sign-in), or undefined. */
   checkPassword(username: string, password: string): Principal | undefined {
     const user = this.users.find((u) => u.config.name === username);
@@ -213,7 +225,7 @@ export class Authenticator {
   ): { ok: true; principal: Principal } | { ok: false; reason: string } {
     const verdict = this.options.signer.verify(method, target);
     if (!verdict.ok) return verdict;
-    const principal = this.principalFor(verdict.user, "signed-url");
+    const principal = this.signerPrincipal(verdict.user, method);
     return principal ? { ok: true, principal } : { ok: false, reason: "the signing user no longer exists" };
   }
 
@@ -250,7 +262,7 @@ export class Authenticator {
       const signed = SIGNED_PARAMS.some((name) => target.includes(`${name}=`))
         ? this.options.signer.verify(method, target)
         : undefined;
-      const signer = signed?.ok ? this.principalFor(signed.user, "signed-url") : undefined;
+      const signer = signed?.ok ? this.signerPrincipal(signed.user, method) : undefined;
       return { ok: true, principal: signer ?? door.principal };
     }
     if (door.kind === "blocked")
@@ -263,7 +275,7 @@ export class Authenticator {
     if (SIGNED_PARAMS.some((name) => target.includes(`${name}=`))) {
       const verdict = this.options.signer.verify(method, target);
       if (!verdict.ok) return fail(verdict.reason);
-      const principal = this.principalFor(verdict.user, "signed-url");
+      const principal = this.signerPrincipal(verdict.user, method);
       if (!principal) return fail("the signing user no longer exists");
       return {
         ok: true,

@@ -25,6 +25,9 @@ describe("web UI health messages", () => {
         { id: "dogs", profile: "amcrest-ip2m-841b" },
         { id: "garage", profile: "dahua-2024", config: { password: "not-the-password" } },
       ],
+      // As camgate runs by default: the event stream is what notices a camera that stops answering (the
+      // live players' RTSP sessions are streams of their own, judged apart from the camera's health).
+      events: { enabled: true, heartbeatSeconds: 1 },
     });
     if (locateChromium()) chromium = await launchChromium();
   }, 60_000);

@@ -6,6 +6,7 @@
  * Only builds the messages; the bridge publishes them, and clears the ones it published before and no longer
  * does (a removed camera, a code the camera stopped reporting).
  */
+import { ALERT_KINDS } from "../config/schema.ts";
 import { VERSION } from "../version.ts";
 
 /** Codes published as retained ON/OFF binary sensors. */
@@ -51,6 +52,8 @@ export interface DiscoveryCamera {
   firmware?: string;
   /** State codes the camera reports. */
   codes: readonly string[];
+  /** A doorbell (an Amcrest AD110/AD410, a Dahua VTO): it gets a Doorbell event entity. */
+  doorbell?: boolean;
   presets: readonly { index: number; name: string }[];
 }
 
@@ -95,7 +98,10 @@ export function bridgeDiscovery(options: DiscoveryOptions): DiscoveryMessage[] {
   ];
 }
 
-/** A camera's messages: connectivity, one binary sensor per state code, the snapshot camera, preset buttons. */
+/**
+ * A camera's messages: connectivity, one binary sensor per state code, the snapshot camera, the last event's
+ * image, an alert event entity (and a doorbell one for doorbells), preset buttons.
+ */
 export function cameraDiscovery(options: DiscoveryOptions, camera: DiscoveryCamera): DiscoveryMessage[] {
   const { prefix, discoveryPrefix } = options;
   const node = `camgate_${camera.id}`;
@@ -151,6 +157,35 @@ export function cameraDiscovery(options: DiscoveryOptions, camera: DiscoveryCame
       topic: `${prefix}/${camera.id}/snapshot`,
       ...availability,
     }),
+    // The last event's picture as an image entity: what an automation attaches to HA's own notification.
+    message("image", "last_event", {
+      name: "Last event",
+      unique_id: `${node}_last_event`,
+      image_topic: `${prefix}/${camera.id}/snapshot`,
+      content_type: "image/jpeg",
+      ...availability,
+    }),
+    // Each alert as an HA event (`event_type`: person, vehicle, motion, ...), for automations to trigger on.
+    message("event", "alert", {
+      name: "Alert",
+      unique_id: `${node}_alert`,
+      state_topic: `${prefix}/${camera.id}/alert`,
+      event_types: [...ALERT_KINDS],
+      device_class: "motion",
+      ...availability,
+    }),
+    ...(camera.doorbell
+      ? [
+          message("event", "doorbell", {
+            name: "Doorbell",
+            unique_id: `${node}_doorbell`,
+            state_topic: `${prefix}/${camera.id}/doorbell`,
+            event_types: ["press"],
+            device_class: "doorbell",
+            ...availability,
+          }),
+        ]
+      : []),
     ...camera.presets.map((preset) =>
       message("button", `preset_${preset.index}`, {
         name: `Preset ${preset.name || preset.index}`,

@@ -14,6 +14,7 @@ import type { CameraEntry, CameraRegistry, CameraSet } from "../camera/registry.
 import type { HealthState } from "../camera/session.ts";
 import type { DiscoveryTopics } from "../storage/discovery-topics.ts";
 import { errorText } from "../util/error-text.ts";
+import { alertKindsOf } from "./alert-kinds.ts";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
 import {
   bridgeDiscovery,
@@ -234,6 +235,26 @@ export class MqttBridge {
     if (snapshot) {
       await client.publishAsync(`${base}/snapshot`, await readFile(snapshot), { qos: 1, retain: true });
     }
+    // HA event entities: one message per alert kind (not retained: an event happens once).
+    for (const kind of alertKindsOf(event)) {
+      const attributes = {
+        camera: event.camera,
+        incident: event.incident,
+        ...(event.rule ? { rule: event.rule } : {}),
+        ...(event.objects ? { objects: event.objects } : {}),
+      };
+      await client.publishAsync(`${base}/alert`, JSON.stringify({ event_type: kind, ...attributes }), {
+        qos: 1,
+      });
+      if (kind === "doorbell")
+        await client.publishAsync(
+          `${base}/doorbell`,
+          JSON.stringify({ event_type: "press", ...attributes }),
+          {
+            qos: 1,
+          },
+        );
+    }
     this.published++;
   }
 
@@ -292,6 +313,8 @@ export class MqttBridge {
     return {
       id: entry.id,
       name: entry.name,
+      // Amcrest's doorbells are AD110/AD410, Dahua's door stations VTO<model> (the device type says so).
+      doorbell: /^(AD\d{3}|VTO)/i.test(info?.type ?? ""),
       ...(info?.vendor ? { vendor: info.vendor } : {}),
       ...(info?.type ? { model: info.type } : {}),
       ...(info?.softwareVersion ? { firmware: info.softwareVersion } : {}),

@@ -237,4 +237,93 @@ describe("MQTT 5 with mosquitto", () => {
       }
     },
   );
+
+  itWithTool(
+    "mosquitto",
+    locateMosquitto,
+    "a doorbell press reaches HA's doorbell event entity; a person with a box its alert event and Person sensor",
+    async () => {
+      const gateway = await startTestGateway({
+        cameras: [{ id: "door", profile: "amcrest-ad410", config: { name: "Front door" } }],
+        events: { enabled: true, heartbeatSeconds: 1 },
+        mqtt: { url: `mqtt://127.0.0.1:${port}`, prefix: "bell", clientId: "camgate-bell" },
+      });
+      const subscriber = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+        protocolVersion: 5,
+        clientId: "bell-test",
+      });
+      const messages: { topic: string; payload: Buffer }[] = [];
+      subscriber.on("message", (topic, payload) => messages.push({ topic, payload }));
+      const on = (topic: string) => messages.filter((m) => m.topic === topic);
+      try {
+        await new Promise<void>((resolve) => subscriber.once("connect", () => resolve()));
+        await subscriber.subscribeAsync(["homeassistant/+/camgate_door/#", "bell/#"], { qos: 1 });
+        const doorbell = await waitFor(
+          () => on("homeassistant/event/camgate_door/doorbell/config")[0],
+          15_000,
+          "the doorbell entity's discovery",
+        );
+        expect(JSON.parse(doorbell.payload.toString())).toMatchObject({
+          name: "Doorbell",
+          device_class: "doorbell",
+          event_types: ["press"],
+          state_topic: "bell/door/doorbell",
+        });
+        const configs = messages
+          .filter((m) => m.topic.startsWith("homeassistant/") && m.payload.length > 0)
+          .map((m) => ({
+            topic: m.topic,
+            payload: JSON.parse(m.payload.toString()) as Record<string, unknown>,
+          }));
+        expect(configs.map((c) => c.topic)).toEqual(
+          expect.arrayContaining([
+            "homeassistant/image/camgate_door/last_event/config",
+            "homeassistant/event/camgate_door/alert/config",
+          ]),
+        );
+        // The bridge device is announced on its own topic: only the camera's own configs are judged here.
+        expect(discoveryProblems(configs).filter((p) => !p.includes("via_device"))).toEqual([]);
+
+        await waitFor(
+          () => (gateway.camgate.events.sources.streams.get("door")?.current === "live" ? true : undefined),
+          10_000,
+          "the event stream",
+        );
+        const control = gateway.cameras.get("door")?.control;
+        expect(control?.pressDoorbell()).toBe(true);
+        const press = await waitFor(() => on("bell/door/doorbell")[0], 15_000, "the press");
+        expect(JSON.parse(press.payload.toString())).toMatchObject({ event_type: "press", camera: "door" });
+        const picture = await waitFor(() => on("bell/door/snapshot")[0], 15_000, "the press's picture");
+        expect(picture.payload.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+
+        control?.trigger("SmartMotionHuman", "Start");
+        const person = await waitFor(
+          () =>
+            on("bell/door/alert")
+              .map(
+                (m) =>
+                  JSON.parse(m.payload.toString()) as { event_type: string; objects?: { box?: unknown }[] },
+              )
+              .find((a) => a.event_type === "person"),
+          15_000,
+          "the person alert",
+        );
+        expect(person.objects?.[0]?.box).toMatchObject({ x: expect.any(Number), width: expect.any(Number) });
+        await waitFor(
+          () => (on("bell/door/SmartMotionHuman").at(-1)?.payload.toString() === "ON" ? true : undefined),
+          15_000,
+          "Person ON",
+        );
+        control?.trigger("SmartMotionHuman", "Stop");
+        await waitFor(
+          () => (on("bell/door/SmartMotionHuman").at(-1)?.payload.toString() === "OFF" ? true : undefined),
+          15_000,
+          "Person OFF",
+        );
+      } finally {
+        await subscriber.endAsync();
+        await gateway.close();
+      }
+    },
+  );
 });

@@ -1,6 +1,6 @@
 /**
  * Checks Home Assistant MQTT discovery payloads against the fields HA's MQTT integration reads (its
- * abbreviation-free schema for binary_sensor, camera and button, the device and origin blocks): what HA
+ * abbreviation-free schema for binary_sensor, camera, button, image and event, the device and origin blocks): what HA
  * would refuse, or show as an "Unnamed Device", is a problem here.
  */
 
@@ -40,7 +40,12 @@ const COMPONENT_REQUIRES: Record<string, string[]> = {
   binary_sensor: ["state_topic"],
   camera: ["topic"],
   button: ["command_topic"],
+  image: ["image_topic", "content_type"],
+  event: ["state_topic"],
 };
+
+/** HA's event entity device classes (homeassistant/components/event/__init__.py). */
+const EVENT_CLASSES = new Set(["button", "doorbell", "motion"]);
 
 export interface DiscoveryConfig {
   topic: string;
@@ -76,6 +81,14 @@ export function discoveryProblems(configs: readonly DiscoveryConfig[]): string[]
     if (component === "binary_sensor" && payload.device_class !== undefined)
       if (!BINARY_SENSOR_CLASSES.has(String(payload.device_class)))
         say(`device_class ${String(payload.device_class)} is not one HA knows`);
+    if (component === "event") {
+      // HA refuses an event entity without its list of event types.
+      const types = payload.event_types;
+      if (!Array.isArray(types) || types.length === 0 || types.some((t) => typeof t !== "string"))
+        say("event needs event_types, a list of strings");
+      if (payload.device_class !== undefined && !EVENT_CLASSES.has(String(payload.device_class)))
+        say(`device_class ${String(payload.device_class)} is not one HA knows for events`);
+    }
     const device = payload.device as Record<string, unknown> | undefined;
     if (!device || !Array.isArray(device.identifiers) || device.identifiers.length === 0)
       say("no device.identifiers");

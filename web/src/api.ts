@@ -59,6 +59,7 @@ export interface Camera {
 }
 
 import type { Incident as StoredIncident } from "../../src/events/incidents.ts";
+import type { SmartObject } from "../../src/protocol/smart-objects.ts";
 
 /** An incident as the API sends it: the server's own type, with its clip's URL once one is finished. */
 export type Incident = StoredIncident & { clip: string | null };
@@ -74,6 +75,10 @@ export interface CamEvent {
   snapshot: boolean;
   data: unknown;
   incident: string | null;
+  /** What a smart event saw (people, vehicles), with boxes as fractions of the picture. */
+  objects?: SmartObject[];
+  rule?: string;
+  direction?: string;
 }
 
 export class ApiError extends Error {

@@ -6,6 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type Incident } from "../api.ts";
 import { cameras, events } from "../state.ts";
+import { IncidentView } from "./incident-view.tsx";
 
 const KNOWN_CODES = [
   "VideoMotion",
@@ -42,6 +43,8 @@ function query(filters: { camera: string; code: string; since: string; until: st
 
 export function EventsView() {
   const [filters, setFilters] = useState({ camera: "", code: "", since: "", until: "" });
+  // `?incident=<id>`: the incident a notification's tap opens, shown above the list.
+  const [focused, setFocused] = useState(() => new URLSearchParams(location.search).get("incident") ?? "");
   const [pages, setPages] = useState<{ incidents: Incident[]; nextCursor?: string }>({ incidents: [] });
   const [error, setError] = useState<string | undefined>(undefined);
   const newest = events.value[0]?.id;
@@ -104,6 +107,15 @@ export function EventsView() {
           <input type="datetime-local" value={filters.until} onChange={set("until")} />
         </label>
       </div>
+      {focused && (
+        <IncidentView
+          id={focused}
+          onClose={() => {
+            history.replaceState(null, "", "/events");
+            setFocused("");
+          }}
+        />
+      )}
       {error && <p class="error">{error}</p>}
       <ol class="timeline" aria-live="polite">
         {pages.incidents.map((incident) => (
@@ -115,7 +127,18 @@ export function EventsView() {
           >
             <time>{new Date(incident.start).toLocaleString()}</time>
             <span class="what">
-              <strong>{incident.code}</strong> · {incident.camera}
+              <a
+                href={`/events?incident=${incident.id}`}
+                onClick={(e) => {
+                  e.preventDefault();
+                  history.replaceState(null, "", `/events?incident=${incident.id}`);
+                  setFocused(incident.id);
+                  scrollTo({ top: 0 });
+                }}
+              >
+                <strong>{incident.code}</strong>
+              </a>{" "}
+              · {incident.camera}
               {incident.channel > 0 && ` · channel ${incident.channel + 1}`}
             </span>
             <span class="duration">

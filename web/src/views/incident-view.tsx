@@ -26,7 +26,7 @@ export function BoxedSnapshot({ event }: { event: CamEvent }) {
     <figure class="boxed" data-testid="boxed-snapshot">
       {/* The boxes are drawn over the picture alone (not its caption): a frame of the picture's size. */}
       <div class="frame">
-        <img src={`/api/v1/events/${event.id}/snapshot.jpg`} alt={`${event.code} picture`} />
+        <img src={`/api/v1/events/${event.id}/snapshot.jpg`} alt={`What the camera saw at ${event.code}`} />
         <svg viewBox="0 0 1 1" preserveAspectRatio="none" aria-hidden="true">
           {boxes.map((o, i) => (
             <rect

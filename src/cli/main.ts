@@ -13,6 +13,7 @@ const audit = () => import("./audit.ts");
 const discover = () => import("./discover.ts");
 const init = () => import("./init.ts");
 const healthcheck = () => import("./healthcheck.ts");
+const verify = () => import("./verify.ts");
 
 /** Runs until SIGINT or SIGTERM, then stops once and resolves; SIGHUP reloads the config meanwhile. */
 function untilSignal(serving: Serving): Promise<void> {
@@ -169,6 +170,17 @@ export async function main(argv: string[]): Promise<void> {
     .option("--timeout <ms>", "how long to wait for answers", "3000")
     .action(async (flags: { config: string; json?: boolean; timeout?: string }) =>
       (await discover()).runDiscover(flags, out),
+    );
+
+  program
+    .command("verify <archive>")
+    .description(
+      "check an evidence archive: its signed manifest and every file in it (exit 1 if anything is off)",
+    )
+    .option("--fingerprint <sha256:hex>", "the key it must be signed with (GET /api/v1/evidence/key)")
+    .option("--json", "the result as JSON")
+    .action(async (archive: string, flags: { fingerprint?: string; json?: boolean }) =>
+      (await verify()).runVerify(archive, flags, out),
     );
 
   program

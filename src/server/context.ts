@@ -23,6 +23,7 @@ import { type Authenticator, canSeeCamera, type Principal } from "./auth/authent
 import type { Role } from "./auth/roles.ts";
 import type { SessionStore } from "./auth/sessions.ts";
 import { ApiProblem } from "./errors.ts";
+import type { EvidenceJobs } from "./evidence-jobs.ts";
 import type { HlsService } from "./hls-service.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { CamgateRtspServer } from "./rtsp/rtsp-server.ts";
@@ -111,6 +112,8 @@ export interface GatewayContext {
   };
   /** HLS viewers: their sessions and one muxing per stream (hls-service.ts). */
   hls: HlsService;
+  /** Evidence archives being prepared or ready (evidence-jobs.ts). */
+  evidence: EvidenceJobs;
   /** camgate's own settings: the config file, written from the UI (wiring/settings.ts). */
   settings: GatewaySettings;
 }

@@ -36,6 +36,7 @@ export const PROBLEMS = {
   "stream-unavailable": { status: 503, title: "The camera's stream is not available now" },
   "webrtc-full": { status: 503, title: "camgate serves as many WebRTC viewers as it is set to" },
   "hls-full": { status: 503, title: "camgate serves as many HLS sessions as it can hold" },
+  "evidence-busy": { status: 429, title: "Too many evidence archives are being prepared" },
   "invalid-config": { status: 422, title: "The config file does not validate; the running config stays" },
   "no-config-file": { status: 409, title: "camgate runs without a config file" },
   conflict: { status: 409, title: "The change conflicts with the config as it is" },

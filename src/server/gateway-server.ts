@@ -15,6 +15,7 @@ import { registerCameraRoutes } from "./routes/cameras.ts";
 import { registerClusterRoutes } from "./routes/cluster.ts";
 import { registerConfigRoutes } from "./routes/config.ts";
 import { registerEventRoutes } from "./routes/events.ts";
+import { registerEvidenceRoutes } from "./routes/evidence.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerHlsRoutes } from "./routes/hls.ts";
 import { registerIncidentRoutes } from "./routes/incidents.ts";
@@ -154,6 +155,7 @@ export function buildMainApp(
   });
   registerEventRoutes(app, ctx, ctx.events);
   registerIncidentRoutes(app, ctx, ctx.events);
+  registerEvidenceRoutes(app, ctx, ctx.evidence);
   registerRecordingRoutes(app, ctx);
   registerSdCardRoutes(app, ctx);
   registerBackupRoutes(app, ctx);

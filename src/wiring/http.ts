@@ -3,11 +3,14 @@
  * /cam/<id>/) and a camera's own passthrough port (`passthroughPort`, what existing clients expect of a
  * camera) while this instance owns it. The routes' context is made here, from the parts they serve.
  */
+
 import type { FastifyInstance } from "fastify";
 import { formatListen } from "../config/listen.ts";
 import type { GatewayContext } from "../server/context.ts";
+import { EvidenceJobs } from "../server/evidence-jobs.ts";
 import { buildMainApp, buildPassthroughApp } from "../server/gateway-server.ts";
 import { HlsService } from "../server/hls-service.ts";
+import { loadOrCreateEvidenceKey } from "../storage/evidence-key.ts";
 import { VERSION } from "../version.ts";
 import type { Access } from "./access.ts";
 import type { Audit } from "./audit.ts";
@@ -82,6 +85,7 @@ function contextOf({
     reloadConfig: () => reloader.fromFile(),
     settings: makeSettings({ core, reloader }),
     hls: new HlsService(relay.streams, access.auth.grants),
+    evidence: new EvidenceJobs(() => loadOrCreateEvidenceKey(core.storageDir)),
     reach: { passthrough: {}, rtspPassthrough: rtsp.passthroughUrls, onvif: {} },
     recordings: { index: recording.index, dir: recording.dir },
     talks: access.talks,
@@ -122,6 +126,7 @@ export function makeHttp(needs: HttpNeeds): Http {
     async close() {
       await Promise.allSettled([main, ...passthroughApps.values()].map((app) => app.close()));
       ctx.hls.close();
+      ctx.evidence.close();
     },
   };
 }

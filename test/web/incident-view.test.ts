@@ -25,7 +25,10 @@ describe("the incident a notification opens", () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await ntfy.start();
     gw = await startTestGateway({
-      cameras: [{ id: "yard", profile: "amcrest-ipm-723w", config: { name: "Back yard" } }],
+      cameras: [
+        { id: "yard", profile: "amcrest-ipm-723w", config: { name: "Back yard" } },
+        { id: "porch", profile: "amcrest-ip2m-841b", config: { name: "Porch" } },
+      ],
       users: [{ name: "alice", role: "viewer", password: "alice-incident-pw" }],
       events: { enabled: true, heartbeatSeconds: 1 },
       notify: [{ name: "phone", url: ntfy.url("/house"), kinds: ["person"] }],
@@ -85,6 +88,22 @@ describe("the incident a notification opens", () => {
       await expect(figure.locator("figcaption").textContent()).resolves.toBe("person in Region1");
       await page.getByRole("link", { name: "Live view of Back yard" }).waitFor();
       await page.screenshot({ path: join(ARTIFACTS, "incident-phone.png"), fullPage: true });
+
+      // Evidence of the incident and the porch camera: prepared with its progress, then downloaded.
+      const evidence = page.getByTestId("evidence");
+      await evidence.locator("summary").click();
+      await evidence.getByLabel("Porch").check();
+      await evidence.getByRole("button", { name: "Prepare the archive" }).click();
+      const link = evidence.getByTestId("evidence-ready").getByRole("link", { name: /^Download \(/ });
+      await link.waitFor({ timeout: 30_000 });
+      const href = await link.getAttribute("href");
+      const zip = await page.evaluate(async (url) => {
+        const body = new Uint8Array(await (await fetch(url ?? "")).arrayBuffer());
+        return { size: body.length, magic: Array.from(body.subarray(0, 4)) };
+      }, href);
+      expect(zip.magic).toEqual([0x50, 0x4b, 0x03, 0x04]);
+      expect(zip.size).toBeGreaterThan(1000);
+      await page.screenshot({ path: join(ARTIFACTS, "incident-evidence-phone.png"), fullPage: true });
       gw.cameras.get("yard")?.control.trigger("SmartMotionHuman", "Stop");
       await page.context().close();
     },

@@ -7,6 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, type CamEvent, type Incident } from "../api.ts";
 import { cameras, events, go } from "../state.ts";
 import { ClipDetails, duration } from "./events.tsx";
+import { EvidenceExport } from "./evidence-export.tsx";
 
 type Detail = Incident & { transitions: CamEvent[] };
 
@@ -89,6 +90,7 @@ export function IncidentView({ id, onClose }: { id: string; onClose: () => void 
           {detail.ongoing ? "The clip is made when the incident ends." : "No clip for this incident."}
         </p>
       )}
+      <EvidenceExport camera={detail.camera} incident={detail.id} />
       <p>
         <a href={`/camera/${detail.camera}`} onClick={go(`/camera/${detail.camera}`)}>
           Live view of {camera?.name ?? detail.camera}

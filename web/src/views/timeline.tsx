@@ -5,8 +5,10 @@
  * starts at the keyframe at or before the moment), and the download link saves the same range as one MP4.
  * SD card files are the camera's own format (DHAV): they download, they do not play in a browser.
  */
+
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, type Incident } from "../api.ts";
+import { EvidenceExport } from "./evidence-export.tsx";
 
 interface Recording {
   id: string;
@@ -279,6 +281,7 @@ export function Timeline({ camera }: { camera: string }) {
         event
         {sd.error && <span class="sd-error"> · SD card: {sd.error}</span>}
       </p>
+      <EvidenceExport camera={camera} window={{ from: start, to: Math.min(end, now) }} />
       {selectedSd && (
         <p class="sd-file">
           On the camera: {selectedSd.start && clock(Date.parse(selectedSd.start))}

@@ -3,6 +3,7 @@
  * read at the time of the listing) and downloaded byte for byte, through the camera's connection budget at
  * background priority.
  */
+
 import { basename } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { isCameraError } from "../../camera/errors.ts";
@@ -15,6 +16,7 @@ import {
 } from "../../camera/sd-card.ts";
 import { isRecordingPath } from "../../protocol/recording-path.ts";
 import { dahuaCameraFor, type GatewayContext } from "../context.ts";
+import { dhavToMp4Stream } from "../dhav-stream.ts";
 import { ApiProblem } from "../errors.ts";
 import { parseTime } from "./events.ts";
 import { idParams, problemResponses, timeRangeQuery } from "./schemas.ts";
@@ -111,18 +113,22 @@ export function registerSdCardRoutes(app: FastifyInstance, ctx: GatewayContext):
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { path: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { path: string; format?: "dav" | "mp4" } }>(
     "/api/v1/cameras/:id/sdcard/file",
     {
       schema: {
-        summary: "One recording from the camera's SD card, byte for byte as the camera stores it",
+        summary:
+          "One recording from the camera's SD card, as the camera stores it, or a .dav re-muxed to MP4 for a browser",
         description:
-          "Only recordings (`/mnt/sd/...` or `/mnt/dvr/...`, `.dav`/`.mp4`/`.jpg`) can be asked for: RPC_Loadfile would serve any file the camera can read.",
+          "Only recordings (`/mnt/sd/...` or `/mnt/dvr/...`, `.dav`/`.mp4`/`.jpg`) can be asked for: RPC_Loadfile would serve any file the camera can read. `format=mp4` re-muxes a DHAV recording (`.dav`) to fragmented MP4 as it arrives, without re-encoding (H.264 or H.265; its audio is left out), so a `<video>` element plays it.",
         tags: ["recording"],
         params: idParams,
         querystring: {
           type: "object",
-          properties: { path: { type: "string", description: "as the listing gives it" } },
+          properties: {
+            path: { type: "string", description: "as the listing gives it" },
+            format: { type: "string", enum: ["dav", "mp4"], default: "dav" },
+          },
           required: ["path"],
         },
         response: { 200: { description: "the file", format: "binary" }, ...problemResponses },
@@ -152,6 +158,14 @@ export function registerSdCardRoutes(app: FastifyInstance, ctx: GatewayContext):
       reply.raw.off("close", onClose);
       reply.raw.once("close", () => download.close());
       const name = basename(path).replace(/[^A-Za-z0-9_.@[\]-]/g, "_");
+      if (request.query.format === "mp4" && name.endsWith(".dav")) {
+        reply.header("content-type", "video/mp4");
+        reply.header(
+          "content-disposition",
+          `inline; filename="${entry.id}-${name.replace(/\.dav$/, ".mp4")}"`,
+        );
+        return reply.send(download.body.pipe(dhavToMp4Stream(request.log, entry.id)));
+      }
       reply.header(
         "content-type",
         name.endsWith(".mp4")

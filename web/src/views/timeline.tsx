@@ -293,6 +293,19 @@ export function Timeline({ camera }: { camera: string }) {
           (Dahua's .dav format: VLC and ffmpeg play it)
         </p>
       )}
+      {selectedSd?.url.includes(".dav") && (
+        // camgate re-muxes the card's DHAV to MP4 as it arrives from the camera, so the browser plays it.
+        <video
+          key={selectedSd.url}
+          class="sd-player"
+          data-testid="sd-player"
+          src={`${selectedSd.url}&format=mp4`}
+          controls
+          autoPlay
+          muted
+          playsInline
+        />
+      )}
       {exportUrl && cursor !== undefined && (
         <div class="playback" ref={player}>
           <video

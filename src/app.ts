@@ -72,6 +72,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     events: events.pipeline,
     backups: backups.module,
     audit: audit.service,
+    recording: { index: recording.index, backfill: recording.backfill },
     logger: core.logger,
     reload: reloader.reload,
     reloadFromFile: reloader.fromFile,

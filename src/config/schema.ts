@@ -340,6 +340,23 @@ export const recordingSchema = z.strictObject({
   maxGigabytes: z.number().positive().optional(),
   /** Continuous footage older than this is deleted (clips keep their own, longer, limit). */
   continuousRetentionDays: z.number().min(0.001).default(7),
+  /**
+   * For cameras recorded continuously: the holes in camgate's footage (camgate stopped, the camera or the
+   * network down) are filled from the camera's SD card once it is back, at background priority.
+   */
+  backfill: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** How far back holes are looked for. */
+      maxHours: z.number().min(0.01).max(168).default(24),
+      /** How often each camera is looked at. */
+      intervalSeconds: z.number().min(1).max(86_400).default(300),
+      /** Card files copied per camera per look, at most (the next look goes on). */
+      maxFilesPerRun: z.number().int().min(1).max(1000).default(20),
+      /** Footage younger than this is left to the live recording (a reconnect's blink is no hole). */
+      settleSeconds: z.number().min(0).max(3600).default(60),
+    })
+    .prefault({}),
 });
 
 export const smtpSchema = z.strictObject({

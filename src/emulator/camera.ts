@@ -78,6 +78,11 @@ export interface EmulatedCameraOptions {
    * the emulator keeps its clock as UTC fields, so this is how a camera east of Greenwich looks. Default 0.
    */
   clockOffsetMs?: number;
+  /**
+   * Records around the clock to its SD card in files of this many seconds, from power-on (as a camera set to
+   * record regularly does), besides the card's few older recordings. Default: off.
+   */
+  sdCardContinuousSeconds?: number;
   /** The RTSP face (on by default, on its own port: `rtspPort`). */
   rtsp?: EmulatorRtspOptions | false;
   /** The firmware it reports instead of its profile's (`2.420.AC00.15.R,build:2016-03-08`), for the audit. */
@@ -197,7 +202,10 @@ export class EmulatedCamera {
 
   constructor(readonly options: EmulatedCameraOptions) {
     this.clockOffsetMs = options.clockOffsetMs ?? 0;
-    this.sdCard = new SdCard(this.cameraTime().getTime());
+    this.sdCard = new SdCard(this.cameraTime().getTime(), {
+      now: () => this.cameraTime().getTime(),
+      ...(options.sdCardContinuousSeconds ? { continuousSeconds: options.sdCardContinuousSeconds } : {}),
+    });
     this.profile = options.softwareVersion
       ? { ...PROFILES[options.profile], softwareVersion: options.softwareVersion }
       : PROFILES[options.profile];

@@ -57,7 +57,7 @@ export interface SdCardCondition {
 }
 
 export class SdCard {
-  readonly recordings: SdRecording[];
+  private readonly older: SdRecording[];
   /** A 32 GB card, a third used. */
   condition: SdCardCondition = {
     present: true,
@@ -69,9 +69,15 @@ export class SdCard {
   private readonly finders = new Map<number, Finder>();
   private nextFinder = 1;
 
-  constructor(cameraNow: number) {
+  private readonly poweredOn: number;
+
+  constructor(
+    cameraNow: number,
+    private readonly continuous: { now: () => number; continuousSeconds?: number } = { now: () => cameraNow },
+  ) {
     const poweredOn = Math.floor(cameraNow / 1000) * 1000;
-    this.recordings = LAYOUT.map(({ before, seconds, motion }) => {
+    this.poweredOn = poweredOn;
+    this.older = LAYOUT.map(({ before, seconds, motion }) => {
       const start = new Date(poweredOn - before * 1000);
       const end = new Date(start.getTime() + seconds * 1000);
       return {
@@ -85,6 +91,32 @@ export class SdCard {
         durationMs: seconds * 1000,
       };
     });
+  }
+
+  /**
+   * What the card holds now: its older recordings, and with continuous recording one file per
+   * `continuousSeconds` from power-on, each listed once it is closed (the one being written is not).
+   */
+  get recordings(): SdRecording[] {
+    const seconds = this.continuous.continuousSeconds;
+    if (!seconds) return this.older;
+    const files: SdRecording[] = [];
+    const closedBefore = this.continuous.now();
+    for (let start = this.poweredOn; start + seconds * 1000 <= closedBefore; start += seconds * 1000) {
+      const from = new Date(start);
+      const to = new Date(start + seconds * 1000);
+      files.push({
+        channel: 0,
+        startTime: wallClock(from),
+        endTime: wallClock(to),
+        path: pathOf(from, to, false),
+        flags: ["Timing"],
+        events: [],
+        startedAt: start,
+        durationMs: seconds * 1000,
+      });
+    }
+    return [...this.older, ...files];
   }
 
   /** The bytes of a file on the card, or undefined for a path that is not one. */

@@ -19,6 +19,7 @@ import { layOutZip, localHeader, type ZipLayout } from "../protocol/zip-layout.t
 import type { EvidenceKey } from "../storage/evidence-key.ts";
 import { VERSION } from "../version.ts";
 import { exportBytes, exportSources, planExport } from "./export.ts";
+import { gapsOf } from "./footage-gaps.ts";
 import type { Recording } from "./recording-index.ts";
 
 export const EVIDENCE_FORMAT = "camgate-evidence/1";
@@ -26,8 +27,6 @@ export const EVIDENCE_FORMAT = "camgate-evidence/1";
 export const EVIDENCE_META = ["manifest.json", "manifest.sig", "public-key.pem"] as const;
 const MAX_EVENTS = 10_000;
 const MAX_SNAPSHOTS = 500;
-/** Footage this much apart still counts as one (capture clocks and file edges jitter by a frame or two). */
-const GAP_TOLERANCE_MS = 1500;
 
 interface Source {
   size: number;
@@ -111,31 +110,6 @@ function fileSource(path: string, size: number): Source {
     size,
     read: (start, end) => createReadStream(path, { start, end }) as AsyncIterable<Buffer>,
   };
-}
-
-/** The parts of [from, to) that no recording covers. */
-export function gapsOf(
-  recordings: readonly Recording[],
-  from: number,
-  to: number,
-  now: number,
-): [number, number][] {
-  const covered = recordings
-    .map((r) => {
-      const start = Date.parse(r.start);
-      const end = r.durationMs !== null ? start + r.durationMs : r.end ? Date.parse(r.end) : now;
-      return [start, end] as const;
-    })
-    .sort((a, b) => a[0] - b[0]);
-  const gaps: [number, number][] = [];
-  let at = from;
-  for (const [start, end] of covered) {
-    if (start - at > GAP_TOLERANCE_MS && start > at) gaps.push([at, Math.min(start, to)]);
-    at = Math.max(at, end);
-    if (at >= to) break;
-  }
-  if (to - at > GAP_TOLERANCE_MS) gaps.push([at, to]);
-  return gaps.filter(([a, b]) => b > a);
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -116,8 +116,11 @@ async function initOf(window: FileWindow): Promise<Uint8Array | undefined> {
 export function exportSources(recordings: readonly Recording[]): Recording[] {
   const sorted = [...recordings].sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
   const done = sorted.filter((r) => r.state === "done" && r.durationMs !== null);
+  // Footage copied from the camera's SD card into a hole is continuous footage too.
   const segments = sorted.filter(
-    (r) => r.kind === "segment" && (r.state === "recording" || (r.state === "done" && r.durationMs !== null)),
+    (r) =>
+      (r.kind === "segment" || r.kind === "backfill") &&
+      (r.state === "recording" || (r.state === "done" && r.durationMs !== null)),
   );
   // Segments follow one another (their wall-clock edges may overlap by a few ms of capture jitter).
   if (segments.length > 0) return segments;

@@ -7,7 +7,8 @@
  */
 import { inChunks, type Sql } from "../storage/sql.ts";
 
-export type RecordingKind = "clip" | "segment";
+/** An event clip, a continuous segment, or footage copied from the camera's SD card into a hole. */
+export type RecordingKind = "clip" | "segment" | "backfill";
 export type RecordingState = "recording" | "done" | "failed";
 
 export interface Recording {

@@ -8,7 +8,9 @@ import type { ClusterCoordinator } from "../cluster/coordinator.ts";
 import type { ReloadSummary } from "../config/reload-plan.ts";
 import type { Config } from "../config/schema.ts";
 import type { EventPipeline } from "../events/pipeline.ts";
+import type { Backfill } from "../recording/backfill.ts";
 import type { OpenForWriting } from "../recording/clip-file.ts";
+import type { RecordingIndex } from "../recording/recording-index.ts";
 import type { StreamHubs } from "../relay/stream-hubs.ts";
 import type { CamgateRtspServer } from "../server/rtsp/rtsp-server.ts";
 import type { WebRtcSessions } from "../server/webrtc/sessions.ts";
@@ -28,6 +30,8 @@ export interface Camgate {
   backups: BackupModule;
   /** The cameras' security audit (undefined when `audit.enabled` is false). */
   audit: AuditService | undefined;
+  /** The recordings index, and the backfill from the cameras' SD cards. */
+  recording: { index: RecordingIndex; backfill: Backfill };
   /** Base URL of the main server, e.g. http://127.0.0.1:8080 */
   url: string;
   /** Camera id → base URL of its passthrough port. */

@@ -1,10 +1,13 @@
 /**
  * Recording: event clips with pre-roll, continuous segments, the recordings index and its retention, all
- * from the relay's streams (no second camera session). At start, files a crash left half-written are
+ * from the relay's streams (no second camera session), and the holes of continuous footage filled from the
+ * cameras' SD cards (backfill). At start, files a crash left half-written are
  * repaired before anything records.
  */
 
 import { resolve } from "node:path";
+import { UlidGenerator } from "../events/ulid.ts";
+import { Backfill } from "../recording/backfill.ts";
 import { ClipRecorder } from "../recording/clip-recorder.ts";
 import { RecordingIndex } from "../recording/recording-index.ts";
 import { repairRecordings } from "../recording/repair.ts";
@@ -20,6 +23,7 @@ import type { Relay } from "./relay.ts";
 export interface Recording extends Part {
   index: RecordingIndex;
   dir: string;
+  backfill: Backfill;
 }
 
 export function makeRecording(parts: {
@@ -51,6 +55,15 @@ export function makeRecording(parts: {
     ...(faults?.openFile ? { openFile: faults.openFile } : {}),
     onSegment: () => void retention.run(),
   });
+  const ids = new UlidGenerator();
+  const backfill = new Backfill({
+    config,
+    cameras: parts.ownership.owned,
+    index,
+    dir,
+    logger,
+    nextId: () => ids.next(),
+  });
   // Each new clip may take a budget over its limit.
   const unsubscribe = pipeline.bus.subscribe((event) => {
     if (event.source === "gateway" && event.code === "ClipReady") void retention.run();
@@ -59,14 +72,17 @@ export function makeRecording(parts: {
     name: "recording",
     index,
     dir,
+    backfill,
     async start() {
       await repairRecordings(index, dir, logger);
       clips.start();
       segments.start();
       retention.start();
+      await backfill.start();
     },
     async close() {
       unsubscribe();
+      await backfill.close();
       retention.stop();
       await clips.close();
       await segments.close();

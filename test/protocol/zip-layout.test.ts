@@ -14,7 +14,8 @@ import {
   parseCentralDirectory,
   ZipFormatError,
 } from "../../src/protocol/zip-layout.ts";
-import { type EvidenceArchive, evidenceBytes, gapsOf } from "../../src/recording/evidence.ts";
+import { type EvidenceArchive, evidenceBytes } from "../../src/recording/evidence.ts";
+import { gapsOf } from "../../src/recording/footage-gaps.ts";
 import type { Recording } from "../../src/recording/recording-index.ts";
 
 function archiveOf(members: { name: string; bytes: Buffer }[]): EvidenceArchive {

@@ -13,7 +13,7 @@ const recordingSchema = {
   type: "object",
   properties: {
     id: { type: "string" },
-    kind: { type: "string", enum: ["clip", "segment"] },
+    kind: { type: "string", enum: ["clip", "segment", "backfill"] },
     incident: { type: ["string", "null"] },
     start: { type: "string", format: "date-time" },
     end: { type: ["string", "null"] },

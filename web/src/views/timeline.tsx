@@ -12,7 +12,7 @@ import { EvidenceExport } from "./evidence-export.tsx";
 
 interface Recording {
   id: string;
-  kind: "clip" | "segment";
+  kind: "clip" | "segment" | "backfill";
   incident: string | null;
   start: string;
   end: string | null;
@@ -47,7 +47,7 @@ const clock = (ms: number) =>
 
 interface Bar {
   key: string;
-  kind: "segment" | "clip" | "sd";
+  kind: "segment" | "clip" | "sd" | "backfill";
   start: number;
   end: number;
   title: string;
@@ -122,7 +122,7 @@ export function Timeline({ camera }: { camera: string }) {
           kind: r.kind,
           start: from,
           end: r.end ? Date.parse(r.end) : now,
-          title: `${r.kind === "clip" ? "Event clip" : "Recording"} from ${clock(from)}`,
+          title: `${r.kind === "clip" ? "Event clip" : r.kind === "backfill" ? "Copied from the SD card" : "Recording"} from ${clock(from)}`,
         };
       }),
     ...sd.files
@@ -225,6 +225,15 @@ export function Timeline({ camera }: { camera: string }) {
               style={{ left: at(Math.max(bar.start, start)), width: width(bar.start, bar.end) }}
             />
           ))}
+          {lane("backfill").map((bar) => (
+            <span
+              key={bar.key}
+              class="bar"
+              data-kind="backfill"
+              title={bar.title}
+              style={{ left: at(Math.max(bar.start, start)), width: width(bar.start, bar.end) }}
+            />
+          ))}
           {lane("clip").map((bar) => (
             <span
               key={bar.key}
@@ -276,9 +285,9 @@ export function Timeline({ camera }: { camera: string }) {
         ))}
       </div>
       <p class="legend">
-        <span class="key" data-kind="segment" /> recorded by camgate <span class="key" data-kind="clip" />{" "}
-        event clip <span class="key" data-kind="sd" /> on the camera's SD card <span class="key mark-key" />{" "}
-        event
+        <span class="key" data-kind="segment" /> recorded by camgate <span class="key" data-kind="backfill" />{" "}
+        copied from the SD card <span class="key" data-kind="clip" /> event clip{" "}
+        <span class="key" data-kind="sd" /> on the camera's SD card <span class="key mark-key" /> event
         {sd.error && <span class="sd-error"> · SD card: {sd.error}</span>}
       </p>
       <EvidenceExport camera={camera} window={{ from: start, to: Math.min(end, now) }} />

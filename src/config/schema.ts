@@ -191,6 +191,8 @@ export const cameraSchema = z.strictObject({
       clipCodes: codeList.min(1).optional(),
       /** This camera's recordings stay under this (its oldest deleted first). */
       maxGigabytes: z.number().positive().optional(),
+      /** Warn (a `RetentionShort` event, the Health page) when the rules keep less than this many days. */
+      minDays: z.number().positive().optional(),
       /** Continuous recording of this camera (off when absent). */
       continuous: z
         .strictObject({

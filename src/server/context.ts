@@ -14,6 +14,7 @@ import type { CameraConfig, Config } from "../config/schema.ts";
 import type { EventPipeline } from "../events/pipeline.ts";
 import type { UrlSigner } from "../protocol/signed-url.ts";
 import type { RecordingIndex } from "../recording/recording-index.ts";
+import type { StorageWatch } from "../recording/storage-watch.ts";
 import type { EventStreams } from "../relay/event-stream-hub.ts";
 import type { HubRegistry } from "../relay/hub-registry.ts";
 import type { SnapshotService } from "../relay/snapshot.ts";
@@ -100,7 +101,7 @@ export interface GatewayContext {
   /** This instance's part in a cluster (`storage.postgres`), set once the cameras are shared out. */
   cluster: { coordinator: ClusterCoordinator | undefined };
   /** Recorded clips (and later segments): their index and the directory their files are in. */
-  recordings: { index: RecordingIndex; dir: string };
+  recordings: { index: RecordingIndex; dir: string; storage: StorageWatch };
   /**
    * Where each camera is reached through camgate besides the API, camera id → URL, filled as the parts open
    * them: its own port (`passthroughPort`), its RTSP port (`rtspPassthroughPort`), its ONVIF face.

@@ -387,6 +387,40 @@ export class GatewayMetrics {
   }
 
   /** The security audit's findings per camera and severity (the last report of each camera). */
+  /** Each camera's storage projection (docs/recording.md, "Storage you can reason about"). */
+  watchStorage(
+    cameras: () => readonly {
+      camera: string;
+      bytesPerDay: number | null;
+      keptDays: number;
+      projectedDays: number | null;
+      short: boolean;
+    }[],
+  ): void {
+    this.perItem(["camera"], cameras, (c) => ({ camera: c.camera }), [
+      [
+        "camgate_recording_bytes_per_day",
+        "Continuous footage a camera writes a day (measured).",
+        (c) => c.bytesPerDay ?? undefined,
+      ],
+      [
+        "camgate_recording_kept_days",
+        "Age of a camera's oldest continuous footage kept (days).",
+        (c) => c.keptDays,
+      ],
+      [
+        "camgate_recording_projected_days",
+        "Days of a camera's continuous footage the retention rules keep at its rate.",
+        (c) => c.projectedDays ?? undefined,
+      ],
+      [
+        "camgate_recording_retention_short",
+        "1 when a camera keeps less than its recording.minDays.",
+        (c) => (c.short ? 1 : 0),
+      ],
+    ]);
+  }
+
   watchAudit(
     reports: () => readonly { camera: string; counts: Record<string, number>; error?: unknown }[],
   ): void {

@@ -87,7 +87,7 @@ function contextOf({
     hls: new HlsService(relay.streams, access.auth.grants),
     evidence: new EvidenceJobs(() => loadOrCreateEvidenceKey(core.storageDir)),
     reach: { passthrough: {}, rtspPassthrough: rtsp.passthroughUrls, onvif: {} },
-    recordings: { index: recording.index, dir: recording.dir },
+    recordings: { index: recording.index, dir: recording.dir, storage: recording.storage },
     talks: access.talks,
   };
   return ctx;

@@ -13,6 +13,7 @@ import { RecordingIndex } from "../recording/recording-index.ts";
 import { repairRecordings } from "../recording/repair.ts";
 import { RecordingRetention } from "../recording/retention.ts";
 import { SegmentRecorder } from "../recording/segment-recorder.ts";
+import { StorageWatch } from "../recording/storage-watch.ts";
 import { errorText } from "../util/error-text.ts";
 import type { Core } from "./core.ts";
 import type { Events } from "./events.ts";
@@ -24,6 +25,7 @@ export interface Recording extends Part {
   index: RecordingIndex;
   dir: string;
   backfill: Backfill;
+  storage: StorageWatch;
 }
 
 export function makeRecording(parts: {
@@ -64,6 +66,8 @@ export function makeRecording(parts: {
     logger,
     nextId: () => ids.next(),
   });
+  const storage = new StorageWatch(index, dir, config, pipeline.publisher, logger);
+  parts.core.metrics.watchStorage(() => storage.last?.cameras ?? []);
   // Each new clip may take a budget over its limit.
   const unsubscribe = pipeline.bus.subscribe((event) => {
     if (event.source === "gateway" && event.code === "ClipReady") void retention.run();
@@ -73,15 +77,18 @@ export function makeRecording(parts: {
     index,
     dir,
     backfill,
+    storage,
     async start() {
       await repairRecordings(index, dir, logger);
       clips.start();
       segments.start();
       retention.start();
       await backfill.start();
+      storage.start();
     },
     async close() {
       unsubscribe();
+      storage.stop();
       await backfill.close();
       retention.stop();
       await clips.close();

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { type ExportPlan, exportBytes, exportSources, planExport } from "../../recording/export.ts";
+import { canSeeCamera } from "../auth/authenticator.ts";
 import { cameraFor, type GatewayContext } from "../context.ts";
 import { ApiProblem } from "../errors.ts";
 import { sendFileWithRanges, sendWithRanges } from "../file-range.ts";
@@ -170,6 +171,27 @@ export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContex
         downloadName: `${entry.id}-${fileTime(plan.startedAt)}.mp4`,
         disposition: request.query.download ? "attachment" : "inline",
       });
+    },
+  );
+
+  app.get(
+    "/api/v1/storage",
+    {
+      schema: {
+        summary: "Storage per camera: what it writes a day, what is kept, and how many days the rules keep",
+        description:
+          "Measured over the last week of each camera's continuous footage; `limit` says which rule decides (age, the camera's budget, the global budget, the disk). A camera under its `recording.minDays` is `short` (and a RetentionShort event says so).",
+        tags: ["recording"],
+        response: { 200: { type: "object", additionalProperties: true } },
+      },
+    },
+    async (request) => {
+      const projection = await ctx.recordings.storage.refresh();
+      const visible = projection.cameras.filter(
+        (c) => request.principal !== undefined && canSeeCamera(request.principal, c.camera),
+      );
+      // The totals and the disk are the whole installation's: admins only.
+      return request.principal?.role === "admin" ? { ...projection, cameras: visible } : { cameras: visible };
     },
   );
 }

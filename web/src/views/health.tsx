@@ -10,6 +10,17 @@ interface Hub {
   state: string;
   lastError?: string;
 }
+interface Storage {
+  cameras: {
+    camera: string;
+    bytesPerDay: number | null;
+    keptDays: number;
+    projectedDays: number | null;
+    summary: string;
+    short: boolean;
+  }[];
+  diskFreeBytes?: number | null;
+}
 interface Deliveries {
   targets: { target: string; state: string; count: number }[];
   mqtt?: { connected: boolean; published: number };
@@ -18,6 +29,7 @@ interface Deliveries {
 export function HealthView() {
   const [hubs, setHubs] = useState<Hub[]>([]);
   const [deliveries, setDeliveries] = useState<Deliveries | undefined>(undefined);
+  const [storage, setStorage] = useState<Storage | undefined>(undefined);
   useEffect(() => {
     const load = () => {
       void api<{ hubs: Hub[] }>("/api/v1/relay").then(
@@ -26,6 +38,7 @@ export function HealthView() {
       );
       if (isAdmin()) void api<Deliveries>("/api/v1/deliveries").then(setDeliveries, () => undefined);
     };
+    void api<Storage>("/api/v1/storage").then(setStorage, () => undefined);
     load();
     const timer = setInterval(load, 3000);
     return () => clearInterval(timer);
@@ -69,6 +82,40 @@ export function HealthView() {
           })}
         </tbody>
       </table>
+      {storage?.cameras.some((c) => c.bytesPerDay !== null || c.keptDays > 0) && (
+        <>
+          <h2>Storage</h2>
+          <table class="health storage" data-testid="storage">
+            <thead>
+              <tr>
+                <th>Camera</th>
+                <th>Writes a day</th>
+                <th>Kept now</th>
+                <th>Kept at this rate</th>
+              </tr>
+            </thead>
+            <tbody>
+              {storage.cameras.map((s) => (
+                <tr key={s.camera} data-camera={s.camera} data-short={s.short || undefined}>
+                  <td data-label="Camera">
+                    {cameras.value.find((c) => c.id === s.camera)?.name ?? s.camera}
+                  </td>
+                  <td data-label="Writes a day">
+                    {s.bytesPerDay === null ? "measuring" : `${(s.bytesPerDay / 1024 ** 3).toFixed(1)} GB`}
+                  </td>
+                  <td data-label="Kept now">{`${s.keptDays.toFixed(1)} days`}</td>
+                  <td data-label="Kept at this rate" class={s.short ? "warn" : undefined}>
+                    {s.summary}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {typeof storage.diskFreeBytes === "number" && (
+            <p class="muted">{`${(storage.diskFreeBytes / 1024 ** 3).toFixed(1)} GB free on the recordings' disk.`}</p>
+          )}
+        </>
+      )}
       {deliveries && (deliveries.targets.length > 0 || deliveries.mqtt) && (
         <>
           <h2>Deliveries</h2>

@@ -204,8 +204,14 @@ async function main(): Promise<number> {
     const startGateway = async () => {
       gateway = await startTsx("bench/support/cli.ts", ["serve", "-c", configFile], /camera\(s\) on http/);
       gateway.process.stdout?.on("data", (chunk: Buffer) => logLines.push(chunk.toString()));
-      gateway.process.once("exit", () => {
-        if (!gatewayDown) unexpectedExits++;
+      const child = gateway;
+      child.process.once("exit", (code, signal) => {
+        if (gatewayDown) return;
+        unexpectedExits++;
+        // What it said last is the only trace of why (its log goes to its stdout).
+        process.stdout.write(
+          `FAIL  the gateway exited on its own (code ${code}, signal ${signal}); its last lines:\n${logLines.join("").split("\n").slice(-25).join("\n")}\n`,
+        );
       });
       gatewayUpSince = Date.now();
       gatewayDown = false;
@@ -359,10 +365,16 @@ async function main(): Promise<number> {
         "gateway SIGKILL and restart",
         async () => {
           gatewayDown = true;
-          gateway?.process.kill("SIGKILL");
+          const dying = gateway?.process;
+          // A gateway that already exited on its own (counted as unexpected) has no exit left to wait for.
+          const exited =
+            dying && dying.exitCode === null && dying.signalCode === null
+              ? new Promise<void>((resolve) => dying.once("exit", () => resolve()))
+              : Promise.resolve();
+          dying?.kill("SIGKILL");
           // What was still in flight to the gateway when it died is not its to lose or keep.
           for (const s of sent) if (s.at > Date.now() - 1000) s.counted = false;
-          await new Promise<void>((resolve) => gateway?.process.once("exit", () => resolve()));
+          await exited;
           await sleep(1000);
           await startGateway();
         },
@@ -609,4 +621,13 @@ async function main(): Promise<number> {
   }
 }
 
+// However it goes, the soak ends: CI gets a failure with a reason, never a hang.
+const deadline = setTimeout(
+  () => {
+    process.stdout.write(`FAIL  the soak did not finish within ${DURATION_MS / 60_000 + 8} minutes\n`);
+    process.exit(1);
+  },
+  DURATION_MS + 8 * 60_000,
+);
+deadline.unref();
 process.exitCode = await main();

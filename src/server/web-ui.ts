@@ -63,7 +63,17 @@ export function registerWebUi(app: FastifyInstance): void {
         if (path.endsWith(".html")) res.setHeader("Content-Type", "text/html; charset=utf-8");
       },
     });
-    for (const path of ["/grid", "/events", "/config", "/health", "/settings", "/signin", "/camera/:id"]) {
+    for (const path of [
+      "/grid",
+      "/events",
+      "/config",
+      "/config/:tab",
+      "/health",
+      "/settings",
+      "/signin",
+      "/camera/:id",
+      "/playback",
+    ]) {
       scope.get(path, async (_request, reply) =>
         reply.type("text/html; charset=utf-8").sendFile("index.html"),
       );

@@ -106,3 +106,33 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
+
+/** The counter strip of the frame a (paused) video shows now: its counter and capture clock, or undefined. */
+export function stripOf(video: Locator): Promise<{ counter: number; clock: number } | undefined> {
+  return video.evaluate((element) => {
+    const page = globalThis as unknown as PageGlobals;
+    const v = element as unknown as PageVideo;
+    const width = v.videoWidth;
+    const cell = width >= 512 ? 8 : 4;
+    const canvas = page.document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = cell * 2;
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    if (!context || width === 0) return undefined;
+    context.drawImage(v, 0, 0, width, cell * 2, 0, 0, width, cell * 2);
+    const data = context.getImageData(0, 0, width, cell * 2).data;
+    const luma = (x: number, y: number) => data[(y * width + x) * 4] ?? 0;
+    const bits: number[] = [];
+    for (let i = 0; i < 64; i++) {
+      const top = luma(i * cell + cell / 2, cell / 2) > 128 ? 1 : 0;
+      const bottom = luma(i * cell + cell / 2, cell + cell / 2) > 128 ? 1 : 0;
+      if (top === bottom) break;
+      bits.push(top);
+    }
+    const value = (from: number, n: number) =>
+      bits.slice(from, from + n).reduce((sum, bit) => sum * 2 + bit, 0);
+    return bits.length === 64 && value(0, 8) === 0b10110010
+      ? { counter: value(8, 24), clock: value(32, 32) }
+      : undefined;
+  });
+}

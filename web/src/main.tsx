@@ -8,6 +8,7 @@ import { ConfigView, configTab } from "./views/config.tsx";
 import { EventsView } from "./views/events.tsx";
 import { GridView } from "./views/grid.tsx";
 import { HealthView } from "./views/health.tsx";
+import { PlaybackView } from "./views/playback.tsx";
 import { SignIn } from "./views/signin.tsx";
 
 function Nav() {
@@ -86,6 +87,7 @@ function App() {
   else if (path === "/events") view = <EventsView />;
   else if (path === "/config" || configTab(path) !== undefined) view = <ConfigView />;
   else if (path === "/health") view = <HealthView />;
+  else if (path === "/playback") view = <PlaybackView />;
   void cameras.value;
   return (
     <>

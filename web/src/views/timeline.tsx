@@ -331,6 +331,9 @@ export function Timeline({ camera }: { camera: string }) {
             From {new Date(cursor).toLocaleString()}{" "}
             <a class="button" href={`${exportUrl}&download=true`} download>
               Download the next hour
+            </a>{" "}
+            <a class="button" href={`/playback?cameras=${id}&at=${Math.floor(cursor)}`}>
+              Side by side with other cameras
             </a>
           </p>
         </div>

@@ -398,20 +398,21 @@ export class GatewayMetrics {
     }[],
   ): void {
     this.perItem(["camera"], cameras, (c) => ({ camera: c.camera }), [
+      // Base units, as Prometheus wants them: bytes a second, seconds.
       [
-        "camgate_recording_bytes_per_day",
-        "Continuous footage a camera writes a day (measured).",
-        (c) => c.bytesPerDay ?? undefined,
+        "camgate_recording_written_bytes_per_second",
+        "Continuous footage a camera writes (measured over the last week of it).",
+        (c) => (c.bytesPerDay === null ? undefined : c.bytesPerDay / 86_400),
       ],
       [
-        "camgate_recording_kept_days",
-        "Age of a camera's oldest continuous footage kept (days).",
-        (c) => c.keptDays,
+        "camgate_recording_kept_seconds",
+        "Age of a camera's oldest continuous footage kept.",
+        (c) => c.keptDays * 86_400,
       ],
       [
-        "camgate_recording_projected_days",
-        "Days of a camera's continuous footage the retention rules keep at its rate.",
-        (c) => c.projectedDays ?? undefined,
+        "camgate_recording_projected_seconds",
+        "How long the retention rules keep a camera's continuous footage at its rate.",
+        (c) => (c.projectedDays === null ? undefined : c.projectedDays * 86_400),
       ],
       [
         "camgate_recording_retention_short",

@@ -17,6 +17,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   export: () => import("./export.ts"),
   cluster: () => import("./cluster.ts"),
   hls: () => import("./hls.ts"),
+  backfill: () => import("./backfill.ts"),
 };
 
 const wanted = process.argv.slice(2);

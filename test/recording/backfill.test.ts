@@ -6,9 +6,9 @@
  * decodes (ffprobe) with pictures for the whole window, the card's own (its picture size, not the live
  * stream's).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmulatedCamera } from "../../src/emulator/camera.ts";
 import { type EmulatedCameraHandle, type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
@@ -84,6 +84,11 @@ describe("backfill from the SD card", () => {
       "the card recording on",
     );
 
+    // What a backfill cut short by a stop leaves behind: a half-written file, which the next start removes
+    // (the hole is read again from the index and copied again).
+    const leftover = join(storageDir, "recordings", "yard", "2026-12-07", "backfill-cut-short.mp4.part");
+    mkdirSync(dirname(leftover), { recursive: true });
+    writeFileSync(leftover, "half a file");
     gw = await start();
     const second = gw;
     const backfilled = await waitFor(
@@ -107,6 +112,7 @@ describe("backfill from the SD card", () => {
       "the hole filled from the card",
     );
     expect(backfilled.list.length).toBeGreaterThanOrEqual(2);
+    expect(existsSync(leftover)).toBe(false);
     for (const recording of backfilled.list) expect(recording.durationMs ?? 0).toBeGreaterThan(500);
 
     // An export of the backfilled time: one MP4, pictures all along (25 fps on the card). (The emulator's

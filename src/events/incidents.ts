@@ -168,6 +168,54 @@ export class Incidents {
     );
   }
 
+  /** Pins an incident: kept, with its events and recordings, until unpinned. */
+  async pin(id: string, by: string, at = Date.now()): Promise<void> {
+    await this.sql.run(
+      "INSERT INTO pinned_incidents (incident_id, pinned_by, pinned_at) VALUES (?, ?, ?) ON CONFLICT (incident_id) DO NOTHING",
+      [id, by, at],
+    );
+  }
+
+  async unpin(id: string): Promise<void> {
+    await this.sql.run("DELETE FROM pinned_incidents WHERE incident_id = ?", [id]);
+  }
+
+  /** Who pinned these incidents and when (the ones not pinned are absent). */
+  async pins(ids: readonly string[]): Promise<Map<string, { by: string; at: string }>> {
+    const pages = await inChunks(ids, (list, chunk) =>
+      this.sql.all<{ incident_id: string; pinned_by: string; pinned_at: number }>(
+        `SELECT incident_id, pinned_by, pinned_at FROM pinned_incidents WHERE incident_id IN (${list})`,
+        chunk,
+      ),
+    );
+    return new Map(
+      pages
+        .flat()
+        .map((row) => [
+          row.incident_id,
+          { by: row.pinned_by, at: new Date(Number(row.pinned_at)).toISOString() },
+        ]),
+    );
+  }
+
+  /** Every pinned incident's camera and time (what recording retention must keep). */
+  async pinned(): Promise<{ id: string; camera: string; start: number; end: number | null }[]> {
+    const rows = await this.sql.all<{
+      id: string;
+      camera: string;
+      started_at: number;
+      ended_at: number | null;
+    }>(
+      "SELECT i.id, i.camera, i.started_at, i.ended_at FROM incidents i JOIN pinned_incidents p ON p.incident_id = i.id",
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      camera: row.camera,
+      start: Number(row.started_at),
+      end: row.ended_at === null ? null : Number(row.ended_at),
+    }));
+  }
+
   /** Which of these incidents still exist (recordings keep a clip only while its incident is there). */
   async existing(ids: readonly string[]): Promise<Set<string>> {
     const pages = await inChunks(ids, (list, chunk) =>

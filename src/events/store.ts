@@ -171,12 +171,16 @@ export class EventStore {
    */
   async prune(maxAgeMs: number, maxCount: number, now = Date.now()): Promise<number> {
     type Doomed = Pick<Row, "id" | "snapshot" | "snapshot_file">;
-    const old = await this.sql.all<Doomed>("SELECT id, snapshot, snapshot_file FROM events WHERE id < ?", [
-      idAtTime(now - maxAgeMs),
-    ]);
+    // A pinned incident's events stay, whatever their age or number, until it is unpinned.
+    const unpinned =
+      "(incident_id IS NULL OR NOT EXISTS (SELECT 1 FROM pinned_incidents p WHERE p.incident_id = events.incident_id))";
+    const old = await this.sql.all<Doomed>(
+      `SELECT id, snapshot, snapshot_file FROM events WHERE id < ? AND ${unpinned}`,
+      [idAtTime(now - maxAgeMs)],
+    );
     // Both engines read every row past an OFFSET when the LIMIT is left out (SQLite wants LIMIT -1).
     const excess = await this.sql.all<Doomed>(
-      `SELECT id, snapshot, snapshot_file FROM events ORDER BY id DESC ${this.sql.dialect === "sqlite" ? "LIMIT -1 " : ""}OFFSET ?`,
+      `SELECT id, snapshot, snapshot_file FROM events WHERE ${unpinned} ORDER BY id DESC ${this.sql.dialect === "sqlite" ? "LIMIT -1 " : ""}OFFSET ?`,
       [maxCount],
     );
     const doomed = new Map([...old, ...excess].map((row) => [row.id, row]));

@@ -28,11 +28,15 @@ export function recordingsToDelete(
     segmentMaxAgeMs?: number;
     totalMaxBytes: number | undefined;
     cameraMaxBytes: (camera: string) => number | undefined;
+    /** Recordings a pinned incident holds: kept whatever their age or the budget, until it is unpinned. */
+    pinned?: (recording: Recording) => boolean;
   },
   now: number,
 ): { doomed: Recording[]; overBudgetByClips: string[] } {
   const doomed = new Set<string>();
+  const pinned = rules.pinned ?? (() => false);
   for (const recording of recordings) {
+    if (pinned(recording)) continue;
     const maxAge = recording.kind === "clip" ? rules.clipMaxAgeMs : rules.segmentMaxAgeMs;
     const old = maxAge !== undefined && Date.parse(recording.start) < now - maxAge;
     if (old || orphans.has(recording.id)) doomed.add(recording.id);
@@ -44,7 +48,7 @@ export function recordingsToDelete(
     let bytes = alive.reduce((sum, recording) => sum + recording.bytes, 0);
     for (const recording of alive) {
       if (bytes <= limit) return;
-      if (recording.kind === "clip") continue;
+      if (recording.kind === "clip" || pinned(recording)) continue;
       doomed.add(recording.id);
       bytes -= recording.bytes;
     }
@@ -60,6 +64,27 @@ export function recordingsToDelete(
   return { doomed: recordings.filter((recording) => doomed.has(recording.id)), overBudgetByClips };
 }
 
+/** A minute of footage either side of a pinned incident is kept with it (its pre- and post-roll). */
+const PINNED_MARGIN_MS = 60_000;
+
+/** Whether a pinned incident holds this recording: its clip, or footage of its camera around its time. */
+export function pinnedRecording(
+  recording: Recording,
+  pinnedIds: ReadonlySet<string>,
+  pins: readonly { camera: string; start: number; end: number | null }[],
+  now: number,
+): boolean {
+  if (recording.kind === "clip") return recording.incident !== null && pinnedIds.has(recording.incident);
+  const start = Date.parse(recording.start);
+  const end = start + (recording.durationMs ?? 0);
+  return pins.some(
+    (pin) =>
+      pin.camera === recording.camera &&
+      start < (pin.end ?? now) + PINNED_MARGIN_MS &&
+      end > pin.start - PINNED_MARGIN_MS,
+  );
+}
+
 export class RecordingRetention {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
@@ -72,6 +97,10 @@ export class RecordingRetention {
     private readonly logger: Logger,
     /** Which of these incidents are still stored (a clip goes with its incident). */
     private readonly incidentsStored: (ids: readonly string[]) => Promise<ReadonlySet<string>>,
+    /** The incidents users pinned: their clips and the footage around them stay. */
+    private readonly pinnedIncidents: () => Promise<
+      { id: string; camera: string; start: number; end: number | null }[]
+    > = async () => [],
   ) {}
 
   start(): void {
@@ -103,6 +132,8 @@ export class RecordingRetention {
     const settled = await this.index.settled();
     const clips = settled.filter((r) => r.kind === "clip");
     const stored = await this.incidentsStored(clips.flatMap((r) => (r.incident ? [r.incident] : [])));
+    const pins = await this.pinnedIncidents();
+    const pinnedIds = new Set(pins.map((p) => p.id));
     const { doomed, overBudgetByClips } = recordingsToDelete(
       settled,
       new Set(clips.filter((r) => !r.incident || !stored.has(r.incident)).map((r) => r.id)),
@@ -114,6 +145,7 @@ export class RecordingRetention {
           const own = this.config.cameras.find((c) => c.id === camera)?.recording?.maxGigabytes;
           return own === undefined ? undefined : own * GIGABYTE;
         },
+        pinned: (r) => pinnedRecording(r, pinnedIds, pins, now),
       },
       now,
     );

@@ -129,6 +129,12 @@ const MIGRATIONS: string[] = [
      at TEXT NOT NULL,
      report TEXT NOT NULL
    ) WITHOUT ROWID;`,
+  // 11: incidents a user pinned: kept, with their events, snapshots, clip and footage, until unpinned.
+  `CREATE TABLE pinned_incidents (
+     incident_id TEXT PRIMARY KEY,
+     pinned_by TEXT NOT NULL,
+     pinned_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -135,6 +135,12 @@ const MIGRATIONS: readonly string[] = [
      at text NOT NULL,
      report text NOT NULL
    );`,
+  // 6: pinned incidents (database.ts, 11).
+  `CREATE TABLE pinned_incidents (
+     incident_id text PRIMARY KEY,
+     pinned_by text NOT NULL,
+     pinned_at bigint NOT NULL
+   );`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

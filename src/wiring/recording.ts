@@ -49,8 +49,13 @@ export function makeRecording(parts: {
     publisher: pipeline.publisher,
     ...faults,
   });
-  const retention = new RecordingRetention(index, dir, config, logger, (ids) =>
-    pipeline.store.incidents.existing(ids),
+  const retention = new RecordingRetention(
+    index,
+    dir,
+    config,
+    logger,
+    (ids) => pipeline.store.incidents.existing(ids),
+    () => pipeline.store.incidents.pinned(),
   );
   const segments = new SegmentRecorder({
     ...common,

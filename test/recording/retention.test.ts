@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.ts";
 import { Incidents } from "../../src/events/incidents.ts";
 import { type Recording, RecordingIndex } from "../../src/recording/recording-index.ts";
-import { RecordingRetention, recordingsToDelete } from "../../src/recording/retention.ts";
+import { pinnedRecording, RecordingRetention, recordingsToDelete } from "../../src/recording/retention.ts";
 import { storageEngines } from "../helpers/engines.ts";
 
 const NOW = 1_800_000_000_000;
@@ -72,6 +72,32 @@ describe("recording retention", () => {
           }
         },
       ),
+    );
+  });
+
+  it("keeps what a pinned incident holds, whatever the age and the budget: its clip and the footage around it", () => {
+    fc.assert(
+      fc.property(fc.array(recordingArb, { minLength: 1, maxLength: 60 }), fc.nat(), (specs, pick) => {
+        const all = recordings(specs);
+        const chosen = all[pick % all.length] as Recording;
+        const at = Date.parse(chosen.start);
+        const pins = [{ camera: chosen.camera, start: at, end: at + 1000 }];
+        const pinnedIds = new Set(chosen.incident ? [chosen.incident] : []);
+        const holds = (r: Recording) => pinnedRecording(r, pinnedIds, pins, NOW);
+        const rules = {
+          clipMaxAgeMs: DAY,
+          segmentMaxAgeMs: DAY,
+          totalMaxBytes: 1,
+          cameraMaxBytes: () => 1,
+          pinned: holds,
+        };
+        const gone = new Set(recordingsToDelete(all, new Set(), rules, NOW).doomed.map((r) => r.id));
+        expect(gone.has(chosen.id)).toBe(false);
+        for (const r of all) if (holds(r)) expect(gone.has(r.id)).toBe(false);
+        // Anything else old goes, as the rules say.
+        for (const r of all)
+          if (!holds(r) && Date.parse(r.start) < NOW - DAY) expect(gone.has(r.id)).toBe(true);
+      }),
     );
   });
 

@@ -62,7 +62,11 @@ import type { Incident as StoredIncident } from "../../src/events/incidents.ts";
 import type { SmartObject } from "../../src/protocol/smart-objects.ts";
 
 /** An incident as the API sends it: the server's own type, with its clip's URL once one is finished. */
-export type Incident = StoredIncident & { clip: string | null };
+export type Incident = StoredIncident & {
+  clip: string | null;
+  /** Who pinned it and when: kept until unpinned. */
+  pinned?: { by: string; at: string } | null;
+};
 
 export interface CamEvent {
   id: string;

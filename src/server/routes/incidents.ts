@@ -34,6 +34,11 @@ const incidentSchema = {
       type: ["string", "null"],
       description: "the incident's recorded clip (MP4, byte ranges), once it is finished",
     },
+    pinned: {
+      type: ["object", "null"],
+      description: "who pinned it and when: kept, with its events, clip and footage, until unpinned",
+      properties: { by: { type: "string" }, at: { type: "string" } },
+    },
   },
   required: ["id", "camera", "code", "start", "ongoing", "sources"],
 } as const;
@@ -52,8 +57,16 @@ export function registerIncidentRoutes(
   const clipUrl = (incident: string, done: boolean) =>
     done ? `/api/v1/incidents/${incident}/clip.mp4` : null;
   const withClips = async <T extends { id: string }>(incidents: T[]) => {
-    const done = await ctx.recordings.index.withDoneClips(incidents.map((incident) => incident.id));
-    return incidents.map((incident) => ({ ...incident, clip: clipUrl(incident.id, done.has(incident.id)) }));
+    const ids = incidents.map((incident) => incident.id);
+    const [done, pins] = await Promise.all([
+      ctx.recordings.index.withDoneClips(ids),
+      pipeline.store.incidents.pins(ids),
+    ]);
+    return incidents.map((incident) => ({
+      ...incident,
+      clip: clipUrl(incident.id, done.has(incident.id)),
+      pinned: pins.get(incident.id) ?? null,
+    }));
   };
   const { store } = pipeline;
 
@@ -107,6 +120,37 @@ export function registerIncidentRoutes(
       return { ...withClip, transitions: await store.ofIncident(incident.id) };
     },
   );
+
+  for (const method of ["PUT", "DELETE"] as const)
+    app.route<{ Params: { id: string } }>({
+      method,
+      url: "/api/v1/incidents/:id/pin",
+      config: { role: "operator" },
+      schema: {
+        summary:
+          method === "PUT"
+            ? "Pin an incident: it is kept, with its events, snapshots, clip and the footage around it, until unpinned"
+            : "Unpin an incident: the retention rules apply to it again",
+        tags: ["events"],
+        params: idParam,
+        response: { 200: { type: "object", additionalProperties: true }, ...problemResponses },
+      },
+      handler: async (request) => {
+        const incident = await store.incidents.get(request.params.id);
+        if (!incident || !request.principal || !canSeeCamera(request.principal, incident.camera))
+          throw new ApiProblem("not-found", "no such incident");
+        if (method === "PUT") await store.incidents.pin(incident.id, request.principal.name);
+        else await store.incidents.unpin(incident.id);
+        request.log.info(
+          { user: request.principal.name, incident: incident.id, pinned: method === "PUT" },
+          "incident pin",
+        );
+        return {
+          id: incident.id,
+          pinned: (await store.incidents.pins([incident.id])).get(incident.id) ?? null,
+        };
+      },
+    });
 
   app.get<{ Params: { id: string } }>(
     "/api/v1/incidents/:id/clip.mp4",

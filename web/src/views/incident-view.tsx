@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, type CamEvent, type Incident } from "../api.ts";
-import { cameras, events, go } from "../state.ts";
+import { cameras, canOperate, events, go } from "../state.ts";
 import { ClipDetails, duration } from "./events.tsx";
 import { EvidenceExport } from "./evidence-export.tsx";
 
@@ -90,6 +90,24 @@ export function IncidentView({ id, onClose }: { id: string; onClose: () => void 
           {detail.ongoing ? "The clip is made when the incident ends." : "No clip for this incident."}
         </p>
       )}
+      <p class="pin">
+        {detail.pinned ? `Pinned by ${detail.pinned.by}: kept until unpinned. ` : ""}
+        {canOperate() && (
+          <button
+            type="button"
+            onClick={() =>
+              void api<{ pinned: Detail["pinned"] }>(
+                `/api/v1/incidents/${encodeURIComponent(detail.id)}/pin`,
+                {
+                  method: detail.pinned ? "DELETE" : "PUT",
+                },
+              ).then(({ pinned }) => setDetail({ ...detail, pinned }))
+            }
+          >
+            {detail.pinned ? "Unpin" : "Pin (keep it and its footage)"}
+          </button>
+        )}
+      </p>
       <EvidenceExport camera={detail.camera} incident={detail.id} />
       <p>
         <a href={`/camera/${detail.camera}`} onClick={go(`/camera/${detail.camera}`)}>

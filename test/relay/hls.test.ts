@@ -211,7 +211,8 @@ describe("HLS", () => {
             return video !== null && video.currentTime > 1;
           },
           undefined,
-          { timeout: 20_000 },
+          // Three whole segments before the first playlist, then Chromium's own start: slow on a busy machine.
+          { timeout: 60_000 },
         );
         expect(asked).toContain("/api/v1/cameras/yard/hls/index.m3u8");
         expect(asked.some((path) => path.endsWith("/live"))).toBe(false);
@@ -219,5 +220,6 @@ describe("HLS", () => {
         await chromium.close();
       }
     },
+    90_000,
   );
 });

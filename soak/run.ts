@@ -613,6 +613,8 @@ async function main(): Promise<number> {
     for (const viewer of viewers) viewer.stop();
     for (const feed of feeds) feed.stop();
     await mqttWatcher.stop().catch(() => undefined);
+    // Stopped at the end on purpose: not an exit of its own.
+    gatewayDown = true;
     if (gateway && gateway.process.exitCode === null) await gateway.stop();
     await Promise.allSettled(emulators.map((e) => e.close()));
     await receiver.stop();

@@ -136,6 +136,17 @@ export function PlaybackView() {
             const all = videos.current.filter((v): v is HTMLVideoElement => v !== null);
             if (playing) {
               for (const v of all) v.pause();
+              // Paused, every camera shows the leader's moment exactly (playing, they follow within a nudge).
+              const lead = sources[0]?.startedAt;
+              const leader = videos.current[0];
+              if (leader && typeof lead === "number") {
+                const clock = lead + leader.currentTime * 1000;
+                sources.forEach((source, i) => {
+                  const video = videos.current[i];
+                  if (i > 0 && video && typeof source.startedAt === "number")
+                    video.currentTime = Math.max(0, (clock - source.startedAt) / 1000);
+                });
+              }
               setPlaying(false);
               return;
             }

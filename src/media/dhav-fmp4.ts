@@ -25,12 +25,18 @@ export class DhavToFmp4 {
   private codec: "h264" | "h265" | undefined;
   private init: Uint8Array | undefined;
   private decodeTime = 0;
+  private lastStep = 0;
   private lastMs: number | undefined;
   private fps = 25;
   private sequence = 0;
   /** The camera's wall clock at the first picture written. */
   firstDate: Date | undefined;
   pictures = 0;
+
+  /** The time the pictures written cover, the last one's duration included (ms). */
+  get durationMs(): number {
+    return this.pictures === 0 ? 0 : (this.decodeTime + videoSampleDuration(this.lastStep)) / 90;
+  }
 
   /** The MP4 bytes a record adds (the init segment before the first picture), none for what is left out. */
   push(record: DhavRecord): Uint8Array[] {
@@ -81,6 +87,7 @@ export class DhavToFmp4 {
       step = ms > 0 && ms < 10_000 ? ms * TICKS_PER_MS : frameTicks;
     }
     if (this.pictures > 0) this.decodeTime += step;
+    this.lastStep = step;
     this.lastMs = record.ms;
     this.pictures++;
     return fragment(

@@ -24,6 +24,8 @@ import type { RecordingIndex } from "./recording-index.ts";
 
 /** A hole shorter than this is a reconnect's blink, not worth a card search. */
 const MIN_HOLE_MS = 5_000;
+/** The most of a card file held before the hole's start (one GOP); a GOP larger than this is not copied. */
+const MAX_HELD_BYTES = 64 * 1024 * 1024;
 /** A hole the card had nothing for is asked about again after this long. */
 const EMPTY_RETRY_MS = 30 * 60_000;
 
@@ -168,67 +170,75 @@ export class Backfill {
 
   /**
    * Copies the part of one card file that falls in the hole: the pictures from the keyframe at or before the
-   * hole's start to its end. True when footage was written.
+   * hole's start to its end, written as they arrive (only the GOP that may hold the hole's start is held,
+   * at most `MAX_HELD_BYTES`: a card file can be an hour long). True when footage was written.
    */
   private async copy(entry: CameraEntry, path: string, fileStart: number, hole: Hole): Promise<boolean> {
     const download = await downloadSdFile(entry.api, path, this.abort.signal);
     const reader = new DhavReader();
-    let firstMs: number | undefined;
+    const remux = new DhavToFmp4();
+    let lastMs: number | undefined;
     let elapsed = 0;
-    let lastMs = 0;
-    /** The GOP being read: kept if it reaches into the hole. */
-    let gop: { at: number; records: DhavRecord[] } | undefined;
-    const kept: { at: number; records: DhavRecord[] }[] = [];
-    const closeGop = () => {
-      if (gop && gop.at < hole.to) {
-        const last = kept.at(-1);
-        // Only the latest GOP that starts at or before the hole's start is needed before it.
-        if (gop.at <= hole.from && last && last.at <= hole.from) kept.pop();
-        kept.push(gop);
+    /** The GOP before the hole's start, kept in case the hole starts inside it. */
+    let held: DhavRecord[] = [];
+    let heldBytes = 0;
+    let heldAt = 0;
+    let output: { file: ClipFile; relative: string; started: number } | undefined;
+    const write = async (record: DhavRecord, at: number) => {
+      const parts = remux.push(record);
+      if (!output) {
+        const [init, ...rest] = parts;
+        if (!init) return;
+        const relative = join(
+          entry.id,
+          new Date(at).toISOString().slice(0, 10),
+          `backfill-${new Date(at).toISOString().replace(/[:.]/g, "-")}.mp4`,
+        );
+        output = {
+          file: await ClipFile.create(join(this.options.dir, relative), init),
+          relative,
+          started: at,
+        };
+        for (const part of rest) output.file.append(part);
+        return;
       }
-      gop = undefined;
+      for (const part of parts) output.file.append(part);
     };
-    let done = false;
     try {
-      for await (const chunk of download.body as AsyncIterable<Buffer>) {
+      reading: for await (const chunk of download.body as AsyncIterable<Buffer>) {
         for (const record of reader.push(chunk)) {
           if (record.kind !== "video") continue;
-          if (firstMs === undefined) firstMs = record.ms;
-          else elapsed += (record.ms - lastMs + 65_536) % 65_536;
+          if (lastMs !== undefined) elapsed += (record.ms - lastMs + 65_536) % 65_536;
           lastMs = record.ms;
           const at = fileStart + elapsed;
-          if (record.keyframe) {
-            closeGop();
-            if (at >= hole.to) {
-              done = true;
-              break;
+          if (record.keyframe && at >= hole.to) break reading;
+          if (at <= hole.from) {
+            // Before the hole: only the latest GOP is held (a new keyframe replaces it).
+            if (record.keyframe) {
+              held = [];
+              heldBytes = 0;
+              heldAt = at;
             }
-            gop = { at, records: [] };
+            if (record.keyframe || held.length > 0) {
+              held.push(record);
+              heldBytes += record.payload.length;
+              if (heldBytes > MAX_HELD_BYTES) held = [];
+            }
+            continue;
           }
-          gop?.records.push(record);
+          if (!output && held.length > 0) {
+            for (const earlier of held) await write(earlier, heldAt);
+            held = [];
+          }
+          if (output || record.keyframe) await write(record, at);
         }
-        if (done) break;
       }
-      closeGop();
     } finally {
       download.close();
     }
-    const useful = kept.filter((g) => g.records.length > 0);
-    const first = useful[0];
-    if (!first) return false;
-    const remux = new DhavToFmp4();
-    const parts = useful.flatMap((g) => g.records.flatMap((record) => remux.push(record)));
-    const [init, ...fragments] = parts;
-    if (!init || fragments.length === 0) return false;
-    const started = first.at;
-    const relative = join(
-      entry.id,
-      new Date(started).toISOString().slice(0, 10),
-      `backfill-${new Date(started).toISOString().replace(/[:.]/g, "-")}.mp4`,
-    );
-    const file = await ClipFile.create(join(this.options.dir, relative), init);
-    for (const fragment of fragments) file.append(fragment);
-    const durationMs = this.durationOf(useful);
+    if (!output) return false;
+    const { file, relative, started } = output;
+    const durationMs = remux.durationMs;
     const { bytes } = await file.finish(durationMs);
     const id = this.options.nextId();
     await this.options.index.begin({
@@ -251,20 +261,6 @@ export class Backfill {
       "backfilled from the SD card",
     );
     return true;
-  }
-
-  /** The time the kept pictures cover: from the first GOP's start to the last picture, plus one picture. */
-  private durationOf(gops: { at: number; records: DhavRecord[] }[]): number {
-    let total = 0;
-    let last: number | undefined;
-    let pictures = 0;
-    for (const gop of gops)
-      for (const record of gop.records) {
-        if (last !== undefined) total += (record.ms - last + 65_536) % 65_536;
-        last = record.ms;
-        pictures++;
-      }
-    return total + (pictures > 1 ? total / (pictures - 1) : 40);
   }
 
   /** Half-written backfill files of a run that was stopped: copied again by the next look. */

@@ -15,6 +15,7 @@ export class StorageWatch {
   private timer: NodeJS.Timeout | undefined;
   private readonly short = new Set<string>();
   last: StorageProjection | undefined;
+  private lastAt = 0;
 
   constructor(
     private readonly index: RecordingIndex,
@@ -39,6 +40,7 @@ export class StorageWatch {
         .catch(() => null);
       const projection = projectStorage(recordings, this.config, now, free);
       this.last = projection;
+      this.lastAt = now;
       for (const camera of projection.cameras) {
         const was = this.short.has(camera.camera);
         if (camera.short === was) continue;
@@ -61,6 +63,11 @@ export class StorageWatch {
       this.logger.warn({ err: errorText(error) }, "storage projection failed; trying again later");
       return this.last ?? { cameras: [], totalBytes: 0, globalBudgetBytes: null, diskFreeBytes: null };
     }
+  }
+
+  /** The projection, read again when the last one is older than `maxAgeMs` (a page asking often reads once). */
+  async current(maxAgeMs = 60_000, now = Date.now()): Promise<StorageProjection> {
+    return this.last && now - this.lastAt < maxAgeMs ? this.last : this.refresh(now);
   }
 
   stop(): void {

@@ -186,7 +186,7 @@ export function registerRecordingRoutes(app: FastifyInstance, ctx: GatewayContex
       },
     },
     async (request) => {
-      const projection = await ctx.recordings.storage.refresh();
+      const projection = await ctx.recordings.storage.current();
       const visible = projection.cameras.filter(
         (c) => request.principal !== undefined && canSeeCamera(request.principal, c.camera),
       );

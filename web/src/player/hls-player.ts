@@ -8,6 +8,11 @@ import { LivePlayer } from "./live-player.ts";
 
 /** No picture for this long: reload. */
 const STALL_MS = 8000;
+/**
+ * Before the first picture: a session's first playlist waits for three whole segments, then the browser
+ * buffers its own start; retrying sooner only starts that wait again (a TV on a slow link would never play).
+ */
+const FIRST_PICTURE_MS = 25_000;
 
 /** Whether this browser plays HLS itself and has no MSE (where MSE exists, the MSE player is better). */
 export function wantsNativeHls(video: HTMLVideoElement): boolean {
@@ -38,7 +43,8 @@ export class HlsPlayer extends LivePlayer {
       this.lastTime = time;
       this.lastProgress = Date.now();
       if (this.state !== "playing") this.playing();
-    } else if (Date.now() - this.lastProgress > STALL_MS) this.retry("the stream stalled");
+    } else if (Date.now() - this.lastProgress > (this.state === "playing" ? STALL_MS : FIRST_PICTURE_MS))
+      this.retry("the stream stalled");
   }
 
   protected teardown(): void {

@@ -14,6 +14,7 @@ import { makeCluster } from "./wiring/cluster.ts";
 import { openCore } from "./wiring/core.ts";
 import { makeEvents } from "./wiring/events.ts";
 import { makeHttp } from "./wiring/http.ts";
+import { makeMotion } from "./wiring/motion.ts";
 import { makeOnvif } from "./wiring/onvif.ts";
 import { makeOwnership, openOwnedCameras } from "./wiring/ownership.ts";
 import { PartRunner } from "./wiring/part.ts";
@@ -38,14 +39,15 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
   const relay = runner.add(makeRelay({ core }));
   const access = runner.add(makeAccess({ core }));
   const events = runner.add(makeEvents({ core, ownership, relay }));
+  const motion = runner.add(makeMotion({ core, relay, events }));
   const backups = runner.add(makeBackups({ core, ownership, events }));
   const audit = runner.add(makeAudit({ core, ownership, events }));
   const recording = runner.add(makeRecording({ core, ownership, relay, events }));
   const webrtc = runner.add(makeWebRtc({ core }));
   const rtsp = runner.add(makeRtsp({ core, access, relay }));
-  const reloader = makeReloader({ core, runner, access, events });
+  const reloader = makeReloader({ core, runner, access, events, motion });
   const http = runner.add(
-    makeHttp({ core, access, relay, events, backups, audit, recording, webrtc, rtsp, reloader }),
+    makeHttp({ core, access, relay, events, motion, backups, audit, recording, webrtc, rtsp, reloader }),
   );
   const onvif = runner.add(makeOnvif({ core, http }));
   runner.add(openOwnedCameras({ ownership, runner }));

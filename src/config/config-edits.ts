@@ -19,6 +19,13 @@ export interface CameraFields {
   passthroughPort?: number | null;
   /** The camera's RTSP port (`rtsp.port`; null: the default, 554). */
   rtspPort?: number | null;
+  /** camgate's motion detection of it (`motion.*`): on or off, its use, zones and masks (an empty list removes the key). */
+  motion?: {
+    enabled?: boolean;
+    use?: "confirm" | "detect";
+    zones?: { name: string; points: [number, number][] }[];
+    masks?: [number, number][][];
+  };
 }
 
 export interface UserFields {
@@ -89,6 +96,10 @@ function cameraValues(fields: CameraFields): Record<string, unknown> {
     password: fields.password ? referenceText(fields.password) : undefined,
     passthroughPort: fields.passthroughPort,
     "rtsp.port": fields.rtspPort,
+    "motion.enabled": fields.motion?.enabled,
+    "motion.use": fields.motion?.use,
+    "motion.zones": fields.motion?.zones?.length === 0 ? null : fields.motion?.zones,
+    "motion.masks": fields.motion?.masks?.length === 0 ? null : fields.motion?.masks,
   };
 }
 

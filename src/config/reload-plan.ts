@@ -19,6 +19,8 @@ export interface ReloadPlan {
   renamed: CameraConfig[];
   /** Only the camera's username or password changed: new logins, no reconnect. */
   credentials: CameraConfig[];
+  /** camgate's motion detection of the camera changed (zones, masks, thresholds): no reconnect. */
+  retuned: CameraConfig[];
   usersChanged: boolean;
   /** Config paths whose new value applies at the next restart. */
   needsRestart: string[];
@@ -39,6 +41,7 @@ export function planReload(current: Config, next: Config): ReloadPlan {
     reconfigured: [],
     renamed: [],
     credentials: [],
+    retuned: [],
     usersChanged: !isDeepStrictEqual(current.users, next.users),
     needsRestart: [],
   };
@@ -56,9 +59,14 @@ export function planReload(current: Config, next: Config): ReloadPlan {
       continue;
     }
     if (isDeepStrictEqual(old, camera)) continue;
-    const rest = (c: CameraConfig) => without(c, ["name", "groups", "username", "password"]);
-    if (!isDeepStrictEqual(rest(old), rest(camera))) plan.reconfigured.push(camera);
-    else if (old.username !== camera.username || old.password !== camera.password) {
+    const rest = (c: CameraConfig) => without(c, ["name", "groups", "username", "password", "motion"]);
+    if (!isDeepStrictEqual(rest(old), rest(camera))) {
+      plan.reconfigured.push(camera);
+      continue;
+    }
+    if (!isDeepStrictEqual(old.motion, camera.motion)) plan.retuned.push(camera);
+    if (isDeepStrictEqual(without(old, ["motion"]), without(camera, ["motion"]))) continue;
+    if (old.username !== camera.username || old.password !== camera.password) {
       plan.credentials.push(camera);
       if (old.name !== camera.name || !isDeepStrictEqual(old.groups, camera.groups))
         plan.renamed.push(camera);
@@ -83,6 +91,7 @@ export interface ReloadSummary {
   reconfigured: string[];
   renamed: string[];
   credentials: string[];
+  retuned: string[];
   usersChanged: boolean;
   /** What changed but applies only at the next restart. */
   needsRestart: string[];
@@ -104,7 +113,8 @@ export function planIsEmpty(plan: ReloadPlan): boolean {
       plan.removed.length +
       plan.reconfigured.length +
       plan.renamed.length +
-      plan.credentials.length ===
+      plan.credentials.length +
+      plan.retuned.length ===
       0 && !plan.usersChanged
   );
 }

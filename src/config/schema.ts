@@ -151,6 +151,49 @@ const codeList = z.array(z.string().regex(/^[A-Za-z0-9_*]+$/, "an event code suc
 
 const auditPort = z.union([z.number().int().min(1).max(65535), z.literal(false)]);
 
+/** A polygon drawn on the picture: corners in 0..1 (x to the right, y down), 3 to 64 of them. */
+const polygon = z
+  .array(z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]))
+  .min(3)
+  .max(64);
+
+/**
+ * camgate's own motion detection on the camera's pictures (docs/events.md): it confirms the camera's motion
+ * (`use: confirm`) or is the camera's motion (`use: detect`, for cameras whose detection is off or poor).
+ */
+export const motionSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  use: z.enum(["confirm", "detect"]).default("confirm"),
+  /** Where the pictures come from: the MJPEG stream (`cameras[].mjpeg`), or snapshots for H.264-only sub-streams. */
+  frames: z.enum(["mjpeg", "snapshots"]).default("mjpeg"),
+  /** Pictures looked at per second (the rest are skipped). */
+  fps: z.number().min(0.2).max(15).default(5),
+  /** The width pictures are decoded to (shrunk on load; the height keeps the picture's shape). */
+  width: z.number().int().min(64).max(640).default(160),
+  /** A pixel changed when it differs from its background by more than this (0-255). */
+  threshold: z.number().int().min(1).max(255).default(20),
+  /** The smallest moving region that counts, as a fraction of the picture. */
+  minArea: z.number().min(0.0005).max(0.5).default(0.004),
+  /** More than this fraction of the picture changing at once is a change of light (IR switch, clouds). */
+  lightingFraction: z.number().min(0.05).max(1).default(0.3),
+  /** Motion must last this long to be an episode. */
+  minDurationMs: z.number().int().min(0).max(60_000).default(600),
+  /** An episode ends after this long without motion. */
+  holdSeconds: z.number().min(1).max(600).default(5),
+  /** Named areas: events say which ones the motion covered; notifications may be limited to some. */
+  zones: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9 _.-]{1,40}$/, "letters, digits, spaces and _ . - (up to 40)"),
+        points: polygon,
+      }),
+    )
+    .max(16)
+    .default([]),
+  /** Areas never looked at (a road, a tree, the on-screen clock). */
+  masks: z.array(polygon).max(16).default([]),
+});
+
 export const cameraSchema = z.strictObject({
   id: cameraId,
   name: z.string().min(1).optional(),
@@ -203,6 +246,7 @@ export const cameraSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  motion: motionSchema.optional(),
   /** Sender address of this camera's alarm mails, when the device name and IP do not identify it. */
   mailFrom: z.string().min(3).optional(),
   mjpeg: z
@@ -381,6 +425,7 @@ export const ALERT_KINDS = [
   "vehicle",
   "doorbell",
   "motion",
+  "confirmed-motion",
   "tamper",
   "offline",
   "security",
@@ -402,6 +447,12 @@ export const notifySchema = z.strictObject({
   /** Notify as this user: only the cameras they may see. */
   user: z.string().min(1).optional(),
   cameras: z.array(z.string().min(1)).min(1).default(["*"]),
+  /**
+   * Only events in one of these zones: camgate's motion zones (`cameras[].motion.zones`) or the rule or
+   * region a camera's smart event names (Dahua's IVS rule, SMD region). Events that name no zone (a
+   * doorbell, a camera offline) are not held back.
+   */
+  zones: z.array(z.string().min(1)).min(1).optional(),
   kinds: z.array(z.enum(ALERT_KINDS)).min(1).default(["person", "vehicle", "doorbell", "offline"]),
   /** No notification between these times (the machine's clock, or `timeZone`), but for `allow`'s kinds. */
   quietHours: z

@@ -31,6 +31,7 @@ import { PtzState } from "./ptz.ts";
 import { EmulatedRpc2 } from "./rpc2-face.ts";
 import { EmulatedRtspServer, type RtspCounters } from "./rtsp-server.ts";
 import { EmulatedVideoStream, type StreamQuirks, type VideoSourceSpec } from "./rtsp-stream.ts";
+import type { SceneLayer } from "./scene-layers.ts";
 import { SdCard } from "./sd-card.ts";
 import { Speaker } from "./speaker.ts";
 import { TelnetFace } from "./telnet-face.ts";
@@ -169,6 +170,8 @@ export class EmulatedCamera {
   frozen = false;
   private lastSnapshot: RenderedFrame | undefined;
   blackFrames = false;
+  /** A scene for motion detection (scene-layers.ts) and when it began; undefined: the default picture. */
+  sceneLayers: { layers: readonly SceneLayer[]; since: number } | undefined;
   responseDelayMs = 0;
   /** Fault: each request waits a random 0..jitterMs first, so parallel requests overtake each other. */
   jitterMs = 0;
@@ -543,6 +546,9 @@ export class EmulatedCamera {
       pan: position.pan,
       tilt: position.tilt,
       zoom: position.zoom,
+      ...(this.sceneLayers
+        ? { layers: this.sceneLayers.layers, sceneElapsedMs: Date.now() - this.sceneLayers.since }
+        : {}),
       black:
         this.blackFrames ||
         this.events.isActive("VideoBlind", channel - 1) ||

@@ -9,6 +9,7 @@ import { motionData } from "./event-hub.ts";
 import type { LogEntry } from "./log-book.ts";
 import type { PtzPosition } from "./ptz.ts";
 import type { RtspCounters } from "./rtsp-server.ts";
+import type { SceneLayer } from "./scene-layers.ts";
 import type { SdCardCondition } from "./sd-card.ts";
 import type { TalkRecording } from "./speaker.ts";
 
@@ -127,6 +128,11 @@ export class CameraControl {
   /** A frozen encoder: snapshots repeat the last picture byte for byte until unfrozen. */
   freezeFrames(frozen = true): void {
     this.camera.frozen = frozen;
+  }
+
+  /** Shows a scene for motion detection from now on (scene-layers.ts); undefined: the default picture. */
+  setScene(layers: readonly SceneLayer[] | undefined, since = Date.now()): void {
+    this.camera.sceneLayers = layers ? { layers, since } : undefined;
   }
 
   setBlackFrames(black: boolean): void {

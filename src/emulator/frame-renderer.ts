@@ -7,6 +7,7 @@
  */
 import sharp from "sharp";
 import { drawText, fillRect, type RawImage, textWidth } from "../graphics/bitmap-font.ts";
+import { applyLight, paintObjects, type SceneLayer } from "./scene-layers.ts";
 
 export interface FrameScene {
   cameraName: string;
@@ -17,6 +18,13 @@ export interface FrameScene {
   tilt: number;
   zoom: number;
   black: boolean;
+  /**
+   * A scene for judging motion detection (scene-layers.ts) in place of the default moving marker, and how
+   * long it has been going on. With a scene the frame counter is not drawn either: a real camera's OSD has
+   * the clock and the name, nothing that changes every picture.
+   */
+  layers?: readonly SceneLayer[];
+  sceneElapsedMs?: number;
 }
 
 export interface RenderedFrame {
@@ -124,18 +132,33 @@ export class FrameRenderer {
       }
     }
     const scale = Math.max(2, Math.round(height / 160));
+    if (scene.layers) {
+      const elapsed = scene.sceneElapsedMs ?? 0;
+      paintObjects(image, scene.layers, elapsed);
+      applyLight(image, scene.layers, elapsed, sequence);
+      this.drawOsd(scene, scale);
+      return;
+    }
     // A marker that crosses the picture every 4 seconds: the picture changes even when nothing else does.
     const marker = Math.max(16, Math.round(height / 10)) * Math.max(1, scene.zoom);
     const progress = (now % 4000) / 4000;
     const markerX = Math.round(progress * (width + marker)) - marker;
     fillRect(image, markerX, Math.round(height * 0.55), marker, marker, [250, 200, 40]);
+    const bar = this.drawOsd(scene, scale);
+    drawText(image, `#${sequence}`, 2 * scale, height - bar + 2 * scale, scale, [120, 255, 120]);
+  }
+
+  /** The black bars with the camera's name and clock; returns the bars' height. */
+  private drawOsd(scene: FrameScene, scale: number): number {
+    const { width, height } = this;
+    const image = this.frame;
     const bar = (7 + 4) * scale;
     fillRect(image, 0, 0, width, bar, [0, 0, 0]);
     fillRect(image, 0, height - bar, width, bar, [0, 0, 0]);
     drawText(image, scene.cameraName, 2 * scale, 2 * scale, scale, [255, 255, 255]);
     const clock = scene.clockText;
     drawText(image, clock, width - textWidth(clock, scale) - 2 * scale, 2 * scale, scale, [255, 255, 255]);
-    drawText(image, `#${sequence}`, 2 * scale, height - bar + 2 * scale, scale, [120, 255, 120]);
+    return bar;
   }
 }
 

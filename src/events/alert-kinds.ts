@@ -52,7 +52,8 @@ export function alertKindsOf(event: EventFacts): AlertKind[] {
   const types = new Set((event.objects ?? []).map((o) => o.type));
   if (event.code === "SmartMotionHuman" || types.has("human") || types.has("face")) kinds.add("person");
   if (event.code === "SmartMotionVehicle" || types.has("vehicle")) kinds.add("vehicle");
-  if (event.code === "VideoMotion") kinds.add("motion");
+  // The camera's own motion, and camgate's (which confirms the camera's, or stands in for it: docs/events.md).
+  if (event.code === "VideoMotion") kinds.add(event.source === "motion" ? "confirmed-motion" : "motion");
   if (event.code === "VideoBlind") kinds.add("tamper");
   if (event.source === "gateway" && event.code === "CameraOffline") kinds.add("offline");
   // A finding resolved is good news; only findings added wake anyone.
@@ -61,11 +62,22 @@ export function alertKindsOf(event: EventFacts): AlertKind[] {
   return [...kinds];
 }
 
+/**
+ * The zones an event names: those camgate's motion detection saw it in (`data.zones`), or the camera's rule
+ * or region (`rule`). Empty when it names none.
+ */
+export function zonesOf(event: Pick<CamgateEvent, "data" | "rule">): string[] {
+  const zones = field(event.data, "zones");
+  const named = Array.isArray(zones) ? zones.filter((z): z is string => typeof z === "string") : [];
+  return event.rule ? [...named, event.rule] : named;
+}
+
 const HEADLINES: Record<AlertKind, string> = {
   person: "Person",
   vehicle: "Vehicle",
   doorbell: "Doorbell",
   motion: "Motion",
+  "confirmed-motion": "Motion",
   tamper: "Camera covered",
   offline: "Camera offline",
   security: "Security finding",
@@ -79,7 +91,8 @@ export function alertWords(
   time: string,
 ): { title: string; message: string } {
   const title = `${cameraName}: ${HEADLINES[kind]}`;
-  const where = event.rule ? ` in ${event.rule}` : "";
+  const zones = zonesOf(event);
+  const where = zones.length > 0 ? ` in ${zones.join(", ")}` : "";
   switch (kind) {
     case "person":
       return { title, message: `A person${where} at ${time}` };
@@ -89,6 +102,8 @@ export function alertWords(
       return { title, message: `Someone rang at ${time}` };
     case "motion":
       return { title, message: `Motion${where} at ${time}` };
+    case "confirmed-motion":
+      return { title, message: `Motion${where} at ${time}, seen by camgate` };
     case "tamper":
       return { title, message: `The lens was covered or blinded at ${time}` };
     case "offline":

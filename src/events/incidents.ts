@@ -33,6 +33,12 @@ export interface Incident {
   snapshotEvent: string | null;
   /** How many transitions it has. */
   events: number;
+  /**
+   * Motion incidents of a camera camgate also watches for motion (`cameras[].motion`): true once camgate's
+   * detection saw it too, false while it has not (a camera motion still unconfirmed when it ends was
+   * rejected); null for any other incident.
+   */
+  confirmed: boolean | null;
 }
 
 interface Row {
@@ -46,13 +52,21 @@ interface Row {
   sources: string;
   snapshot_event: string | null;
   events: number;
+  confirmed: number | null;
 }
 
-/** What the merge looks at of a transition: its key, its source and action, when, and whether it has a picture. */
+/**
+ * What the merge looks at of a transition: its key, its source and action, when, whether it has a picture,
+ * and whether camgate's own motion detection watches its camera (`judged`).
+ */
 export type Transition = Pick<CamgateEvent, "id" | "camera" | "source" | "code" | "action" | "channel"> & {
   at: number;
   snapshot: boolean;
+  judged?: boolean;
 };
+
+/** Camera motion as camgate's detection reports it (source `motion`, code VideoMotion). */
+export const MOTION_CODE = "VideoMotion";
 
 /** Two reports this close together are one incident (the mail of a motion comes after its stop). */
 export const DEFAULT_MERGE_WINDOW_MS = 60_000;
@@ -70,13 +84,21 @@ export function toIncident(row: Row): Incident {
     sources: JSON.parse(row.sources) as EventSource[],
     snapshotEvent: row.snapshot_event,
     events: row.events,
+    confirmed: row.confirmed === null || row.confirmed === undefined ? null : Number(row.confirmed) === 1,
   };
 }
 
 const INSERT =
-  "INSERT INTO incidents (id, camera, code, channel, started_at, ended_at, last_at, sources, snapshot_event, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  "INSERT INTO incidents (id, camera, code, channel, started_at, ended_at, last_at, sources, snapshot_event, events, confirmed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 const UPDATE =
-  "UPDATE incidents SET ended_at = ?, last_at = ?, sources = ?, snapshot_event = ?, events = ? WHERE id = ?";
+  "UPDATE incidents SET ended_at = ?, last_at = ?, sources = ?, snapshot_event = ?, events = ?, confirmed = ? WHERE id = ?";
+
+/** What a new incident's `confirmed` starts as (1, 0 or NULL: `Incident.confirmed`). */
+function initialConfirmed(transition: Transition): number | null {
+  if (transition.code !== MOTION_CODE || transition.source === "gateway") return null;
+  if (transition.source === "motion") return 1;
+  return transition.judged ? 0 : null;
+}
 /**
  * The two lookups every event makes, each served by its own index (incidents_open: open incidents only;
  * incidents_recent: by last activity, read from its newest end), so their cost does not grow with the
@@ -114,6 +136,7 @@ export class Incidents {
         JSON.stringify([transition.source]),
         transition.snapshot ? transition.id : null,
         1,
+        initialConfirmed(transition),
       ]);
       return transition.id;
     }
@@ -133,6 +156,7 @@ export class Incidents {
       JSON.stringify(sources),
       target.snapshot_event ?? (transition.snapshot ? transition.id : null),
       target.events + 1,
+      transition.source === "motion" && transition.code === MOTION_CODE ? 1 : (target.confirmed ?? null),
       target.id,
     ]);
     return target.id;

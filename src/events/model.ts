@@ -2,7 +2,8 @@
 import type { JsonValue } from "../protocol/kv.ts";
 import type { SmartObject } from "../protocol/smart-objects.ts";
 
-export type EventSource = "camera" | "email" | "gateway";
+/** `motion`: camgate's own motion detection on the camera's pictures (`cameras[].motion`). */
+export type EventSource = "camera" | "email" | "gateway" | "motion";
 export type EventAction = "start" | "stop" | "pulse" | "state";
 
 export interface CamgateEvent {

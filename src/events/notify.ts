@@ -14,7 +14,7 @@
  * (Pushover's `attachment`, Telegram's `photo`).
  */
 import type { AlertKind, NotifyConfig } from "../config/schema.ts";
-import { alertKindsOf, alertWords } from "./alert-kinds.ts";
+import { alertKindsOf, alertWords, zonesOf } from "./alert-kinds.ts";
 import type { EventLinks } from "./event-links.ts";
 import type { CamgateEvent } from "./model.ts";
 import { clockText, isQuiet } from "./quiet-hours.ts";
@@ -24,6 +24,27 @@ export type NotifyTarget = NotifyConfig;
 export function notifyTargetKey(name: string): string {
   return `notify:${name}`;
 }
+
+/** Whether a target limited to zones wants the event: it names one of them, or names no zone at all. */
+export function inZones(target: Pick<NotifyTarget, "zones">, event: CamgateEvent): boolean {
+  if (!target.zones) return true;
+  const zones = zonesOf(event);
+  return zones.length === 0
+    ? !ZONED_CODES.has(event.code)
+    : zones.some((zone) => target.zones?.includes(zone));
+}
+
+/**
+ * Events that come from an area of the picture: limited to zones, one that names no zone is held back
+ * (the camera's own motion names none: a target for the driveway is not woken by it).
+ */
+const ZONED_CODES = new Set([
+  "VideoMotion",
+  "SmartMotionHuman",
+  "SmartMotionVehicle",
+  "CrossLineDetection",
+  "CrossRegionDetection",
+]);
 
 /** The kind a target is told an event is: the first of the event's kinds the target wants (person before motion). */
 export function kindFor(target: NotifyTarget, event: CamgateEvent): AlertKind | undefined {
@@ -54,6 +75,7 @@ export class NotifyRouter {
       const kind = kindFor(target, event);
       if (!kind) continue;
       if (!target.cameras.includes("*") && !target.cameras.includes(event.camera)) continue;
+      if (!inZones(target, event)) continue;
       if (target.user !== undefined && !this.options.maySee(target.user, event.camera)) continue;
       const quiet = target.quietHours;
       if (quiet && !quiet.allow.includes(kind) && isQuiet(quiet, new Date(now), target.timeZone)) continue;
@@ -108,6 +130,7 @@ const TAGS: Record<AlertKind, string> = {
   vehicle: "car",
   doorbell: "bell",
   motion: "walking",
+  "confirmed-motion": "walking",
   tamper: "warning",
   offline: "no_entry",
   security: "lock",

@@ -59,6 +59,8 @@ const INSERT =
 export class EventStore {
   private readonly ids: UlidGenerator;
   readonly incidents: Incidents;
+  /** Whether camgate's motion detection watches a camera (its motion incidents start unconfirmed). */
+  private motionJudged: (camera: string) => boolean = () => false;
 
   constructor(
     readonly sql: Sql,
@@ -69,6 +71,10 @@ export class EventStore {
     this.ids = new UlidGenerator(now);
     this.incidents = new Incidents(sql, mergeWindowMs);
     mkdirSync(snapshotDir, { recursive: true });
+  }
+
+  judgeMotionWith(judged: (camera: string) => boolean): void {
+    this.motionJudged = judged;
   }
 
   /** Writes a snapshot for an event about to be stored; the file name goes into `insert`. */
@@ -103,6 +109,7 @@ export class EventStore {
       id,
       at: receivedAt,
       snapshot: row.snapshot === 1,
+      judged: this.motionJudged(event.camera),
     });
     await tx.run(INSERT, [
       row.id,

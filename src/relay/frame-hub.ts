@@ -59,6 +59,8 @@ interface Viewer {
   dropped: number;
 }
 
+export type FrameListener = (frame: Frame) => void;
+
 export interface HubStats {
   camera: string;
   channel: number;
@@ -85,7 +87,10 @@ export function makeFrame(jpeg: Buffer, receivedAt: number, sequence: number, of
 }
 
 export class FrameHub {
-  private readonly upstream: SharedUpstream<Viewer>;
+  /** Viewers (HTTP answers) and in-process listeners (motion detection) alike hold the upstream open. */
+  private readonly upstream: SharedUpstream<Viewer | FrameListener>;
+  private readonly viewerSet = new Set<Viewer>();
+  private readonly listeners = new Set<FrameListener>();
   private readonly source: MjpegSource;
   private latest: Frame | undefined;
   private sequence = 0;
@@ -115,7 +120,7 @@ export class FrameHub {
       // A few seconds while anyone watches, a minute while only the preload holds it open.
       backoffMaxMs: () => (this.viewers.size > 0 ? WATCHED_BACKOFF_MAX_MS : IDLE_BACKOFF_MAX_MS),
     });
-    this.upstream = new SharedUpstream<Viewer>({
+    this.upstream = new SharedUpstream<Viewer | FrameListener>({
       lingerMs: options.lingerMs,
       preload: options.preload,
       start: () => this.source.start(),
@@ -128,7 +133,7 @@ export class FrameHub {
   }
 
   private get viewers(): ReadonlySet<Viewer> {
-    return this.upstream.readers;
+    return this.viewerSet;
   }
 
   /** The camera is back: a waiting upstream reconnects now rather than after its backoff. */
@@ -176,6 +181,7 @@ export class FrameHub {
       res.destroy();
       return;
     }
+    this.viewerSet.add(viewer);
     res.on("drain", () => {
       const pending = viewer.pending;
       viewer.pending = undefined;
@@ -216,11 +222,26 @@ export class FrameHub {
   close(): void {
     const viewers = [...this.viewers];
     this.upstream.close();
+    this.listeners.clear();
     for (const viewer of viewers) viewer.res.destroy();
+  }
+
+  /**
+   * Hears every live frame (not the offline picture) until the returned function is called; holds the
+   * upstream open like a viewer. A listener that throws is the listener's problem: it is not told again.
+   */
+  subscribe(listener: FrameListener): () => void {
+    if (!this.upstream.add(listener)) return () => undefined;
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+      this.upstream.remove(listener);
+    };
   }
 
   private detach(viewer: Viewer): void {
     viewer.pending = undefined;
+    this.viewerSet.delete(viewer);
     this.upstream.remove(viewer);
   }
 
@@ -229,6 +250,14 @@ export class FrameHub {
     // One clock read per frame, not per viewer.
     const now = Date.now();
     for (const viewer of this.viewers) this.offer(viewer, frame, now);
+    if (!frame.offline)
+      for (const listener of this.listeners) {
+        try {
+          listener(frame);
+        } catch {
+          this.listeners.delete(listener);
+        }
+      }
   }
 
   private offer(viewer: Viewer, frame: Frame, now = Date.now()): void {

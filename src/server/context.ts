@@ -12,6 +12,7 @@ import type { ConfigFileWriter } from "../config/config-file-writer.ts";
 import type { ReloadSummary } from "../config/reload-plan.ts";
 import type { CameraConfig, Config } from "../config/schema.ts";
 import type { EventPipeline } from "../events/pipeline.ts";
+import type { SoftwareMotion } from "../events/software-motion.ts";
 import type { UrlSigner } from "../protocol/signed-url.ts";
 import type { RecordingIndex } from "../recording/recording-index.ts";
 import type { StorageWatch } from "../recording/storage-watch.ts";
@@ -74,6 +75,8 @@ export interface GatewayContext {
   eventStreams: EventStreams;
   snapshots: SnapshotService;
   events: EventPipeline;
+  /** camgate's own motion detection (`cameras[].motion`). */
+  motion: SoftwareMotion;
   backups: BackupModule;
   /** The cameras' security audit (undefined when `audit.enabled` is false). */
   audit: AuditService | undefined;

@@ -20,6 +20,7 @@ import { registerHealthRoutes } from "./routes/health.ts";
 import { registerHlsRoutes } from "./routes/hls.ts";
 import { registerIncidentRoutes } from "./routes/incidents.ts";
 import { liveSocketOptions, registerLiveRoutes } from "./routes/live.ts";
+import { registerMotionRoutes } from "./routes/motion.ts";
 import { collectOperations, registerOpenApiRoute } from "./routes/openapi.ts";
 import { registerPtzRoutes } from "./routes/ptz.ts";
 import { registerRecordingRoutes } from "./routes/recordings.ts";
@@ -161,6 +162,7 @@ export function buildMainApp(
   registerBackupRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerSettingsRoutes(app, ctx);
+  registerMotionRoutes(app, ctx);
   registerHlsRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
   registerWebUi(app);

@@ -135,6 +135,9 @@ const MIGRATIONS: string[] = [
      pinned_by TEXT NOT NULL,
      pinned_at INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // 12: whether camgate's own motion detection saw a motion incident (issue 32): 1 it did, 0 it looked and
+  // did not (yet), NULL it was not looking (off for that camera, or not a motion incident).
+  "ALTER TABLE incidents ADD COLUMN confirmed INTEGER;",
 ];
 
 export function openDatabase(file: string): Db {

@@ -141,6 +141,8 @@ const MIGRATIONS: readonly string[] = [
      pinned_by text NOT NULL,
      pinned_at bigint NOT NULL
    );`,
+  // 7: whether camgate's motion detection saw a motion incident (database.ts, 12).
+  "ALTER TABLE incidents ADD COLUMN confirmed smallint;",
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

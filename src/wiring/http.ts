@@ -18,6 +18,7 @@ import type { Backups } from "./backups.ts";
 import type { Core } from "./core.ts";
 import type { Events } from "./events.ts";
 import { listenOrRefuse } from "./listen.ts";
+import type { Motion } from "./motion.ts";
 import type { Part } from "./part.ts";
 import type { Recording } from "./recording.ts";
 import type { Relay } from "./relay.ts";
@@ -37,6 +38,7 @@ export interface HttpNeeds {
   access: Access;
   relay: Relay;
   events: Events;
+  motion: Motion;
   backups: Backups;
   audit: Audit;
   recording: Recording;
@@ -50,6 +52,7 @@ function contextOf({
   access,
   relay,
   events,
+  motion,
   backups,
   audit,
   recording,
@@ -69,6 +72,7 @@ function contextOf({
     eventStreams: relay.eventStreams,
     snapshots: relay.snapshots,
     events: events.pipeline,
+    motion: motion.software,
     backups: backups.module,
     audit: audit.service,
     backupsRedacted: config.backup.redact,

@@ -15,6 +15,7 @@ import type { CameraConfig, Config } from "../config/schema.ts";
 import type { Access } from "./access.ts";
 import type { Core } from "./core.ts";
 import type { Events } from "./events.ts";
+import type { Motion } from "./motion.ts";
 import type { PartRunner } from "./part.ts";
 import { startupProblems } from "./startup-problems.ts";
 
@@ -31,6 +32,7 @@ function summaryOf(plan: ReloadPlan): ReloadSummary {
     reconfigured: ids(plan.reconfigured),
     renamed: ids(plan.renamed),
     credentials: ids(plan.credentials),
+    retuned: ids(plan.retuned),
     usersChanged: plan.usersChanged,
     needsRestart: plan.needsRestart,
   };
@@ -41,6 +43,7 @@ export function makeReloader(parts: {
   runner: PartRunner;
   access: Access;
   events: Events;
+  motion: Motion;
 }): Reloader {
   const { core, runner } = parts;
   const { config, cameras, logger } = core;
@@ -66,6 +69,11 @@ export function makeReloader(parts: {
     }
     for (const camera of plan.credentials)
       cameras.get(camera.id)?.session.setCredentials(camera.username, camera.password);
+    for (const camera of plan.retuned) {
+      const entry = cameras.get(camera.id);
+      if (entry && (!core.peers || core.cluster.coordinator?.owned.has(camera.id)))
+        parts.motion.software.take(entry);
+    }
     for (const camera of plan.renamed)
       cameras.relabel(camera.id, camera.name ?? camera.id, camera.groups ?? []);
     if (!planIsEmpty(plan)) parts.events.pipeline.deliveries.mqtt?.refresh();

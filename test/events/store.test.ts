@@ -63,7 +63,7 @@ describe.each(engines)("the shared store on $name", (engine) => {
     async () => {
       const { store, sql } = await setup();
       if (sql instanceof SqliteSql) {
-        expect(Number(sql.db.pragma("user_version", { simple: true }))).toBe(11);
+        expect(Number(sql.db.pragma("user_version", { simple: true }))).toBe(12);
         expect(String(sql.db.pragma("journal_mode", { simple: true }))).toBe("wal");
       }
       for (let i = 0; i < 5; i++) await insert(store, event("dogs", i % 2 ? "VideoMotion" : "AlarmLocal"));

@@ -16,7 +16,7 @@ export const eventSchema = {
   properties: {
     id: { type: "string" },
     camera: { type: "string" },
-    source: { type: "string", enum: ["camera", "email", "gateway"] },
+    source: { type: "string", enum: ["camera", "email", "gateway", "motion"] },
     code: { type: "string" },
     action: { type: "string", enum: ["start", "stop", "pulse", "state"] },
     channel: { type: "integer" },

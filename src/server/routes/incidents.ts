@@ -24,7 +24,12 @@ const incidentSchema = {
     end: { type: ["string", "null"], description: "null while it goes on" },
     durationMs: { type: ["integer", "null"] },
     ongoing: { type: "boolean" },
-    sources: { type: "array", items: { type: "string", enum: ["camera", "email", "gateway"] } },
+    sources: { type: "array", items: { type: "string", enum: ["camera", "email", "gateway", "motion"] } },
+    confirmed: {
+      type: ["boolean", "null"],
+      description:
+        "Motion incidents of a camera camgate watches for motion: whether camgate's detection saw it too (false when it did not); null otherwise.",
+    },
     snapshotEvent: {
       type: ["string", "null"],
       description: "a transition with a snapshot: GET /api/v1/events/<id>/snapshot.jpg",

@@ -72,6 +72,7 @@ export async function startCamgate(given: Config, options: StartOptions = {}): P
     },
     db: core.db,
     events: events.pipeline,
+    motion: motion.software,
     backups: backups.module,
     audit: audit.service,
     recording: { index: recording.index, backfill: recording.backfill },

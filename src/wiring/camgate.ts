@@ -8,6 +8,7 @@ import type { ClusterCoordinator } from "../cluster/coordinator.ts";
 import type { ReloadSummary } from "../config/reload-plan.ts";
 import type { Config } from "../config/schema.ts";
 import type { EventPipeline } from "../events/pipeline.ts";
+import type { SoftwareMotion } from "../events/software-motion.ts";
 import type { Backfill } from "../recording/backfill.ts";
 import type { OpenForWriting } from "../recording/clip-file.ts";
 import type { RecordingIndex } from "../recording/recording-index.ts";
@@ -27,6 +28,8 @@ export class StartupError extends Error {
 
 export interface Camgate {
   events: EventPipeline;
+  /** camgate's own motion detection (`cameras[].motion`). */
+  motion: SoftwareMotion;
   backups: BackupModule;
   /** The cameras' security audit (undefined when `audit.enabled` is false). */
   audit: AuditService | undefined;

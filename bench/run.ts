@@ -18,6 +18,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   cluster: () => import("./cluster.ts"),
   hls: () => import("./hls.ts"),
   backfill: () => import("./backfill.ts"),
+  motion: () => import("./motion.ts"),
 };
 
 const wanted = process.argv.slice(2);

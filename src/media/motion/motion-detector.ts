@@ -311,11 +311,16 @@ function terms(u: number, v: number): number[] {
   return [1, u, v, u * u, u * v, v * v];
 }
 
-function at(coefficients: number[], u: number, v: number): number {
-  const t = terms(u, v);
-  let sum = 0;
-  for (let i = 0; i < 6; i++) sum += (coefficients[i] as number) * (t[i] as number);
-  return sum;
+/** The surface at (u, v); written out, as it runs once per pixel per picture. */
+function at(c: number[], u: number, v: number): number {
+  return (
+    (c[0] as number) +
+    (c[1] as number) * u +
+    (c[2] as number) * v +
+    (c[3] as number) * u * u +
+    (c[4] as number) * u * v +
+    (c[5] as number) * v * v
+  );
 }
 
 /** The surface at a block's centre. */

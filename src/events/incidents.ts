@@ -13,6 +13,7 @@
  * transaction, so an event and its incident are stored together or not at all.
  */
 import { inChunks, type Sql } from "../storage/sql.ts";
+import { listColumn, listOf } from "./list-column.ts";
 import type { CamgateEvent, EventSource } from "./model.ts";
 import { newestFirst, type PageQuery } from "./paging.ts";
 
@@ -39,6 +40,10 @@ export interface Incident {
    * rejected); null for any other incident.
    */
   confirmed: boolean | null;
+  /** What it was to an owner, from every transition (alert-kinds.ts: person, vehicle, motion, ...). */
+  kinds: string[];
+  /** The zones, rules or regions its transitions named (camgate's motion zones, the camera's IVS rules). */
+  zones: string[];
 }
 
 interface Row {
@@ -53,6 +58,8 @@ interface Row {
   snapshot_event: string | null;
   events: number;
   confirmed: number | null;
+  kinds: string | null;
+  zones: string | null;
 }
 
 /**
@@ -63,6 +70,8 @@ export type Transition = Pick<CamgateEvent, "id" | "camera" | "source" | "code" 
   at: number;
   snapshot: boolean;
   judged?: boolean;
+  kinds?: readonly string[];
+  zones?: readonly string[];
 };
 
 /** Camera motion as camgate's detection reports it (source `motion`, code VideoMotion). */
@@ -85,13 +94,15 @@ export function toIncident(row: Row): Incident {
     snapshotEvent: row.snapshot_event,
     events: row.events,
     confirmed: row.confirmed === null || row.confirmed === undefined ? null : Number(row.confirmed) === 1,
+    kinds: listOf(row.kinds),
+    zones: listOf(row.zones),
   };
 }
 
 const INSERT =
-  "INSERT INTO incidents (id, camera, code, channel, started_at, ended_at, last_at, sources, snapshot_event, events, confirmed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  "INSERT INTO incidents (id, camera, code, channel, started_at, ended_at, last_at, sources, snapshot_event, events, confirmed, kinds, zones) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 const UPDATE =
-  "UPDATE incidents SET ended_at = ?, last_at = ?, sources = ?, snapshot_event = ?, events = ?, confirmed = ? WHERE id = ?";
+  "UPDATE incidents SET ended_at = ?, last_at = ?, sources = ?, snapshot_event = ?, events = ?, confirmed = ?, kinds = ?, zones = ? WHERE id = ?";
 
 /** What a new incident's `confirmed` starts as (1, 0 or NULL: `Incident.confirmed`). */
 function initialConfirmed(transition: Transition): number | null {
@@ -137,6 +148,8 @@ export class Incidents {
         transition.snapshot ? transition.id : null,
         1,
         initialConfirmed(transition),
+        listColumn(transition.kinds ?? []),
+        listColumn(transition.zones ?? []),
       ]);
       return transition.id;
     }
@@ -157,6 +170,8 @@ export class Incidents {
       target.snapshot_event ?? (transition.snapshot ? transition.id : null),
       target.events + 1,
       transition.source === "motion" && transition.code === MOTION_CODE ? 1 : (target.confirmed ?? null),
+      listColumn([...listOf(target.kinds), ...(transition.kinds ?? [])]),
+      listColumn([...listOf(target.zones), ...(transition.zones ?? [])]),
       target.id,
     ]);
     return target.id;

@@ -5,6 +5,7 @@
  */
 import { encodeTime } from "ulid";
 import type { Sql } from "../storage/sql.ts";
+import { listPattern } from "./list-column.ts";
 
 export interface PageQuery {
   /** Cameras the caller may see; "*" for all. */
@@ -18,6 +19,10 @@ export interface PageQuery {
   limit?: number;
   /** Page after this id (newest first). */
   cursor?: string;
+  /** Incidents only: of this kind (person, vehicle, confirmed-motion, ...: alert-kinds.ts). */
+  kind?: string;
+  /** Incidents only: that named this zone, rule or region. */
+  zone?: string;
 }
 
 /** ULID lower bound for a time: every id made at or after `ms` sorts at or above it. */
@@ -47,6 +52,10 @@ export async function newestFirst<Row extends { id: string }>(
   add("id >= ?", query.since === undefined ? undefined : idAtTime(query.since));
   add("id < ?", query.until === undefined ? undefined : idAtTime(query.until));
   add("id < ?", query.cursor);
+  if (table === "incidents") {
+    add("kinds LIKE ? ESCAPE '\\'", query.kind === undefined ? undefined : listPattern(query.kind));
+    add("zones LIKE ? ESCAPE '\\'", query.zone === undefined ? undefined : listPattern(query.zone));
+  }
   const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
   const text = `SELECT * FROM ${table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${limit + 1}`;
   const rows = await sql.all<Row>(text, params);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { JsonValue } from "../protocol/kv.ts";
 import { smartDetailsOf } from "../protocol/smart-objects.ts";
 import { inChunks, type Sql } from "../storage/sql.ts";
+import { alertKindsOf, zonesOf } from "./alert-kinds.ts";
 import { DEFAULT_MERGE_WINDOW_MS, Incidents } from "./incidents.ts";
 import type { CamgateEvent, EventAction, EventSource, StorableEvent } from "./model.ts";
 import { idAtTime, newestFirst, type PageQuery } from "./paging.ts";
@@ -104,12 +105,17 @@ export class EventStore {
       snapshot_file: event.snapshotFile ?? null,
       incident_id: null,
     };
+    // What the incident is to an owner and where, read as the event will be read back (toEvent).
+    const smart = event.source === "camera" ? smartDetailsOf(event.code, event.data ?? null) : undefined;
+    const facts = { ...event, data: event.data ?? null, ...smart };
     row.incident_id = await this.incidents.assign(tx, {
       ...event,
       id,
       at: receivedAt,
       snapshot: row.snapshot === 1,
       judged: this.motionJudged(event.camera),
+      kinds: alertKindsOf(facts),
+      zones: zonesOf(facts),
     });
     await tx.run(INSERT, [
       row.id,

@@ -136,8 +136,11 @@ const MIGRATIONS: string[] = [
      pinned_at INTEGER NOT NULL
    ) WITHOUT ROWID;`,
   // 12: whether camgate's own motion detection saw a motion incident (issue 32): 1 it did, 0 it looked and
-  // did not (yet), NULL it was not looking (off for that camera, or not a motion incident).
-  "ALTER TABLE incidents ADD COLUMN confirmed INTEGER;",
+  // did not (yet), NULL it was not looking (off for that camera, or not a motion incident); what the
+  // incident was to an owner (person, vehicle, ...) and the zones it was in, as ",a,b," for the filters.
+  `ALTER TABLE incidents ADD COLUMN confirmed INTEGER;
+   ALTER TABLE incidents ADD COLUMN kinds TEXT;
+   ALTER TABLE incidents ADD COLUMN zones TEXT;`,
 ];
 
 export function openDatabase(file: string): Db {

@@ -141,8 +141,10 @@ const MIGRATIONS: readonly string[] = [
      pinned_by text NOT NULL,
      pinned_at bigint NOT NULL
    );`,
-  // 7: whether camgate's motion detection saw a motion incident (database.ts, 12).
-  "ALTER TABLE incidents ADD COLUMN confirmed smallint;",
+  // 7: whether camgate's motion detection saw a motion incident, its kinds and zones (database.ts, 12).
+  `ALTER TABLE incidents ADD COLUMN confirmed smallint;
+   ALTER TABLE incidents ADD COLUMN kinds text;
+   ALTER TABLE incidents ADD COLUMN zones text;`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

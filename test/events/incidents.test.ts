@@ -4,12 +4,14 @@
  * incident with an end and a duration; pages go back through everything; retention takes incidents with
  * their transitions.
  */
+
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { OPEN_FOR, RECENT_FOR } from "../../src/events/incidents.ts";
 import type { EventAction, EventSource } from "../../src/events/model.ts";
 import { EventStore } from "../../src/events/store.ts";
+import type { JsonValue } from "../../src/protocol/kv.ts";
 import { type Engine, storageEngines } from "../helpers/engines.ts";
 
 const engines = storageEngines();
@@ -25,7 +27,7 @@ async function setup(engine: Engine) {
     atSeconds: number,
     source: EventSource,
     action: EventAction,
-    options: { code?: string; channel?: number; camera?: string } = {},
+    options: { code?: string; channel?: number; camera?: string; data?: JsonValue } = {},
   ) => {
     now = T0 + atSeconds * 1000;
     const at = now;
@@ -38,7 +40,7 @@ async function setup(engine: Engine) {
           code: options.code ?? "VideoMotion",
           action,
           channel: options.channel ?? 0,
-          data: null,
+          data: options.data ?? null,
           cameraTime: null,
         },
         at,
@@ -49,6 +51,53 @@ async function setup(engine: Engine) {
 }
 
 describe.each(engines)("incidents on $name", (engine) => {
+  it.skipIf(!engine.available)(
+    "camgate's motion confirms the camera's; kinds and zones are kept and filter the list, wildcards and all",
+    async () => {
+      const { store, at } = await setup(engine);
+      store.judgeMotionWith((camera) => camera === "dogs");
+      const judged = (await at(0, "camera", "start")).incident ?? "";
+      expect(await store.incidents.get(judged)).toMatchObject({
+        confirmed: false,
+        kinds: ["motion"],
+        zones: [],
+      });
+      await at(1, "motion", "start", { data: { zones: ["drive_way"] } });
+      await at(2, "motion", "pulse", { data: { zones: ["100%"] } });
+      await at(5, "camera", "stop");
+      expect(await store.incidents.get(judged)).toMatchObject({
+        confirmed: true,
+        sources: ["camera", "motion"],
+        kinds: ["motion", "confirmed-motion"],
+        zones: ["drive_way", "100%"],
+        ongoing: false,
+      });
+      // A camera camgate does not watch: its motion is not judged.
+      const unjudged = (await at(10, "camera", "start", { camera: "cats" })).incident ?? "";
+      expect((await store.incidents.get(unjudged))?.confirmed).toBeNull();
+      // A person on the camera's own rule.
+      const person = (
+        await at(20, "camera", "start", {
+          camera: "cats",
+          code: "SmartMotionHuman",
+          data: { RegionName: ["Front Gate"], object: [{ HumamID: 1, Rect: [1, 2, 3, 4] }] },
+        })
+      ).incident;
+      const ids = async (filter: { kind?: string; zone?: string }) =>
+        (await store.incidents.list({ cameras: "*", ...filter })).incidents.map((i) => i.id);
+      expect(await ids({ kind: "confirmed-motion" })).toEqual([judged]);
+      expect(await ids({ zone: "drive_way" })).toEqual([judged]);
+      // `_` and `%` are names here, not wildcards.
+      expect(await ids({ zone: "drive-way" })).toEqual([]);
+      expect(await ids({ zone: "drivexway" })).toEqual([]);
+      expect(await ids({ zone: "100%" })).toEqual([judged]);
+      expect(await ids({ zone: "100" })).toEqual([]);
+      expect(await ids({ kind: "person" })).toEqual([person]);
+      expect(await ids({ kind: "person", zone: "Front Gate" })).toEqual([person]);
+      expect(await ids({ kind: "person", zone: "drive_way" })).toEqual([]);
+    },
+  );
+
   it.skipIf(!engine.available)(
     "a start and its stop are one incident with an end and a duration",
     async () => {

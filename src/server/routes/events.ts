@@ -84,6 +84,9 @@ export interface PageQuerystring {
   until?: string;
   limit?: number;
   cursor?: string;
+  /** Incidents only. */
+  kind?: string;
+  zone?: string;
 }
 
 export const pageQuerySchema = {
@@ -114,6 +117,8 @@ export function pageQuery(
     ...(until !== undefined ? { until } : {}),
     ...(q.limit !== undefined ? { limit: q.limit } : {}),
     ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+    ...(q.kind !== undefined ? { kind: q.kind } : {}),
+    ...(q.zone !== undefined ? { zone: q.zone } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
+import { ALERT_KINDS } from "../../config/schema.ts";
 import type { EventPipeline } from "../../events/pipeline.ts";
 import { canSeeCamera } from "../auth/authenticator.ts";
 import type { GatewayContext } from "../context.ts";
@@ -25,6 +26,16 @@ const incidentSchema = {
     durationMs: { type: ["integer", "null"] },
     ongoing: { type: "boolean" },
     sources: { type: "array", items: { type: "string", enum: ["camera", "email", "gateway", "motion"] } },
+    kinds: {
+      type: "array",
+      items: { type: "string" },
+      description: "what it was to an owner: person, vehicle, doorbell, motion, confirmed-motion, ...",
+    },
+    zones: {
+      type: "array",
+      items: { type: "string" },
+      description: "the zones (camgate's motion zones), rules or regions (the camera's) it named",
+    },
     confirmed: {
       type: ["boolean", "null"],
       description:
@@ -81,7 +92,18 @@ export function registerIncidentRoutes(
       schema: {
         summary: "Incidents (start, end, duration, sources), newest first, of the cameras you may see",
         tags: ["events"],
-        querystring: pageQuerySchema,
+        querystring: {
+          ...pageQuerySchema,
+          properties: {
+            ...pageQuerySchema.properties,
+            kind: {
+              type: "string",
+              enum: [...ALERT_KINDS],
+              description: "only incidents of this kind (a person, a vehicle, motion camgate confirmed, ...)",
+            },
+            zone: { type: "string", description: "only incidents that named this zone, rule or region" },
+          },
+        },
         response: {
           200: {
             type: "object",

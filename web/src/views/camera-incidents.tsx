@@ -8,6 +8,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, type Incident } from "../api.ts";
 import { events } from "../state.ts";
 import { ClipDetails, duration } from "./events.tsx";
+import { IncidentTags } from "./incident-tags.tsx";
 
 const HIDDEN = new Set(["ClipReady"]);
 
@@ -46,6 +47,7 @@ export function CameraIncidents({ camera }: { camera: string }) {
             <span class="duration">
               {incident.ongoing ? "ongoing" : incident.durationMs ? duration(incident.durationMs) : ""}
             </span>{" "}
+            <IncidentTags incident={incident} />{" "}
             <small>
               {incident.sources
                 .map((s) => (s === "camera" ? "event stream" : s === "email" ? "e-mail" : s))

@@ -6,6 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type Incident } from "../api.ts";
 import { cameras, events } from "../state.ts";
+import { IncidentTags, KIND_CHOICES } from "./incident-tags.tsx";
 import { IncidentView } from "./incident-view.tsx";
 
 const KNOWN_CODES = [
@@ -31,10 +32,21 @@ export function duration(ms: number): string {
   return seconds < 120 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
-function query(filters: { camera: string; code: string; since: string; until: string }, cursor?: string) {
+interface Filters {
+  camera: string;
+  code: string;
+  kind: string;
+  zone: string;
+  since: string;
+  until: string;
+}
+
+function query(filters: Filters, cursor?: string) {
   const params = new URLSearchParams({ limit: "50" });
   if (filters.camera) params.set("camera", filters.camera);
   if (filters.code) params.set("code", filters.code);
+  if (filters.kind) params.set("kind", filters.kind);
+  if (filters.zone.trim()) params.set("zone", filters.zone.trim());
   if (filters.since) params.set("since", new Date(filters.since).toISOString());
   if (filters.until) params.set("until", new Date(filters.until).toISOString());
   if (cursor) params.set("cursor", cursor);
@@ -42,7 +54,18 @@ function query(filters: { camera: string; code: string; since: string; until: st
 }
 
 export function EventsView() {
-  const [filters, setFilters] = useState({ camera: "", code: "", since: "", until: "" });
+  // `?kind=person&zone=Driveway`: a filter linked to (the camera page's timeline links here).
+  const [filters, setFilters] = useState<Filters>(() => {
+    const linked = new URLSearchParams(location.search);
+    return {
+      camera: linked.get("camera") ?? "",
+      code: "",
+      kind: linked.get("kind") ?? "",
+      zone: linked.get("zone") ?? "",
+      since: "",
+      until: "",
+    };
+  });
   // `?incident=<id>`: the incident a notification's tap opens, shown above the list.
   const [focused, setFocused] = useState(() => new URLSearchParams(location.search).get("incident") ?? "");
   const [pages, setPages] = useState<{ incidents: Incident[]; nextCursor?: string }>({ incidents: [] });
@@ -61,7 +84,7 @@ export function EventsView() {
     return () => {
       current = false;
     };
-  }, [filters.camera, filters.code, filters.since, filters.until, newest]);
+  }, [filters.camera, filters.code, filters.kind, filters.zone, filters.since, filters.until, newest]);
   const older = () => {
     if (!pages.nextCursor) return;
     void api<{ incidents: Incident[]; nextCursor?: string }>(query(filters, pages.nextCursor)).then((page) =>
@@ -88,6 +111,34 @@ export function EventsView() {
               </option>
             ))}
           </select>
+        </label>
+        <label>
+          What
+          <select value={filters.kind} onChange={set("kind")} data-testid="kind-filter">
+            <option value="">anything</option>
+            {KIND_CHOICES.map(([kind, words]) => (
+              <option key={kind} value={kind}>
+                {words}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Zone
+          <input
+            type="search"
+            value={filters.zone}
+            onInput={set("zone")}
+            list="known-zones"
+            placeholder="any"
+            size={10}
+            data-testid="zone-filter"
+          />
+          <datalist id="known-zones">
+            {[...new Set(pages.incidents.flatMap((i) => i.zones))].map((zone) => (
+              <option key={zone} value={zone} />
+            ))}
+          </datalist>
         </label>
         <label>
           Code
@@ -144,6 +195,7 @@ export function EventsView() {
             <span class="duration">
               {incident.ongoing ? "ongoing" : incident.durationMs ? duration(incident.durationMs) : ""}
             </span>
+            <IncidentTags incident={incident} />
             <span class="sources">
               {incident.sources.map((source) => (
                 <span key={source} class={`tag tag-${source}`}>

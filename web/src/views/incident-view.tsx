@@ -8,10 +8,12 @@ import { api, type CamEvent, type Incident } from "../api.ts";
 import { cameras, canOperate, events, go } from "../state.ts";
 import { ClipDetails, duration } from "./events.tsx";
 import { EvidenceExport } from "./evidence-export.tsx";
+import { IncidentTags } from "./incident-tags.tsx";
 
 type Detail = Incident & { transitions: CamEvent[] };
 
 const LABELS: Record<string, string> = {
+  motion: "movement",
   human: "person",
   vehicle: "vehicle",
   "non-motor": "bicycle",
@@ -20,9 +22,36 @@ const LABELS: Record<string, string> = {
   other: "object",
 };
 
+/** Where camgate's motion detection saw movement (`data.boxes` of a `motion` transition), as objects. */
+interface Drawn {
+  type: string;
+  id?: number;
+  box?: { x: number; y: number; width: number; height: number };
+}
+
+function motionBoxes(event: CamEvent): Drawn[] {
+  if (event.source !== "motion") return [];
+  const data = event.data as { boxes?: unknown } | null;
+  const boxes = data && typeof data === "object" ? data.boxes : undefined;
+  if (!Array.isArray(boxes)) return [];
+  return boxes.flatMap((entry: unknown) => {
+    const box = entry as Partial<Record<"x" | "y" | "width" | "height", unknown>> | null;
+    if (!box || typeof box !== "object") return [];
+    const { x, y, width, height } = box;
+    if (
+      typeof x !== "number" ||
+      typeof y !== "number" ||
+      typeof width !== "number" ||
+      typeof height !== "number"
+    )
+      return [];
+    return [{ type: "motion", box: { x, y, width, height } }];
+  });
+}
+
 /** The picture with a box per object (fractions of the picture, so any size of snapshot fits). */
 export function BoxedSnapshot({ event }: { event: CamEvent }) {
-  const boxes = (event.objects ?? []).filter((o) => o.box);
+  const boxes: Drawn[] = [...(event.objects ?? []), ...motionBoxes(event)].filter((o) => o.box);
   return (
     <figure class="boxed" data-testid="boxed-snapshot">
       {/* The boxes are drawn over the picture alone (not its caption): a frame of the picture's size. */}
@@ -67,6 +96,7 @@ export function IncidentView({ id, onClose }: { id: string; onClose: () => void 
   const camera = cameras.value.find((c) => c.id === detail.camera);
   const pictured =
     detail.transitions.find((t) => t.id === detail.snapshotEvent && t.objects?.length) ??
+    detail.transitions.find((t) => t.snapshot && motionBoxes(t).length > 0) ??
     detail.transitions.find((t) => t.snapshot);
   return (
     <article class="incident-view" data-incident={detail.id}>
@@ -80,7 +110,8 @@ export function IncidentView({ id, onClose }: { id: string; onClose: () => void 
       </header>
       <p>
         <time>{new Date(detail.start).toLocaleString()}</time> ·{" "}
-        {detail.ongoing ? "ongoing" : detail.durationMs !== null ? duration(detail.durationMs) : ""}
+        {detail.ongoing ? "ongoing" : detail.durationMs !== null ? duration(detail.durationMs) : ""}{" "}
+        <IncidentTags incident={detail} />
       </p>
       {pictured && <BoxedSnapshot event={pictured} />}
       {detail.clip ? (

@@ -7,6 +7,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.ts";
 import { cameras, loadCameras, loadSession } from "../state.ts";
+import { MotionZones } from "./motion-zones.tsx";
 
 interface ConfiguredCamera {
   id: string;
@@ -103,6 +104,7 @@ function CamerasSection() {
   const [form, setForm] = useState<CameraForm | undefined>(undefined);
   const [editing, setEditing] = useState<string | undefined>(undefined);
   const [notice, setNotice] = useState<string | undefined>(undefined);
+  const [motionOf, setMotionOf] = useState<string | undefined>(undefined);
   const [busy, error, run] = useAction();
   const load = () =>
     run(async () =>
@@ -207,6 +209,9 @@ function CamerasSection() {
                   >
                     Edit
                   </button>{" "}
+                  <button type="button" onClick={() => setMotionOf(camera.id)}>
+                    Motion…
+                  </button>{" "}
                   <button type="button" disabled={busy || !list.editable} onClick={() => remove(camera.id)}>
                     Remove
                   </button>
@@ -216,6 +221,7 @@ function CamerasSection() {
           </tbody>
         </table>
       </div>
+      {motionOf && <MotionZones key={motionOf} camera={motionOf} onClose={() => setMotionOf(undefined)} />}
       <div class="actions">
         <button
           type="button"

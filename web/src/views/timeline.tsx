@@ -9,6 +9,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, type Incident } from "../api.ts";
 import { EvidenceExport } from "./evidence-export.tsx";
+import { KIND_CHOICES } from "./incident-tags.tsx";
 
 interface Recording {
   id: string;
@@ -62,6 +63,9 @@ export function Timeline({ camera }: { camera: string }) {
   const [now, setNow] = useState(Date.now());
   const [recordings, setRecordings] = useState<Recording[]>([]);
   const [incidents, setIncidents] = useState<Incident[]>([]);
+  /** Only these marks: a kind (person, vehicle, ...) and a zone; empty: every incident. */
+  const [markKind, setMarkKind] = useState("");
+  const [markZone, setMarkZone] = useState("");
   const [sd, setSd] = useState<{ files: SdFile[]; error?: string }>({ files: [] });
   const [cursor, setCursor] = useState<number | undefined>(undefined);
   /** When the cursor was set (an export reaches no further). */
@@ -92,6 +96,8 @@ export function Timeline({ camera }: { camera: string }) {
       since: new Date(start).toISOString(),
       until: new Date(end).toISOString(),
       limit: "200",
+      ...(markKind ? { kind: markKind } : {}),
+      ...(markZone ? { zone: markZone } : {}),
     });
     void api<{ incidents: Incident[] }>(`/api/v1/incidents?${incidentQuery}`).then(
       (body) => setIncidents(body.incidents),
@@ -101,7 +107,7 @@ export function Timeline({ camera }: { camera: string }) {
       (body) => setSd({ files: body.files }),
       (error: Error) => setSd({ files: [], error: error.message }),
     );
-  }, [camera, start, end]);
+  }, [camera, start, end, markKind, markZone]);
 
   const at = (ms: number) => `${(((ms - start) / span) * 100).toFixed(3)}%`;
   const width = (from: number, to: number) =>
@@ -156,6 +162,10 @@ export function Timeline({ camera }: { camera: string }) {
       ? undefined
       : `/api/v1/cameras/${id}/export.mp4?from=${Math.floor(cursor)}&to=${Math.floor(Math.min(cursor + PLAY_MS, playedAt))}`;
   const shown = scrub ?? cursor;
+  // The zones the window's incidents named (and the one chosen, so it stays offered while it filters).
+  const zonesSeen = [
+    ...new Set([...incidents.flatMap((i) => i.zones), ...(markZone ? [markZone] : [])]),
+  ].sort();
   // The player comes into view when a moment is chosen (a muted video off screen does not autoplay).
   useEffect(() => {
     if (exportUrl) player.current?.scrollIntoView({ block: "nearest" });
@@ -180,6 +190,36 @@ export function Timeline({ camera }: { camera: string }) {
         >
           Later ▶
         </button>
+        <label class="mark-filter">
+          Marks
+          <select
+            value={markKind}
+            onChange={(e) => setMarkKind(e.currentTarget.value)}
+            data-testid="mark-kind"
+          >
+            <option value="">every incident</option>
+            {KIND_CHOICES.map(([kind, words]) => (
+              <option key={kind} value={kind}>
+                {words}
+              </option>
+            ))}
+          </select>
+        </label>
+        {zonesSeen.length > 0 && (
+          <label class="mark-filter">
+            in
+            <select
+              value={markZone}
+              onChange={(e) => setMarkZone(e.currentTarget.value)}
+              data-testid="mark-zone"
+            >
+              <option value="">any zone</option>
+              {zonesSeen.map((zone) => (
+                <option key={zone}>{zone}</option>
+              ))}
+            </select>
+          </label>
+        )}
         <span class="range">
           {new Date(start).toLocaleString()} –{" "}
           {pinnedEnd === undefined ? "now" : new Date(end).toLocaleString()}

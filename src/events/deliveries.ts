@@ -149,6 +149,10 @@ export class Deliveries {
       outbox: this.outbox,
       store: this.store,
       discoveryTopics: discoveryTopics(this.localDb),
+      motionZones: (camera) => {
+        const motion = this.config.cameras.find((c) => c.id === camera)?.motion;
+        return motion?.enabled ? motion.zones.map((zone) => zone.name) : undefined;
+      },
       worker: this.workerOptions(),
       logger: this.logger,
     });

@@ -39,6 +39,30 @@ const CODE_ENTITIES: Record<string, { name: string; deviceClass?: string; catego
   SecurityProblem: { name: "Security problem", deviceClass: "problem", category: "diagnostic" },
 };
 
+/** camgate's own motion (source `motion`) as a state of its own, apart from the camera's VideoMotion. */
+export const CAMGATE_MOTION_STATE = "CamgateMotion";
+/** How long a rule's person or vehicle sensor stays on after a pulse (a line crossed) when no stop comes. */
+export const RULE_OFF_DELAY_SECONDS = 10;
+
+/** A name as one MQTT topic level and an HA object id: lower case, letters, digits and `_` (at most 40). */
+export function topicSlug(name: string): string {
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "_")
+      .replace(/^_+|_+$/g, "")
+      .slice(0, 40) || "unnamed"
+  );
+}
+
+export function zoneTopic(prefix: string, camera: string, zone: string): string {
+  return `${prefix}/${camera}/zone/${topicSlug(zone)}/motion`;
+}
+
+export function ruleTopic(prefix: string, camera: string, rule: string, kind: "person" | "vehicle"): string {
+  return `${prefix}/${camera}/rule/${topicSlug(rule)}/${kind}`;
+}
+
 export interface DiscoveryMessage {
   topic: string;
   payload: Record<string, unknown>;
@@ -54,6 +78,10 @@ export interface DiscoveryCamera {
   codes: readonly string[];
   /** A doorbell (an Amcrest AD110/AD410, a Dahua VTO): it gets a Doorbell event entity. */
   doorbell?: boolean;
+  /** camgate's motion detection watches it: a "Motion (camgate)" sensor and one per zone. */
+  motionZones?: readonly string[];
+  /** The camera's own rules and regions (IVS, SMD) that saw people or vehicles: a sensor per rule and kind. */
+  rules?: readonly { rule: string; kind: "person" | "vehicle" }[];
   presets: readonly { index: number; name: string }[];
 }
 
@@ -151,6 +179,43 @@ export function cameraDiscovery(options: DiscoveryOptions, camera: DiscoveryCame
         ...availability,
       });
     }),
+    ...(camera.motionZones
+      ? [
+          message("binary_sensor", "camgate_motion", {
+            name: "Motion (camgate)",
+            unique_id: `${node}_camgate_motion`,
+            state_topic: `${prefix}/${camera.id}/${CAMGATE_MOTION_STATE}`,
+            payload_on: "ON",
+            payload_off: "OFF",
+            device_class: "motion",
+            ...availability,
+          }),
+          ...camera.motionZones.map((zone) =>
+            message("binary_sensor", `zone_${topicSlug(zone)}`, {
+              name: `Motion in ${zone}`,
+              unique_id: `${node}_zone_${topicSlug(zone)}`,
+              state_topic: zoneTopic(prefix, camera.id, zone),
+              payload_on: "ON",
+              payload_off: "OFF",
+              device_class: "motion",
+              ...availability,
+            }),
+          ),
+        ]
+      : []),
+    ...(camera.rules ?? []).map(({ rule, kind }) =>
+      message("binary_sensor", `rule_${topicSlug(rule)}_${kind}`, {
+        name: `${kind === "person" ? "Person" : "Vehicle"} in ${rule}`,
+        unique_id: `${node}_rule_${topicSlug(rule)}_${kind}`,
+        state_topic: ruleTopic(prefix, camera.id, rule, kind),
+        payload_on: "ON",
+        payload_off: "OFF",
+        device_class: kind === "person" ? "occupancy" : "motion",
+        // A tripwire's crossing is a pulse with no stop: the sensor clears itself.
+        off_delay: RULE_OFF_DELAY_SECONDS,
+        ...availability,
+      }),
+    ),
     message("camera", "snapshot", {
       name: "Snapshot",
       unique_id: `${node}_snapshot`,

@@ -256,6 +256,23 @@ export class Incidents {
   }
 
   /** Which of these incidents still exist (recordings keep a clip only while its incident is there). */
+  /**
+   * The camera's own rules and regions that saw people or vehicles (from its last 1,000 such incidents):
+   * Home Assistant gets a sensor for each.
+   */
+  async rulesOf(camera: string): Promise<{ rule: string; kind: "person" | "vehicle" }[]> {
+    const rows = await this.sql.all<{ kinds: string | null; zones: string | null }>(
+      "SELECT kinds, zones FROM incidents WHERE camera = ? AND zones IS NOT NULL AND (kinds LIKE '%,person,%' OR kinds LIKE '%,vehicle,%') ORDER BY id DESC LIMIT 1000",
+      [camera],
+    );
+    const found = new Map<string, { rule: string; kind: "person" | "vehicle" }>();
+    for (const row of rows)
+      for (const kind of ["person", "vehicle"] as const)
+        if (listOf(row.kinds).includes(kind))
+          for (const rule of listOf(row.zones)) found.set(`${rule}\n${kind}`, { rule, kind });
+    return [...found.values()];
+  }
+
   async existing(ids: readonly string[]): Promise<Set<string>> {
     const pages = await inChunks(ids, (list, chunk) =>
       this.sql.all<{ id: string }>(`SELECT id FROM incidents WHERE id IN (${list})`, chunk),

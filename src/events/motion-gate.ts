@@ -32,6 +32,11 @@ export class MotionGate {
     return this.published;
   }
 
+  /** The zones of the episode going on (or last). */
+  get currentZones(): string[] {
+    return this.zones;
+  }
+
   /** The camera's own motion started (`true`) or stopped. */
   camera(open: boolean): GateOutput[] {
     if (open === this.cameraOpen || this.use === "detect") {

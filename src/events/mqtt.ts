@@ -14,14 +14,17 @@ import type { CameraEntry, CameraRegistry, CameraSet } from "../camera/registry.
 import type { HealthState } from "../camera/session.ts";
 import type { DiscoveryTopics } from "../storage/discovery-topics.ts";
 import { errorText } from "../util/error-text.ts";
-import { alertKindsOf } from "./alert-kinds.ts";
+import { alertKindsOf, zonesOf } from "./alert-kinds.ts";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
 import {
   bridgeDiscovery,
+  CAMGATE_MOTION_STATE,
   cameraDiscovery,
   type DiscoveryMessage,
   type DiscoveryOptions,
+  ruleTopic,
   STATE_CODES,
+  zoneTopic,
 } from "./ha-discovery.ts";
 import type { CamgateEvent } from "./model.ts";
 import { parseMqttPtz } from "./mqtt-ptz.ts";
@@ -60,6 +63,8 @@ export interface MqttBridgeOptions {
   worker?: DeliveryWorkerOptions;
   /** Where the published discovery topics are remembered (to clear the ones no longer published). */
   discoveryTopics: DiscoveryTopics;
+  /** The zones of a camera camgate watches for motion (undefined: it does not). */
+  motionZones?: (camera: string) => readonly string[] | undefined;
   logger: Logger;
 }
 
@@ -84,6 +89,8 @@ export class MqttBridge {
   private readonly worker: DeliveryWorker;
   private readonly unsubscribes: (() => void)[] = [];
   private announceTimer: NodeJS.Timeout | undefined;
+  /** The rules (and kinds) of each camera announced to Home Assistant: a new one is announced when seen. */
+  private readonly announcedRules = new Map<string, Set<string>>();
   published = 0;
 
   constructor(private readonly options: MqttBridgeOptions) {
@@ -222,15 +229,25 @@ export class MqttBridge {
     if (!client?.connected) throw new Error("MQTT broker not connected");
     const base = `${this.options.prefix}/${event.camera}`;
     await client.publishAsync(`${base}/event`, JSON.stringify(event), { qos: 1 });
+    const on = event.action === "start" || event.action === "pulse";
     if (
       (event.action === "start" || event.action === "stop") &&
       (event.source !== "gateway" || GATEWAY_STATE_CODES.includes(event.code))
     ) {
-      await client.publishAsync(`${base}/${event.code}`, event.action === "start" ? "ON" : "OFF", {
+      // camgate's own motion has a state of its own: the camera's VideoMotion stays the camera's word.
+      const state = event.source === "motion" ? CAMGATE_MOTION_STATE : event.code;
+      await client.publishAsync(`${base}/${state}`, event.action === "start" ? "ON" : "OFF", {
         qos: 1,
         retain: true,
       });
     }
+    if (event.source === "motion" && event.action !== "state")
+      for (const zone of zonesOf({ data: event.data }))
+        await client.publishAsync(zoneTopic(this.options.prefix, event.camera, zone), on ? "ON" : "OFF", {
+          qos: 1,
+          retain: true,
+        });
+    if (event.rule && event.source === "camera") await this.ruleStates(event, on);
     const snapshot = event.snapshot ? await this.options.store.snapshotPath(event.id) : undefined;
     if (snapshot) {
       await client.publishAsync(`${base}/snapshot`, await readFile(snapshot), { qos: 1, retain: true });
@@ -256,6 +273,25 @@ export class MqttBridge {
         );
     }
     this.published++;
+  }
+
+  /** The camera's rule sensors (a person or a vehicle in Rule 1): on at a start or pulse, off at a stop. */
+  private async ruleStates(event: CamgateEvent, on: boolean): Promise<void> {
+    const client = this.client;
+    const rule = event.rule;
+    if (!client || !rule || event.action === "state") return;
+    // A stop says no kind (alert kinds are beginnings): its kinds are its start's.
+    const kinds = alertKindsOf({ ...event, action: "start" }).filter(
+      (kind): kind is "person" | "vehicle" => kind === "person" || kind === "vehicle",
+    );
+    const announced = this.announcedRules.get(event.camera);
+    for (const kind of kinds) {
+      await client.publishAsync(ruleTopic(this.options.prefix, event.camera, rule, kind), on ? "ON" : "OFF", {
+        qos: 1,
+        retain: true,
+      });
+      if (this.options.homeAssistant && !announced?.has(`${rule}\n${kind}`)) this.announceSoon();
+    }
   }
 
   /**
@@ -318,12 +354,26 @@ export class MqttBridge {
       ...(info?.vendor ? { vendor: info.vendor } : {}),
       ...(info?.type ? { model: info.type } : {}),
       ...(info?.softwareVersion ? { firmware: info.softwareVersion } : {}),
+      ...(this.options.motionZones?.(entry.id)
+        ? { motionZones: this.options.motionZones(entry.id) ?? [] }
+        : {}),
+      rules: await this.rulesOf(entry.id),
       codes: [
         ...(await this.supportedCodes(entry.id)),
         ...(this.options.securitySensor && entry.protocol === "dahua" ? GATEWAY_STATE_CODES : []),
       ],
       presets,
     };
+  }
+
+  /** The camera's rules seen with people or vehicles (and remembered as announced). */
+  private async rulesOf(camera: string): Promise<{ rule: string; kind: "person" | "vehicle" }[]> {
+    const rules = await this.options.store.incidents.rulesOf(camera).catch((error: unknown) => {
+      this.options.logger.warn({ camera, err: errorText(error) }, "MQTT discovery without the rule sensors");
+      return [];
+    });
+    this.announcedRules.set(camera, new Set(rules.map(({ rule, kind }) => `${rule}\n${kind}`)));
+    return rules;
   }
 
   /** The state codes this camera reports (getExposureEvents), or the common ones when it cannot say. */

@@ -136,7 +136,7 @@ class CameraMotion {
     clearInterval(this.ticker);
     clearTimeout(this.mailTimer);
     // An episode published and going on ends with camgate's watch of it.
-    if (this.gate.isPublished) this.publish({ action: "stop", zones: [] }, undefined);
+    if (this.gate.isPublished) this.publish({ action: "stop", zones: this.gate.currentZones }, undefined);
   }
 
   /** The camera's own motion (its event stream, or an alarm mail that has no stop). */

@@ -109,6 +109,28 @@ export function validateConfig(config: Config): ConfigIssue[] {
         );
   });
   config.cameras.forEach((camera, i) => {
+    const motion = camera.motion;
+    if (!motion?.enabled) return;
+    // camgate's MJPEG is Dahua's mjpg/video.cgi; an ONVIF camera's pictures come as snapshots.
+    if (camera.protocol === "onvif" && motion.frames === "mjpeg")
+      issue(
+        ["cameras", i, "motion", "frames"],
+        "an ONVIF camera has no MJPEG stream here: use frames: snapshots",
+      );
+    // Confirming needs the camera's own motion, which comes on its event stream.
+    const eventsOn = camera.events?.enabled ?? config.events.enabled;
+    if (motion.use === "confirm" && !eventsOn)
+      issue(
+        ["cameras", i, "motion", "use"],
+        "confirm needs the camera's event stream (events are off for it): turn them on, or use: detect",
+      );
+    const names = motion.zones.map((zone) => zone.name);
+    names.forEach((name, z) => {
+      if (names.indexOf(name) !== z)
+        issue(["cameras", i, "motion", "zones", z, "name"], `a second zone named "${name}"`);
+    });
+  });
+  config.cameras.forEach((camera, i) => {
     if (camera.onvifPort === undefined) return;
     // A profile's stream URI is camgate's RTSP server: without it there is nothing to hand a client.
     if (!config.server.rtsp) issue(["cameras", i, "onvifPort"], "needs camgate's RTSP server (server.rtsp)");

@@ -25,6 +25,9 @@ const camera = (id: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** A triangle zone with `corner` as its second corner. */
+const zone = (name: string, corner: [number, number]) => ({ name, points: [[0, 0], corner, [1, 1]] });
+
 describe("config check", () => {
   it.each([
     ["0.0.0.0 without users", { server: { listen: "0.0.0.0:8080" } }, /server\.listen: refusing to listen/],
@@ -59,6 +62,26 @@ describe("config check", () => {
         cameras: [camera("dogs", { protocol: "onvif", rtspPassthroughPort: 8555 })],
       },
       /cameras\[0\]\.rtspPassthroughPort: serves Dahua's own URLs/,
+    ],
+    [
+      "motion from MJPEG on an ONVIF camera",
+      { cameras: [camera("dogs", { protocol: "onvif", motion: {} })] },
+      /cameras\[0\]\.motion\.frames: an ONVIF camera has no MJPEG stream here: use frames: snapshots/,
+    ],
+    [
+      "motion confirming a camera whose events are off",
+      { cameras: [camera("dogs", { motion: { use: "confirm" }, events: { enabled: false } })] },
+      /cameras\[0\]\.motion\.use: confirm needs the camera's event stream/,
+    ],
+    [
+      "two motion zones of one name",
+      { cameras: [camera("dogs", { motion: { zones: [zone("Drive", [1, 0]), zone("Drive", [0, 1])] } })] },
+      /cameras\[0\]\.motion\.zones\[1\]\.name: a second zone named "Drive"/,
+    ],
+    [
+      "a motion zone's corner outside the picture",
+      { cameras: [camera("dogs", { motion: { zones: [zone("Drive", [1.5, 0])] } })] },
+      /cameras\[0\]\.motion\.zones\[0\]\.points\[1\]\[0\]/,
     ],
     [
       "an unknown protocol",

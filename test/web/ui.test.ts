@@ -177,7 +177,10 @@ describe("web UI", () => {
         "the incident's duration",
       );
       expect(await page.locator('.timeline li[data-code="VideoMotion"]').count()).toBe(1);
-      await expect(motion.locator(".tag").allTextContents()).resolves.toEqual(["event stream"]);
+      await expect(motion.locator(".sources .tag").allTextContents()).resolves.toEqual(["event stream"]);
+      await expect(motion.locator(".incident-tags [data-kind]").allTextContents()).resolves.toEqual([
+        "Camera's motion",
+      ]);
       await shoot(page, "events");
       await page.context().close();
     },

@@ -14,6 +14,8 @@ export interface EventLinks {
   incident?: string;
   /** The web UI's events page on this incident (a sign-in). */
   page: string;
+  /** The web UI's live page of the camera (a sign-in): where a doorbell's notification opens. */
+  live: string;
   expiresAt: string;
 }
 
@@ -44,6 +46,7 @@ export function eventLinker(options: EventLinkOptions): EventLinker {
         : {}),
       ...(incident ? { incident: signed(`/api/v1/incidents/${incident}`) } : {}),
       page: `${base}/events${incident ? `?incident=${incident}` : ""}`,
+      live: `${base}/camera/${encodeURIComponent(event.camera)}`,
       expiresAt: new Date(expires * 1000).toISOString(),
     };
   };

@@ -117,7 +117,8 @@ export function notificationContent(
   return {
     kind,
     ...alertWords(kind, event, cameraName, time),
-    click: links.page,
+    // A doorbell opens the live page ready to answer; anything else the incident.
+    click: kind === "doorbell" ? `${links.live}?answer=1` : links.page,
     links,
     snapshot,
     camera: event.camera,

@@ -181,7 +181,10 @@ describe("notifications", () => {
     expect(fields.get("title")).toBe("Front door: Doorbell");
     expect(fields.get("message")).toMatch(/^Someone rang at \d\d:\d\d \(doorbell\)$/);
     const event = await storedEvent("door", "_DoTalkAction_", before);
-    expect(fields.get("url")).toBe(`${gw.url}/events?incident=${event.incident}`);
+    // A doorbell opens the live page, ready to answer.
+    expect(fields.get("url")).toBe(`${gw.url}/camera/door?answer=1`);
+    expect(post.headers.click).toBe(`${gw.url}/camera/door?answer=1`);
+    expect(event.incident).toBeTruthy();
     const attachment = fields.get("attachment");
     if (!(attachment instanceof Blob)) throw new Error("no attachment");
     expect(attachment.type).toBe("image/jpeg");

@@ -48,9 +48,16 @@ describe("the camera page's talk button", () => {
       const page = await context.newPage();
       try {
         await signIn(page, gw.url, "olga", "olga-password-5531");
-        await page.goto(`${gw.url}/camera/door`);
+        // As a doorbell's notification opens it: the button ready, in view and focused.
+        await page.goto(`${gw.url}/camera/door?answer=1`);
         const button = page.getByRole("button", { name: "Hold to talk" });
         await button.waitFor();
+        await page.getByText("Someone rang: hold the button to answer.").waitFor();
+        expect(
+          await button.evaluate(
+            (el) => el === (el.ownerDocument as unknown as { activeElement: unknown }).activeElement,
+          ),
+        ).toBe(true);
         // The page fills in around the button (health, model, firmware): press it once it has settled.
         await page.locator("dl.device").waitFor();
         const box = await button.boundingBox();
@@ -59,6 +66,7 @@ describe("the camera page's talk button", () => {
         await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
         await page.mouse.down();
         await page.getByText("Talking…").waitFor();
+        expect(await page.getByText("Someone rang: hold the button to answer.").count()).toBe(0);
         // Held until the fake device's beep (it beeps about once a second) has reached the speaker.
         const loudest = () => {
           const bytes = talks().at(-1)?.bytes;

@@ -178,7 +178,9 @@ export function CameraView({ id }: { id: string }) {
       {camera && <HealthNotice camera={camera} />}
       {camera && <StreamNotice camera={camera} />}
       {hasPtz && canOperate() && <PtzPad id={id} ptz={ptz} reload={loadPtz} />}
-      {canOperate() && <TalkButton camera={id} />}
+      {canOperate() && (
+        <TalkButton camera={id} rang={new URLSearchParams(location.search).get("answer") === "1"} />
+      )}
       {camera?.device && (
         <dl class="device">
           <dt>Model</dt>

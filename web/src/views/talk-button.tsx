@@ -4,7 +4,7 @@
  * an AudioWorklet module would need a script URL the UI's content security policy does not allow).
  * camgate plays it on the camera's speaker (docs/onvif.md, "Talking through a camera").
  */
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 
 type TalkState = "idle" | "starting" | "talking" | "busy" | "failed";
 
@@ -22,9 +22,19 @@ interface Talk {
   context: AudioContext | undefined;
 }
 
-export function TalkButton({ camera }: { camera: string }) {
+/**
+ * `rang`: the page was opened from a doorbell's notification (`/camera/<id>?answer=1`): the button is said
+ * to be for answering, brought into view and focused, so the owner holds it at once.
+ */
+export function TalkButton({ camera, rang = false }: { camera: string; rang?: boolean }) {
   const [state, setState] = useState<TalkState>("idle");
   const talk = useRef<Talk | undefined>(undefined);
+  const button = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!rang) return;
+    button.current?.scrollIntoView({ block: "center" });
+    button.current?.focus();
+  }, [rang]);
 
   const stop = () => {
     const current = talk.current;
@@ -79,10 +89,16 @@ export function TalkButton({ camera }: { camera: string }) {
   };
 
   return (
-    <div class="talk">
+    <div class={`talk${rang ? " rang" : ""}`}>
+      {rang && state === "idle" && (
+        <p class="rang-note" role="status">
+          Someone rang: hold the button to answer.
+        </p>
+      )}
       <button
         type="button"
-        class={state === "talking" ? "talking" : ""}
+        ref={button}
+        class={state === "talking" ? "talking" : rang ? "ready" : ""}
         onPointerDown={(e) => {
           (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
           void start();

@@ -35,6 +35,12 @@ describe("software motion", () => {
       cameras: [
         { id: "yard", profile: "amcrest-ipm-723w", config: { name: "Back yard", motion: motion("confirm") } },
         { id: "lane", profile: "amcrest-ipm-723w", config: { name: "Lane", motion: motion("detect") } },
+        // A camera whose sub-stream is H.264 only: snapshots instead of MJPEG.
+        {
+          id: "porch",
+          profile: "amcrest-ipm-723w",
+          config: { name: "Porch", motion: { ...motion("detect"), frames: "snapshots", fps: 4 } },
+        },
       ],
       events: { enabled: true, heartbeatSeconds: 1 },
       notify: [
@@ -54,11 +60,11 @@ describe("software motion", () => {
         },
       ],
     });
-    for (const id of ["yard", "lane"]) gw.cameras.get(id)?.control.setScene([]);
+    for (const id of ["yard", "lane", "porch"]) gw.cameras.get(id)?.control.setScene([]);
     await waitFor(
       () =>
         gw.camgate.events.sources.streams.get("yard")?.current === "live" &&
-        ["yard", "lane"].every((id) => gw.camgate.motion.status(id)?.state === "watching")
+        ["yard", "lane", "porch"].every((id) => gw.camgate.motion.status(id)?.state === "watching")
           ? true
           : undefined,
       20_000,
@@ -166,5 +172,16 @@ describe("software motion", () => {
     expect(incident.sources).toEqual(["motion"]);
     const ended = await motionIncident("lane", before, (i) => !i.ongoing);
     expect(ended.durationMs).toBeGreaterThan(0);
+  });
+
+  it("from snapshots, for a camera without an MJPEG stream: no MJPEG upstream is opened", async () => {
+    const before = Date.now();
+    control("porch").setScene([WALKER]);
+    const incident = await motionIncident("porch", before, (i) => i.confirmed === true);
+    expect(incident.sources).toEqual(["motion"]);
+    // The MJPEG path was never asked for; the snapshots were.
+    const paths = gw.cameras.get("porch")?.control.counters().requestsByPath ?? {};
+    expect(Object.keys(paths).filter((path) => path.includes("mjpg"))).toEqual([]);
+    expect(paths["/cgi-bin/snapshot.cgi"] ?? 0).toBeGreaterThan(0);
   });
 });

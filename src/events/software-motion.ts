@@ -27,6 +27,9 @@ import type { EventPublisher } from "./publisher.ts";
 
 export type MotionConfig = NonNullable<CameraConfig["motion"]>;
 
+/** The most pixels a picture may claim (a 7680x4320 sensor has 33 million). */
+export const MAX_INPUT_PIXELS = 40_000_000;
+
 /** A camera's alarm mail says motion started but never that it stopped: it counts as going on this long. */
 const MAIL_MOTION_MS = 30_000;
 
@@ -58,7 +61,9 @@ export async function decodeGrey(
   width: number,
 ): Promise<{ grey: Uint8Array; width: number; height: number }> {
   const sharp = await loadSharp();
-  const { data, info } = await sharp(jpeg, { failOn: "none" })
+  // A picture claiming more than an 8K sensor has is refused before it is decoded (a hostile or broken
+  // camera's header), as is anything that is not a JPEG.
+  const { data, info } = await sharp(jpeg, { failOn: "none", limitInputPixels: MAX_INPUT_PIXELS })
     .resize({ width, fastShrinkOnLoad: true })
     .raw()
     .toBuffer({ resolveWithObject: true });
@@ -175,9 +180,18 @@ class CameraMotion {
     }
     this.busy = true;
     this.lastTakenAt = at;
-    void this.analyse(jpeg, at).finally(() => {
-      this.busy = false;
-    });
+    // Nothing a picture does may reach the hub that handed it over: a failure is counted, never thrown.
+    void this.analyse(jpeg, at)
+      .catch((error: unknown) => {
+        this.status.undecodable++;
+        this.deps.logger.debug(
+          { camera: this.entry.id, err: errorText(error) },
+          "motion: a picture was not judged",
+        );
+      })
+      .finally(() => {
+        this.busy = false;
+      });
   }
 
   private async analyse(jpeg: Buffer, at: number): Promise<void> {

@@ -197,7 +197,17 @@ async function main(): Promise<number> {
               password: cameraPassword,
               rtsp: { port: noPlayPort },
             },
-          ].map((camera) => (camera.id === "cam2" ? { ...camera, password: cam2Password } : camera)),
+          ]
+            .map((camera) => (camera.id === "cam2" ? { ...camera, password: cam2Password } : camera))
+            // camgate's motion detection through the faults (reboots, stalls, SIGKILL): on the MJPEG hub
+            // viewers share, and on snapshots.
+            .map((camera) =>
+              camera.id === "cam1"
+                ? { ...camera, motion: { use: "detect" } }
+                : camera.id === "cam4"
+                  ? { ...camera, motion: { use: "detect", frames: "snapshots", fps: 2 } }
+                  : camera,
+            ),
         }),
       );
     writeConfig(cameraPassword);

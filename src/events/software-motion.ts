@@ -89,6 +89,8 @@ class CameraMotion {
   private stopFrames: (() => void) | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private mailTimer: NodeJS.Timeout | undefined;
+  private streamOpen = false;
+  private mailOpen = false;
   private closed = false;
   private totalMs = 0;
   /** The last picture that moved, and where: the picture of a start the camera's motion releases. */
@@ -147,14 +149,22 @@ class CameraMotion {
   /** The camera's own motion (its event stream, or an alarm mail that has no stop). */
   cameraMotion(event: CamgateEvent): void {
     if (event.source === "email") {
+      if (event.action === "stop") return;
       clearTimeout(this.mailTimer);
-      this.mailTimer = setTimeout(() => this.outputs(this.gate.camera(false), undefined), MAIL_MOTION_MS);
-      this.outputs(this.gate.camera(true), this.lastMoved?.jpeg, this.lastMoved?.boxes);
-      return;
-    }
-    if (event.action === "start")
-      this.outputs(this.gate.camera(true), this.lastMoved?.jpeg, this.lastMoved?.boxes);
-    else if (event.action === "stop") this.outputs(this.gate.camera(false), undefined);
+      this.mailOpen = true;
+      this.mailTimer = setTimeout(() => {
+        this.mailOpen = false;
+        this.cameraSays();
+      }, MAIL_MOTION_MS);
+    } else if (event.action === "start") this.streamOpen = true;
+    else if (event.action === "stop") this.streamOpen = false;
+    this.cameraSays();
+  }
+
+  /** The camera's motion is on while its event stream says so, or for a while after an alarm mail. */
+  private cameraSays(): void {
+    const open = this.streamOpen || this.mailOpen;
+    this.outputs(this.gate.camera(open), open ? this.lastMoved?.jpeg : undefined, this.lastMoved?.boxes);
   }
 
   private async snapshot(): Promise<void> {
@@ -215,6 +225,8 @@ class CameraMotion {
           minArea: this.settings.minArea,
           lightingFraction: this.settings.lightingFraction,
           warmupFrames: Math.max(3, Math.round(this.settings.fps)),
+          // What stays still for 5 s is background (a parked car, the ghost of the first picture).
+          absorbFrames: Math.max(5, Math.round(this.settings.fps * 5)),
         },
         this.settings.masks,
         this.settings.zones,

@@ -27,6 +27,8 @@ describe("Home Assistant sensors for camgate's motion and the camera's rules", (
         {
           id: "front",
           profile: "dahua-2024",
+          // The sub-stream at the rate camgate looks at.
+          emulator: { config: { "Encode[0].ExtraFormat[0].Video.FPS": 5 } },
           config: {
             motion: {
               enabled: true,

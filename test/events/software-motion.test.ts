@@ -14,6 +14,8 @@ import { DRIVEWAY, OSD, STREET } from "../helpers/motion-scenes.ts";
 import { decoded, PostReceiver } from "../helpers/ntfy-receiver.ts";
 
 const JPEG_START = Buffer.from([0xff, 0xd8]);
+/** The sub-stream at the rate camgate looks at (the emulator's default 15 would render three times the work). */
+const FIVE_FPS = { config: { "Encode[0].ExtraFormat[0].Video.FPS": 5 } };
 const WALKER = { kind: "walker", periodMs: 600_000, walkMs: 6000, y: 0.55, size: 0.3 } as const;
 const motion = (use: "confirm" | "detect") => ({
   enabled: true,
@@ -33,8 +35,18 @@ describe("software motion", () => {
     await ntfy.start();
     gw = await startTestGateway({
       cameras: [
-        { id: "yard", profile: "amcrest-ipm-723w", config: { name: "Back yard", motion: motion("confirm") } },
-        { id: "lane", profile: "amcrest-ipm-723w", config: { name: "Lane", motion: motion("detect") } },
+        {
+          id: "yard",
+          profile: "amcrest-ipm-723w",
+          emulator: FIVE_FPS,
+          config: { name: "Back yard", motion: motion("confirm") },
+        },
+        {
+          id: "lane",
+          profile: "amcrest-ipm-723w",
+          emulator: FIVE_FPS,
+          config: { name: "Lane", motion: motion("detect") },
+        },
         // A camera whose sub-stream is H.264 only: snapshots instead of MJPEG.
         {
           id: "porch",

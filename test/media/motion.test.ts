@@ -171,6 +171,22 @@ describe("the detector", () => {
     expect(quiet.push(inverted).motion).toBe(false);
   });
 
+  it("what was there while the background was learned and then left (a ghost) is background again after absorbFrames", () => {
+    const detector = new MotionDetector(W, H);
+    const square = { x: 60, y: 40, size: 24 };
+    run(
+      detector,
+      Array.from({ length: 6 }, (_, i) => scene({ noise: 3, square }, i)),
+    );
+    const after = run(
+      detector,
+      Array.from({ length: 40 }, (_, i) => scene({ noise: 3 }, 10 + i)),
+    );
+    // Its place shows as motion at first, then no more once absorbed (25 pictures by default).
+    expect(after[0]?.motion).toBe(true);
+    expect(after.slice(27).some((v) => v.motion)).toBe(false);
+  });
+
   it("a masked area never counts, and zones are named by the regions inside them", () => {
     const left: Polygon = [
       [0, 0],

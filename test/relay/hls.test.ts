@@ -198,28 +198,72 @@ describe("HLS", () => {
           delete scope.ManagedMediaSource;
         });
         const asked: string[] = [];
+        const started = Date.now();
+        const answers: string[] = [];
         page.on("request", (request) => asked.push(new URL(request.url()).pathname));
+        page.on("response", (response) => {
+          const url = new URL(response.url());
+          if (url.pathname.includes("/hls/"))
+            answers.push(`${Date.now() - started} ms ${response.status()} ${url.pathname}${url.search}`);
+        });
+        page.on("console", (message) =>
+          answers.push(`${Date.now() - started} ms console: ${message.text()}`),
+        );
         await signIn(page, gw.url, "alice", "alice-hls-pw");
         await page.goto(`${gw.url}/camera/yard`);
-        await page.waitForFunction(
-          () => {
-            const video = (
+        try {
+          await page.waitForFunction(
+            () => {
+              const video = (
+                globalThis as unknown as {
+                  document: { querySelector(s: string): { currentTime: number } | null };
+                }
+              ).document.querySelector(".live video");
+              return video !== null && video.currentTime > 1;
+            },
+            undefined,
+            // Three whole segments before the first playlist, then Chromium's own start: slow on a busy machine.
+            { timeout: 90_000 },
+          );
+        } catch (error) {
+          // What the browser had and asked for, so a failure in CI says why.
+          const video = await page.evaluate(() => {
+            const v = (
               globalThis as unknown as {
-                document: { querySelector(s: string): { currentTime: number } | null };
+                document: {
+                  querySelector(s: string): {
+                    currentTime: number;
+                    readyState: number;
+                    networkState: number;
+                    paused: boolean;
+                    error: { code: number; message: string } | null;
+                    currentSrc: string;
+                  } | null;
+                };
               }
             ).document.querySelector(".live video");
-            return video !== null && video.currentTime > 1;
-          },
-          undefined,
-          // Three whole segments before the first playlist, then Chromium's own start: slow on a busy machine.
-          { timeout: 60_000 },
-        );
+            return v
+              ? {
+                  currentTime: v.currentTime,
+                  readyState: v.readyState,
+                  networkState: v.networkState,
+                  paused: v.paused,
+                  error: v.error ? `${v.error.code} ${v.error.message}` : null,
+                  src: v.currentSrc.replace(/^.*\/api/, "/api"),
+                }
+              : null;
+          });
+          const overlay = await page.locator(".live").textContent();
+          throw new Error(
+            `${String(error)}\nvideo: ${JSON.stringify(video)}\noverlay: ${overlay}\nHLS answers:\n${answers.slice(-40).join("\n")}`,
+          );
+        }
         expect(asked).toContain("/api/v1/cameras/yard/hls/index.m3u8");
         expect(asked.some((path) => path.endsWith("/live"))).toBe(false);
       } finally {
         await chromium.close();
       }
     },
-    90_000,
+    120_000,
   );
 });

@@ -16,8 +16,9 @@
  * 3. **Regions.** A majority filter removes isolated pixels and thin strokes (noise, the on-screen clock);
  *    what is left is grouped into 8-connected regions, and only regions of at least `minArea` of the picture
  *    count. Masked pixels never count; zones are reported when a counted region covers enough of them.
- * 4. **The background learns** every pixel that did not change (quickly) and those that did (slowly, so an
- *    object that stops, a parked car, becomes background in about a minute at 5 pictures a second).
+ * 4. **The background learns** every pixel that did not change (quickly) and those that did (slowly); a
+ *    pixel changed in `absorbFrames` pictures in a row is something that stays (a car that parked, or the
+ *    "ghost" of what was there while the background was learned) and becomes background at once.
  *
  * Pure and allocation-free per picture after the first (the detector keeps its buffers). What counts as an
  * episode (a minimum duration, the time motion must be absent before it ends) is `MotionEpisodes`.
@@ -38,6 +39,8 @@ export interface MotionSettings {
   learnRate: number;
   /** Pictures at the start that only teach the background. */
   warmupFrames: number;
+  /** A pixel changed in this many pictures in a row is taken into the background (5 s at 5 a second). */
+  absorbFrames: number;
 }
 
 export const DEFAULT_MOTION_SETTINGS: MotionSettings = {
@@ -47,6 +50,7 @@ export const DEFAULT_MOTION_SETTINGS: MotionSettings = {
   lightingFraction: 0.3,
   learnRate: 0.05,
   warmupFrames: 5,
+  absorbFrames: 25,
 };
 
 export interface NamedPolygon {
@@ -74,6 +78,8 @@ export class MotionDetector {
   private readonly background: Float32Array;
   private readonly deviation: Float32Array;
   private readonly changed: Uint8Array;
+  /** Pictures in a row each pixel has changed in. */
+  private readonly streak: Uint16Array;
   private readonly filtered: Uint8Array;
   private readonly stack: Int32Array;
   /** 1 where pixels count (not masked). */
@@ -94,6 +100,7 @@ export class MotionDetector {
     this.background = new Float32Array(this.size);
     this.deviation = new Float32Array(this.size);
     this.changed = new Uint8Array(this.size);
+    this.streak = new Uint16Array(this.size);
     this.filtered = new Uint8Array(this.size);
     this.stack = new Int32Array(this.size);
     const masked = rasterise(masks, width, height);
@@ -147,6 +154,7 @@ export class MotionDetector {
     ) {
       // A change of light (or the first pictures): start again from this picture.
       for (let i = 0; i < this.size; i++) background[i] = grey[i] as number;
+      this.streak.fill(0);
       return { ...quiet, lighting: !warmingUp, warmingUp, changedFraction };
     }
     majorityFilter(changed, this.width, this.height, this.filtered);
@@ -168,11 +176,14 @@ export class MotionDetector {
    * at every picture would make the background a random walk of the measurement's noise.
    */
   private learn(grey: Uint8Array): void {
-    const { background, changed, settings } = this;
+    const { background, changed, settings, streak } = this;
     const fast = settings.learnRate;
     const slow = settings.learnRate / 20;
     for (let i = 0; i < this.size; i++) {
-      const rate = changed[i] === 1 ? slow : fast;
+      if (changed[i] === 0) streak[i] = 0;
+      else if ((streak[i] as number) < 65_535) streak[i] = (streak[i] as number) + 1;
+      // Changed for long enough without moving on: it stays, and is background from now on.
+      const rate = changed[i] === 0 ? fast : (streak[i] as number) >= settings.absorbFrames ? 1 : slow;
       background[i] = (background[i] as number) + rate * ((grey[i] as number) - (background[i] as number));
     }
   }

@@ -11,6 +11,7 @@ const STALL_MS = 8000;
 /**
  * Before the first picture: a session's first playlist waits for three whole segments, then the browser
  * buffers its own start; retrying sooner only starts that wait again (a TV on a slow link would never play).
+ * The wait counts from the video's last sign of loading, so a slow start that progresses is never restarted.
  */
 const FIRST_PICTURE_MS = 25_000;
 
@@ -21,9 +22,16 @@ export function wantsNativeHls(video: HTMLVideoElement): boolean {
   return !mse && video.canPlayType("application/vnd.apple.mpegurl") !== "";
 }
 
+/** What the video says while it loads: each is progress, and keeps a slow first start from being restarted. */
+const LOADING_EVENTS = ["loadstart", "progress", "loadedmetadata", "loadeddata", "canplay", "durationchange"];
+
 export class HlsPlayer extends LivePlayer {
   private lastTime = -1;
   private lastProgress = Date.now();
+  private listening = false;
+  private readonly progressed = () => {
+    this.lastProgress = Date.now();
+  };
 
   delay(): number | undefined {
     const ranges = this.video.seekable;
@@ -33,11 +41,20 @@ export class HlsPlayer extends LivePlayer {
   protected connect(): void {
     this.setState(this.state === "playing" ? "reconnecting" : "connecting");
     this.lastProgress = Date.now();
+    if (!this.listening) {
+      for (const name of LOADING_EVENTS) this.video.addEventListener(name, this.progressed);
+      this.listening = true;
+    }
     this.video.src = this.url;
     void this.video.play().catch(() => undefined);
   }
 
   protected tick(): void {
+    // The browser gave up on the source (a playlist it refused): no use waiting for the deadline.
+    if (this.video.error && this.video.getAttribute("src")) {
+      this.retry(`the browser's HLS failed (${this.video.error.code})`);
+      return;
+    }
     const time = this.video.currentTime;
     if (time !== this.lastTime && time > 0) {
       this.lastTime = time;
@@ -48,6 +65,10 @@ export class HlsPlayer extends LivePlayer {
   }
 
   protected teardown(): void {
+    if (this.stopped) {
+      for (const name of LOADING_EVENTS) this.video.removeEventListener(name, this.progressed);
+      this.listening = false;
+    }
     this.video.removeAttribute("src");
     this.video.load();
   }

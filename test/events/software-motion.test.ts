@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Incident } from "../../src/events/incidents.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { waitFor } from "../helpers/http.ts";
+import { freePort, waitFor } from "../helpers/http.ts";
 import { DRIVEWAY, OSD, STREET } from "../helpers/motion-scenes.ts";
 import { decoded, PostReceiver } from "../helpers/ntfy-receiver.ts";
 
@@ -33,8 +33,25 @@ describe("software motion", () => {
 
   beforeAll(async () => {
     await ntfy.start();
+    const smtpPort = await freePort();
     gw = await startTestGateway({
+      smtp: {
+        listen: `127.0.0.1:${smtpPort}`,
+        username: "cams",
+        password: "mail-pw",
+        maxSizeBytes: 2_000_000,
+      },
       cameras: [
+        // Its motion reaches camgate only as alarm mail (the event stream carries other codes).
+        {
+          id: "gate",
+          profile: "amcrest-ip2m-841b",
+          emulator: {
+            ...FIVE_FPS,
+            smtp: { host: "127.0.0.1", port: smtpPort, username: "cams", password: "mail-pw" },
+          },
+          config: { name: "Gate", events: { codes: ["VideoBlind"] }, motion: motion("confirm") },
+        },
         {
           id: "yard",
           profile: "amcrest-ipm-723w",
@@ -72,11 +89,11 @@ describe("software motion", () => {
         },
       ],
     });
-    for (const id of ["yard", "lane", "porch"]) gw.cameras.get(id)?.control.setScene([]);
+    for (const id of ["yard", "lane", "porch", "gate"]) gw.cameras.get(id)?.control.setScene([]);
     await waitFor(
       () =>
         gw.camgate.events.sources.streams.get("yard")?.current === "live" &&
-        ["yard", "lane", "porch"].every((id) => gw.camgate.motion.status(id)?.state === "watching")
+        ["yard", "lane", "porch", "gate"].every((id) => gw.camgate.motion.status(id)?.state === "watching")
           ? true
           : undefined,
       20_000,
@@ -195,5 +212,13 @@ describe("software motion", () => {
     const paths = gw.cameras.get("porch")?.control.counters().requestsByPath ?? {};
     expect(Object.keys(paths).filter((path) => path.includes("mjpg"))).toEqual([]);
     expect(paths["/cgi-bin/snapshot.cgi"] ?? 0).toBeGreaterThan(0);
+  });
+
+  it("an alarm mail is the camera's motion too: camgate confirms the mail's incident", async () => {
+    const before = Date.now();
+    control("gate").setScene([WALKER]);
+    control("gate").trigger("VideoMotion", "Start");
+    const incident = await motionIncident("gate", before, (i) => i.confirmed === true);
+    expect(incident.sources).toEqual(["email", "motion"]);
   });
 });

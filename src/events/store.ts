@@ -34,10 +34,16 @@ interface Row {
 /** The filters of an event page (paging.ts). */
 export type EventQuery = PageQuery;
 
-function toEvent(row: Row): CamgateEvent {
-  const data: JsonValue = JSON.parse(row.data);
+/** What a smart event saw, read from its data (camera events only). */
+function smartOf(source: string, code: string, data: JsonValue) {
+  return source === "camera" ? smartDetailsOf(code, data) : undefined;
+}
+
+/** `known`: the data and smart details already read (the insert has them), else read from the row. */
+function toEvent(row: Row, known?: { data: JsonValue; smart: ReturnType<typeof smartOf> }): CamgateEvent {
+  const data: JsonValue = known ? known.data : JSON.parse(row.data);
   // Read at every read, not stored: events stored before this existed get them too.
-  const smart = row.source === "camera" ? smartDetailsOf(row.code, data) : undefined;
+  const smart = known ? known.smart : smartOf(row.source, row.code, data);
   return {
     id: row.id,
     camera: row.camera,
@@ -106,8 +112,9 @@ export class EventStore {
       incident_id: null,
     };
     // What the incident is to an owner and where, read as the event will be read back (toEvent).
-    const smart = event.source === "camera" ? smartDetailsOf(event.code, event.data ?? null) : undefined;
-    const facts = { ...event, data: event.data ?? null, ...smart };
+    const data = event.data ?? null;
+    const smart = smartOf(event.source, event.code, data);
+    const facts = { ...event, data, ...smart };
     row.incident_id = await this.incidents.assign(tx, {
       ...event,
       id,
@@ -131,7 +138,7 @@ export class EventStore {
       row.snapshot_file,
       row.incident_id,
     ]);
-    return toEvent(row);
+    return toEvent(row, { data, smart });
   }
 
   async get(id: string): Promise<CamgateEvent | undefined> {
@@ -153,7 +160,7 @@ export class EventStore {
   /** Newest first, with a cursor for the next page. */
   async list(query: PageQuery): Promise<{ events: CamgateEvent[]; nextCursor: string | undefined }> {
     const page = await newestFirst<Row>(this.sql, "events", query);
-    return { events: page.rows.map(toEvent), nextCursor: page.nextCursor };
+    return { events: page.rows.map((row) => toEvent(row)), nextCursor: page.nextCursor };
   }
 
   /** An incident's transitions, oldest first. */
@@ -162,7 +169,7 @@ export class EventStore {
       "SELECT * FROM events WHERE incident_id = ? ORDER BY id ASC LIMIT ?",
       [incident, limit],
     );
-    return rows.map(toEvent);
+    return rows.map((row) => toEvent(row));
   }
 
   /** Events after an id, oldest first (SSE replay after Last-Event-ID). */
@@ -171,7 +178,7 @@ export class EventStore {
       id,
       limit,
     ]);
-    return rows.map(toEvent);
+    return rows.map((row) => toEvent(row));
   }
 
   async count(): Promise<number> {

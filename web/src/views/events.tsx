@@ -6,7 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type Incident } from "../api.ts";
 import { cameras, events } from "../state.ts";
-import { IncidentTags, KIND_CHOICES } from "./incident-tags.tsx";
+import { IncidentTags, KindOptions } from "./incident-tags.tsx";
 import { IncidentView } from "./incident-view.tsx";
 
 const KNOWN_CODES = [
@@ -115,12 +115,7 @@ export function EventsView() {
         <label>
           What
           <select value={filters.kind} onChange={set("kind")} data-testid="kind-filter">
-            <option value="">anything</option>
-            {KIND_CHOICES.map(([kind, words]) => (
-              <option key={kind} value={kind}>
-                {words}
-              </option>
-            ))}
+            <KindOptions anyWords="anything" />
           </select>
         </label>
         <label>

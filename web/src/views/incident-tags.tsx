@@ -1,7 +1,7 @@
 /**
  * What an incident was, in words an owner reads: its kinds (a person, a vehicle, motion camgate confirmed),
  * the zones it named, and for a camera's motion whether camgate's own detection saw it. Shared by the Events
- * page, the camera page's list and the incident view; `KIND_CHOICES` are the filters' choices.
+ * page, the camera page's list and the incident view; `KindOptions` are the filters' choices.
  */
 import type { Incident } from "../api.ts";
 
@@ -16,7 +16,19 @@ export const KIND_WORDS: Record<string, string> = {
   security: "Security finding",
 };
 
-export const KIND_CHOICES = Object.entries(KIND_WORDS);
+/** The filters' choices of kind, after an option for "any" (`anyWords`). */
+export function KindOptions({ anyWords }: { anyWords: string }) {
+  return (
+    <>
+      <option value="">{anyWords}</option>
+      {Object.entries(KIND_WORDS).map(([kind, words]) => (
+        <option key={kind} value={kind}>
+          {words}
+        </option>
+      ))}
+    </>
+  );
+}
 
 export function IncidentTags({ incident }: { incident: Pick<Incident, "kinds" | "zones" | "confirmed"> }) {
   // "Camera's motion" says nothing more once camgate's own word is there.

@@ -9,7 +9,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, type Incident } from "../api.ts";
 import { EvidenceExport } from "./evidence-export.tsx";
-import { KIND_CHOICES } from "./incident-tags.tsx";
+import { KindOptions } from "./incident-tags.tsx";
 
 interface Recording {
   id: string;
@@ -197,12 +197,7 @@ export function Timeline({ camera }: { camera: string }) {
             onChange={(e) => setMarkKind(e.currentTarget.value)}
             data-testid="mark-kind"
           >
-            <option value="">every incident</option>
-            {KIND_CHOICES.map(([kind, words]) => (
-              <option key={kind} value={kind}>
-                {words}
-              </option>
-            ))}
+            <KindOptions anyWords="every incident" />
           </select>
         </label>
         {zonesSeen.length > 0 && (
